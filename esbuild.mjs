@@ -1,0 +1,26 @@
+// Bundles the extension host and CLI (Node, CommonJS) and the webviews (browser).
+// onnxruntime-node stays external: its native addon ships in node_modules inside the VSIX.
+import * as esbuild from 'esbuild';
+
+const production = process.argv.includes('--production');
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning' };
+
+await Promise.all([
+  esbuild.build({
+    ...common,
+    entryPoints: { extension: 'src/extension.ts', cli: 'src/cli/main.ts' },
+    outdir: 'dist',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode', 'onnxruntime-node'],
+  }),
+  esbuild.build({
+    ...common,
+    entryPoints: { 'webview/results': 'webview/results/main.ts' },
+    outdir: 'dist',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+  }),
+]);
