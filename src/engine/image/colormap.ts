@@ -1,0 +1,14 @@
+// Heat colouring for attention maps: a perceptually ordered ramp (inferno-like) sampled from anchor colours.
+const INFERNO_ANCHORS: readonly [number, number, number][] = [
+  [0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66], [245, 125, 21], [250, 193, 39], [252, 255, 164],
+];
+
+/** Colour for v in [0, 1] (clamped). */
+export function inferno(v: number): [number, number, number] {
+  const x = Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0)) * (INFERNO_ANCHORS.length - 1);
+  const i = Math.min(INFERNO_ANCHORS.length - 2, Math.floor(x));
+  const f = x - i;
+  const a = INFERNO_ANCHORS[i];
+  const b = INFERNO_ANCHORS[i + 1];
+  return [0, 1, 2].map((c) => Math.round(a[c] + (b[c] - a[c]) * f)) as [number, number, number];
+}

@@ -1,0 +1,80 @@
+// Pixel-level helpers that turn model tensors and attention maps into pictures.
+import { inferno } from './colormap';
+import type { RasterImage } from './png';
+
+/** CHW float tensor in [-1, 1] (pixel-space models and VAE outputs) to an RGB raster. */
+export function tensorToRgb(chw: Float32Array, height: number, width: number): RasterImage {
+  const plane = height * width;
+  const data = new Uint8Array(plane * 3);
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) {
+      const v = (chw[c * plane + p] + 1) / 2;
+      data[p * 3 + c] = Math.round(Math.min(1, Math.max(0, v)) * 255);
+    }
+  }
+  return { width, height, channels: 3, data };
+}
+
+/** Nearest-neighbour resize: keeps attention cells crisp when a small map is shown large. */
+export function resizeNearest(image: RasterImage, width: number, height: number): RasterImage {
+  const { channels } = image;
+  const data = new Uint8Array(width * height * channels);
+  for (let y = 0; y < height; y++) {
+    const sy = Math.min(image.height - 1, Math.floor((y * image.height) / height));
+    for (let x = 0; x < width; x++) {
+      const sx = Math.min(image.width - 1, Math.floor((x * image.width) / width));
+      const src = (sy * image.width + sx) * channels;
+      data.set(image.data.subarray(src, src + channels), (y * width + x) * channels);
+    }
+  }
+  return { width, height, channels, data };
+}
+
+/** Bilinear resize of a single-channel float map (align_corners=false), for overlays at image resolution. */
+export function resizeMapBilinear(map: Float32Array, h: number, w: number, outH: number, outW: number): Float32Array {
+  const out = new Float32Array(outH * outW);
+  for (let y = 0; y < outH; y++) {
+    const fy = Math.min(h - 1, Math.max(0, ((y + 0.5) * h) / outH - 0.5));
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(h - 1, y0 + 1);
+    const dy = fy - y0;
+    for (let x = 0; x < outW; x++) {
+      const fx = Math.min(w - 1, Math.max(0, ((x + 0.5) * w) / outW - 0.5));
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(w - 1, x0 + 1);
+      const dx = fx - x0;
+      const top = map[y0 * w + x0] * (1 - dx) + map[y0 * w + x1] * dx;
+      const bottom = map[y1 * w + x0] * (1 - dx) + map[y1 * w + x1] * dx;
+      out[y * outW + x] = top * (1 - dy) + bottom * dy;
+    }
+  }
+  return out;
+}
+
+/** Heat map coloured with inferno; `scale` maps values to [0, 1] (per-map max or a shared maximum). */
+export function heatmapRgb(map: Float32Array, height: number, width: number, scale: number): RasterImage {
+  const data = new Uint8Array(height * width * 3);
+  const inv = scale > 0 ? 1 / scale : 0;
+  for (let p = 0; p < height * width; p++) data.set(inferno(map[p] * inv), p * 3);
+  return { width, height, channels: 3, data };
+}
+
+/** Heat map blended over the image: alpha follows the heat so cold regions show the picture. */
+export function overlayHeat(image: RasterImage, map: Float32Array, scale: number, maxAlpha = 0.75): RasterImage {
+  const { width, height } = image;
+  const data = new Uint8Array(width * height * 3);
+  const inv = scale > 0 ? 1 / scale : 0;
+  for (let p = 0; p < width * height; p++) {
+    const v = Math.min(1, Math.max(0, map[p] * inv));
+    const heat = inferno(v);
+    const a = maxAlpha * v;
+    for (let c = 0; c < 3; c++) data[p * 3 + c] = Math.round(image.data[p * image.channels + c] * (1 - a) + heat[c] * a);
+  }
+  return { width, height, channels: 3, data };
+}
+
+export function mapMax(map: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < map.length; i++) if (map[i] > m) m = map[i];
+  return m;
+}

@@ -1,0 +1,276 @@
+// The sampling pipeline: tokenizer → text encoder → DDIM loop over the instrumented UNet with
+// classifier-free guidance → decode. Sessions are created once per model and reused across runs.
+import { promises as fs } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import type { RasterImage } from '../image/png';
+import { tensorToRgb } from '../image/raster';
+import type { ModelFolder } from '../model/modelFolder';
+import { instrumentUnet, loadOriginalKeys, type InstrumentedUnet } from '../onnx/instrument';
+import { Rng } from '../random/rng';
+import { DdimScheduler, parseSchedulerConfig } from '../scheduler/ddim';
+import { createSession, type ProviderChoice, type SessionHandle } from '../session/createSession';
+import { ClipTokenizer, type TokenizedText } from '../tokenizer/clipTokenizer';
+import { float32Data, inputShape, inputType, integerTensor } from './tensors';
+
+export interface GenerateRequest {
+  prompt: string;
+  /** Unconditional prompt for classifier-free guidance; "" as in Stable Diffusion. */
+  negativePrompt: string;
+  seed: number;
+  steps: number;
+  /** CFG scale; at or below 1 the unconditional pass is skipped. */
+  guidance: number;
+  eta: number;
+  /** Image side in pixels for models with a free sample size; ignored by fixed-size models. */
+  size?: number;
+}
+
+/** One layer's conditional-sample attention at one step. `probs` is a view valid only during the callback. */
+export interface AttentionCapture {
+  layer: string;
+  step: number;
+  timestep: number;
+  gridH: number;
+  gridW: number;
+  heads: number;
+  tokens: number;
+  /** `[heads, gridH*gridW, tokens]`, row-major. */
+  probs: Float32Array;
+}
+
+export interface GenerateProgress {
+  step: number;
+  totalSteps: number;
+  timestep: number;
+}
+
+export interface GenerateHooks {
+  signal?: AbortSignal;
+  onProgress?(progress: GenerateProgress): void;
+  /** Called once per step with every layer's maps; consumers fold them immediately (bounded memory). */
+  onAttention?(captures: AttentionCapture[]): void;
+}
+
+export interface GenerateTimings {
+  textEncoderMs: number;
+  unetMs: number;
+  decodeMs: number;
+  totalMs: number;
+}
+
+export interface GenerateOutput {
+  image: RasterImage;
+  tokenized: TokenizedText;
+  timesteps: number[];
+  timings: GenerateTimings;
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('Run cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+export interface PipelineOptions {
+  provider?: ProviderChoice;
+  /** Per-head probabilities instead of head-averaged ones (more memory, needed for head filters). */
+  perHead?: boolean;
+}
+
+const VAE_SCALE = 8;
+const VAE_SCALING_FACTOR = 0.18215;
+
+export class Pipeline {
+  private constructor(
+    readonly model: ModelFolder,
+    readonly tokenizer: ClipTokenizer,
+    readonly scheduler: DdimScheduler,
+    private readonly textEncoder: SessionHandle,
+    private readonly unet: SessionHandle,
+    private readonly vaeDecoder: SessionHandle | undefined,
+    readonly instrumented: InstrumentedUnet,
+    /** Key-projection weights fed to the UNet at every step: the originals, or a finetuned overlay. */
+    private keyFeeds: Record<string, ort.Tensor>,
+  ) {}
+
+  static async load(model: ModelFolder, options: PipelineOptions = {}): Promise<Pipeline> {
+    const provider = options.provider ?? 'cpu';
+    const schedulerJson = JSON.parse(await fs.readFile(model.schedulerConfigPath, 'utf8')) as unknown;
+    const scheduler = new DdimScheduler(parseSchedulerConfig(schedulerJson, model.schedulerConfigPath));
+    const tokenizer = await ClipTokenizer.fromFolder(model.tokenizerDir);
+    const instrumented = await instrumentUnet(model.unetPath, { perHead: options.perHead ?? false });
+    const [textEncoder, unet, vaeDecoder] = await Promise.all([
+      createSession(model.textEncoderPath, provider),
+      createSession(instrumented.path, provider),
+      model.vaeDecoderPath ? createSession(model.vaeDecoderPath, provider) : Promise.resolve(undefined),
+    ]);
+    const keys = await loadOriginalKeys(instrumented);
+    const pipeline = new Pipeline(model, tokenizer, scheduler, textEncoder, unet, vaeDecoder, instrumented, {});
+    pipeline.setKeys(keys);
+    return pipeline;
+  }
+
+  /** The execution provider that runs the UNet, and why faster ones were skipped. */
+  get provider(): { name: string; fallbacks: string[] } {
+    return { name: this.unet.provider, fallbacks: this.unet.fallbacks };
+  }
+
+  /** Replace the key projections fed to the UNet (original or finetuned), in the graph's layout. */
+  setKeys(keys: Map<string, Float32Array>): void {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const layer of this.instrumented.layers) {
+      const values = keys.get(layer.name);
+      if (!values) throw new Error(`No key weights for layer ${layer.name}`);
+      feeds[layer.keyInput] = new ort.Tensor('float32', values, [...layer.keyShape]);
+    }
+    this.keyFeeds = feeds;
+  }
+
+  async encodeText(texts: string[]): Promise<{ embeddings: Float32Array; dims: number[]; tokenized: TokenizedText[] }> {
+    const tokenized = texts.map((t) => this.tokenizer.encode(t));
+    const length = this.tokenizer.maxLength;
+    const ids = new Int32Array(texts.length * length);
+    tokenized.forEach((t, i) => ids.set(t.ids, i * length));
+    const session = this.textEncoder.session;
+    const feeds = { input_ids: integerTensor(inputType(session, 'input_ids'), ids, [texts.length, length]) };
+    const out = await session.run(feeds, ['last_hidden_state']);
+    const hidden = out.last_hidden_state as ort.Tensor;
+    return { embeddings: float32Data(hidden, 'last_hidden_state'), dims: [...hidden.dims], tokenized };
+  }
+
+  /** Shape of the UNet sample for a request: fixed by the graph, or derived from the image size. */
+  sampleShape(size: number | undefined): [number, number, number] {
+    const dims = inputShape(this.unet.session, 'sample');
+    const channels = typeof dims[1] === 'number' ? dims[1] : 4;
+    const fixedH = typeof dims[2] === 'number' ? dims[2] : undefined;
+    const fixedW = typeof dims[3] === 'number' ? dims[3] : undefined;
+    if (fixedH !== undefined && fixedW !== undefined) return [channels, fixedH, fixedW];
+    const side = size ?? 512;
+    const scale = this.vaeDecoder ? VAE_SCALE : 1;
+    if (side % scale !== 0) throw new Error(`size ${side} must be a multiple of ${scale} for this model`);
+    return [channels, side / scale, side / scale];
+  }
+
+  async generate(request: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateOutput> {
+    const started = performance.now();
+    const throwIfCancelled = (): void => {
+      if (hooks.signal?.aborted) throw new CancelledError();
+    };
+    throwIfCancelled();
+    const guided = request.guidance > 1;
+    const texts = guided ? [request.negativePrompt, request.prompt] : [request.prompt];
+    const text = await this.encodeText(texts);
+    const textEncoderMs = performance.now() - started;
+    const condIndex = guided ? 1 : 0;
+    const batch = texts.length;
+
+    const [channels, height, width] = this.sampleShape(request.size);
+    const plane = channels * height * width;
+    const rng = new Rng(request.seed);
+    let sample = rng.normals(plane);
+    const timesteps = this.scheduler.timesteps(request.steps);
+    const timestepType = inputType(this.unet.session, 'timestep');
+    const hiddenTensor = new ort.Tensor('float32', text.embeddings, text.dims);
+    const fetches = ['out_sample', ...(hooks.onAttention ? this.instrumented.layers.map((l) => l.probsOutput) : [])];
+
+    let unetMs = 0;
+    for (let i = 0; i < timesteps.length; i++) {
+      throwIfCancelled();
+      const t = timesteps[i];
+      const batchSample = new Float32Array(batch * plane);
+      for (let b = 0; b < batch; b++) batchSample.set(sample, b * plane);
+      const feeds: Record<string, ort.Tensor> = {
+        sample: new ort.Tensor('float32', batchSample, [batch, channels, height, width]),
+        timestep: integerTensor(timestepType, new Array<number>(batch).fill(t), [batch]),
+        encoder_hidden_states: hiddenTensor,
+        ...this.keyFeeds,
+      };
+      const stepStarted = performance.now();
+      const out = await this.unet.session.run(feeds, fetches);
+      unetMs += performance.now() - stepStarted;
+      const noise = float32Data(out.out_sample, 'out_sample');
+      const guidedNoise = guided ? combineGuidance(noise, plane, request.guidance) : noise;
+      if (hooks.onAttention) this.emitAttention(out, condIndex, i, t, height, width, hooks.onAttention);
+      const stepNoise = request.eta > 0 ? rng.normals(plane) : undefined;
+      sample = this.scheduler.step(guidedNoise, t, sample, request.steps, request.eta, stepNoise).prevSample;
+      hooks.onProgress?.({ step: i + 1, totalSteps: timesteps.length, timestep: t });
+    }
+    throwIfCancelled();
+    const decodeStarted = performance.now();
+    const image = await this.decode(sample, channels, height, width);
+    const decodeMs = performance.now() - decodeStarted;
+    return {
+      image,
+      tokenized: text.tokenized[condIndex],
+      timesteps,
+      timings: { textEncoderMs, unetMs, decodeMs, totalMs: performance.now() - started },
+    };
+  }
+
+  private emitAttention(
+    out: ort.InferenceSession.ReturnType,
+    condIndex: number,
+    step: number,
+    timestep: number,
+    sampleH: number,
+    sampleW: number,
+    onAttention: (captures: AttentionCapture[]) => void,
+  ): void {
+    const captures: AttentionCapture[] = [];
+    for (const layer of this.instrumented.layers) {
+      const tensor = out[layer.probsOutput] as ort.Tensor;
+      const probs = float32Data(tensor, layer.probsOutput);
+      // [B, heads, Nq, T] per head, or [B, Nq, T] head-averaged.
+      const dims = tensor.dims;
+      const heads = dims.length === 4 ? dims[1] : 1;
+      const queries = dims[dims.length - 2];
+      const tokens = dims[dims.length - 1];
+      const perSample = heads * queries * tokens;
+      const [gridH, gridW] = queryGrid(queries, sampleH, sampleW);
+      captures.push({
+        layer: layer.name,
+        step,
+        timestep,
+        gridH,
+        gridW,
+        heads,
+        tokens,
+        probs: probs.subarray(condIndex * perSample, (condIndex + 1) * perSample),
+      });
+    }
+    onAttention(captures);
+  }
+
+  private async decode(sample: Float32Array, channels: number, height: number, width: number): Promise<RasterImage> {
+    if (!this.vaeDecoder) return tensorToRgb(sample, height, width);
+    const latents = Float32Array.from(sample, (v) => v / VAE_SCALING_FACTOR);
+    const session = this.vaeDecoder.session;
+    const inputName = session.inputNames[0];
+    const out = await session.run({ [inputName]: new ort.Tensor('float32', latents, [1, channels, height, width]) });
+    const decoded = out[session.outputNames[0]] as ort.Tensor;
+    const [, , outH, outW] = decoded.dims;
+    return tensorToRgb(float32Data(decoded, session.outputNames[0]), outH, outW);
+  }
+}
+
+/** eps = eps_uncond + g * (eps_cond - eps_uncond), batch laid out [uncond, cond]. */
+export function combineGuidance(noise: Float32Array, plane: number, guidance: number): Float32Array {
+  const out = new Float32Array(plane);
+  for (let p = 0; p < plane; p++) {
+    const uncond = noise[p];
+    out[p] = uncond + guidance * (noise[plane + p] - uncond);
+  }
+  return out;
+}
+
+/** The attention grid of a layer: the sample's aspect ratio, downsampled by a power of two. */
+export function queryGrid(queries: number, sampleH: number, sampleW: number): [number, number] {
+  const factor = Math.sqrt((sampleH * sampleW) / queries);
+  const gridH = Math.round(sampleH / factor);
+  const gridW = Math.round(sampleW / factor);
+  if (gridH * gridW !== queries) {
+    throw new Error(`Cannot place ${queries} attention queries on a grid for a ${sampleH}x${sampleW} sample`);
+  }
+  return [gridH, gridW];
+}

@@ -1,0 +1,25 @@
+// One loaded pipeline per model folder and provider: sessions are expensive to create (and the
+// instrumented graph is written once), so the extension and CLI reuse them across runs.
+import { openModelFolder } from '../model/modelFolder';
+import type { ProviderChoice } from '../session/createSession';
+import { Pipeline } from './pipeline';
+
+export class PipelineCache {
+  private readonly pipelines = new Map<string, Promise<Pipeline>>();
+
+  get(modelRoot: string, provider: ProviderChoice): Promise<Pipeline> {
+    const key = `${provider}:${modelRoot}`;
+    let pipeline = this.pipelines.get(key);
+    if (!pipeline) {
+      pipeline = openModelFolder(modelRoot).then((folder) => Pipeline.load(folder, { provider }));
+      // A failed load (bad model, missing provider) must not be cached: the user may fix it and retry.
+      pipeline.catch(() => this.pipelines.delete(key));
+      this.pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  clear(): void {
+    this.pipelines.clear();
+  }
+}

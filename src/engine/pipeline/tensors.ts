@@ -1,0 +1,35 @@
+// Builds input tensors in whatever integer/float type the exported graph declares,
+// since exports differ (Optimum: int32 input_ids, int64 timestep; older scripts: float timestep).
+import * as ort from 'onnxruntime-node';
+
+export function inputType(session: ort.InferenceSession, name: string): ort.Tensor.Type {
+  const meta = session.inputMetadata.find((m) => m.name === name);
+  if (!meta) throw new Error(`The model has no input named "${name}" (inputs: ${session.inputNames.join(', ')})`);
+  if (!meta.isTensor) throw new Error(`Input "${name}" is not a tensor`);
+  return meta.type;
+}
+
+export function inputShape(session: ort.InferenceSession, name: string): ReadonlyArray<number | string> {
+  const meta = session.inputMetadata.find((m) => m.name === name);
+  return meta && meta.isTensor ? meta.shape : [];
+}
+
+/** Integer-valued tensor (token ids, timesteps) in the declared type. */
+export function integerTensor(type: ort.Tensor.Type, values: ArrayLike<number>, dims: number[]): ort.Tensor {
+  switch (type) {
+    case 'int32':
+      return new ort.Tensor('int32', Int32Array.from(values), dims);
+    case 'int64':
+      return new ort.Tensor('int64', BigInt64Array.from(Array.from(values, (v) => BigInt(v))), dims);
+    case 'float32':
+      return new ort.Tensor('float32', Float32Array.from(values), dims);
+    default:
+      throw new Error(`Unsupported input type ${type} for an integer-valued input`);
+  }
+}
+
+export function float32Data(value: ort.OnnxValue | undefined, name: string): Float32Array {
+  if (!value || !(value instanceof ort.Tensor)) throw new Error(`The model produced no output "${name}"`);
+  if (value.type !== 'float32') throw new Error(`Output "${name}" is ${value.type}; expected float32`);
+  return value.data as Float32Array;
+}

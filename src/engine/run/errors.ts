@@ -1,0 +1,18 @@
+// Errors that are the user's input, not a bug: shown as-is (file:line:col), CLI exit code 2.
+
+export interface InputLocation {
+  file: string;
+  /** 0-based, like VS Code positions; messages print them 1-based. */
+  line: number;
+  column: number;
+}
+
+export class InputError extends Error {
+  constructor(
+    message: string,
+    readonly location?: InputLocation,
+  ) {
+    super(location ? `${location.file}:${location.line + 1}:${location.column + 1}: ${message}` : message);
+    this.name = 'InputError';
+  }
+}

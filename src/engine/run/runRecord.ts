@@ -1,0 +1,173 @@
+// Writes one run to a new folder. The folder is built under a hidden temporary name and renamed
+// into place at the end, so a crashed or cancelled run never leaves a folder that looks complete,
+// and an existing run is never overwritten.
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { encodePng, type RasterImage } from '../image/png';
+import { heatmapRgb, mapMax, overlayHeat, resizeMapBilinear, resizeNearest } from '../image/raster';
+import { REPORT_FILE, writeHtmlReport } from '../report/htmlReport';
+import { encodeSafetensors } from '../safetensors/safetensors';
+import type { RunResult } from './runResult';
+
+/** Files every run folder holds; `run.json` documents the rest. */
+export const RUN_JSON = 'run.json';
+export const RUN_IMAGE = 'image.png';
+export const RUN_MAPS = 'maps.safetensors';
+export const RUN_RECORD_VERSION = 1;
+
+/** Pictures are stored at least this large so 32 px model outputs stay readable. */
+const MIN_PICTURE_SIDE = 256;
+
+export interface WrittenRun {
+  folder: string;
+  id: string;
+  report: string;
+}
+
+export async function writeRunRecord(result: RunResult, runsDir: string, now = new Date()): Promise<WrittenRun> {
+  await fs.mkdir(runsDir, { recursive: true });
+  const staging = path.join(runsDir, `.partial-${randomBytes(6).toString('hex')}`);
+  await fs.mkdir(staging);
+  try {
+    const files = await writeFiles(result, staging);
+    const baseId = `${timestamp(now)}-${slug(result.prompt)}`;
+    for (let attempt = 1; ; attempt++) {
+      const id = attempt === 1 ? baseId : `${baseId}-${attempt}`;
+      const folder = path.join(runsDir, id);
+      if (await exists(folder)) continue;
+      await fs.writeFile(path.join(staging, RUN_JSON), JSON.stringify(runJson(result, id, now, files), null, 2));
+      await writeHtmlReport(result, staging, id);
+      try {
+        await fs.rename(staging, folder);
+        return { folder, id, report: path.join(folder, REPORT_FILE) };
+      } catch (error) {
+        // Lost a race with another run taking the same name: try the next suffix.
+        if (!isExistsError(error) || attempt > 100) throw error;
+      }
+    }
+  } catch (error) {
+    await fs.rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+interface PictureFiles {
+  image: string;
+  imageLarge: string;
+  maps: { word: string; heat: string; overlay: string }[];
+  overlap?: string;
+}
+
+async function writeFiles(result: RunResult, dir: string): Promise<PictureFiles> {
+  await fs.mkdir(path.join(dir, 'maps'));
+  const { image } = result;
+  const scale = Math.max(1, Math.ceil(MIN_PICTURE_SIDE / Math.max(image.width, image.height)));
+  const large = resizeNearest(image, image.width * scale, image.height * scale);
+  await fs.writeFile(path.join(dir, RUN_IMAGE), encodePng(image));
+  await fs.writeFile(path.join(dir, 'image-large.png'), encodePng(large));
+  const files: PictureFiles = { image: RUN_IMAGE, imageLarge: 'image-large.png', maps: [] };
+  for (const [i, word] of result.words.entries()) {
+    const name = `${String(i).padStart(2, '0')}-${slug(word.word)}`;
+    const heat = `maps/${name}.png`;
+    const overlay = `maps/${name}-overlay.png`;
+    await fs.writeFile(path.join(dir, heat), encodePng(mapPicture(word.map, result, large)));
+    await fs.writeFile(path.join(dir, overlay), encodePng(overlayPicture(word.map, result, large)));
+    files.maps.push({ word: word.word, heat, overlay });
+  }
+  if (result.scores) {
+    files.overlap = 'maps/overlap.png';
+    await fs.writeFile(path.join(dir, files.overlap), encodePng(mapPicture(result.scores.overlapMap, result, large)));
+  }
+  await fs.writeFile(path.join(dir, RUN_MAPS), mapsSafetensors(result));
+  return files;
+}
+
+function mapPicture(map: Float32Array, result: RunResult, like: RasterImage): RasterImage {
+  const heat = heatmapRgb(map, result.mapHeight, result.mapWidth, mapMax(map));
+  return resizeNearest(heat, like.width, like.height);
+}
+
+function overlayPicture(map: Float32Array, result: RunResult, onto: RasterImage): RasterImage {
+  const resized = resizeMapBilinear(map, result.mapHeight, result.mapWidth, onto.height, onto.width);
+  return overlayHeat(onto, resized, mapMax(resized));
+}
+
+/** All arrays of the run in one safetensors file (loadable with `safetensors.numpy.load_file`). */
+function mapsSafetensors(result: RunResult): Uint8Array {
+  const { mapHeight: h, mapWidth: w } = result;
+  const wordMaps = new Float32Array(result.words.length * h * w);
+  result.words.forEach((word, i) => wordMaps.set(word.map, i * h * w));
+  const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {
+    word_maps: { dtype: 'F32', shape: [result.words.length, h, w], data: wordMaps },
+  };
+  if (result.scores) tensors.overlap_map = { dtype: 'F32', shape: [h, w], data: result.scores.overlapMap };
+  if (result.timeline) {
+    const t = result.timeline;
+    tensors.timeline = {
+      dtype: 'F32',
+      shape: [t.timesteps.length, result.words.length, t.height, t.width],
+      data: t.data,
+    };
+  }
+  return encodeSafetensors(tensors, { words: JSON.stringify(result.words.map((word) => word.word)) });
+}
+
+function runJson(result: RunResult, id: string, now: Date, files: PictureFiles): unknown {
+  return {
+    version: RUN_RECORD_VERSION,
+    id,
+    createdAt: now.toISOString(),
+    source: result.source,
+    prompt: result.prompt,
+    objects: result.objects,
+    settings: result.settings,
+    model: result.model,
+    provider: result.provider,
+    tokens: result.tokens,
+    maps: {
+      file: RUN_MAPS,
+      // word_maps: float32 [words, height, width]; overlap_map: float32 [height, width];
+      // timeline: float32 [steps, words, timelineHeight, timelineWidth] (raw attention probabilities).
+      height: result.mapHeight,
+      width: result.mapWidth,
+      recipe: result.mapRecipe,
+      timeline: result.timeline
+        ? { timesteps: result.timeline.timesteps, height: result.timeline.height, width: result.timeline.width }
+        : undefined,
+    },
+    words: result.words.map(({ word, tokenIndices, isObject, isSpecial }) => ({ word, tokenIndices, isObject, isSpecial })),
+    scores: result.scores && { ...result.scores, overlapMap: undefined },
+    files,
+    timings: result.timings,
+  };
+}
+
+export function slug(text: string): string {
+  const s = text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  return s || 'run';
+}
+
+function timestamp(d: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isExistsError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EEXIST' || code === 'ENOTEMPTY';
+}

@@ -1,0 +1,78 @@
+// Everything one generation produced, in memory: what the run record, the HTML report and the
+// webview are built from.
+import type { RasterImage } from '../image/png';
+import type { GenerateTimings } from '../pipeline/pipeline';
+
+export interface RunSettings {
+  seed: number;
+  steps: number;
+  guidance: number;
+  eta: number;
+  negative: string;
+  scheduler: 'ddim';
+  size?: number;
+}
+
+export interface ObjectMark {
+  word: string;
+  /** Character offsets in the prompt text (marks stripped). */
+  start: number;
+  end: number;
+}
+
+export interface WordMap {
+  word: string;
+  tokenIndices: number[];
+  isObject: boolean;
+  isSpecial: boolean;
+  /** Aggregated attention `[mapHeight, mapWidth]`, raw (not normalised). */
+  map: Float32Array;
+}
+
+export interface PairScore {
+  a: string;
+  b: string;
+  iou: number;
+  /** Intersection over the area of a's mask, and of b's. */
+  ioaA: number;
+  ioaB: number;
+}
+
+export interface RunScores {
+  overlap: number;
+  overlapMap: Float32Array;
+  activations: { word: string; value: number }[];
+  weakest: string;
+  enhanceLoss: number;
+  totalLoss: number;
+  pairs: PairScore[];
+  /** Which maps the scores were computed on (recipe, layers, step), for the record. */
+  basis: string;
+}
+
+export interface TimelineData {
+  timesteps: number[];
+  height: number;
+  width: number;
+  /** Float32 `[steps, words, height, width]`, words in `RunResult.words` order. */
+  data: Float32Array;
+}
+
+export interface RunResult {
+  prompt: string;
+  objects: ObjectMark[];
+  source?: { file: string; line: number };
+  settings: RunSettings;
+  model: { id: string; path: string; hash: string };
+  provider: { name: string; fallbacks: string[] };
+  image: RasterImage;
+  tokens: { index: number; id: number; text: string }[];
+  mapHeight: number;
+  mapWidth: number;
+  /** Recipe used for `words[].map`, e.g. "daam: all layers, all heads, all steps". */
+  mapRecipe: string;
+  words: WordMap[];
+  scores?: RunScores;
+  timeline?: TimelineData;
+  timings: GenerateTimings;
+}

@@ -1,0 +1,63 @@
+// Extension entry: wires the engine (shared with the CLI) to commands, the results panel and the log.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { PipelineCache } from './engine/pipeline/pipelineCache';
+import type { RenderedState } from './protocol/messages';
+import { ResultsPanel } from './results/resultsPanel';
+import { LANGUAGE_ID, RunController } from './run/runController';
+
+/** Returned from activate() so integration tests can see what the webview drew. */
+export interface PromptLensTestApi {
+  /** Resolves with what the webview drew for the most recent completed run. */
+  whenResultsRendered(): Promise<RenderedState & { runFolder: string }>;
+}
+
+export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
+  const log = vscode.window.createOutputChannel('Prompt Lens', { log: true });
+  const pipelines = new PipelineCache();
+  let controller: RunController | undefined;
+  const panel = new ResultsPanel(context.extensionUri, {
+    onCancel: (runId) => controller?.cancel(runId),
+    onRevealRunFolder: (runId) => {
+      const folder = controller?.runFolder(runId);
+      if (folder) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(folder));
+    },
+  });
+  controller = new RunController(pipelines, panel, log, path.join(context.extensionPath, 'models'));
+  const runController = controller;
+
+  let lastRunId: string | undefined;
+  const rendered = new Map<string, RenderedState>();
+  const waiters: (() => void)[] = [];
+  context.subscriptions.push(
+    log,
+    panel,
+    panel.onDidRender((state) => {
+      rendered.set(state.runId, state);
+      waiters.splice(0).forEach((wake) => wake());
+    }),
+    vscode.commands.registerCommand('promptLens.generate', async (uri?: vscode.Uri, line?: number) => {
+      const editor = vscode.window.activeTextEditor;
+      const document = uri ? await vscode.workspace.openTextDocument(uri) : editor?.document;
+      if (!document || document.languageId !== LANGUAGE_ID) {
+        void vscode.window.showErrorMessage('Prompt Lens: open a .prompt file to generate from it.');
+        return undefined;
+      }
+      const target = line ?? (editor?.document === document ? editor.selection.active.line : 0);
+      const done = await runController.generate(document, target);
+      if (done) lastRunId = done.runId;
+      return done;
+    }),
+  );
+
+  return {
+    whenResultsRendered: async () => {
+      for (;;) {
+        const state = lastRunId ? rendered.get(lastRunId) : undefined;
+        if (state && lastRunId) return { ...state, runFolder: runController.runFolder(lastRunId) ?? '' };
+        await new Promise<void>((wake) => waiters.push(wake));
+      }
+    },
+  };
+}
+
