@@ -1,13 +1,12 @@
 // The sampling pipeline: tokenizer → text encoder → DDIM loop over the instrumented UNet with
 // classifier-free guidance → decode. Sessions are created once per model and reused across runs.
-import { promises as fs } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import type { RasterImage } from '../image/png';
 import { tensorToRgb } from '../image/raster';
 import type { ModelFolder } from '../model/modelFolder';
 import { instrumentUnet, loadOriginalKeys, type InstrumentedUnet } from '../onnx/instrument';
-import { Rng } from '../random/rng';
-import { DdimScheduler, parseSchedulerConfig } from '../scheduler/ddim';
+import { Rng } from '../random';
+import { DdimScheduler, readSchedulerConfig } from '../scheduler';
 import { createSession, type ProviderChoice, type SessionHandle } from '../session/createSession';
 import { ClipTokenizer, type TokenizedText } from '../tokenizer/clipTokenizer';
 import { float32Data, inputShape, inputType, integerTensor } from './tensors';
@@ -96,8 +95,7 @@ export class Pipeline {
 
   static async load(model: ModelFolder, options: PipelineOptions = {}): Promise<Pipeline> {
     const provider = options.provider ?? 'cpu';
-    const schedulerJson = JSON.parse(await fs.readFile(model.schedulerConfigPath, 'utf8')) as unknown;
-    const scheduler = new DdimScheduler(parseSchedulerConfig(schedulerJson, model.schedulerConfigPath));
+    const scheduler = new DdimScheduler(await readSchedulerConfig(model.schedulerConfigPath));
     const tokenizer = await ClipTokenizer.fromFolder(model.tokenizerDir);
     const instrumented = await instrumentUnet(model.unetPath, { perHead: options.perHead ?? false });
     const [textEncoder, unet, vaeDecoder] = await Promise.all([

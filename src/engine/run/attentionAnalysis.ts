@@ -1,0 +1,214 @@
+// Turns the pipeline's per-step attention into what a run shows: DAAM word maps for display,
+// Separate-and-Enhance scores on the 16x16-equivalent layers at one step, and a step timeline.
+import {
+  activation as activationScore,
+  AttentionAccumulator,
+  AttentionTimeline,
+  overlap as overlapScore,
+  maskOverlaps,
+  meanHeads,
+  mergeWords,
+  pickWords,
+  resolveSelection,
+  type LayerInfo,
+  type WordSpan,
+} from '../attention';
+import { resizeMapBilinear } from '../image/raster';
+import type { AttentionCapture } from '../pipeline/pipeline';
+import type { TokenizedText } from '../tokenizer/clipTokenizer';
+import type { ObjectMark, RunScores, TimelineData, WordMap } from './runResult';
+
+export interface AnalysisInput {
+  prompt: string;
+  objects: ObjectMark[];
+  tokenized: TokenizedText;
+  /** Number of sampling steps of the run. */
+  steps: number;
+  /** The UNet sample grid: display maps are aggregated to it (DAAM's latent grid). */
+  sampleH: number;
+  sampleW: number;
+}
+
+export interface AnalysisOutput {
+  words: WordMap[];
+  mapHeight: number;
+  mapWidth: number;
+  mapRecipe: string;
+  scores?: RunScores;
+  timeline?: TimelineData;
+}
+
+/** The grid Separate-and-Enhance uses on SD 1.x at 512 px (latent 64 / 4); the nearest one elsewhere. */
+const SCORE_GRID = 16;
+const START = '<start>';
+const END = '<end>';
+
+export class AttentionAnalysis {
+  private display?: AttentionAccumulator;
+  private scoring?: AttentionAccumulator;
+  private timeline?: AttentionTimeline;
+  private scoreStep = 0;
+  private scoreTimestep = 0;
+  private scoreGrid = '';
+  private readonly spans: WordSpan[];
+  private readonly objectWords: string[];
+
+  constructor(private readonly input: AnalysisInput) {
+    const { spans, objectWords } = wordSpans(input);
+    this.spans = spans;
+    this.objectWords = objectWords;
+  }
+
+  /** The pipeline's `onAttention` hook. */
+  readonly onAttention = (captures: AttentionCapture[]): void => {
+    if (!this.display) this.start(captures);
+    for (const capture of captures) {
+      this.display?.add(capture);
+      this.timeline?.add(capture);
+      if (capture.step === this.scoreStep) {
+        this.scoreTimestep = capture.timestep;
+        this.scoring?.add(capture);
+      }
+    }
+  };
+
+  private start(captures: AttentionCapture[]): void {
+    const catalogue: LayerInfo[] = captures.map((c) => ({ name: c.layer, gridH: c.gridH, gridW: c.gridW, heads: c.heads }));
+    const tokens = captures[0].tokens;
+    const { steps, sampleH, sampleW } = this.input;
+    this.display = new AttentionAccumulator({
+      outH: sampleH,
+      outW: sampleW,
+      tokens,
+      selection: resolveSelection(catalogue, {}, steps),
+      recipe: 'daam',
+    });
+    // Middle of the schedule: maps are object-shaped there, neither pure noise nor saturated.
+    this.scoreStep = Math.floor(steps / 2);
+    const side = nearestGrid(catalogue, SCORE_GRID);
+    this.scoreGrid = `${side}x${side}`;
+    this.scoring = new AttentionAccumulator({
+      tokens,
+      selection: resolveSelection(catalogue, { steps: this.scoreStep }, steps),
+      recipe: { kind: 'separate-enhance', grid: side, keepHeads: true },
+    });
+    this.timeline = new AttentionTimeline({ tokens, selection: resolveSelection(catalogue, {}, steps) });
+  }
+
+  finish(): AnalysisOutput {
+    const { sampleH, sampleW } = this.input;
+    if (!this.display || !this.scoring || !this.timeline) throw new Error('No attention was captured');
+    const specials = [
+      { label: START, index: 0 },
+      { label: END, index: this.input.tokenized.length - 1 },
+    ];
+    const wordMaps = mergeWords(this.display.result(), this.spans, { specials });
+    const hw = wordMaps.height * wordMaps.width;
+    const words: WordMap[] = wordMaps.words.map((word, i) => ({
+      word,
+      tokenIndices: tokenIndicesOf(word, this.spans, specials),
+      isObject: this.objectWords.includes(word),
+      isSpecial: word === START || word === END,
+      map: wordMaps.data.slice(i * hw, (i + 1) * hw),
+    }));
+    const layerNames = this.display.layers.map((l) => `${l.gridH}x${l.gridW}`);
+    return {
+      words,
+      mapHeight: wordMaps.height,
+      mapWidth: wordMaps.width,
+      mapRecipe: `DAAM: layers ${[...new Set(layerNames)].join(', ')}, all heads, all ${this.input.steps} steps, bicubic to ${sampleH}x${sampleW}`,
+      scores: this.scores(wordMaps.height, wordMaps.width),
+      timeline: this.timelineData(),
+    };
+  }
+
+  private scores(outH: number, outW: number): RunScores | undefined {
+    if (this.objectWords.length === 0 || !this.scoring) return undefined;
+    const maps = mergeWords(this.scoring.result(), this.spans);
+    const stack = pickWords(maps, this.objectWords);
+    const activation = activationScore(stack);
+    // prod/sum is 1 everywhere for a single object: overlap only means something for two or more.
+    const overlap = this.objectWords.length >= 2 ? overlapScore(stack) : undefined;
+    const overlapValue = overlap?.value ?? 0;
+    // The displayed overlap map is the head mean of prod/sum, brought to the display grid.
+    const size = stack.height * stack.width;
+    const small = overlap ? meanPlanes(overlap.map, stack.heads, size) : new Float32Array(size);
+    const masks = maskOverlaps(meanHeads(stack));
+    return {
+      overlap: overlapValue,
+      overlapMap: resizeMapBilinear(small, stack.height, stack.width, outH, outW),
+      activations: this.objectWords.map((word, i) => ({ word, value: activation.peaks[i] })),
+      weakest: this.objectWords[activation.weakest],
+      enhanceLoss: activation.value,
+      totalLoss: 1.0 * overlapValue + 0.5 * activation.value,
+      pairs: masks.pairs.map((p) => ({
+        a: this.objectWords[p.a],
+        b: this.objectWords[p.b],
+        iou: p.iou,
+        ioaA: p.ioaA,
+        ioaB: p.ioaB,
+      })),
+      basis: `Separate-and-Enhance: ${this.scoreGrid} layers, per head, step ${this.scoreStep + 1} of ${this.input.steps} (t=${this.scoreTimestep}); masks at 0.4 of each map's max`,
+    };
+  }
+
+  private timelineData(): TimelineData | undefined {
+    const frames = this.timeline?.frames() ?? [];
+    if (frames.length === 0) return undefined;
+    const { height, width } = frames[0].maps;
+    const perFrame = frames.map((f) =>
+      mergeWords(f.maps, this.spans, {
+        specials: [
+          { label: START, index: 0 },
+          { label: END, index: this.input.tokenized.length - 1 },
+        ],
+      }),
+    );
+    const frameSize = perFrame[0].data.length;
+    const data = new Float32Array(frames.length * frameSize);
+    perFrame.forEach((f, i) => data.set(f.data, i * frameSize));
+    return { timesteps: frames.map((f) => f.timestep), height, width, data };
+  }
+}
+
+/** Prompt words (sub-word tokens grouped) and marked objects, as word spans over token positions. */
+function wordSpans(input: AnalysisInput): { spans: WordSpan[]; objectWords: string[] } {
+  const { tokenized, prompt, objects } = input;
+  const byWord = new Map<number, { start: number; end: number; tokens: number[] }>();
+  tokenized.tokens.forEach((token, position) => {
+    if (token.wordIndex < 0) return;
+    const w = byWord.get(token.wordIndex) ?? { start: token.start, end: token.end, tokens: [] };
+    w.start = Math.min(w.start, token.start);
+    w.end = Math.max(w.end, token.end);
+    w.tokens.push(position);
+    byWord.set(token.wordIndex, w);
+  });
+  const spans: WordSpan[] = [...byWord.values()].map((w) => ({ word: prompt.slice(w.start, w.end).toLowerCase(), tokenIndices: w.tokens }));
+  const objectWords: string[] = [];
+  for (const object of objects) {
+    const word = object.word.toLowerCase();
+    const tokenIndices = tokenized.tokens.flatMap((t, i) => (t.wordIndex >= 0 && t.start < object.end && t.end > object.start ? [i] : []));
+    if (tokenIndices.length === 0) continue; // truncated away; the caller reports it
+    // A multi-word mark ([traffic light]) becomes its own entry; a single word is already a span.
+    if (!spans.some((s) => s.word === word)) spans.push({ word, tokenIndices });
+    if (!objectWords.includes(word)) objectWords.push(word);
+  }
+  return { spans, objectWords };
+}
+
+function tokenIndicesOf(word: string, spans: WordSpan[], specials: { label: string; index: number }[]): number[] {
+  const special = specials.find((s) => s.label === word);
+  if (special) return [special.index];
+  return [...new Set(spans.filter((s) => s.word === word).flatMap((s) => s.tokenIndices))].sort((a, b) => a - b);
+}
+
+function nearestGrid(catalogue: LayerInfo[], side: number): number {
+  const sides = [...new Set(catalogue.map((l) => l.gridW))];
+  return sides.reduce((best, s) => (Math.abs(s - side) < Math.abs(best - side) ? s : best));
+}
+
+function meanPlanes(data: Float32Array, planes: number, size: number): Float32Array {
+  const out = new Float32Array(size);
+  for (let p = 0; p < planes; p++) for (let i = 0; i < size; i++) out[i] += data[p * size + i] / planes;
+  return out;
+}

@@ -1,0 +1,74 @@
+/**
+ * CLIP's text clean-up (basic_clean + whitespace_clean + lower) that remembers, for every UTF-16
+ * unit of the cleaned text, the span of the original text it came from, so tokens can point back
+ * at the characters the user typed.
+ */
+export interface MappedText {
+  text: string;
+  /** Per code unit of `text`: start and end (exclusive) offsets in the original string. */
+  start: number[];
+  end: number[];
+}
+
+export function cleanText(original: string): MappedText {
+  let mapped: MappedText = {
+    text: original,
+    start: Array.from(original, () => 0).map((_, i) => i),
+    end: [],
+  };
+  // Array.from on a string iterates code points; rebuild per code unit instead.
+  mapped.start = Array.from({ length: original.length }, (_, i) => i);
+  mapped.end = mapped.start.map((i) => i + 1);
+  // CLIP unescapes twice, so "&amp;lt;" becomes "<".
+  mapped = replaceAll(mapped, ENTITY, unescapeEntity);
+  mapped = replaceAll(mapped, ENTITY, unescapeEntity);
+  mapped = replaceAll(mapped, /\s+/gu, () => ' ');
+  mapped = trim(mapped);
+  return replaceAll(mapped, /[^]/gu, (ch) => ch.toLowerCase());
+}
+
+/** Named entities CLIP prompts realistically contain, plus numeric ones. */
+const ENTITY = /&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos|nbsp);/g;
+const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
+
+function unescapeEntity(match: string): string {
+  const body = match.slice(1, -1);
+  if (!body.startsWith('#')) return NAMED[body];
+  const code = body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
+  // Python's html.unescape turns invalid code points into U+FFFD.
+  return code > 0 && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff) ? String.fromCodePoint(code) : '\ufffd';
+}
+
+/** Replaces every match; each unit of a replacement maps to the whole span of what it replaced. */
+function replaceAll(input: MappedText, pattern: RegExp, replace: (match: string) => string): MappedText {
+  const out: MappedText = { text: '', start: [], end: [] };
+  const parts: string[] = [];
+  let last = 0;
+  const copy = (from: number, to: number): void => {
+    parts.push(input.text.slice(from, to));
+    out.start.push(...input.start.slice(from, to));
+    out.end.push(...input.end.slice(from, to));
+  };
+  for (const m of input.text.matchAll(pattern)) {
+    const from = m.index;
+    const to = from + m[0].length;
+    copy(last, from);
+    const r = replace(m[0]);
+    parts.push(r);
+    for (let i = 0; i < r.length; i++) {
+      out.start.push(input.start[from]);
+      out.end.push(input.end[to - 1]);
+    }
+    last = to;
+  }
+  copy(last, input.text.length);
+  out.text = parts.join('');
+  return out;
+}
+
+function trim(input: MappedText): MappedText {
+  const from = input.text.length - input.text.trimStart().length;
+  const to = input.text.trimEnd().length;
+  if (to <= from) return { text: '', start: [], end: [] };
+  return { text: input.text.slice(from, to), start: input.start.slice(from, to), end: input.end.slice(from, to) };
+}

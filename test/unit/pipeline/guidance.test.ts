@@ -1,0 +1,19 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { combineGuidance, queryGrid } from '../../../src/engine/pipeline/pipeline';
+
+describe('pipeline math', () => {
+  test('classifier-free guidance: uncond + g (cond - uncond)', () => {
+    const noise = Float32Array.from([1, 2, /* cond */ 3, 0]);
+    assert.deepEqual([...combineGuidance(noise, 2, 7.5)], [1 + 7.5 * 2, 2 - 7.5 * 2]);
+    assert.deepEqual([...combineGuidance(noise, 2, 1)], [3, 0]);
+  });
+
+  test('query grids follow the sample aspect', () => {
+    assert.deepEqual(queryGrid(256, 32, 32), [16, 16]);
+    assert.deepEqual(queryGrid(64, 32, 32), [8, 8]);
+    assert.deepEqual(queryGrid(4096 / 4, 64, 96 / 1.5), [32, 32]);
+    assert.deepEqual(queryGrid(24, 64, 96), [4, 6]);
+    assert.throws(() => queryGrid(7, 32, 32), /Cannot place 7 attention queries/);
+  });
+});
