@@ -13,17 +13,16 @@ export interface MappedText {
 export function cleanText(original: string): MappedText {
   let mapped: MappedText = {
     text: original,
-    start: Array.from(original, () => 0).map((_, i) => i),
-    end: [],
+    start: Array.from({ length: original.length }, (_, i) => i),
+    end: Array.from({ length: original.length }, (_, i) => i + 1),
   };
-  // Array.from on a string iterates code points; rebuild per code unit instead.
-  mapped.start = Array.from({ length: original.length }, (_, i) => i);
-  mapped.end = mapped.start.map((i) => i + 1);
   // CLIP unescapes twice, so "&amp;lt;" becomes "<".
   mapped = replaceAll(mapped, ENTITY, unescapeEntity);
   mapped = replaceAll(mapped, ENTITY, unescapeEntity);
   mapped = replaceAll(mapped, /\s+/gu, () => ' ');
   mapped = trim(mapped);
+  // Per code point, so a character whose lower case is longer ("İ") still maps to its source.
+  // Unlike Python's str.lower(), a word-final capital sigma becomes σ rather than ς.
   return replaceAll(mapped, /[^]/gu, (ch) => ch.toLowerCase());
 }
 
@@ -46,8 +45,10 @@ function replaceAll(input: MappedText, pattern: RegExp, replace: (match: string)
   let last = 0;
   const copy = (from: number, to: number): void => {
     parts.push(input.text.slice(from, to));
-    out.start.push(...input.start.slice(from, to));
-    out.end.push(...input.end.slice(from, to));
+    for (let i = from; i < to; i++) {
+      out.start.push(input.start[i]);
+      out.end.push(input.end[i]);
+    }
   };
   for (const m of input.text.matchAll(pattern)) {
     const from = m.index;
