@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { encodePng, type RasterImage } from '../image/png';
 import { heatmapRgb, mapMax, overlayHeat, resizeMapBilinear, resizeNearest } from '../image/raster';
 import { REPORT_FILE, writeHtmlReport } from '../report/htmlReport';
-import { encodeSafetensors } from '../safetensors/safetensors';
+import { encodeSafetensors, type SafeTensor } from '../safetensors';
 import type { RunResult } from './runResult';
 
 /** Files every run folder holds; `run.json` documents the rest. */
@@ -98,17 +98,12 @@ function mapsSafetensors(result: RunResult): Uint8Array {
   const { mapHeight: h, mapWidth: w } = result;
   const wordMaps = new Float32Array(result.words.length * h * w);
   result.words.forEach((word, i) => wordMaps.set(word.map, i * h * w));
-  const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {
-    word_maps: { dtype: 'F32', shape: [result.words.length, h, w], data: wordMaps },
-  };
-  if (result.scores) tensors.overlap_map = { dtype: 'F32', shape: [h, w], data: result.scores.overlapMap };
+  const tensors = new Map<string, SafeTensor>([['word_maps', { dtype: 'F32', shape: [result.words.length, h, w], data: wordMaps }]]);
+  if (result.scores) tensors.set('overlap_map', { dtype: 'F32', shape: [h, w], data: result.scores.overlapMap });
   if (result.timeline) {
     const t = result.timeline;
-    tensors.timeline = {
-      dtype: 'F32',
-      shape: [t.timesteps.length, result.words.length, t.height, t.width],
-      data: t.data,
-    };
+    const shape = [t.timesteps.length, result.words.length, t.height, t.width];
+    tensors.set('timeline', { dtype: 'F32', shape, data: t.data });
   }
   return encodeSafetensors(tensors, { words: JSON.stringify(result.words.map((word) => word.word)) });
 }

@@ -1,0 +1,106 @@
+// Benchmark: end-to-end run time on the embedded model, and what attention capture costs.
+//   npm run bench            (prints figures and ratios; not a timed test)
+// Compares, in one process on the same inputs:
+//   plain      the user's UNet graph as exported (key weights as initializers, no extra outputs)
+//   captured   the instrumented graph fetching every layer's probabilities + the streaming analysis
+// and reports the peak RSS of a 50-step run (bounded by the streaming aggregation).
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { openModelFolder } from '../src/engine/model/modelFolder';
+import { loadOriginalKeys } from '../src/engine/onnx/instrument';
+import { Pipeline } from '../src/engine/pipeline/pipeline';
+import { AttentionAnalysis } from '../src/engine/run/attentionAnalysis';
+
+const MODEL = path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes');
+const PROMPT = 'a red circle and a blue square';
+const OBJECTS = [
+  { word: 'circle', start: 6, end: 12 },
+  { word: 'square', start: 24, end: 30 },
+];
+const REPEATS = 5;
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function timeUnetCalls(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, fetches: string[], calls: number): Promise<number> {
+  await session.run(feeds, fetches); // warm-up
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i++) await session.run(feeds, fetches);
+  return (performance.now() - t0) / calls;
+}
+
+async function main(): Promise<void> {
+  const loadStart = performance.now();
+  const model = await openModelFolder(MODEL);
+  const pipeline = await Pipeline.load(model);
+  const loadMs = performance.now() - loadStart;
+
+  // 1. UNet call, plain graph vs instrumented graph fetching every probability output.
+  const plain = await ort.InferenceSession.create(model.unetPath, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+  const instrumented = await ort.InferenceSession.create(pipeline.instrumented.path, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+  const [c, h, w] = pipeline.sampleShape(undefined);
+  const text = await pipeline.encodeText(['', PROMPT]);
+  const base = {
+    sample: new ort.Tensor('float32', new Float32Array(2 * c * h * w).fill(0.1), [2, c, h, w]),
+    timestep: new ort.Tensor('int64', BigInt64Array.from([500n, 500n]), [2]),
+    encoder_hidden_states: new ort.Tensor('float32', text.embeddings, text.dims),
+  };
+  const keys = await loadOriginalKeys(pipeline.instrumented);
+  const keyFeeds: Record<string, ort.Tensor> = {};
+  for (const layer of pipeline.instrumented.layers) {
+    keyFeeds[layer.keyInput] = new ort.Tensor('float32', keys.get(layer.name) as Float32Array, [...layer.keyShape]);
+  }
+  const probs = pipeline.instrumented.layers.map((l) => l.probsOutput);
+  const plainMs: number[] = [];
+  const capturedMs: number[] = [];
+  const unfetchedMs: number[] = [];
+  for (let r = 0; r < REPEATS; r++) {
+    plainMs.push(await timeUnetCalls(plain, base, ['out_sample'], 40));
+    unfetchedMs.push(await timeUnetCalls(instrumented, { ...base, ...keyFeeds }, ['out_sample'], 40));
+    capturedMs.push(await timeUnetCalls(instrumented, { ...base, ...keyFeeds }, ['out_sample', ...probs], 40));
+  }
+
+  // 2. Whole runs: 20 steps (the example file's setting), with and without capture + analysis.
+  const request = { prompt: PROMPT, negativePrompt: '', seed: 7, steps: 20, guidance: 4, eta: 0 };
+  const runPlainMs: number[] = [];
+  const runCapturedMs: number[] = [];
+  for (let r = 0; r < REPEATS; r++) {
+    let t0 = performance.now();
+    await pipeline.generate(request);
+    runPlainMs.push(performance.now() - t0);
+    t0 = performance.now();
+    const tokenized = pipeline.tokenizer.encode(PROMPT);
+    const analysis = new AttentionAnalysis({ prompt: PROMPT, objects: OBJECTS, tokenized, steps: 20, sampleH: h, sampleW: w });
+    await pipeline.generate(request, { onAttention: analysis.onAttention });
+    analysis.finish();
+    runCapturedMs.push(performance.now() - t0);
+  }
+
+  // 3. A 50-step captured run: peak RSS stays flat because maps are folded per step.
+  const rssBefore = process.memoryUsage().rss;
+  const tokenized = pipeline.tokenizer.encode(PROMPT);
+  const analysis50 = new AttentionAnalysis({ prompt: PROMPT, objects: OBJECTS, tokenized, steps: 50, sampleH: h, sampleW: w });
+  await pipeline.generate({ ...request, steps: 50 }, { onAttention: analysis50.onAttention });
+  analysis50.finish();
+  const peakRss = process.resourceUsage().maxRSS * 1024;
+
+  const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  const ms = (v: number): string => `${v.toFixed(2)} ms`;
+  console.log(`model: ${model.id} (${model.hash}), provider ${pipeline.provider.name}, node ${process.version}, ${pipeline.instrumented.layers.length} cross-attention layers`);
+  console.log(`load (instrument + sessions): ${ms(loadMs)}`);
+  console.log(`UNet call, batch 2, plain graph:              ${ms(median(plainMs))}`);
+  console.log(`UNet call, batch 2, instrumented, no fetch:   ${ms(median(unfetchedMs))}`);
+  console.log(`UNet call, batch 2, instrumented + all maps:  ${ms(median(capturedMs))}`);
+  console.log(`  capture overhead per call: ${((median(capturedMs) / median(plainMs) - 1) * 100).toFixed(1)}%`);
+  console.log(`20-step run, instrumented graph, no maps fetched: ${ms(median(runPlainMs))}`);
+  console.log(`20-step run with capture + analysis: ${ms(median(runCapturedMs))}`);
+  console.log(`  run overhead: ${((median(runCapturedMs) / median(runPlainMs) - 1) * 100).toFixed(1)}%`);
+  console.log(`50-step captured run: RSS before ${mb(rssBefore)}, peak RSS of the process ${mb(peakRss)}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
