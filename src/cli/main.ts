@@ -45,7 +45,10 @@ async function run(args: RunArgs): Promise<number> {
       signal: abort.signal,
       onStatus: say,
       onProgress: (p) => {
-        if (!args.quiet) process.stderr.write(`\rstep ${p.step}/${p.totalSteps}${p.step === p.totalSteps ? '\n' : ''}`);
+        if (args.quiet) return;
+        // A terminal gets one updating line; a log (CI, pipes) gets a line per quarter of the run.
+        if (process.stderr.isTTY) process.stderr.write(`\rstep ${p.step}/${p.totalSteps}${p.step === p.totalSteps ? '\n' : ''}`);
+        else if (p.step === p.totalSteps || p.step % Math.max(1, Math.round(p.totalSteps / 4)) === 0) say(`step ${p.step}/${p.totalSteps}`);
       },
     },
   );

@@ -32,7 +32,7 @@ function chunk(type: string, body: Uint8Array): Buffer {
   out.writeUInt32BE(body.length, 0);
   out.write(type, 4, 'ascii');
   out.set(body, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + body.length)) ^ 0xffffffff, 8 + body.length);
+  out.writeUInt32BE((crc32(out.subarray(4, 8 + body.length)) ^ 0xffffffff) >>> 0, 8 + body.length);
   return out;
 }
 

@@ -1,7 +1,7 @@
 // Resolves and validates a diffusers/Optimum ONNX model folder before any session is created,
 // so a wrong path or a missing part is reported by name instead of as an onnxruntime error.
 import { createHash } from 'node:crypto';
-import { existsSync, promises as fs, statSync } from 'node:fs';
+import { existsSync, promises as fs, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
 export interface ModelFolder {
@@ -26,17 +26,13 @@ export class ModelError extends Error {
   }
 }
 
-/**
- * A model setting is either a bare name of an embedded model (looked up in `builtinModelsDir`)
- * or a folder path, relative to `baseDir` (the `.prompt` file's folder).
- */
-export function resolveModelPath(spec: string, baseDir: string, builtinModelsDir: string): string {
-  const isBareName = /^[A-Za-z0-9._-]+$/.test(spec) && !spec.startsWith('.');
-  if (isBareName) {
-    const builtin = path.join(builtinModelsDir, spec);
-    if (existsSync(path.join(builtin, 'model_index.json'))) return builtin;
+/** Names of the embedded models shipped in `builtinModelsDir`. */
+export function builtinModelNames(builtinModelsDir: string): string[] {
+  try {
+    return readdirSync(builtinModelsDir).filter((name) => existsSync(path.join(builtinModelsDir, name, 'model_index.json')));
+  } catch {
+    return [];
   }
-  return path.resolve(baseDir, spec);
 }
 
 const REQUIRED: readonly [keyof ModelFolder, string][] = [

@@ -20,8 +20,8 @@ export interface GenerateRequest {
   /** CFG scale; at or below 1 the unconditional pass is skipped. */
   guidance: number;
   eta: number;
-  /** Image side in pixels for models with a free sample size; ignored by fixed-size models. */
-  size?: number;
+  /** Image size in pixels for models with a free sample size; fixed-size models must match it. */
+  size?: { width: number; height: number };
 }
 
 /** One layer's conditional-sample attention at one step. `probs` is a view valid only during the callback. */
@@ -138,16 +138,20 @@ export class Pipeline {
   }
 
   /** Shape of the UNet sample for a request: fixed by the graph, or derived from the image size. */
-  sampleShape(size: number | undefined): [number, number, number] {
+  sampleShape(size: { width: number; height: number } | undefined): [number, number, number] {
     const dims = inputShape(this.unet.session, 'sample');
     const channels = typeof dims[1] === 'number' ? dims[1] : 4;
-    const fixedH = typeof dims[2] === 'number' ? dims[2] : undefined;
-    const fixedW = typeof dims[3] === 'number' ? dims[3] : undefined;
-    if (fixedH !== undefined && fixedW !== undefined) return [channels, fixedH, fixedW];
-    const side = size ?? 512;
     const scale = this.vaeDecoder ? VAE_SCALE : 1;
-    if (side % scale !== 0) throw new Error(`size ${side} must be a multiple of ${scale} for this model`);
-    return [channels, side / scale, side / scale];
+    if (typeof dims[2] === 'number' && typeof dims[3] === 'number') {
+      const [h, w] = [dims[2], dims[3]];
+      if (size && (size.width !== w * scale || size.height !== h * scale)) {
+        throw new Error(`size: this model only makes ${w * scale}x${h * scale} images, not ${size.width}x${size.height}`);
+      }
+      return [channels, h, w];
+    }
+    const { width, height } = size ?? { width: 512, height: 512 };
+    if (width % scale !== 0 || height % scale !== 0) throw new Error(`size ${width}x${height} must be a multiple of ${scale}`);
+    return [channels, height / scale, width / scale];
   }
 
   async generate(request: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateOutput> {

@@ -49,7 +49,7 @@ h1{font-size:20px;margin:0 0 4px} .muted{color:#777} code{background:#eee;paddin
 .top{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}
 img{image-rendering:pixelated} .hero{width:256px;height:256px;border:1px solid #ccc}
 .maps{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:12px;margin-top:16px}
-figure{margin:0;background:#fff;border:1px solid #ddd;padding:6px;border-radius:4px}
+figure{margin:0;background:#fff;border:1px solid #ddd;padding:6px;border-radius:4px;display:inline-block}
 figure.object{border-color:#c60} figure img{width:80px;height:80px;margin-right:4px}
 table{border-collapse:collapse} th{text-align:left;font-weight:normal;color:#555;padding:2px 12px 2px 0}
 </style></head><body>

@@ -1,10 +1,10 @@
 // One run from a .prompt file: parse, pick the prompt, load (or reuse) the model, sample with
 // attention capture, analyse, and write the run record. Shared by the extension and the CLI.
 import * as path from 'node:path';
-import type { GenerateProgress } from '../pipeline/pipeline';
+import type { GenerateProgress, Pipeline } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
-import { resolveModelPath } from '../model/modelFolder';
-import { formatDiagnostic, parsePromptFile, resolveSettings, type PromptLine } from '../promptFile';
+import { resolveModel } from './resolveModel';
+import { effectiveSettings, formatDiagnostic, parsePromptFile, type PromptLine, type SourceRange } from '../promptFile';
 import type { ProviderChoice } from '../session/createSession';
 import { AttentionAnalysis } from './attentionAnalysis';
 import { InputError } from './errors';
@@ -46,9 +46,10 @@ export async function runPrompt(
     );
   }
   const prompt = pickPrompt(parsed.prompts, request.line, file);
-  const fileSettings = resolveSettings(parsed.settings);
+  const fileSettings = effectiveSettings(parsed.settings);
   const settings: RunSettings = {
-    seed: request.overrides?.seed ?? firstSeed(fileSettings.seed),
+    // A list of seeds is for batch runs; a single run takes the first.
+    seed: request.overrides?.seed ?? fileSettings.seed[0],
     steps: request.overrides?.steps ?? fileSettings.steps,
     guidance: fileSettings.guidance,
     eta: fileSettings.eta,
@@ -57,11 +58,11 @@ export async function runPrompt(
     ...(fileSettings.size !== undefined ? { size: fileSettings.size } : {}),
   };
 
-  const modelRoot = resolveModelPath(fileSettings.model, path.dirname(file), request.builtinModelsDir);
+  const modelRoot = resolveModel(fileSettings.model, file, request.builtinModelsDir, parsed.settings.model?.valueRange);
   hooks.onStatus?.(`Loading ${path.basename(modelRoot)}…`);
   const pipeline = await pipelines.get(modelRoot, request.provider);
 
-  const [, sampleH, sampleW] = pipeline.sampleShape(settings.size);
+  const [, sampleH, sampleW] = sampleShapeFor(pipeline, settings, file, parsed.settings.size?.valueRange);
   const tokenized = pipeline.tokenizer.encode(prompt.text);
   const analysis = new AttentionAnalysis({
     prompt: prompt.text,
@@ -117,6 +118,10 @@ function pickPrompt(prompts: PromptLine[], line: number | undefined, file: strin
   return exact;
 }
 
-function firstSeed(seed: number | number[]): number {
-  return Array.isArray(seed) ? seed[0] : seed;
+function sampleShapeFor(pipeline: Pipeline, settings: RunSettings, file: string, where?: SourceRange): [number, number, number] {
+  try {
+    return pipeline.sampleShape(settings.size);
+  } catch (error) {
+    throw new InputError(error instanceof Error ? error.message : String(error), where && { file, line: where.line, column: where.column });
+  }
 }

@@ -10,7 +10,7 @@ export interface RunSettings {
   eta: number;
   negative: string;
   scheduler: 'ddim';
-  size?: number;
+  size?: { width: number; height: number };
 }
 
 export interface ObjectMark {
