@@ -1,0 +1,122 @@
+// End to end through the real embedded ONNX model: .prompt text → run folder.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ModelError } from '../../src/engine/model/modelFolder';
+import { CancelledError } from '../../src/engine/pipeline/pipeline';
+import { PipelineCache } from '../../src/engine/pipeline/pipelineCache';
+import { decodeSafetensors } from '../../src/engine/safetensors';
+import { InputError } from '../../src/engine/run/errors';
+import { runPrompt, type RunPromptRequest } from '../../src/engine/run/runPrompt';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const MODELS = path.join(ROOT, 'models');
+const TEXT = `---
+model: tiny-shapes
+seed: 3
+steps: 4
+guidance: 4
+---
+# two objects
+a red [circle] and a blue [square]
+a green [triangle]
+`;
+
+describe('runPrompt on the embedded model', () => {
+  let work: string;
+  const pipelines = new PipelineCache();
+  const request = (overrides: Partial<RunPromptRequest> = {}): RunPromptRequest => ({
+    file: path.join(work, 'shapes.prompt'),
+    text: TEXT,
+    runsDir: path.join(work, 'runs'),
+    builtinModelsDir: MODELS,
+    provider: 'cpu',
+    ...overrides,
+  });
+
+  before(() => {
+    work = mkdtempSync(path.join(tmpdir(), 'prompt-lens-run-'));
+  });
+  after(async () => {
+    await fs.rm(work, { recursive: true, force: true });
+  });
+
+  test('writes a complete run record for the first prompt', async () => {
+    const { result, written } = await runPrompt(request(), pipelines);
+    assert.equal(result.prompt, 'a red circle and a blue square');
+    assert.equal(result.settings.seed, 3);
+    assert.equal(result.settings.steps, 4);
+    assert.ok(written.folder.startsWith(path.join(work, 'runs')));
+    for (const file of ['image.png', 'image-large.png', 'run.json', 'maps.safetensors', 'report.html', 'maps/overlap.png']) {
+      assert.ok(existsSync(path.join(written.folder, file)), `${file} is written`);
+    }
+    const json = JSON.parse(await fs.readFile(path.join(written.folder, 'run.json'), 'utf8'));
+    assert.equal(json.prompt, result.prompt);
+    assert.deepEqual(json.objects.map((o: { word: string }) => o.word), ['circle', 'square']);
+    assert.equal(json.model.id, 'tiny-shapes');
+    assert.match(json.model.hash, /^[0-9a-f]{16}$/);
+    assert.equal(json.provider.name, 'cpu');
+    assert.deepEqual(
+      json.words.filter((w: { isObject: boolean }) => w.isObject).map((w: { word: string }) => w.word),
+      ['circle', 'square'],
+    );
+    assert.ok(json.scores.overlap >= 0 && json.scores.overlap <= 0.5, 'prod/sum of two probabilities is at most 1/2');
+    assert.equal(json.scores.activations.length, 2);
+    assert.ok(['circle', 'square'].includes(json.scores.weakest));
+    const maps = decodeSafetensors(await fs.readFile(path.join(written.folder, 'maps.safetensors')));
+    assert.deepEqual(maps.tensors.get('word_maps')?.shape, [result.words.length, 32, 32]);
+    assert.deepEqual(maps.tensors.get('timeline')?.shape.slice(0, 2), [4, result.words.length]);
+    assert.deepEqual(JSON.parse(maps.metadata.words), result.words.map((w) => w.word));
+    const html = await fs.readFile(written.report, 'utf8');
+    assert.match(html, /data:image\/png;base64,/);
+    assert.match(html, /<u>circle<\/u>/);
+  });
+
+  test('the same seed gives the same image; another seed does not', async () => {
+    const a = await runPrompt(request({ line: 8 }), pipelines);
+    const b = await runPrompt(request({ line: 8 }), pipelines);
+    const c = await runPrompt(request({ line: 8, overrides: { seed: 4 } }), pipelines);
+    assert.equal(a.result.prompt, 'a green triangle');
+    assert.deepEqual(a.result.image.data, b.result.image.data);
+    assert.notDeepEqual(a.result.image.data, c.result.image.data);
+    assert.notEqual(a.written.folder, b.written.folder, 'a second run never overwrites the first');
+    assert.equal(a.result.scores?.overlap, 0, 'one object has no overlap');
+  });
+
+  test('a cancelled run leaves no run folder behind', async () => {
+    const runsDir = path.join(work, 'cancelled');
+    const abort = new AbortController();
+    await assert.rejects(
+      runPrompt(request({ runsDir }), pipelines, {
+        signal: abort.signal,
+        onProgress: (p) => {
+          if (p.step === 2) abort.abort();
+        },
+      }),
+      CancelledError,
+    );
+    assert.deepEqual(existsSync(runsDir) ? await fs.readdir(runsDir) : [], []);
+  });
+
+  test('bad input names the file, line and setting', async () => {
+    await assert.rejects(
+      runPrompt(request({ text: '---\nsteps: many\n---\na [circle]\n' }), pipelines),
+      (e: Error) => e instanceof InputError && /shapes\.prompt:2:\d+: error: .*steps/.test(e.message),
+    );
+    await assert.rejects(
+      runPrompt(request({ text: '---\nmodel: no-such-model\n---\na [circle]\n' }), pipelines),
+      (e: Error) => e instanceof InputError && /shapes\.prompt:2:8: model: no embedded model is named "no-such-model"/.test(e.message),
+    );
+    await assert.rejects(
+      runPrompt(request({ text: '---\nmodel: ./missing-folder\n---\na [circle]\n' }), pipelines),
+      (e: Error) => e instanceof ModelError && e.message.includes(path.join(work, 'missing-folder')),
+    );
+    await assert.rejects(runPrompt(request({ text: '# nothing\n' }), pipelines), /has no prompt lines/);
+    await assert.rejects(
+      runPrompt(request({ text: '---\nsize: 64\n---\na [circle]\n' }), pipelines),
+      (e: Error) => e instanceof InputError && /2:\d+: size: this model only makes 32x32 images, not 64x64/.test(e.message),
+    );
+  });
+});
