@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { instrumentUnet, loadOriginalKeys, InstrumentError, type InstrumentedUnet } from '../../src/engine/onnx/instrument';
+import { decodeModel } from '../../src/engine/onnx/proto';
 import { floatToHalf, halfToFloat } from '../../src/engine/safetensors/f16';
 import { buildAttentionModel, LAYER } from '../unit/onnx/syntheticModels';
 
@@ -105,6 +106,23 @@ test('head-averaged maps equal the mean of the per-head maps', async () => {
     for (let bi = 0; bi < b; bi++) for (let hi = 0; hi < h; hi++) for (let j = 0; j < nq * t; j++) expected[bi * nq * t + j] += d[(bi * h + hi) * nq * t + j] / h;
     assert.ok(maxAbsDiff(mean, new ort.Tensor('float32', expected, mean.dims)) < 1e-6);
   }
+});
+
+test('shared weights: the copy reads its weights from the original file and computes the same output', async () => {
+  const path = copyFixture('attention.onnx');
+  const inst = await instrumentUnet(path, { perHead: false, shareWeights: true });
+  const copy = decodeModel(readFileSync(inst.path));
+  const external = copy.graph!.initializer!.filter((t) => t.dataLocation === 1);
+  assert.ok(external.length > 20, 'weights are not duplicated');
+  for (const t of external) assert.equal(t.externalData!.find((e) => e.key === 'location')!.value, 'attention.onnx');
+  const plain = await ort.InferenceSession.create(path);
+  const session = await ort.InferenceSession.create(inst.path);
+  const feeds = fixtureFeeds();
+  const expected = await plain.run(feeds);
+  const got = await session.run({ ...feeds, ...keyFeeds(inst, await loadOriginalKeys(inst)) });
+  assert.equal(maxAbsDiff(expected.out_sample, got.out_sample), 0);
+  const unshared = await instrumentUnet(path, { perHead: false, shareWeights: false });
+  assert.notEqual(unshared.path, inst.path);
 });
 
 test('cache: written beside the model, reused on the second call, original untouched', async () => {

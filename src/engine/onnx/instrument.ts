@@ -11,12 +11,14 @@ import { GraphIndex } from './graph';
 import { planLayers, type LayerPlan } from './layers';
 import { decodeModel, defaultOpset, encodeModel, toNumber, type ModelProto } from './proto';
 import { rewriteGraph } from './rewrite';
+import { referenceSourceWeights } from './shareWeights';
 import { readFloatTensor } from './tensorData';
 import { InstrumentError, type CrossAttentionLayer, type InstrumentedUnet, type InstrumentOptions } from './types';
 
 export * from './types';
 
 const TEXT_INPUT = 'encoder_hidden_states';
+const SHARE_WEIGHTS_ABOVE = 256 * 1024 * 1024;
 
 interface Manifest {
   instrumenter: number;
@@ -33,11 +35,13 @@ export async function instrumentUnet(modelPath: string, options: InstrumentOptio
   await access(modelPath).catch(() => {
     throw new InstrumentError(`UNet model not found: ${modelPath}`);
   });
-  const paths = await cachePaths(modelPath, { perHead: options.perHead, heads: options.heads ?? null });
+  const share = options.shareWeights ?? (await stat(modelPath)).size > SHARE_WEIGHTS_ABOVE;
+  const paths = await cachePaths(modelPath, { perHead: options.perHead, heads: options.heads ?? null, share });
   const cached = await readCached(modelPath, paths.manifest);
   if (cached) return cached;
 
-  const model = parseModel(await readFile(modelPath), modelPath);
+  const bytes = await readFile(modelPath);
+  const model = parseModel(bytes, modelPath);
   const index = new GraphIndex(model.graph!);
   const plans = planLayers(index, findLayers(index, modelPath), options.heads);
   const baseDir = dirname(modelPath);
@@ -48,6 +52,7 @@ export async function instrumentUnet(modelPath: string, options: InstrumentOptio
 
   model.metadataProps = [...((model.metadataProps as object[]) ?? []), { key: 'prompt_lens.instrumenter', value: String(INSTRUMENTER_VERSION) }];
   const layers = rewriteGraph(model, index, plans, options.perHead);
+  if (share) referenceSourceWeights(model, bytes, basename(modelPath));
 
   const manifest: Manifest = {
     instrumenter: INSTRUMENTER_VERSION, source: basename(modelPath), onnx: basename(paths.onnx), keys: basename(paths.keys),

@@ -5,6 +5,11 @@ export interface InstrumentOptions {
   perHead: boolean;
   /** Heads per layer when the graph carries neither a constant head reshape nor a 1/sqrt(d_head) scale. */
   heads?: number;
+  /**
+   * Let the instrumented copy read its weights from the original file (external data) instead of copying them.
+   * Default: only for originals over 256 MiB, so small models stay self-contained (loadable from a buffer).
+   */
+  shareWeights?: boolean;
 }
 
 export type KeyDtype = 'float32' | 'float16';
