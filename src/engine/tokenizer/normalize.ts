@@ -26,15 +26,19 @@ export function cleanText(original: string): MappedText {
   return replaceAll(mapped, /[^]/gu, (ch) => ch.toLowerCase());
 }
 
-/** Named entities CLIP prompts realistically contain, plus numeric ones. */
-const ENTITY = /&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos|nbsp);/g;
+/**
+ * The subset of Python's html.unescape that prompts realistically contain: numeric references
+ * and the common named ones, with the optional ";" and upper-case forms HTML5 allows. Other
+ * named entities are left as typed.
+ */
+const ENTITY = /&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|(?:amp|lt|gt|quot|nbsp|AMP|LT|GT|QUOT);?|apos;)/g;
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
 
 function unescapeEntity(match: string): string {
-  const body = match.slice(1, -1);
-  if (!body.startsWith('#')) return NAMED[body];
+  const body = match.slice(1).replace(/;$/, '');
+  if (!body.startsWith('#')) return NAMED[body.toLowerCase()];
   const code = body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
-  // Python's html.unescape turns invalid code points into U+FFFD.
+  // Like Python: NUL, surrogates and numbers past U+10FFFF become U+FFFD.
   return code > 0 && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff) ? String.fromCodePoint(code) : '\ufffd';
 }
 

@@ -133,6 +133,9 @@ describe('ClipTokenizer offsets', () => {
     assert.deepEqual(spans('cat &amp; photo')[1], [4, 9]);
     assert.deepEqual(texts('&amp;lt;'), ['<</w>']);
     assert.deepEqual(texts('&#99;at'), ['cat</w>']);
+    assert.deepEqual(texts('&#x63;at &LT; &amp'), ['cat</w>', '<</w>', '&</w>']);
+    // Named entities outside the common few stay as typed (Python would give ©).
+    assert.deepEqual(texts('&copy;'), ['&</w>', 'c', 'o', 'p', 'y</w>', ';</w>']);
   });
 
   test('empty input is start and end only', () => {
