@@ -56,6 +56,9 @@ export class ClipTokenizer {
 
   constructor(options: ClipTokenizerOptions) {
     this.vocab = new Map(Object.entries(options.vocab));
+    for (const [token, id] of this.vocab) {
+      if (!Number.isInteger(id) || id < 0) throw new Error(`vocabulary entry "${token}" has id ${JSON.stringify(id)}, expected an integer >= 0`);
+    }
     this.decoder = new Map([...this.vocab].map(([token, id]) => [id, token]));
     this.maxLength = options.maxLength ?? 77;
     if (!Number.isInteger(this.maxLength) || this.maxLength < 2) {

@@ -182,6 +182,8 @@ describe('ClipTokenizer helpers', () => {
     await writeFile(path.join(dir, 'vocab.json'), '{broken');
     await writeFile(path.join(dir, 'merges.txt'), '#version: 0.2\n');
     await assert.rejects(ClipTokenizer.fromFolder(dir), /vocab\.json: invalid JSON/);
+    await writeFile(path.join(dir, 'vocab.json'), JSON.stringify({ a: 'zero' }));
+    await assert.rejects(ClipTokenizer.fromFolder(dir), /vocabulary entry "a" has id "zero"/);
     await writeFile(path.join(dir, 'vocab.json'), JSON.stringify({ a: 0 }));
     await assert.rejects(ClipTokenizer.fromFolder(dir), /start token "<\|startoftext\|>" is not in the vocabulary/);
   });
