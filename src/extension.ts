@@ -15,16 +15,15 @@ export interface PromptLensTestApi {
 export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
   const log = vscode.window.createOutputChannel('Prompt Lens', { log: true });
   const pipelines = new PipelineCache();
-  let controller: RunController | undefined;
+  // The panel's callbacks only run after activation, once runController exists.
   const panel = new ResultsPanel(context.extensionUri, {
-    onCancel: (runId) => controller?.cancel(runId),
+    onCancel: (runId) => runController.cancel(runId),
     onRevealRunFolder: (runId) => {
-      const folder = controller?.runFolder(runId);
+      const folder = runController.runFolder(runId);
       if (folder) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(folder));
     },
   });
-  controller = new RunController(pipelines, panel, log, path.join(context.extensionPath, 'models'));
-  const runController = controller;
+  const runController = new RunController(pipelines, panel, log, path.join(context.extensionPath, 'models'));
 
   let lastRunId: string | undefined;
   const rendered = new Map<string, RenderedState>();
