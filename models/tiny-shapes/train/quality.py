@@ -1,0 +1,178 @@
+"""Rough scene-based quality check for tiny-shapes (guides training; the official
+detector is the TypeScript one).
+
+Detector heuristic on a 32x32 RGB image in [0,1]:
+  - colour mask: pixels within DIST of the colour's RGB (Euclidean) -> 4-connected
+    components of >= MIN_AREA px are objects of that colour;
+  - shape from the component's fill ratio of its bounding box (area / (w*h)):
+    square ~1, circle ~pi/4, triangle ~1/2 (thresholds calibrated on real scenes).
+Metrics (DDIM + classifier-free guidance, random seeds):
+  single_colour: the named colour is found;
+  single_strict: the named colour is found with the named shape and no other object;
+  two_strict: both named (colour, shape) objects are found.
+
+  python3 quality.py --weights ../train/weights-fp16.pt [--n 64] [--steps 20] [--guidance 4]
+  python3 quality.py --calibrate      # detector accuracy on ground-truth scenes
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "reference"))
+
+import scenes  # noqa: E402
+
+DIST = 0.35
+MIN_AREA = 10
+SQUARE_FILL = 0.86
+TRIANGLE_FILL = 0.64
+
+
+def components(mask: np.ndarray) -> list[np.ndarray]:
+    h, w = mask.shape
+    seen = np.zeros_like(mask, bool)
+    comps = []
+    for y in range(h):
+        for x in range(w):
+            if mask[y, x] and not seen[y, x]:
+                stack = [(y, x)]
+                seen[y, x] = True
+                pts = []
+                while stack:
+                    cy, cx = stack.pop()
+                    pts.append((cy, cx))
+                    for ny, nx in ((cy + 1, cx), (cy - 1, cx), (cy, cx + 1), (cy, cx - 1)):
+                        if 0 <= ny < h and 0 <= nx < w and mask[ny, nx] and not seen[ny, nx]:
+                            seen[ny, nx] = True
+                            stack.append((ny, nx))
+                comps.append(np.asarray(pts))
+    return comps
+
+
+def classify(pts: np.ndarray) -> str:
+    hgt = pts[:, 0].max() - pts[:, 0].min() + 1
+    wid = pts[:, 1].max() - pts[:, 1].min() + 1
+    fill = len(pts) / float(hgt * wid)
+    if fill >= SQUARE_FILL:
+        return "square"
+    if fill >= TRIANGLE_FILL:
+        return "circle"
+    return "triangle"
+
+
+def detect(img: np.ndarray) -> list[tuple[str, str, int]]:
+    """img [3,32,32] in [0,1] -> [(colour, shape, area)]."""
+    pix = img.transpose(1, 2, 0)
+    found = []
+    for c in scenes.COLOURS:
+        d = np.linalg.norm(pix - np.asarray(scenes.RGB[c])[None, None], axis=-1)
+        for comp in components(d < DIST):
+            if len(comp) >= MIN_AREA:
+                found.append((c, classify(comp), len(comp)))
+    return found
+
+
+def calibrate(n: int = 500, seed: int = 1234):
+    rng = np.random.default_rng(seed)
+    ok_c = ok_s = tot = 0
+    for _ in range(n):
+        s = scenes.make_scene(rng)
+        det = detect(s["image"])
+        for c, sh in s["objects"]:
+            tot += 1
+            ok_c += any(dc == c for dc, _, _ in det)
+            ok_s += any(dc == c and ds == sh for dc, ds, _ in det)
+    print(f"detector on real scenes: colour {ok_c / tot:.3f} colour+shape {ok_s / tot:.3f} ({tot} objects)")
+
+
+@torch.no_grad()
+def evaluate(pipe, n: int = 64, steps: int = 20, guidance: float = 4.0, seed: int = 0, batch: int = 64, two: bool = True):
+    rng = np.random.default_rng(seed)
+    g = torch.Generator().manual_seed(seed)
+    res = {}
+    # single objects: cycle through all 12 (colour, shape) pairs
+    pairs = [(c, s) for c in scenes.COLOURS for s in scenes.SHAPES]
+    objs = [pairs[i % len(pairs)] for i in range(n)]
+    prompts = [scenes.caption_for([o]) for o in objs]
+    imgs = _sample(pipe, prompts, steps, guidance, g, batch)
+    col = strict = shape_ok = 0
+    per = {}
+    for (c, s), im in zip(objs, imgs):
+        det = detect(im)
+        hit_c = any(dc == c for dc, _, _ in det)
+        hit = any(dc == c and ds == s for dc, ds, _ in det)
+        col += hit_c
+        shape_ok += hit
+        strict += hit and len(det) == 1
+        per.setdefault(s, []).append(hit)
+    res["single_colour"] = col / n
+    res["single_shape"] = shape_ok / n
+    res["single_strict"] = strict / n
+    res["single_by_shape"] = {k: float(np.mean(v)) for k, v in per.items()}
+    if two:
+        objs2 = [scenes.sample_objects(rng, 2) for _ in range(n)]
+        prompts2 = [scenes.caption_for(o) for o in objs2]
+        imgs2 = _sample(pipe, prompts2, steps, guidance, g, batch)
+        both = both_c = 0
+        for o, im in zip(objs2, imgs2):
+            det = detect(im)
+            both += all(any(dc == c and ds == s for dc, ds, _ in det) for c, s in o)
+            both_c += all(any(dc == c for dc, _, _ in det) for c, _ in o)
+        res["two_colours"] = both_c / n
+        res["two_strict"] = both / n
+    return res
+
+
+def _sample(pipe, prompts, steps, guidance, g, batch):
+    out = []
+    for i in range(0, len(prompts), batch):
+        p = prompts[i : i + batch]
+        noise = torch.randn(len(p), 3, 32, 32, generator=g)
+        x = pipe.sample(p, noise, steps, guidance)
+        out.extend(((x.clamp(-1, 1) + 1) / 2).cpu().numpy())
+    return out
+
+
+def save_grid(pipe, prompts, path, steps=20, guidance=4.0, seeds=4):
+    from PIL import Image
+
+    g = torch.Generator().manual_seed(0)
+    rows = []
+    for p in prompts:
+        x = pipe.sample([p] * seeds, torch.randn(seeds, 3, 32, 32, generator=g), steps, guidance)
+        x = ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+        rows.append(np.concatenate(list(x), axis=1))
+    grid = np.concatenate(rows, axis=0)
+    Image.fromarray(grid).resize((grid.shape[1] * 3, grid.shape[0] * 3), Image.NEAREST).save(path)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--weights", default=os.path.join(HERE, "weights-fp16.pt"))
+    ap.add_argument("--n", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--guidance", type=float, default=4.0)
+    ap.add_argument("--calibrate", action="store_true")
+    ap.add_argument("--grid", default=None, help="write a PNG grid of samples here")
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    if a.calibrate:
+        calibrate()
+        sys.exit(0)
+    from sampler import load_pipeline
+
+    pipe = load_pipeline(os.path.dirname(HERE), a.weights)
+    print(evaluate(pipe, a.n, a.steps, a.guidance))
+    if a.grid:
+        save_grid(
+            pipe,
+            ["a red circle", "a green square", "a blue triangle", "a yellow circle", "a red circle and a blue square",
+             "a green triangle and a yellow square", "a blue circle, a red square and a green triangle"],
+            a.grid, a.steps, a.guidance)
