@@ -26,7 +26,8 @@ describe('prompt-lens arguments', () => {
     assert.throws(() => parseArgs(['draw']), (e: Error) => e instanceof UsageError && /Unknown command "draw"/.test(e.message));
     assert.throws(() => parseArgs(['run']), /Missing the .prompt file/);
     assert.throws(() => parseArgs(['run', 'a.prompt', '--steps', '0']), /--steps must be an integer >= 1; got "0"/);
-    assert.throws(() => parseArgs(['run', 'a.prompt', '--seed', '-1']), /--seed needs a value/);
+    assert.throws(() => parseArgs(['run', 'a.prompt', '--seed', '-1']), /--seed must be an integer >= 0; got "-1"/);
+    assert.throws(() => parseArgs(['run', 'a.prompt', '--seed']), /--seed needs a value/);
     assert.throws(() => parseArgs(['run', 'a.prompt', '--seed', '1.5']), /--seed must be an integer/);
     assert.throws(() => parseArgs(['run', 'a.prompt', '--provider', 'tpu']), /--provider must be one of/);
     assert.throws(() => parseArgs(['run', 'a.prompt', 'b.prompt']), /Only one file/);
