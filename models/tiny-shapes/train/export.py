@@ -75,6 +75,17 @@ def load_weights(path: str):
     return te, un, ck
 
 
+def write_fp16(ck: dict, path: str) -> None:
+    """Weights-only fp16 file (config, step, raw + EMA weights) that train.py --resume-from accepts."""
+    half = lambda sd: {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}  # noqa: E731
+    out = {"config": ck["config"], "step": int(ck.get("step", 0))}
+    for k in ("text_encoder", "unet", "ema_text_encoder", "ema_unet"):
+        if ck.get(k):
+            out[k] = half(ck[k])
+    torch.save(out, path)
+    print("wrote", path, os.path.getsize(path), "bytes")
+
+
 def write_json(path, obj):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
@@ -251,6 +262,7 @@ def main():
     ap.add_argument("--out", default=MODEL_DIR)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-verify", action="store_true")
+    ap.add_argument("--weights-out", default=None, help="also write a compact fp16 weights-only file (raw + EMA) here")
     a = ap.parse_args()
     torch.set_num_threads(1)
     extra = {}
@@ -261,6 +273,8 @@ def main():
         torch.manual_seed(a.seed)
         te, un = build()
         extra = {"trained_steps": 0, "weights": "random-init"}
+    if a.ckpt and a.weights_out:
+        write_fp16(ck, a.weights_out)
     export(te, un, a.out, extra)
     for sub in ("text_encoder", "unet"):
         p = os.path.join(a.out, sub, "model.onnx")

@@ -130,6 +130,64 @@ def evaluate(pipe, n: int = 64, steps: int = 20, guidance: float = 4.0, seed: in
     return res
 
 
+LAYERS_16 = ("down_blocks.0.attentions.0", "up_blocks.1.attentions.0", "up_blocks.1.attentions.1")
+
+
+@torch.no_grad()
+def localisation(pipe, n: int = 64, timesteps=(200, 400, 600, 800), seed: int = 3, multi_only: bool = False):
+    """Word localisation on real scenes (teacher-forced): noise a ground-truth scene at each t,
+    run the UNet with its caption, average the 16x16 cross-attention probabilities over the
+    three 16x16 layers, heads and timesteps; a word is localised when the argmax of its map
+    (upsampled to 32x32, nearest) falls inside its object's mask dilated by 1 px.
+    Returns the rate for the shape nouns and for the colour words."""
+    un, te, tok = pipe.unet, pipe.te, pipe.tok
+    mods = {name: m for name, m in un.named_modules() if name.endswith("attn2") and name.rsplit(".transformer_blocks", 1)[0] in LAYERS_16}
+    assert len(mods) == 3, list(mods)
+    rng = np.random.default_rng(seed)
+    g = torch.Generator().manual_seed(seed)
+    ac = torch.cumprod(1 - torch.linspace(1e-4, 0.02, 1000), 0)
+    hit = {"noun": [], "colour": []}
+    for _ in range(n):
+        s = scenes.make_scene(rng, n=int(rng.choice([2, 3])) if multi_only else None, template="{objs}")
+        ids = tok(s["caption"])
+        # positions: caption is "a c1 s1[, | and] a c2 s2 ..." -> find each object's colour and noun tokens
+        words = [tok.decoder[i] for i in ids]
+        pos = []
+        j = 0
+        for c, sh in s["objects"]:
+            jc = words.index(c + "</w>", j)
+            jn = words.index(sh + "</w>", jc)
+            pos.append((jc, jn))
+            j = jn + 1
+        x0 = torch.from_numpy(s["image"] * 2 - 1)[None]
+        ctx = te(torch.tensor([ids]))[0]
+        acc = None
+        for t in timesteps:
+            for m in mods.values():
+                m.store = []
+            a = ac[t]
+            xt = a.sqrt() * x0 + (1 - a).sqrt() * torch.randn(x0.shape, generator=g)
+            un(xt, torch.tensor([t]), ctx)
+            maps = torch.stack([m.store[0].mean(0) for m in mods.values()]).mean(0)  # [256, 16]
+            acc = maps if acc is None else acc + maps
+        for m in mods.values():
+            m.store = None
+        acc = acc.reshape(16, 16, -1)
+        for k, (jc, jn) in enumerate(pos):
+            mask = s["masks"][k]
+            dil = mask.copy()
+            dil[1:] |= mask[:-1]
+            dil[:-1] |= mask[1:]
+            dil[:, 1:] |= mask[:, :-1]
+            dil[:, :-1] |= mask[:, 1:]
+            for key, j in (("noun", jn), ("colour", jc)):
+                am = int(acc[:, :, j].argmax())
+                y, x = divmod(am, 16)
+                # the 16x16 cell covers 2x2 pixels: inside if any of them is in the dilated mask
+                hit[key].append(bool(dil[2 * y : 2 * y + 2, 2 * x : 2 * x + 2].any()))
+    return {k: float(np.mean(v)) for k, v in hit.items()}
+
+
 def _sample(pipe, prompts, steps, guidance, g, batch):
     out = []
     for i in range(0, len(prompts), batch):
@@ -170,6 +228,8 @@ if __name__ == "__main__":
 
     pipe = load_pipeline(os.path.dirname(HERE), a.weights)
     print(evaluate(pipe, a.n, a.steps, a.guidance))
+    print("localisation (all scenes)", localisation(pipe, a.n))
+    print("localisation (2-3 objects)", localisation(pipe, a.n, multi_only=True))
     if a.grid:
         save_grid(
             pipe,

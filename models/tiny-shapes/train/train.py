@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import math
 import os
+import signal
 import sys
 import time
 
@@ -80,11 +81,15 @@ class Logger:
             self.f.flush()
 
 
-def lr_at(step, a):
+def lr_at(step, a, rewarm_from=None):
     if step < a.warmup:
         return a.lr * (step + 1) / a.warmup
     p = min(1.0, (step - a.warmup) / max(1, a.steps - a.warmup))
-    return a.lr_min + 0.5 * (a.lr - a.lr_min) * (1 + math.cos(math.pi * p))
+    lr = a.lr_min + 0.5 * (a.lr - a.lr_min) * (1 + math.cos(math.pi * p))
+    if rewarm_from is not None and step - rewarm_from < a.warmup:
+        # fresh optimizer on resumed weights: warm up again so Adam's first steps do not jolt the model
+        lr *= (step - rewarm_from + 1) / a.warmup
+    return lr
 
 
 def alphas_cumprod(device):
@@ -128,8 +133,11 @@ def main():
     for p in params:
         (decay if p.ndim >= 2 else no_decay).append(p)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": no_decay, "weight_decay": 0.0}], lr=a.lr)
+    rewarm = None
     if ck is not None and "optimizer" in ck:
         opt.load_state_dict(ck["optimizer"])
+    elif ck is not None:
+        rewarm = step
     log(f"device {dev} text params {count_params(te)} unet params {count_params(un)} start step {step} args {vars(a)}")
 
     ac = alphas_cumprod(dev)
@@ -185,6 +193,13 @@ def main():
         te.train()
         un.train()
 
+    stop = {"flag": False}
+
+    def on_term(signum, frame):  # save a checkpoint and stop at the end of the current step
+        stop["flag"] = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
     te.train()
     un.train()
     last_ck = time.time()
@@ -195,6 +210,9 @@ def main():
     while step < max_steps:
         if deadline and dt.datetime.utcnow() >= deadline:
             log("deadline reached")
+            break
+        if stop["flag"]:
+            log("stop requested")
             break
         t0 = time.time()
         rng = np.random.default_rng([a.seed, step])
@@ -211,7 +229,7 @@ def main():
         a_t = ac[t][:, None, None, None]
         xt = a_t.sqrt() * x0 + (1 - a_t).sqrt() * noise
         for gr in opt.param_groups:
-            gr["lr"] = lr_at(step, a)
+            gr["lr"] = lr_at(step, a, rewarm)
         ctx = te(ids)[0]
         pred = un(xt, t, ctx)
         per = (pred - noise).pow(2).mean(dim=(1, 2, 3))
@@ -230,7 +248,7 @@ def main():
         n_acc += 1
         if step % 50 == 0:
             el = time.time() - t_log
-            log(f"step {step} mse {loss_acc / n_acc:.4f} wloss {float(loss):.4f} lr {lr_at(step, a):.2e} "
+            log(f"step {step} mse {loss_acc / n_acc:.4f} wloss {float(loss):.4f} lr {lr_at(step, a, rewarm):.2e} "
                 f"{el / n_acc:.3f}s/step (data {data_t / n_acc:.3f}s)")
             loss_acc = 0.0
             n_acc = 0
