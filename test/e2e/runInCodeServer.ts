@@ -1,0 +1,662 @@
+// End-to-end run of the extension in a real VS Code (code-server, VS Code 1.100.3) driven by headless
+// Chromium, for machines without a desktop VS Code. See docs in the repo's e2e recipe.
+//
+//   Phase "suite": opens the fixture workspace with the extension-development payload in the URL, so
+//     code-server's extension host loads the extension and runs the mocha suite (out/test/suite/index);
+//     the workbench calls window.codeAutomationExit(code) when it is done.
+//   Phase "ui": a fresh code-server with the extension installed (linked into its extensions folder),
+//     no payload; opens shapes.prompt from the explorer, runs "Prompt Lens: Generate" from the command
+//     palette and checks the results webview; screenshots go to test-results/e2e/.
+//
+// Exit code: 0 only when both phases passed. Last line: "e2e: N passed, N failed[, N skipped]".
+//
+// Env (all optional):
+//   PROMPT_LENS_E2E_PHASES     "suite,ui" (default), "suite" or "ui"
+//   PROMPT_LENS_E2E_EXTENSION  extension folder to load (default: the repo root)
+//   PROMPT_LENS_E2E_ENV        where code-server is installed (default: <repo>/.vscode-test-env)
+//   PROMPT_LENS_E2E_TIMEOUT_S  per-phase timeout in seconds (default 240)
+//   PROMPT_LENS_E2E_VERBOSE=1  forward every browser console message and the server log
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { SUITE_LOG_MARK } from '../suite/log';
+import { chromium, type Browser, type ConsoleMessage, type Frame, type Locator, type Page } from 'playwright-core';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const CODE_SERVER_VERSION = '4.100.3';
+const ENV_DIR = path.resolve(process.env.PROMPT_LENS_E2E_ENV ?? path.join(ROOT, '.vscode-test-env'));
+const CODE_SERVER_DIR = path.join(ENV_DIR, 'node_modules', 'code-server');
+const INSTALL_SCRIPT = path.join(ROOT, 'scripts', 'e2e', 'install-code-server.sh');
+const EXTENSION_PATH = path.resolve(process.env.PROMPT_LENS_E2E_EXTENSION ?? ROOT);
+const TESTS_PATH = path.join(ROOT, 'out', 'test', 'suite', 'index');
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'workspace');
+const RESULTS = path.join(ROOT, 'test-results', 'e2e');
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const PHASE_TIMEOUT_MS = Number(process.env.PROMPT_LENS_E2E_TIMEOUT_S ?? 240) * 1000;
+const PHASES = (process.env.PROMPT_LENS_E2E_PHASES ?? 'suite,ui').split(',').map((p) => p.trim());
+const VERBOSE = process.env.PROMPT_LENS_E2E_VERBOSE === '1';
+
+/** The results webview's DOM (src/results/resultsHtml.ts, webview/results/main.ts). */
+const WEBVIEW_IMAGE = '#result:not([hidden]) canvas#overlay'; // generated image (+ selected word's overlay)
+const WEBVIEW_TOKEN_MAP = '#maps .token-map[data-word]'; // one figure (canvas + caption) per word
+const WEBVIEW_ERROR = '#status.error:not([hidden])'; // "Run failed: ..."
+const PROMPT_FILE = 'shapes.prompt';
+const PROMPT_LINE = 'a red [circle] and a blue [square]';
+const GENERATE_TITLE = 'Prompt Lens: Generate';
+
+interface Counts {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup: everything started registers a stopper; they run on normal exit, failure, timeout and signals.
+
+const cleanups: (() => Promise<void>)[] = [];
+const groupsToKill = new Set<number>();
+
+async function runCleanups(): Promise<void> {
+  while (cleanups.length > 0) {
+    const fn = cleanups.pop()!;
+    try {
+      await fn();
+    } catch (error) {
+      console.error(`[e2e] cleanup failed: ${String(error)}`);
+    }
+  }
+}
+
+// Last resort if the process dies without running the async cleanups.
+process.on('exit', () => {
+  for (const pgid of groupsToKill) killGroup(pgid, 'SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    console.error(`[e2e] ${signal}: stopping`);
+    void runCleanups().finally(() => process.exit(130));
+  });
+}
+
+function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false; // ESRCH: the group is gone
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+function log(message: string): void {
+  console.log(`[e2e] ${message}`);
+}
+
+function secondsSince(start: number): string {
+  return `${((Date.now() - start) / 1000).toFixed(1)} s`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${Math.round(ms / 1000)} s: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        server.close();
+        reject(new Error('no port'));
+        return;
+      }
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+function httpStatus(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+    req.setTimeout(2000, () => {
+      req.destroy();
+      resolve(0);
+    });
+  });
+}
+
+function tail(file: string, lines: number): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// code-server
+
+function ensureCodeServer(): void {
+  const start = Date.now();
+  const result = spawnSync('bash', [INSTALL_SCRIPT], {
+    stdio: 'inherit',
+    env: { ...process.env, PROMPT_LENS_E2E_ENV: ENV_DIR },
+  });
+  if (result.status !== 0) throw new Error(`${INSTALL_SCRIPT} failed (exit ${result.status ?? result.signal})`);
+  const version = (JSON.parse(fs.readFileSync(path.join(CODE_SERVER_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+  if (version !== CODE_SERVER_VERSION) throw new Error(`code-server ${version} installed, want ${CODE_SERVER_VERSION}`);
+  log(`code-server ${version} ready (${secondsSince(start)})`);
+}
+
+interface CodeServer {
+  port: number;
+  base: string;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+interface CodeServerOptions {
+  name: string;
+  dir: string;
+  workspace: string;
+  extensionsDir: string;
+  env: Record<string, string>;
+}
+
+/** A child environment without anything that would tie code-server to a VS Code the runner may be inside. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith('VSCODE_') || key === 'ELECTRON_RUN_AS_NODE' || key.startsWith('npm_')) continue;
+    env[key] = value;
+  }
+  return env;
+}
+
+async function startCodeServer(options: CodeServerOptions): Promise<CodeServer> {
+  const { dir } = options;
+  const home = path.join(dir, 'home');
+  const userData = path.join(dir, 'user-data');
+  for (const d of [home, userData, path.join(userData, 'User'), options.extensionsDir]) fs.mkdirSync(d, { recursive: true });
+  fs.writeFileSync(
+    path.join(userData, 'User', 'settings.json'),
+    JSON.stringify(
+      {
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'workbench.enableExperiments': false,
+        'telemetry.telemetryLevel': 'off',
+        'security.workspace.trust.enabled': false,
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'update.mode': 'none',
+        'window.restoreWindows': 'none',
+        'chat.commandCenter.enabled': false,
+        'git.enabled': false,
+      },
+      null,
+      2,
+    ),
+  );
+
+  const port = await freePort();
+  const logFile = path.join(dir, `code-server-${options.name}.log`);
+  const logFd = fs.openSync(logFile, 'a');
+  const args = [
+    path.join(CODE_SERVER_DIR, 'out', 'node', 'entry.js'),
+    '--config', '/dev/null',
+    '--bind-addr', `127.0.0.1:${port}`,
+    '--auth', 'none',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--disable-getting-started-override',
+    '--user-data-dir', userData,
+    '--extensions-dir', options.extensionsDir,
+    options.workspace,
+  ];
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: dir,
+    detached: true, // own process group: stop() kills the extension host and every helper with it
+    stdio: ['ignore', logFd, logFd],
+    env: {
+      ...cleanEnv(),
+      HOME: home,
+      XDG_CONFIG_HOME: path.join(home, '.config'),
+      XDG_DATA_HOME: path.join(home, '.local', 'share'),
+      XDG_CACHE_HOME: path.join(home, '.cache'),
+      XDG_STATE_HOME: path.join(home, '.local', 'state'),
+      EXTENSIONS_GALLERY: '{}',
+      ...options.env,
+    },
+  });
+  fs.closeSync(logFd);
+  const pgid = child.pid;
+  if (pgid === undefined) throw new Error('code-server did not start');
+  groupsToKill.add(pgid);
+  let exited = false;
+  const exitedPromise = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('exit', () => {
+    exited = true;
+  });
+
+  const stop = async (): Promise<void> => {
+    if (!groupsToKill.has(pgid)) return;
+    killGroup(pgid, 'SIGTERM');
+    await Promise.race([exitedPromise, sleep(5000)]);
+    // The leader may be gone while its children (extension host, pty host) linger: sweep the group.
+    killGroup(pgid, 'SIGKILL');
+    groupsToKill.delete(pgid);
+    // Keep the server's log with the other results (the temp folder goes away).
+    fs.mkdirSync(RESULTS, { recursive: true });
+    fs.copyFileSync(logFile, path.join(RESULTS, path.basename(logFile)));
+  };
+  cleanups.push(stop);
+
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while ((await httpStatus(`${base}/healthz`)) !== 200) {
+    if (exited) throw new Error(`code-server exited during start-up; log:\n${tail(logFile, 40)}`);
+    if (Date.now() > deadline) throw new Error(`code-server not answering on ${base}; log:\n${tail(logFile, 40)}`);
+    await sleep(200);
+  }
+  return { port, base, logFile, stop };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Browser
+
+async function launchBrowser(dir: string): Promise<Browser> {
+  const home = path.join(dir, 'browser-home');
+  fs.mkdirSync(home, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    env: { ...cleanEnv(), HOME: home },
+    timeout: 60_000,
+  });
+  cleanups.push(() => browser.close());
+  return browser;
+}
+
+/** Lines of the suite (test/suite/log.ts) inside a workbench console message, without the marker. */
+function suiteLine(message: ConsoleMessage): string | undefined {
+  const text = message.text();
+  const at = text.indexOf(SUITE_LOG_MARK);
+  return at >= 0 ? text.slice(at + SUITE_LOG_MARK.length) : undefined;
+}
+
+/** Workbench console errors worth showing (an extension that fails to activate shows up here). */
+function isInterestingError(message: ConsoleMessage): boolean {
+  if (message.type() !== 'error') return false;
+  const text = message.text();
+  return !KNOWN_NOISE.some((re) => re.test(text));
+}
+
+const KNOWN_NOISE = [
+  /Failed to load resource: the server responded with a status of 404/,
+  /Long running operations during shutdown/,
+  /Error: \d+ tests? failed\./, // the suite's own verdict, already reported by mocha
+];
+
+// ---------------------------------------------------------------------------------------------
+// Phase "suite": the mocha suite in the real extension host
+
+function copyFixture(dest: string): string {
+  fs.cpSync(FIXTURE, dest, { recursive: true });
+  return dest;
+}
+
+async function runSuitePhase(tmp: string): Promise<Counts> {
+  const phaseStart = Date.now();
+  const dir = path.join(tmp, 'suite');
+  const out = path.join(RESULTS, 'suite');
+  fs.mkdirSync(out, { recursive: true });
+  if (!fs.existsSync(`${TESTS_PATH}.js`)) throw new Error(`${TESTS_PATH}.js missing: run npm run compile-tests`);
+  const workspace = copyFixture(path.join(dir, 'workspace'));
+  const server = await startCodeServer({
+    name: 'suite',
+    dir,
+    workspace,
+    extensionsDir: path.join(dir, 'extensions'),
+    env: { PROMPT_LENS_E2E_OUT: out },
+  });
+  log(`suite: code-server on ${server.base} (${secondsSince(phaseStart)})`);
+
+  const browser = await launchBrowser(dir);
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  let resolveExit: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((resolve) => {
+    resolveExit = resolve;
+  });
+  await page.exposeFunction('codeAutomationExit', (code: unknown) => {
+    resolveExit(typeof code === 'number' ? code : 1);
+  });
+  let forwarding = true; // off once the verdict is in: the shutdown only adds noise
+  page.on('console', (message) => {
+    if (!forwarding) return;
+    const line = suiteLine(message);
+    if (line !== undefined) console.log(line);
+    else if (VERBOSE || isInterestingError(message)) console.log(`[browser ${message.type()}] ${message.text()}`);
+  });
+  page.on('pageerror', (error) => {
+    if (VERBOSE) console.log(`[browser pageerror] ${error.message}`);
+  });
+
+  const authority = `127.0.0.1:${server.port}`;
+  const payload = [
+    ['extensionDevelopmentPath', `vscode-remote://${authority}${EXTENSION_PATH}`],
+    ['extensionTestsPath', `vscode-remote://${authority}${TESTS_PATH}`],
+  ];
+  const url = `${server.base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+  log(`suite: extension ${EXTENSION_PATH}, tests ${TESTS_PATH}`);
+  const runStart = Date.now();
+  let code: number;
+  try {
+    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+    code = await withTimeout(exited, PHASE_TIMEOUT_MS, 'the extension tests to finish (codeAutomationExit never called)');
+  } catch (error) {
+    const shot = path.join(RESULTS, 'suite-failure.png');
+    await page.screenshot({ path: shot }).catch(() => undefined);
+    console.error(`[e2e] suite: ${error instanceof Error ? error.message : String(error)}\n[e2e] screenshot: ${shot}`);
+    console.error(`[e2e] code-server log tail:\n${tail(server.logFile, 30)}`);
+    code = -1;
+  }
+  forwarding = false;
+  log(`suite: finished after ${secondsSince(runStart)}, exit code ${code}`);
+  await page.close().catch(() => undefined);
+  await browser.close();
+  await server.stop();
+  if (code !== 0) log(`code-server log: ${path.join(RESULTS, path.basename(server.logFile))}`);
+  log(`suite phase: ${secondsSince(phaseStart)}`);
+
+  const summaryFile = path.join(out, 'mocha.json');
+  if (fs.existsSync(summaryFile)) {
+    const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as Counts & { pending: number };
+    const counts = { passed: summary.passed, failed: summary.failed, skipped: summary.pending };
+    if (code !== 0 && counts.failed === 0) counts.failed = 1; // the run failed outside a test
+    return counts;
+  }
+  return { passed: 0, failed: 1, skipped: 0 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase "ui": drive the workbench like a person
+
+/** Text of the first error notification the workbench shows (a failed activation, a missing command, a run that threw). */
+async function errorNotification(page: Page): Promise<string | undefined> {
+  const toast = page.locator('.notifications-toasts .notification-toast', { has: page.locator('.codicon-error') }).first();
+  if ((await toast.count()) === 0 || !(await toast.isVisible())) return undefined;
+  return (await toast.innerText()).replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * Finds a frame (webviews nest iframe.webview > iframe#active-frame) whose document holds `selector`.
+ * Gives up early when the workbench shows an error notification.
+ */
+async function findFrameWith(page: Page, selector: string, timeoutMs: number): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames()) {
+      if (frame === page.mainFrame()) continue;
+      try {
+        if ((await frame.locator(selector).count()) > 0) return frame;
+      } catch {
+        // detached while looking
+      }
+    }
+    const error = await errorNotification(page);
+    if (error !== undefined) throw new Error(`the workbench shows an error instead: ${error}`);
+    for (const frame of page.frames()) {
+      const failed = frame === page.mainFrame() ? undefined : await frame.locator(WEBVIEW_ERROR).first().innerText({ timeout: 100 }).catch(() => undefined);
+      if (failed) throw new Error(`the results view shows an error instead: ${failed.trim()}`);
+    }
+    if (Date.now() > deadline) throw new Error(`no frame holds ${selector} after ${Math.round(timeoutMs / 1000)} s`);
+    await sleep(250);
+  }
+}
+
+async function visibleBox(locator: Locator): Promise<{ width: number; height: number } | null> {
+  if (!(await locator.isVisible())) return null;
+  const box = await locator.boundingBox();
+  return box && box.width > 0 && box.height > 0 ? box : null;
+}
+
+class Steps {
+  readonly counts: Counts = { passed: 0, failed: 0, skipped: 0 };
+  /** Set when the phase timed out: the step in flight fails with this reason. */
+  abortReason: string | undefined;
+  private failed = false;
+  constructor(private readonly page: Page, private readonly outDir: string) {}
+
+  async shot(name: string): Promise<string> {
+    const file = path.join(this.outDir, `${name}.png`);
+    await this.page.screenshot({ path: file });
+    console.log(`    screenshot: ${path.relative(process.cwd(), file) || file}`);
+    return file;
+  }
+
+  async step(title: string, fn: () => Promise<void>): Promise<void> {
+    if (this.failed) {
+      console.log(`  - ${title} (skipped: an earlier step failed)`);
+      this.counts.skipped++;
+      return;
+    }
+    const start = Date.now();
+    try {
+      await fn();
+      console.log(`  ✔ ${title} (${secondsSince(start)})`);
+      this.counts.passed++;
+    } catch (error) {
+      this.failed = true;
+      this.counts.failed++;
+      const reason = this.abortReason ?? (error instanceof Error ? error.message : String(error));
+      console.log(`  ✘ ${title} (${secondsSince(start)})\n      ${reason.split('\n').join('\n      ')}`);
+      if (this.abortReason === undefined) await this.shot(`failure-${this.counts.passed + this.counts.failed}`).catch(() => undefined);
+    }
+  }
+}
+
+async function runUiPhase(tmp: string): Promise<Counts> {
+  const phaseStart = Date.now();
+  const dir = path.join(tmp, 'ui');
+  const out = RESULTS;
+  const workspace = copyFixture(path.join(dir, 'workspace'));
+  // Installed the way a user has it: the extension folder linked into the extensions folder.
+  const extensionsDir = path.join(dir, 'extensions');
+  fs.mkdirSync(extensionsDir, { recursive: true });
+  const manifest = JSON.parse(fs.readFileSync(path.join(EXTENSION_PATH, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
+  fs.symlinkSync(EXTENSION_PATH, path.join(extensionsDir, `${manifest.publisher}.${manifest.name}-${manifest.version}`), 'dir');
+
+  const server = await startCodeServer({ name: 'ui', dir, workspace, extensionsDir, env: { PROMPT_LENS_E2E_OUT: path.join(out, 'ui') } });
+  log(`ui: code-server on ${server.base}, extension linked from ${EXTENSION_PATH} (${secondsSince(phaseStart)})`);
+  const browser = await launchBrowser(dir);
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  page.on('console', (message) => {
+    if (VERBOSE || isInterestingError(message)) console.log(`[browser ${message.type()}] ${message.text()}`);
+  });
+  page.setDefaultTimeout(30_000);
+  const steps = new Steps(page, out);
+  const run = async (): Promise<void> => {
+    const explorerRow = page.locator('.explorer-folders-view .monaco-list-row', { hasText: PROMPT_FILE });
+    await steps.step('workbench opens the workspace without a payload', async () => {
+      await page.goto(`${server.base}/?folder=${encodeURIComponent(workspace)}`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+      await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+      await explorerRow.waitFor({ timeout: 60_000 });
+      await steps.shot('01-workbench');
+    });
+
+    const promptLine = page.locator('.monaco-editor .view-line', { hasText: PROMPT_LINE });
+    await steps.step(`double-click ${PROMPT_FILE} in the explorer opens it as Prompt Lens`, async () => {
+      await explorerRow.dblclick();
+      await page.locator('.tabs-container .tab', { hasText: PROMPT_FILE }).waitFor();
+      await promptLine.waitFor();
+      // The status bar names the contributed language ("Prompt Lens" alias), not plain text.
+      const mode = page.locator('[id="status.editor.mode"]');
+      await mode.waitFor();
+      await page
+        .waitForFunction(`/Prompt Lens/.test(document.querySelector('[id="status.editor.mode"]')?.textContent ?? '')`, undefined, { timeout: 30_000 }).catch(async () => {
+        throw new Error(`status bar language is "${(await mode.textContent())?.trim()}", want "Prompt Lens"`);
+      });
+      await steps.shot('02-editor');
+    });
+
+    await steps.step(`cursor on "${PROMPT_LINE}", then ${GENERATE_TITLE} from the palette (Ctrl+Shift+P)`, async () => {
+      await promptLine.click();
+      await page.keyboard.press('Control+Shift+P');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor();
+      await input.fill(`>${GENERATE_TITLE}`);
+      const item = page.locator('.quick-input-list .monaco-list-row', { hasText: GENERATE_TITLE });
+      await item.first().waitFor();
+      await steps.shot('03-palette');
+      await page.keyboard.press('Enter');
+    });
+
+    let frame: Frame | undefined;
+    await steps.step('the results webview shows the generated image', async () => {
+      frame = await findFrameWith(page, WEBVIEW_IMAGE, 150_000);
+      const image = frame.locator(WEBVIEW_IMAGE).first();
+      await image.waitFor({ state: 'visible', timeout: 30_000 });
+      // Drawn, and not a blank canvas. (No DOM types in this Node project: the element is described structurally.)
+      type Drawable = {
+        tagName: string;
+        complete?: boolean;
+        naturalWidth?: number;
+        width: number;
+        height: number;
+        getContext?(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
+      };
+      const drawn = await image.evaluate((el: Drawable) => {
+        if (el.tagName === 'IMG') return el.complete === true && (el.naturalWidth ?? 0) > 0 ? 'ok' : 'image not loaded';
+        if (el.width === 0 || el.height === 0) return 'canvas has no size';
+        const pixels = el.getContext?.('2d')?.getImageData(0, 0, el.width, el.height).data;
+        if (!pixels) return 'ok';
+        for (let i = 4; i < pixels.length; i++) if (pixels[i] !== pixels[i % 4]) return 'ok';
+        return 'canvas is blank (one colour)';
+      });
+      if (drawn !== 'ok') throw new Error(`the image is there but not drawn: ${drawn}`);
+      if (!(await visibleBox(image))) throw new Error('the image has no visible size');
+    });
+
+    await steps.step('the results webview shows at least one token map', async () => {
+      if (!frame) throw new Error('no webview frame');
+      const maps = frame.locator(WEBVIEW_TOKEN_MAP);
+      await maps.first().waitFor({ state: 'visible', timeout: 30_000 });
+      const words: string[] = [];
+      for (const map of await maps.all()) {
+        if (await visibleBox(map)) words.push((await map.getAttribute('data-word')) ?? (await map.innerText()).trim());
+      }
+      if (words.length === 0) throw new Error('no token map is visible');
+      console.log(`    token maps visible: ${words.join(', ')}`);
+      await sleep(500); // let the last map paint before the picture
+      await steps.shot('04-results');
+      const webviewElement = page.locator('iframe.webview').first();
+      if (await webviewElement.isVisible()) {
+        await maps.first().scrollIntoViewIfNeeded();
+        await sleep(300);
+        const file = path.join(out, '05-results-token-maps.png');
+        await webviewElement.screenshot({ path: file });
+        console.log(`    screenshot: ${path.relative(process.cwd(), file)}`);
+      }
+    });
+  };
+  const running = run();
+  try {
+    await withTimeout(running, PHASE_TIMEOUT_MS, 'the UI phase');
+  } catch (error) {
+    // Timed out: fail the step in flight (closing the browser ends it) and skip the rest.
+    steps.abortReason = error instanceof Error ? error.message : String(error);
+    await steps.shot('failure-timeout').catch(() => undefined);
+    await browser.close();
+    await running.catch(() => undefined);
+    if (steps.counts.failed === 0) steps.counts.failed++;
+  }
+  await browser.close();
+  await server.stop();
+  if (steps.counts.failed > 0) log(`code-server log: ${path.join(RESULTS, path.basename(server.logFile))}`);
+  log(`ui phase: ${secondsSince(phaseStart)}`);
+  return steps.counts;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const start = Date.now();
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get install chromium`);
+  const extensionMain = path.join(EXTENSION_PATH, 'dist', 'extension.js');
+  if (!fs.existsSync(extensionMain)) log(`warning: ${extensionMain} missing (npm run build?)`);
+  ensureCodeServer();
+
+  fs.rmSync(RESULTS, { recursive: true, force: true });
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prompt-lens-e2e-'));
+
+  const total: Counts = { passed: 0, failed: 0, skipped: 0 };
+  const add = (label: string, counts: Counts): void => {
+    console.log(`[e2e] ${label} phase: ${counts.passed} passed, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''}`);
+    total.passed += counts.passed;
+    total.failed += counts.failed;
+    total.skipped += counts.skipped;
+  };
+  for (const phase of PHASES) {
+    console.log(`\n[e2e] ===== phase ${phase} =====`);
+    try {
+      if (phase === 'suite') add('suite', await runSuitePhase(tmp));
+      else if (phase === 'ui') add('ui', await runUiPhase(tmp));
+      else throw new Error(`unknown phase ${phase}`);
+    } catch (error) {
+      console.error(`[e2e] phase ${phase} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      add(phase, { passed: 0, failed: 1, skipped: 0 });
+    }
+    await runCleanups();
+  }
+  if (VERBOSE) log(`kept ${tmp}`);
+  else fs.rmSync(tmp, { recursive: true, force: true });
+  log(`results: ${RESULTS}`);
+  log(`total: ${secondsSince(start)}`);
+  console.log(`e2e: ${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}`);
+  return total.failed > 0 || total.passed === 0 ? 1 : 0;
+}
+
+main()
+  .then(async (code) => {
+    await runCleanups();
+    process.exit(code);
+  })
+  .catch(async (error: unknown) => {
+    console.error(`[e2e] ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    await runCleanups();
+    console.log('e2e: 0 passed, 1 failed');
+    process.exit(1);
+  });

@@ -1,0 +1,124 @@
+// Integration tests in a real VS Code extension host (code-server here, desktop VS Code under
+// @vscode/test-electron). The workspace is test/fixtures/workspace (a copy of it under code-server).
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { E2E_OUT_ENV, suiteLog } from './log';
+
+const EXTENSION_ID = 'prompt-lens.prompt-lens';
+const LANGUAGE_ID = 'prompt-lens';
+const GENERATE = 'promptLens.generate';
+const PROMPT_LINE = 'a red [circle] and a blue [square]';
+const GENERATE_TIMEOUT_MS = 150_000;
+
+/** What the results webview reports back after drawing a run. */
+interface RenderedState {
+  runId?: string;
+  imageShown: boolean;
+  /** Words whose attention maps the webview drew. */
+  tokenMaps: string[];
+  runFolder: string;
+}
+
+/** The test API that the extension's activate() returns. */
+interface PromptLensTestApi {
+  whenResultsRendered(): Promise<RenderedState>;
+}
+
+function isTestApi(value: unknown): value is PromptLensTestApi {
+  return typeof value === 'object' && value !== null && typeof (value as PromptLensTestApi).whenResultsRendered === 'function';
+}
+
+async function fixtureUri(): Promise<vscode.Uri> {
+  const found = await vscode.workspace.findFiles('**/shapes.prompt', '**/node_modules/**', 1);
+  assert.equal(found.length, 1, `shapes.prompt not found in the workspace ${JSON.stringify(vscode.workspace.workspaceFolders?.map((f) => f.uri.toString()))}`);
+  return found[0]!;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Keeps evidence of a run for people reading the CI output (only when the e2e runner asks for it). */
+function saveArtifact(name: string, data: string | Buffer): void {
+  const out = process.env[E2E_OUT_ENV];
+  if (!out) return;
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, name), data);
+  suiteLog(`    artifact: ${path.join(out, name)}`);
+}
+
+suite('Harness', () => {
+  test('runs in an extension host with the fixture workspace open', async () => {
+    assert.ok(vscode.version, 'vscode API available');
+    assert.ok((vscode.workspace.workspaceFolders ?? []).length > 0, 'a workspace folder is open');
+    await fixtureUri();
+  });
+});
+
+suite('Prompt Lens extension', () => {
+  test('is present under its id', () => {
+    assert.ok(vscode.extensions.getExtension(EXTENSION_ID), `extension ${EXTENSION_ID} not found`);
+  });
+
+  test('.prompt files get the prompt-lens language', async () => {
+    const doc = await vscode.workspace.openTextDocument(await fixtureUri());
+    assert.equal(doc.languageId, LANGUAGE_ID);
+  });
+
+  test('activates and returns the test API', async () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext, `extension ${EXTENSION_ID} not found`);
+    const api: unknown = await ext.activate();
+    assert.ok(ext.isActive, 'extension is active');
+    assert.ok(isTestApi(api), 'activate() returns { whenResultsRendered() }');
+  });
+
+  test(`registers ${GENERATE}`, async () => {
+    const commands = await vscode.commands.getCommands(true);
+    assert.ok(commands.includes(GENERATE), `${GENERATE} is not registered`);
+  });
+
+  test('Generate on a prompt line draws the image and the object words\' maps', async function () {
+    this.timeout(GENERATE_TIMEOUT_MS + 10_000);
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext, `extension ${EXTENSION_ID} not found`);
+    const api: unknown = await ext.activate();
+    assert.ok(isTestApi(api), 'activate() returns { whenResultsRendered() }');
+
+    const doc = await vscode.workspace.openTextDocument(await fixtureUri());
+    const editor = await vscode.window.showTextDocument(doc, { preview: false });
+    const line = doc.getText().split(/\r?\n/).findIndex((l) => l.trim() === PROMPT_LINE);
+    assert.ok(line >= 0, `fixture has no line "${PROMPT_LINE}"`);
+    const cursor = new vscode.Position(line, PROMPT_LINE.indexOf('[circle]') + 3);
+    editor.selection = new vscode.Selection(cursor, cursor);
+
+    // The command resolves once the run is written; the API then waits for the webview's report.
+    const done: unknown = await vscode.commands.executeCommand(GENERATE);
+    const state = await withTimeout(api.whenResultsRendered(), GENERATE_TIMEOUT_MS, 'the results webview to render');
+    saveArtifact('rendered-state.json', JSON.stringify(state, null, 2));
+
+    assert.equal(state.imageShown, true, 'the webview shows the generated image');
+    assert.ok(Array.isArray(state.tokenMaps), 'tokenMaps is a list');
+    for (const word of ['circle', 'square']) {
+      assert.ok(state.tokenMaps.includes(word), `the webview drew a map for "${word}" (drew: ${state.tokenMaps.join(', ')})`);
+    }
+
+    const webviewTabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview);
+    assert.ok(webviewTabs.length > 0, 'a webview tab is open');
+
+    if (typeof done === 'object' && done !== null && 'runId' in done) {
+      assert.equal(state.runId, (done as { runId: unknown }).runId, 'the rendered state is for the run the command started');
+    }
+    assert.equal(typeof state.runFolder, 'string', 'runFolder is a path');
+    for (const file of ['run.json', 'image.png']) {
+      assert.ok(fs.existsSync(path.join(state.runFolder, file)), `run folder ${state.runFolder} holds ${file}`);
+    }
+    saveArtifact('generated-image.png', fs.readFileSync(path.join(state.runFolder, 'image.png')));
+  });
+});
