@@ -1,0 +1,118 @@
+// Deterministic detector of coloured shapes: the embedded model's analogue of the paper's detection
+// success (an image succeeds when every named object is found with its colour).
+//
+//   detectObjects(image)             -> the coloured shapes in an RGB image
+//   checkImage(image, caption|objs)  -> per requested object found / wrong-colour / wrong-shape / missing,
+//                                       the extra detections, and success
+import { type ParsedCaption, type RequestedObject, parseCaption } from './caption';
+import { type MatchStatus, assignDetections } from './match';
+import { type Colour, type Rgb, type Shape, isColour, isShape } from './palette';
+import { type RgbImage, type SegmentOptions, segment } from './segment';
+import { type ShapeFeatures, type ShapeThresholds, SHAPE_THRESHOLDS, classifyShape, regionFeatures } from './shape';
+
+export interface DetectorOptions extends SegmentOptions {
+  shapeThresholds?: ShapeThresholds;
+}
+
+export interface DetectedObject {
+  colour: Colour;
+  shape: Shape;
+  /** Pixels of the object's half-maximum mask. */
+  area: number;
+  bbox: { x: number; y: number; width: number; height: number };
+  /** Pixel coordinates; pixel (x, y) covers [x, x+1) x [y, y+1). */
+  centroid: { x: number; y: number };
+  /** tri / 0.153 and quad / 0.099: ~1 for a clean rendered triangle resp. square, ~0 for a disc. */
+  triangleScore: number;
+  squareScore: number;
+  features: ShapeFeatures;
+}
+
+export interface Detection {
+  width: number;
+  height: number;
+  /** Background colour used (estimated from the border unless given). */
+  background: Rgb;
+  /** In scan order of each object's first segmented pixel. */
+  objects: DetectedObject[];
+  /** Pixels of palette-coloured specks dropped as noise. */
+  droppedPixels: number;
+}
+
+export function detectObjects(image: RgbImage, options: DetectorOptions = {}): Detection {
+  const seg = segment(image, options);
+  const objects = seg.regions.map((region): DetectedObject => {
+    const features = regionFeatures(seg, region);
+    const d = classifyShape(features, options.shapeThresholds ?? SHAPE_THRESHOLDS);
+    return {
+      colour: region.colour,
+      shape: d.shape,
+      area: features.area,
+      bbox: features.bbox,
+      centroid: features.centroid,
+      triangleScore: d.triangleScore,
+      squareScore: d.squareScore,
+      features,
+    };
+  });
+  return { width: seg.width, height: seg.height, background: seg.background, objects, droppedPixels: seg.droppedPixels };
+}
+
+export interface ObjectMatch {
+  requested: RequestedObject;
+  status: MatchStatus;
+  /** Index into `detections` of the object assigned to this request (absent when missing). */
+  detection?: number;
+}
+
+export interface DetectionReport {
+  objects: ObjectMatch[];
+  /** Detected objects assigned to no request (not even as a wrong colour or shape). */
+  extra: DetectedObject[];
+  detections: DetectedObject[];
+  /** Number of detected objects. */
+  count: number;
+  /** At least one object requested and every requested object found (each detection used at most once). */
+  success: boolean;
+  background: Rgb;
+  /** The parse, when checkImage was given a caption. */
+  caption?: ParsedCaption;
+}
+
+function validateRequests(requested: readonly RequestedObject[]): void {
+  for (const r of requested) {
+    if (!isShape(r.shape)) throw new Error(`detector: unknown shape "${String(r.shape)}"`);
+    if (r.colour !== undefined && !isColour(r.colour)) throw new Error(`detector: unknown colour "${String(r.colour)}"`);
+  }
+}
+
+/** Matches requested objects against an existing detection (see match.ts for the assignment rule). */
+export function matchDetection(detection: Detection, requested: readonly RequestedObject[]): DetectionReport {
+  validateRequests(requested);
+  const assignments = assignDetections(requested, detection.objects);
+  const used = new Set<number>();
+  const objects = requested.map((r, i): ObjectMatch => {
+    const a = assignments[i];
+    if (a.detection !== undefined) used.add(a.detection);
+    return a.detection === undefined ? { requested: r, status: a.status } : { requested: r, status: a.status, detection: a.detection };
+  });
+  return {
+    objects,
+    extra: detection.objects.filter((_, j) => !used.has(j)),
+    detections: detection.objects,
+    count: detection.objects.length,
+    success: objects.length > 0 && objects.every((o) => o.status === 'found'),
+    background: detection.background,
+  };
+}
+
+/** Detects the shapes in `image` and checks them against a caption or a list of requested objects. */
+export function checkImage(
+  image: RgbImage,
+  request: string | readonly RequestedObject[],
+  options: DetectorOptions = {},
+): DetectionReport {
+  const parsed = typeof request === 'string' ? parseCaption(request) : undefined;
+  const report = matchDetection(detectObjects(image, options), parsed ? parsed.objects : (request as readonly RequestedObject[]));
+  return parsed ? { ...report, caption: parsed } : report;
+}

@@ -1,0 +1,133 @@
+// Accuracy on rendered ground truth: the scene fixture (scripts/fixtures/make_detector_scenes.py, scenes.py
+// seeds 0-999) run through checkImage with each scene's own caption.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { parseCaption } from '../../../src/engine/detector/caption';
+import { type DetectionReport, checkImage } from '../../../src/engine/detector/detector';
+import { COLOURS, DEFAULT_BACKGROUND, PALETTE, SHAPES } from '../../../src/engine/detector/palette';
+import type { RgbImage } from '../../../src/engine/detector/segment';
+import { FIXTURE_DIR, type FixtureScene, degrade, loadSceneFixture } from './helpers';
+
+const fixture = loadSceneFixture();
+
+interface Tally {
+  objects: number;
+  found: number;
+  scenes: number;
+  success: number;
+  countOk: number;
+  status: Record<string, number>;
+  /** [true][predicted] by nearest detection centroid within the object's radius; 'none' when none. */
+  colour: Record<string, Record<string, number>>;
+  shape: Record<string, Record<string, number>>;
+}
+
+function evaluate(images: RgbImage[], scenes: FixtureScene[]): Tally {
+  const t: Tally = { objects: 0, found: 0, scenes: 0, success: 0, countOk: 0, status: {}, colour: {}, shape: {} };
+  for (const c of COLOURS) t.colour[c] = {};
+  for (const s of SHAPES) t.shape[s] = {};
+  scenes.forEach((scene, i) => {
+    const report: DetectionReport = checkImage(images[i], scene.caption);
+    t.scenes++;
+    if (report.success) t.success++;
+    if (report.count === scene.objects.length) t.countOk++;
+    for (const o of report.objects) {
+      t.objects++;
+      if (o.status === 'found') t.found++;
+      t.status[o.status] = (t.status[o.status] ?? 0) + 1;
+    }
+    for (const [colour, shape, cx, cy, r] of scene.objects) {
+      let best = -1;
+      let bestD = Infinity;
+      report.detections.forEach((d, j) => {
+        const dist = Math.hypot(d.centroid.x - cx, d.centroid.y - cy);
+        if (dist < bestD) {
+          bestD = dist;
+          best = j;
+        }
+      });
+      const det = best >= 0 && bestD <= r ? report.detections[best] : undefined;
+      const pc = det ? det.colour : 'none';
+      const ps = det ? det.shape : 'none';
+      t.colour[colour][pc] = (t.colour[colour][pc] ?? 0) + 1;
+      t.shape[shape][ps] = (t.shape[shape][ps] ?? 0) + 1;
+    }
+  });
+  return t;
+}
+
+function confusionTable(title: string, m: Record<string, Record<string, number>>, labels: readonly string[]): string {
+  const cols = [...labels, 'none'];
+  const w = 9;
+  const lines = [`${title} (rows: truth, columns: nearest detection)`, ''.padEnd(w) + cols.map((c) => c.padStart(w)).join('')];
+  for (const r of labels) lines.push(r.padEnd(w) + cols.map((c) => String(m[r][c] ?? 0).padStart(w)).join(''));
+  return lines.join('\n');
+}
+
+function summary(name: string, t: Tally): string {
+  return [
+    `${name}: per object ${t.found}/${t.objects} = ${(t.found / t.objects).toFixed(4)}, ` +
+      `per scene ${t.success}/${t.scenes} = ${(t.success / t.scenes).toFixed(4)}, ` +
+      `count exact ${t.countOk}/${t.scenes}; statuses ${JSON.stringify(t.status)}`,
+    confusionTable('  colour', t.colour, COLOURS),
+    confusionTable('  shape', t.shape, SHAPES),
+  ].join('\n');
+}
+
+describe('detector on rendered scenes (test/fixtures/scenes)', () => {
+  test('the fixture matches the detector palette and has >= 500 scenes with 1-3 objects', () => {
+    assert.ok(fixture.count >= 500 && fixture.scenes.length === fixture.count && fixture.images.length === fixture.count);
+    assert.deepEqual(fixture.background, DEFAULT_BACKGROUND.map(Math.round));
+    for (const c of COLOURS) assert.deepEqual(fixture.palette[c], PALETTE[c].map(Math.round), c);
+    const counts = [0, 0, 0, 0];
+    for (const s of fixture.scenes) counts[s.objects.length]++;
+    assert.equal(counts[0], 0);
+    assert.ok(counts[1] > 0 && counts[2] > 0 && counts[3] > 0, `objects per scene ${counts}`);
+    const generator = path.resolve(FIXTURE_DIR, '../../..', fixture.generator);
+    if (existsSync(generator)) {
+      const sha = createHash('sha256').update(readFileSync(generator)).digest('hex');
+      if (sha !== fixture.generatorSha256) {
+        console.log(`note: ${fixture.generator} changed since the fixture was made; rerun scripts/fixtures/make_detector_scenes.py`);
+      }
+    }
+  });
+
+  test('every fixture caption parses to its ground-truth objects', () => {
+    for (const s of fixture.scenes) {
+      const p = parseCaption(s.caption);
+      assert.deepEqual(p.unknown, [], s.caption);
+      assert.deepEqual(p.problems, [], s.caption);
+      assert.deepEqual(
+        p.objects,
+        s.objects.map(([colour, shape]) => ({ colour, shape })),
+        s.caption,
+      );
+    }
+  });
+
+  test('per-object accuracy >= 0.97 and scene success >= 0.95 on clean renders', () => {
+    const t = evaluate(fixture.images, fixture.scenes);
+    console.log(summary(`clean renders (${fixture.count} scenes, scenes.py seeds ${fixture.firstSeed}-${fixture.firstSeed + fixture.count - 1})`, t));
+    assert.ok(t.found / t.objects >= 0.97, `per-object accuracy ${t.found / t.objects}`);
+    assert.ok(t.success / t.scenes >= 0.95, `scene success ${t.success / t.scenes}`);
+    assert.ok(t.countOk / t.scenes >= 0.97, `count accuracy ${t.countOk / t.scenes}`);
+  });
+
+  // Stand-ins for generated images (blurrier, noisier, washed out); thresholds were tuned on other seeds.
+  const variants: { name: string; blur: number; noise: number; desaturate: number; minObject: number }[] = [
+    { name: 'mild (blur 0.6 px, noise 6, 10% washed out)', blur: 0.6, noise: 6, desaturate: 0.1, minObject: 0.97 },
+    { name: 'strong (blur 0.9 px, noise 10, 20% washed out)', blur: 0.9, noise: 10, desaturate: 0.2, minObject: 0.95 },
+    { name: 'heavy (blur 1.2 px, noise 16, 30% washed out)', blur: 1.2, noise: 16, desaturate: 0.3, minObject: 0.85 },
+  ];
+  for (const v of variants) {
+    test(`degraded renders, ${v.name}: per-object accuracy >= ${v.minObject}`, () => {
+      const images = fixture.images.map((im, i) => degrade(im, v.blur, v.noise, v.desaturate, fixture.scenes[i].seed + 1));
+      const t = evaluate(images, fixture.scenes);
+      console.log(summary(v.name, t));
+      assert.ok(t.found / t.objects >= v.minObject, `per-object accuracy ${t.found / t.objects}`);
+    });
+  }
+});
