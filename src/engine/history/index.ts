@@ -1,0 +1,2 @@
+export { findRuns, latestRunFor, clearRunCache, wordInRun, parseRunJson, type RunSummary, type WordInRun } from './runHistory';
+export { decodePng, thumbnailPng } from './thumbnail';

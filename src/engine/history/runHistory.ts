@@ -1,0 +1,229 @@
+// Reads the run folders under a runs directory (what `writeRunRecord` wrote) so editors can show
+// earlier results next to a prompt. Run folders never change once renamed into place, so each
+// run.json is parsed once; the listing is re-read only when the runs folder's mtime changes.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+/** What the history needs from one run.json; everything else in the record is left out. */
+export interface RunSummary {
+  id: string;
+  /** Absolute run folder. */
+  folder: string;
+  /** ISO time the run was written ('' when the record has none). */
+  createdAt: string;
+  /** The prompt exactly as the tokenizer saw it (marks stripped, trimmed). */
+  prompt: string;
+  objects: { word: string; start: number; end: number }[];
+  settings: { seed?: number; steps?: number; guidance?: number };
+  model: { id: string; path: string; hash: string };
+  words: { word: string; tokenIndices: number[]; isObject: boolean; isSpecial: boolean }[];
+  tokens: { index: number; id: number; text: string }[];
+  scores?: {
+    overlap: number;
+    activations: { word: string; value: number }[];
+    weakest: string;
+    totalLoss: number;
+    pairs: { a: string; b: string; iou: number; ioaA: number; ioaB: number }[];
+  };
+  /** Paths relative to `folder`. */
+  files: { image?: string; imageLarge?: string; maps: { word: string; heat: string; overlay: string }[]; overlap?: string };
+  /** Absolute path of report.html. */
+  report: string;
+}
+
+/** One word's view of a run: its overlay picture and the scores that mention it. */
+export interface WordInRun {
+  word: string;
+  isObject: boolean;
+  /** Absolute paths; absent when the run has no picture for the word. */
+  overlay?: string;
+  heat?: string;
+  /** Separate-and-Enhance activation (marked objects only). */
+  activation?: number;
+  weakest: boolean;
+  /** IoU (and intersection over this word's area) with every other marked object. */
+  pairs: { other: string; iou: number; ioa: number }[];
+}
+
+const RUN_JSON = 'run.json';
+const REPORT = 'report.html';
+
+interface DirCache {
+  mtimeMs: number;
+  runs: Promise<RunSummary[]>;
+}
+
+const listings = new Map<string, DirCache>();
+/** Parsed records by run folder; a folder's record never changes once the run is in place. */
+const records = new Map<string, RunSummary | null>();
+
+/**
+ * Every complete run under `runsDir`, newest first. Missing folder → []. Unreadable or foreign
+ * entries are skipped. Cached until the folder's mtime changes (a new run renames into it).
+ */
+export async function findRuns(runsDir: string): Promise<RunSummary[]> {
+  const dir = path.resolve(runsDir);
+  let mtimeMs: number;
+  try {
+    const stat = await fs.stat(dir);
+    if (!stat.isDirectory()) return [];
+    mtimeMs = stat.mtimeMs;
+  } catch {
+    listings.delete(dir);
+    return [];
+  }
+  const cached = listings.get(dir);
+  if (cached && cached.mtimeMs === mtimeMs) return cached.runs;
+  const runs = readRuns(dir);
+  listings.set(dir, { mtimeMs, runs });
+  try {
+    return await runs;
+  } catch (error) {
+    listings.delete(dir);
+    throw error;
+  }
+}
+
+/** The newest run whose prompt is exactly `promptText` (compared after trimming), if any. */
+export async function latestRunFor(runsDir: string, promptText: string): Promise<RunSummary | undefined> {
+  const wanted = promptText.trim();
+  return (await findRuns(runsDir)).find((run) => run.prompt.trim() === wanted);
+}
+
+/** Forgets every cached listing and record (tests; a runs folder replaced wholesale). */
+export function clearRunCache(): void {
+  listings.clear();
+  records.clear();
+}
+
+/** The word (case-insensitive, as run.json lists words in lower case) in a run, or undefined. */
+export function wordInRun(run: RunSummary, word: string): WordInRun | undefined {
+  const w = word.toLowerCase();
+  const entry = run.words.find((x) => x.word.toLowerCase() === w);
+  if (!entry) return undefined;
+  const map = run.files.maps.find((m) => m.word.toLowerCase() === w);
+  const activation = run.scores?.activations.find((a) => a.word.toLowerCase() === w)?.value;
+  const pairs: WordInRun['pairs'] = [];
+  for (const p of run.scores?.pairs ?? []) {
+    if (p.a.toLowerCase() === w) pairs.push({ other: p.b, iou: p.iou, ioa: p.ioaA });
+    else if (p.b.toLowerCase() === w) pairs.push({ other: p.a, iou: p.iou, ioa: p.ioaB });
+  }
+  return {
+    word: entry.word,
+    isObject: entry.isObject,
+    ...(map ? { overlay: path.join(run.folder, map.overlay), heat: path.join(run.folder, map.heat) } : {}),
+    ...(activation !== undefined ? { activation } : {}),
+    weakest: run.scores !== undefined && run.scores.weakest.toLowerCase() === w,
+    pairs,
+  };
+}
+
+async function readRuns(dir: string): Promise<RunSummary[]> {
+  let entries: string[];
+  try {
+    entries = (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+  } catch {
+    return [];
+  }
+  const runs = await Promise.all(entries.map((name) => readRun(path.join(dir, name))));
+  return runs
+    .filter((r): r is RunSummary => r !== null)
+    .sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? 1 : a.id > b.id ? -1 : 0) : a.createdAt < b.createdAt ? 1 : -1));
+}
+
+async function readRun(folder: string): Promise<RunSummary | null> {
+  const known = records.get(folder);
+  if (known !== undefined) return known;
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(folder, RUN_JSON), 'utf8');
+  } catch {
+    return null; // not a run folder (yet): do not remember, it may become one
+  }
+  const summary = parseRunJson(text, folder);
+  records.set(folder, summary);
+  return summary;
+}
+
+/** A run.json's text to a summary; null when it is not a run record this reader understands. */
+export function parseRunJson(text: string, folder: string): RunSummary | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!isObject(raw) || typeof raw.prompt !== 'string') return null;
+  const files = isObject(raw.files) ? raw.files : {};
+  const scores = isObject(raw.scores) ? raw.scores : undefined;
+  const model = isObject(raw.model) ? raw.model : {};
+  const settings = isObject(raw.settings) ? raw.settings : {};
+  return {
+    id: typeof raw.id === 'string' ? raw.id : path.basename(folder),
+    folder,
+    createdAt: typeof raw.createdAt === 'string' ? raw.createdAt : '',
+    prompt: raw.prompt,
+    objects: array(raw.objects).filter(isObject).map((o) => ({ word: str(o.word), start: num(o.start), end: num(o.end) })),
+    settings: {
+      ...(typeof settings.seed === 'number' ? { seed: settings.seed } : {}),
+      ...(typeof settings.steps === 'number' ? { steps: settings.steps } : {}),
+      ...(typeof settings.guidance === 'number' ? { guidance: settings.guidance } : {}),
+    },
+    model: { id: str(model.id), path: str(model.path), hash: str(model.hash) },
+    words: array(raw.words)
+      .filter(isObject)
+      .map((w) => ({
+        word: str(w.word),
+        tokenIndices: array(w.tokenIndices).filter((i): i is number => typeof i === 'number'),
+        isObject: w.isObject === true,
+        isSpecial: w.isSpecial === true,
+      })),
+    tokens: array(raw.tokens)
+      .filter(isObject)
+      .map((t) => ({ index: num(t.index), id: num(t.id), text: str(t.text) })),
+    ...(scores
+      ? {
+          scores: {
+            overlap: num(scores.overlap),
+            activations: array(scores.activations)
+              .filter(isObject)
+              .map((a) => ({ word: str(a.word), value: num(a.value) })),
+            weakest: str(scores.weakest),
+            totalLoss: num(scores.totalLoss),
+            pairs: array(scores.pairs)
+              .filter(isObject)
+              .map((p) => ({ a: str(p.a), b: str(p.b), iou: num(p.iou), ioaA: num(p.ioaA), ioaB: num(p.ioaB) })),
+          },
+        }
+      : {}),
+    files: {
+      ...(typeof files.image === 'string' ? { image: files.image } : {}),
+      ...(typeof files.imageLarge === 'string' ? { imageLarge: files.imageLarge } : {}),
+      maps: array(files.maps)
+        .filter(isObject)
+        .filter((m) => typeof m.overlay === 'string' && typeof m.heat === 'string')
+        .map((m) => ({ word: str(m.word), heat: safeRelative(str(m.heat)), overlay: safeRelative(str(m.overlay)) })),
+      ...(typeof files.overlap === 'string' ? { overlap: safeRelative(files.overlap) } : {}),
+    },
+    report: path.join(folder, REPORT),
+  };
+}
+
+/** Keeps a record's file references inside its folder ("../../x" or "/etc/x" become their base name). */
+function safeRelative(p: string): string {
+  const normal = path.normalize(p);
+  return path.isAbsolute(normal) || normal.startsWith('..') ? path.basename(normal) : normal;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function array(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+function num(v: unknown): number {
+  return typeof v === 'number' ? v : Number.NaN;
+}

@@ -1,0 +1,107 @@
+// Diagnostics as you type: debounced per document, cleared on close. The checks live in
+// diagnosticsLogic.ts; this maps them to vscode and offers the vocabulary quick fixes.
+import * as vscode from 'vscode';
+import { computeDiagnostics, type LangDiagnostic } from './diagnosticsLogic';
+import { documentModel, LANGUAGE_ID } from './documentModel';
+import type { ModelService } from './modelService';
+import { matchCase, nearestWords } from './vocabulary';
+
+const DELAY_MS = 300;
+const SEVERITY: Record<LangDiagnostic['severity'], vscode.DiagnosticSeverity> = {
+  error: vscode.DiagnosticSeverity.Error,
+  warning: vscode.DiagnosticSeverity.Warning,
+  information: vscode.DiagnosticSeverity.Information,
+};
+
+export class PromptDiagnostics implements vscode.Disposable {
+  private readonly collection = vscode.languages.createDiagnosticCollection(LANGUAGE_ID);
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Per document: a counter so a slow check never overwrites a newer one. */
+  private readonly generation = new Map<string, number>();
+
+  constructor(
+    private readonly models: ModelService,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  schedule(document: vscode.TextDocument, delay = DELAY_MS): void {
+    if (document.languageId !== LANGUAGE_ID) return;
+    const key = document.uri.toString();
+    clearTimeout(this.timers.get(key));
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        void this.refresh(document);
+      }, delay),
+    );
+  }
+
+  async refresh(document: vscode.TextDocument): Promise<void> {
+    const key = document.uri.toString();
+    const generation = (this.generation.get(key) ?? 0) + 1;
+    this.generation.set(key, generation);
+    try {
+      const state = await documentModel(this.models, document);
+      if (this.generation.get(key) !== generation || document.isClosed) return;
+      const found = computeDiagnostics(state.parsed, state.request && state.lookup ? { request: state.request, lookup: state.lookup } : undefined);
+      const diagnostics = found.map((d) => {
+        const range = new vscode.Range(d.line, d.column, d.endLine, d.endColumn);
+        const diagnostic = new vscode.Diagnostic(range, d.message, SEVERITY[d.severity]);
+        diagnostic.source = 'Prompt Lens';
+        diagnostic.code = d.code;
+        return diagnostic;
+      });
+      this.collection.set(document.uri, diagnostics);
+    } catch (error) {
+      this.log.error(`Prompt Lens: checking ${document.uri.fsPath} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
+  }
+
+  forget(document: vscode.TextDocument): void {
+    const key = document.uri.toString();
+    clearTimeout(this.timers.get(key));
+    this.timers.delete(key);
+    this.generation.set(key, (this.generation.get(key) ?? 0) + 1);
+    this.collection.delete(document.uri);
+  }
+
+  dispose(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    this.collection.dispose();
+  }
+}
+
+/**
+ * "Replace with …" quick fixes for words outside a closed vocabulary, computed from the text under
+ * the diagnostic now (its range may have moved since the check ran).
+ */
+export class VocabularyQuickFix implements vscode.CodeActionProvider {
+  static readonly kinds = [vscode.CodeActionKind.QuickFix];
+
+  constructor(private readonly models: ModelService) {}
+
+  async provideCodeActions(document: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): Promise<vscode.CodeAction[]> {
+    const wanted = context.diagnostics.filter((d) => (typeof d.code === 'object' ? d.code.value : d.code) === 'out-of-vocabulary');
+    if (wanted.length === 0) return [];
+    const { lookup } = await documentModel(this.models, document);
+    const vocabulary = lookup?.kind === 'ok' ? lookup.model.closedVocabulary : undefined;
+    if (!vocabulary) return [];
+    const actions: vscode.CodeAction[] = [];
+    for (const diagnostic of wanted) {
+      const word = document.getText(diagnostic.range);
+      if (!/^\p{L}+$/u.test(word)) continue;
+      nearestWords(word, vocabulary, 3).forEach((candidate, i) => {
+        const replacement = matchCase(word, candidate);
+        const action = new vscode.CodeAction(`Replace with "${replacement}"`, vscode.CodeActionKind.QuickFix);
+        action.edit = new vscode.WorkspaceEdit();
+        action.edit.replace(document.uri, diagnostic.range, replacement);
+        action.diagnostics = [diagnostic];
+        action.isPreferred = i === 0;
+        actions.push(action);
+      });
+    }
+    return actions;
+  }
+}

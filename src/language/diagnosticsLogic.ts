@@ -1,0 +1,165 @@
+// Everything the editor underlines in a .prompt file, as plain objects (vscode-free, unit-tested):
+// the parser's own diagnostics, marks that do not line up with words, prompts over the model's
+// token limit, words outside a closed vocabulary (with spelling suggestions), and model problems.
+import { defaultSettings, type ParsedPromptFile, type PromptLine, type SourceRange } from '../engine/promptFile';
+import type { LoadedModel, ModelLookup } from './modelService';
+import { columnRange, frontMatterLines, promptColumns } from './promptText';
+import { matchCase, nearestWords } from './vocabulary';
+
+export type LangSeverity = 'error' | 'warning' | 'information';
+
+export type LangDiagnosticCode = 'parse' | 'mark' | 'token-limit' | 'out-of-vocabulary' | 'model' | 'untrusted';
+
+export interface LangDiagnostic extends SourceRange {
+  severity: LangSeverity;
+  message: string;
+  code: LangDiagnosticCode;
+  /** For out-of-vocabulary words: replacements, nearest first (already in the word's case). */
+  suggestions?: string[];
+}
+
+export interface ModelRequest {
+  /** The `model:` value, or the default when the file does not set one. */
+  model: string;
+  /** Where `model:`'s value is written; absent when the default applies. */
+  range?: SourceRange;
+}
+
+/**
+ * Which model the checks should load, or undefined when the front matter has errors (its settings
+ * are then a guess, and checking prompts against the wrong model would only add noise).
+ */
+export function modelRequest(parsed: ParsedPromptFile, lines: readonly string[]): ModelRequest | undefined {
+  const front = frontMatterLines(lines);
+  if (front && parsed.diagnostics.some((d) => d.severity === 'error' && d.line <= front.end)) return undefined;
+  const model = parsed.settings.model;
+  return model ? { model: model.value, range: model.valueRange } : { model: defaultSettings.model };
+}
+
+/** The diagnostics of a parsed file; `model` is what `modelRequest` asked for and what it resolved to. */
+export function computeDiagnostics(
+  parsed: ParsedPromptFile,
+  model?: { request: ModelRequest; lookup: ModelLookup },
+): LangDiagnostic[] {
+  const out: LangDiagnostic[] = parsed.diagnostics.map((d) => ({ ...d, code: 'parse' as const }));
+  for (const prompt of parsed.prompts) out.push(...markDiagnostics(prompt));
+  if (model) {
+    const { request, lookup } = model;
+    const at: SourceRange = request.range ?? { line: 0, column: 0, endLine: 0, endColumn: 0 };
+    if (lookup.kind === 'error') {
+      const prefix = request.range ? 'model: ' : `the default model "${request.model}": `;
+      out.push({ ...at, severity: 'error', code: 'model', message: prefix + lookup.message });
+    } else if (lookup.kind === 'untrusted') {
+      out.push({ ...at, severity: 'information', code: 'untrusted', message: lookup.message });
+    } else {
+      for (const prompt of parsed.prompts) out.push(...modelDiagnostics(prompt, lookup.model));
+    }
+  }
+  return out.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** CLIP's pre-tokenizer split (its words), case-insensitive like CLIP after lower-casing. */
+const CLIP_WORD = /'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+/giu;
+
+interface Span {
+  start: number;
+  end: number;
+}
+
+function clipWords(text: string): Span[] {
+  return [...text.matchAll(CLIP_WORD)].map((m) => ({ start: m.index, end: m.index + m[0].length }));
+}
+
+/** Marks must cover whole words: `circ[le]` would score a piece of "circle" as its own object. */
+function markDiagnostics(prompt: PromptLine): LangDiagnostic[] {
+  const out: LangDiagnostic[] = [];
+  const words = clipWords(prompt.text);
+  for (const o of prompt.objects) {
+    const at = { line: o.line, column: o.column, endLine: o.line, endColumn: o.endColumn };
+    const covered = words.filter((w) => w.start < o.end && w.end > o.start);
+    if (covered.length === 0) {
+      out.push({ ...at, severity: 'error', code: 'mark', message: `[${o.word}] matches no word of the prompt` });
+      continue;
+    }
+    const first = covered[0];
+    const last = covered[covered.length - 1];
+    if (first.start !== o.start || last.end !== o.end) {
+      const whole = prompt.text.slice(first.start, last.end);
+      out.push({
+        ...at,
+        severity: 'warning',
+        code: 'mark',
+        message: `[${o.word}] covers only part of "${whole}": the model reads whole words, mark [${whole}] instead`,
+      });
+    }
+  }
+  return out;
+}
+
+function modelDiagnostics(prompt: PromptLine, model: LoadedModel): LangDiagnostic[] {
+  const out: LangDiagnostic[] = [];
+  const { tokenizer } = model;
+  const columns = promptColumns(prompt.raw);
+  const rangeOf = (start: number, end: number): SourceRange => ({ line: prompt.line, endLine: prompt.line, ...columnRange(columns, start, end) });
+
+  const tokenized = tokenizer.encode(prompt.text);
+  if (tokenized.truncated) {
+    const kept = tokenized.tokens.filter((t) => t.wordIndex >= 0);
+    const cut = kept.length > 0 ? kept[kept.length - 1].end : 0;
+    const rest = prompt.text.slice(cut);
+    const from = cut + (rest.length - rest.trimStart().length);
+    const total = kept.length + 2 + countContentTokens(model, prompt.text.slice(from));
+    const lost = prompt.text.slice(from);
+    out.push({
+      ...rangeOf(from, prompt.text.length),
+      severity: 'warning',
+      code: 'token-limit',
+      message: `this prompt is ${total} tokens, over the ${tokenizer.maxLength}-token limit of ${model.id} (start and end included): the model never sees "${lost.length > 40 ? lost.slice(0, 39) + '…' : lost}"`,
+    });
+    for (const o of prompt.objects) {
+      if (!kept.some((t) => t.start < o.end && t.end > o.start)) {
+        out.push({
+          line: o.line,
+          endLine: o.line,
+          column: o.column,
+          endColumn: o.endColumn,
+          severity: 'error',
+          code: 'token-limit',
+          message: `[${o.word}] falls beyond the model's ${tokenizer.maxLength}-token limit and would be cut off`,
+        });
+      }
+    }
+  }
+
+  const vocabulary = model.closedVocabulary;
+  if (vocabulary) {
+    for (const m of prompt.text.matchAll(/\p{L}+/gu)) {
+      const word = m[0];
+      if (tokenizer.has(word)) continue;
+      const suggestions = nearestWords(word, vocabulary, 3).map((s) => matchCase(word, s));
+      const hint = suggestions.length > 0 ? `; did you mean "${suggestions[0]}"?` : '';
+      out.push({
+        ...rangeOf(m.index, m.index + word.length),
+        severity: 'warning',
+        code: 'out-of-vocabulary',
+        message: `"${word}" is not in the vocabulary of ${model.id}, which knows only ${vocabulary.length} words${hint}`,
+        suggestions,
+      });
+    }
+  }
+  return out;
+}
+
+/** Content tokens of `text` without a length limit (encoding it piece by piece). */
+function countContentTokens(model: LoadedModel, text: string): number {
+  let count = 0;
+  let rest = text;
+  for (let guard = 0; rest.trim() !== '' && guard < 10_000; guard++) {
+    const t = model.tokenizer.encode(rest);
+    const content = t.tokens.filter((x) => x.wordIndex >= 0);
+    count += content.length;
+    if (!t.truncated || content.length === 0) break;
+    rest = rest.slice(content[content.length - 1].end);
+  }
+  return count;
+}

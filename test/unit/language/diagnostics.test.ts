@@ -1,0 +1,117 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parsePromptFile } from '../../../src/engine/promptFile';
+import { computeDiagnostics, modelRequest, type LangDiagnostic } from '../../../src/language/diagnosticsLogic';
+import { ModelService } from '../../../src/language/modelService';
+import { splitLines } from '../../../src/language/promptText';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+const MODELS = path.join(ROOT, 'models');
+const FILE = path.join(ROOT, 'examples', 'check.prompt');
+const models = new ModelService(MODELS);
+
+async function check(text: string, trusted = true, file = FILE): Promise<LangDiagnostic[]> {
+  const parsed = parsePromptFile(text, file);
+  const request = modelRequest(parsed, splitLines(text));
+  const lookup = request ? await models.lookup(request.model, file, trusted) : undefined;
+  return computeDiagnostics(parsed, request && lookup ? { request, lookup } : undefined);
+}
+
+const brief = (ds: LangDiagnostic[]): string[] => ds.map((d) => `${d.line}:${d.column}-${d.endColumn} ${d.severity} ${d.code}`);
+
+describe('model service', () => {
+  test('loads the embedded model once, with its closed vocabulary and 16-token limit', async () => {
+    const a = await models.lookup('tiny-shapes', FILE, true);
+    const b = await models.lookup('tiny-shapes', FILE, false);
+    assert.equal(a.kind, 'ok');
+    assert.ok(a.kind === 'ok' && b.kind === 'ok');
+    assert.equal(a.model.tokenizer, b.model.tokenizer, 'cached per folder');
+    assert.equal(a.model.tokenizer.maxLength, 16);
+    assert.equal(a.model.builtin, true);
+    assert.ok(a.model.closedVocabulary?.includes('circle'));
+    assert.ok(a.model.closedVocabulary?.includes('background'));
+    assert.ok(!a.model.closedVocabulary?.includes('a'), 'single letters are byte tokens, not offered');
+  });
+
+  test('names what is wrong with a model that cannot be used', async () => {
+    const unknown = await models.lookup('sd15', FILE, true);
+    assert.equal(unknown.kind, 'error');
+    assert.match(unknown.kind === 'error' ? unknown.message : '', /no embedded model is named "sd15" \(embedded: tiny-shapes\)/);
+    const missing = await models.lookup('./nowhere', FILE, true);
+    assert.match(missing.kind === 'error' ? missing.message : '', /Model folder not found: .*nowhere/);
+    const empty = await mkdtemp(path.join(tmpdir(), 'pl-model-'));
+    const notModel = await models.lookup(empty, FILE, true);
+    assert.match(notModel.kind === 'error' ? notModel.message : '', /model_index\.json is missing/);
+  });
+
+  test('an untrusted workspace loads embedded models only, even when given as a path', async () => {
+    const folder = await models.lookup('./my-model', FILE, false);
+    assert.equal(folder.kind, 'untrusted');
+    assert.match(folder.kind === 'untrusted' ? folder.message : '', /not trusted/);
+    const builtinByPath = await models.lookup('../models/tiny-shapes', FILE, false);
+    assert.equal(builtinByPath.kind, 'ok');
+  });
+});
+
+describe('diagnostics', () => {
+  test('a clean file has none', async () => {
+    assert.deepEqual(await check('---\nmodel: tiny-shapes\nseed: 7\n---\na red [circle] and a blue [square]\n'), []);
+  });
+
+  test("keeps the parser's diagnostics and skips model checks while the front matter is wrong", async () => {
+    const ds = await check('---\nmodle: tiny-shapes\n---\na red [circel\n');
+    assert.deepEqual(brief(ds), ['1:0-5 error parse', '3:6-7 error parse']);
+    assert.match(ds[0].message, /unknown setting "modle"/);
+  });
+
+  test('words outside the closed vocabulary, with the nearest words as suggestions', async () => {
+    const ds = await check('a red [Circel] and a blue sqaure\n');
+    assert.deepEqual(brief(ds), ['0:7-13 warning out-of-vocabulary', '0:26-32 warning out-of-vocabulary']);
+    assert.equal(ds[0].suggestions?.[0], 'Circle');
+    assert.match(ds[0].message, /"Circel" is not in the vocabulary of tiny-shapes.*did you mean "Circle"\?/);
+    assert.equal(ds[1].suggestions?.[0], 'square');
+  });
+
+  test('marks must cover whole words', async () => {
+    const ds = await check('a red circ[le] and a [blue square]\n');
+    assert.deepEqual(brief(ds), ['0:11-13 warning mark']);
+    assert.match(ds[0].message, /\[le\] covers only part of "circle"/);
+  });
+
+  test('prompts over the token limit; marks beyond it are errors', async () => {
+    const line = 'a red circle and a blue square and a green triangle and a yellow [circle] on a grey background';
+    const ds = await check(line + '\n');
+    const limit = ds.filter((d) => d.code === 'token-limit');
+    assert.equal(limit.length, 2);
+    const [cut, mark] = limit;
+    assert.equal(cut.severity, 'warning');
+    assert.match(cut.message, /this prompt is 21 tokens, over the 16-token limit of tiny-shapes/);
+    // 14 content tokens fit: "a red circle and a blue square and a green triangle and a yellow"
+    assert.equal(cut.column, line.indexOf('[circle]') + 1);
+    assert.equal(cut.endColumn, line.length);
+    assert.equal(mark.severity, 'error');
+    assert.equal(mark.column, line.indexOf('[circle]') + 1);
+    assert.match(mark.message, /\[circle\] falls beyond the model's 16-token limit/);
+  });
+
+  test('an unknown model is one error on the model: value', async () => {
+    const ds = await check('---\nmodel: tiny-shape\n---\na red circel\n');
+    assert.deepEqual(brief(ds), ['1:7-17 error model']);
+    assert.match(ds[0].message, /^model: no embedded model is named "tiny-shape"/);
+  });
+
+  test('an untrusted workspace: one information diagnostic on model:, no model checks', async () => {
+    const ds = await check('---\nmodel: ./my-model\n---\na red circel\n', false);
+    assert.deepEqual(brief(ds), ['1:7-17 information untrusted']);
+  });
+
+  test('without model: the default model is checked', async () => {
+    const request = modelRequest(parsePromptFile('a cat', FILE), ['a cat']);
+    assert.deepEqual(request, { model: 'tiny-shapes' });
+    const ds = await check('a red cat\n');
+    assert.deepEqual(brief(ds), ['0:6-9 warning out-of-vocabulary']);
+  });
+});
