@@ -6,11 +6,10 @@ import { tensorToRgb } from '../image/raster';
 import type { ModelFolder } from '../model/modelFolder';
 import { instrumentUnet, loadOriginalKeys, type InstrumentedUnet } from '../onnx/instrument';
 import { Rng } from '../random';
-import { floatsToHalfs } from '../safetensors';
 import { DdimScheduler, readSchedulerConfig } from '../scheduler';
 import { createSession, type ProviderChoice, type SessionHandle } from '../session/createSession';
 import { ClipTokenizer, type TokenizedText } from '../tokenizer/clipTokenizer';
-import { float32Data, inputShape, inputType, integerTensor } from './tensors';
+import { float32Data, inputShape, inputType, integerTensor, keyTensor } from './tensors';
 
 export interface GenerateRequest {
   prompt: string;
@@ -121,11 +120,7 @@ export class Pipeline {
     for (const layer of this.instrumented.layers) {
       const values = keys.get(layer.name);
       if (!values) throw new Error(`No key weights for layer ${layer.name}`);
-      // fp16 exports keep fp16 key inputs; the engine works in float32 and converts at the boundary.
-      feeds[layer.keyInput] =
-        layer.keyDtype === 'float16'
-          ? new ort.Tensor('float16', floatsToHalfs(values), [...layer.keyShape])
-          : new ort.Tensor('float32', values, [...layer.keyShape]);
+      feeds[layer.keyInput] = keyTensor(layer, values);
     }
     this.keyFeeds = feeds;
   }

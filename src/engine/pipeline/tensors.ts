@@ -1,6 +1,8 @@
 // Builds input tensors in whatever integer/float type the exported graph declares,
 // since exports differ (Optimum: int32 input_ids, int64 timestep; older scripts: float timestep).
 import * as ort from 'onnxruntime-node';
+import type { CrossAttentionLayer } from '../onnx/instrument';
+import { floatsToHalfs } from '../safetensors';
 
 export function inputType(session: ort.InferenceSession, name: string): ort.Tensor.Type {
   const meta = session.inputMetadata.find((m) => m.name === name);
@@ -32,4 +34,11 @@ export function float32Data(value: ort.OnnxValue | undefined, name: string): Flo
   if (!value || !(value instanceof ort.Tensor)) throw new Error(`The model produced no output "${name}"`);
   if (value.type !== 'float32') throw new Error(`Output "${name}" is ${value.type}; expected float32`);
   return value.data as Float32Array;
+}
+
+/** A key-projection weight (float32 in the engine) as the graph's input: fp16 exports take float16. */
+export function keyTensor(layer: CrossAttentionLayer, values: Float32Array): ort.Tensor {
+  return layer.keyDtype === 'float16'
+    ? new ort.Tensor('float16', floatsToHalfs(values), [...layer.keyShape])
+    : new ort.Tensor('float32', values, [...layer.keyShape]);
 }

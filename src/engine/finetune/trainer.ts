@@ -1,0 +1,254 @@
+// The Separate-and-Enhance finetune loop (method.md §2–4) on onnxruntime-node: noise-only latents,
+// one UNet forward per batch on a per-head instrumented graph, the layer-local analytic gradient of
+// the loss for each S&E layer's key projection, AdamW with clipping. Keys are graph inputs, so every
+// step feeds the updated weights to the same session: nothing is rebuilt.
+import * as ort from 'onnxruntime-node';
+import { instrumentUnet, loadOriginalKeys, type CrossAttentionLayer } from '../onnx/instrument';
+import { CancelledError, queryGrid, type Pipeline } from '../pipeline/pipeline';
+import { float32Data, inputType, integerTensor, keyTensor } from '../pipeline/tensors';
+import { Rng } from '../random';
+import { createSession, type ProviderChoice } from '../session/createSession';
+import { AdamW } from './adamw';
+import { clipGradNorm } from './clip';
+import { DivergenceGuard } from './guard';
+import { keyWeightGradient, transpose2d } from './keyGradient';
+import { sepEnLossAndGrad } from './lossGradients';
+import { mapGradToProbs, objectMaps } from './mapGradients';
+import { keyPull } from './regularisers';
+
+/** A training prompt: its text and the token positions of each object (found by position, never hard-coded). */
+export interface TrainingPrompt {
+  text: string;
+  /** Character spans of the objects in `text`. */
+  objects: { word: string; start: number; end: number }[];
+}
+
+export interface FinetuneOptions {
+  steps: number;
+  /** Constant learning rate. */
+  lr: number;
+  /** Official: 4. */
+  batch: number;
+  seed: number;
+  /** Official: 1.0 and 0.5. */
+  separateWeight: number;
+  enhanceWeight: number;
+  /** Scale of the noise-only clean sample x0 = s * N(0, I); official 0.18215 (SD's latent scale). */
+  x0Scale: number;
+  /** L2 pull of the keys toward the base model's (the layer-local stand-in for L_norm); 0 = off. */
+  keyPull: number;
+  /** Query grid of the layers the loss reads; default: the grid nearest 16 (SD 1.x at 512 px). */
+  grid?: number;
+  provider: ProviderChoice;
+}
+
+export const defaultFinetuneOptions: Readonly<Omit<FinetuneOptions, 'provider'>> = {
+  steps: 200,
+  lr: 1e-4,
+  batch: 4,
+  seed: 0,
+  separateWeight: 1.0,
+  enhanceWeight: 0.5,
+  x0Scale: 0.18215,
+  keyPull: 0,
+};
+
+export interface FinetuneStep {
+  step: number;
+  loss: number;
+  separate: number;
+  enhance: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  ms: number;
+}
+
+export interface FinetuneHooks {
+  signal?: AbortSignal;
+  onStep?(step: FinetuneStep): void;
+}
+
+export interface FinetuneResult {
+  /** Every layer's key weights in the graph's layout (untrained layers unchanged). */
+  keys: Map<string, Float32Array>;
+  /** The layers the loss reads, hence the ones trained. */
+  trainedLayers: string[];
+  curve: FinetuneStep[];
+  /** Set when the run stopped early: the reason, with `keys` from the last good step. */
+  stopped?: string;
+}
+
+interface PreparedPrompt {
+  embedding: Float32Array;
+  objects: number[][];
+}
+
+export class SepEnTrainer {
+  private constructor(
+    private readonly pipeline: Pipeline,
+    private readonly session: ort.InferenceSession,
+    private readonly layers: CrossAttentionLayer[],
+    private readonly baseKeys: Map<string, Float32Array>,
+  ) {}
+
+  /** Instruments a per-head copy of the pipeline's UNet (the loss maxes over heads) and opens it. */
+  static async create(pipeline: Pipeline, provider: ProviderChoice): Promise<SepEnTrainer> {
+    const instrumented = await instrumentUnet(pipeline.model.unetPath, { perHead: true });
+    const handle = await createSession(instrumented.path, provider);
+    return new SepEnTrainer(pipeline, handle.session, instrumented.layers, await loadOriginalKeys(instrumented));
+  }
+
+  /** A copy of the base model's keys, in the graph's layout. */
+  baseKeySet(): Map<string, Float32Array> {
+    return new Map([...this.baseKeys].map(([name, w]) => [name, Float32Array.from(w)]));
+  }
+
+  async train(prompts: TrainingPrompt[], options: FinetuneOptions, hooks: FinetuneHooks = {}): Promise<FinetuneResult> {
+    if (prompts.length === 0) throw new Error('The finetune needs at least one prompt with two or more marked objects');
+    const [channels, height, width] = this.pipeline.sampleShape(undefined);
+    const plane = channels * height * width;
+    const prepared = await this.prepare(prompts);
+    const tokens = this.pipeline.tokenizer.maxLength;
+    const textDim = this.layers[0].textDim;
+
+    // Which layers the loss reads: found from the query count of one probe forward.
+    const probe = await this.forward(new Float32Array(plane), [500], [prepared[0].embedding], this.baseKeys, channels, height, width, 'probs');
+    const grids = this.layers.map((l) => queryGrid(probe[l.probsOutput].dims[2], height, width));
+    const sides = [...new Set(grids.map(([, w]) => w))];
+    const wanted = options.grid ?? sides.reduce((best, s) => (Math.abs(s - 16) < Math.abs(best - 16) ? s : best));
+    const lossLayers = this.layers.filter((_, i) => grids[i][1] === wanted);
+    if (lossLayers.length === 0) throw new Error(`No cross-attention layer has a ${wanted}-wide grid (grids: ${sides.join(', ')})`);
+    const [gridH, gridW] = grids[this.layers.indexOf(lossLayers[0])];
+
+    const keys = this.baseKeySet();
+    const params = this.layers.map((l) => keys.get(l.name) as Float32Array);
+    const optimizer = new AdamW(params, { lr: options.lr, weightDecay: 1e-2 });
+    const guard = new DivergenceGuard();
+    const rng = new Rng(options.seed);
+    const scheduler = this.pipeline.scheduler;
+    const trainSteps = scheduler.config.numTrainTimesteps;
+    const curve: FinetuneStep[] = [];
+    let lastGood = params.map((p) => Float32Array.from(p));
+
+    for (let step = 0; step < options.steps; step++) {
+      if (hooks.signal?.aborted) throw new CancelledError();
+      const started = performance.now();
+      const batch = Array.from({ length: options.batch }, (_, b) => {
+        const prompt = prepared[(step * options.batch + b) % prepared.length];
+        const t = Math.min(trainSteps - 1, Math.floor(rng.nextFloat64() * trainSteps));
+        const x0 = rng.normals(plane).map((v) => v * options.x0Scale);
+        return { prompt, t, xt: scheduler.addNoise(x0, rng.normals(plane), t) };
+      });
+      const samples = new Float32Array(options.batch * plane);
+      batch.forEach((s, b) => samples.set(s.xt, b * plane));
+      const out = await this.forward(
+        samples,
+        batch.map((s) => s.t),
+        batch.map((s) => s.prompt.embedding),
+        keys,
+        channels,
+        height,
+        width,
+        'probs+queries',
+        lossLayers,
+      );
+
+      const grads = new Map<string, Float64Array>(lossLayers.map((l) => [l.name, new Float64Array(l.textDim * l.innerDim)]));
+      let loss = 0;
+      let separate = 0;
+      let enhance = 0;
+      batch.forEach((sample, b) => {
+        const perLayer = lossLayers.map((layer) => {
+          const probs = float32Data(out[layer.probsOutput], layer.probsOutput);
+          const size = layer.heads * gridH * gridW * tokens;
+          return { heads: layer.heads, probs: probs.subarray(b * size, (b + 1) * size) };
+        });
+        const layout = { height: gridH, width: gridW, tokens, objects: sample.prompt.objects, keepHeads: true };
+        const maps = objectMaps(perLayer, layout);
+        const result = sepEnLossAndGrad(maps, { separate: options.separateWeight, enhance: options.enhanceWeight });
+        loss += result.total / options.batch;
+        separate += result.separate / options.batch;
+        enhance += result.enhance / options.batch;
+        // The batch loss is the mean, so each sample's dL/dM carries 1/B.
+        const dM = result.grad.map((g) => g / options.batch);
+        const dProbs = mapGradToProbs(dM, lossLayers.map((l) => l.heads), layout);
+        lossLayers.forEach((layer, i) => {
+          const queries = float32Data(out[layer.queryOutput], layer.queryOutput);
+          const qSize = layer.heads * gridH * gridW * layer.headDim;
+          const shape = { heads: layer.heads, queries: gridH * gridW, headDim: layer.headDim, tokens, embedDim: textDim };
+          keyWeightGradient(
+            shape,
+            [{ q: queries.subarray(b * qSize, (b + 1) * qSize), e: sample.prompt.embedding, probs: perLayer[i].probs, dProbs: dProbs[i] }],
+            grads.get(layer.name),
+          );
+        });
+      });
+      // keyWeightGradient works in W^T [D, inner]; graphs that hold W itself get the transpose.
+      const graphGrads = this.layers.map((layer) => {
+        const g = grads.get(layer.name);
+        if (!g) return undefined;
+        const oriented = layer.keyTransposed ? g : transpose2d(g, layer.textDim, layer.innerDim);
+        if (options.keyPull > 0) {
+          const pull = keyPull(keys.get(layer.name) as Float32Array, this.baseKeys.get(layer.name) as Float32Array, options.keyPull);
+          loss += pull.value;
+          for (let i = 0; i < oriented.length; i++) oriented[i] += pull.grad[i];
+        }
+        return oriented;
+      });
+      const present = graphGrads.filter((g): g is Float64Array => g !== undefined);
+      const stop = guard.check(loss, present);
+      if (stop) return { keys: restore(this.layers, lastGood), trainedLayers: lossLayers.map((l) => l.name), curve, stopped: stop };
+      const gradNorm = clipGradNorm(present, 1.0);
+      lastGood = params.map((p) => Float32Array.from(p));
+      optimizer.step(graphGrads);
+      const record = { step: step + 1, loss, separate, enhance, gradNorm, ms: performance.now() - started };
+      curve.push(record);
+      hooks.onStep?.(record);
+    }
+    return { keys, trainedLayers: lossLayers.map((l) => l.name), curve };
+  }
+
+  /** Text embeddings (frozen) and object token positions of each prompt, computed once. */
+  private async prepare(prompts: TrainingPrompt[]): Promise<PreparedPrompt[]> {
+    const text = await this.pipeline.encodeText(prompts.map((p) => p.text));
+    const size = text.dims[1] * text.dims[2];
+    return prompts.map((prompt, i) => {
+      const tokenized = text.tokenized[i];
+      const objects = prompt.objects.map((o) => {
+        const positions = this.pipeline.tokenizer.tokenIndicesForSpan(tokenized, o.start, o.end);
+        if (positions.length === 0) throw new Error(`"${o.word}" in "${prompt.text}" falls beyond the token limit`);
+        return positions;
+      });
+      if (objects.length < 2) throw new Error(`"${prompt.text}" needs two or more marked objects for the finetune`);
+      return { embedding: text.embeddings.slice(i * size, (i + 1) * size), objects };
+    });
+  }
+
+  private async forward(
+    samples: Float32Array,
+    timesteps: number[],
+    embeddings: Float32Array[],
+    keys: Map<string, Float32Array>,
+    channels: number,
+    height: number,
+    width: number,
+    fetch: 'probs' | 'probs+queries',
+    layers: CrossAttentionLayer[] = this.layers,
+  ): Promise<ort.InferenceSession.ReturnType> {
+    const batch = timesteps.length;
+    const hidden = new Float32Array(embeddings.reduce((n, e) => n + e.length, 0));
+    embeddings.forEach((e, b) => hidden.set(e, b * e.length));
+    const feeds: Record<string, ort.Tensor> = {
+      sample: new ort.Tensor('float32', samples, [batch, channels, height, width]),
+      timestep: integerTensor(inputType(this.session, 'timestep'), timesteps, [batch]),
+      encoder_hidden_states: new ort.Tensor('float32', hidden, [batch, embeddings[0].length / this.layers[0].textDim, this.layers[0].textDim]),
+    };
+    for (const layer of this.layers) feeds[layer.keyInput] = keyTensor(layer, keys.get(layer.name) as Float32Array);
+    const fetches = layers.flatMap((l) => (fetch === 'probs' ? [l.probsOutput] : [l.probsOutput, l.queryOutput]));
+    return this.session.run(feeds, fetches);
+  }
+}
+
+function restore(layers: CrossAttentionLayer[], weights: Float32Array[]): Map<string, Float32Array> {
+  return new Map(layers.map((l, i) => [l.name, weights[i]]));
+}
