@@ -78,9 +78,23 @@ export interface FinetuneResult {
   stopped?: string;
 }
 
-interface PreparedPrompt {
+/** A prompt ready for training: its frozen text embedding `[T, D]` and each object's token positions. */
+export interface PreparedPrompt {
   embedding: Float32Array;
   objects: number[][];
+}
+
+export interface TrainingSample {
+  prompt: PreparedPrompt;
+  t: number;
+  /** The noised sample x_t, `[C, H, W]`. */
+  xt: Float32Array;
+}
+
+export interface LossLayers {
+  layers: CrossAttentionLayer[];
+  gridH: number;
+  gridW: number;
 }
 
 export class SepEnTrainer {
@@ -104,112 +118,122 @@ export class SepEnTrainer {
   }
 
   async train(prompts: TrainingPrompt[], options: FinetuneOptions, hooks: FinetuneHooks = {}): Promise<FinetuneResult> {
-    if (prompts.length === 0) throw new Error('The finetune needs at least one prompt with two or more marked objects');
-    const [channels, height, width] = this.pipeline.sampleShape(undefined);
-    const plane = channels * height * width;
     const prepared = await this.prepare(prompts);
-    const tokens = this.pipeline.tokenizer.maxLength;
-    const textDim = this.layers[0].textDim;
-
-    // Which layers the loss reads: found from the query count of one probe forward.
-    const probe = await this.forward(new Float32Array(plane), [500], [prepared[0].embedding], this.baseKeys, channels, height, width, 'probs');
-    const grids = this.layers.map((l) => queryGrid(probe[l.probsOutput].dims[2], height, width));
-    const sides = [...new Set(grids.map(([, w]) => w))];
-    const wanted = options.grid ?? sides.reduce((best, s) => (Math.abs(s - 16) < Math.abs(best - 16) ? s : best));
-    const lossLayers = this.layers.filter((_, i) => grids[i][1] === wanted);
-    if (lossLayers.length === 0) throw new Error(`No cross-attention layer has a ${wanted}-wide grid (grids: ${sides.join(', ')})`);
-    const [gridH, gridW] = grids[this.layers.indexOf(lossLayers[0])];
-
+    const lossLayers = await this.lossLayers(prepared[0], options.grid);
     const keys = this.baseKeySet();
     const params = this.layers.map((l) => keys.get(l.name) as Float32Array);
     const optimizer = new AdamW(params, { lr: options.lr, weightDecay: 1e-2 });
     const guard = new DivergenceGuard();
     const rng = new Rng(options.seed);
-    const scheduler = this.pipeline.scheduler;
-    const trainSteps = scheduler.config.numTrainTimesteps;
     const curve: FinetuneStep[] = [];
+    const trainedLayers = lossLayers.layers.map((l) => l.name);
     let lastGood = params.map((p) => Float32Array.from(p));
 
     for (let step = 0; step < options.steps; step++) {
       if (hooks.signal?.aborted) throw new CancelledError();
       const started = performance.now();
-      const batch = Array.from({ length: options.batch }, (_, b) => {
-        const prompt = prepared[(step * options.batch + b) % prepared.length];
-        const t = Math.min(trainSteps - 1, Math.floor(rng.nextFloat64() * trainSteps));
-        const x0 = rng.normals(plane).map((v) => v * options.x0Scale);
-        return { prompt, t, xt: scheduler.addNoise(x0, rng.normals(plane), t) };
-      });
-      const samples = new Float32Array(options.batch * plane);
-      batch.forEach((s, b) => samples.set(s.xt, b * plane));
-      const out = await this.forward(
-        samples,
-        batch.map((s) => s.t),
-        batch.map((s) => s.prompt.embedding),
-        keys,
-        channels,
-        height,
-        width,
-        'probs+queries',
-        lossLayers,
-      );
-
-      const grads = new Map<string, Float64Array>(lossLayers.map((l) => [l.name, new Float64Array(l.textDim * l.innerDim)]));
-      let loss = 0;
-      let separate = 0;
-      let enhance = 0;
-      batch.forEach((sample, b) => {
-        const perLayer = lossLayers.map((layer) => {
-          const probs = float32Data(out[layer.probsOutput], layer.probsOutput);
-          const size = layer.heads * gridH * gridW * tokens;
-          return { heads: layer.heads, probs: probs.subarray(b * size, (b + 1) * size) };
-        });
-        const layout = { height: gridH, width: gridW, tokens, objects: sample.prompt.objects, keepHeads: true };
-        const maps = objectMaps(perLayer, layout);
-        const result = sepEnLossAndGrad(maps, { separate: options.separateWeight, enhance: options.enhanceWeight });
-        loss += result.total / options.batch;
-        separate += result.separate / options.batch;
-        enhance += result.enhance / options.batch;
-        // The batch loss is the mean, so each sample's dL/dM carries 1/B.
-        const dM = result.grad.map((g) => g / options.batch);
-        const dProbs = mapGradToProbs(dM, lossLayers.map((l) => l.heads), layout);
-        lossLayers.forEach((layer, i) => {
-          const queries = float32Data(out[layer.queryOutput], layer.queryOutput);
-          const qSize = layer.heads * gridH * gridW * layer.headDim;
-          const shape = { heads: layer.heads, queries: gridH * gridW, headDim: layer.headDim, tokens, embedDim: textDim };
-          keyWeightGradient(
-            shape,
-            [{ q: queries.subarray(b * qSize, (b + 1) * qSize), e: sample.prompt.embedding, probs: perLayer[i].probs, dProbs: dProbs[i] }],
-            grads.get(layer.name),
-          );
-        });
-      });
-      // keyWeightGradient works in W^T [D, inner]; graphs that hold W itself get the transpose.
-      const graphGrads = this.layers.map((layer) => {
-        const g = grads.get(layer.name);
-        if (!g) return undefined;
-        const oriented = layer.keyTransposed ? g : transpose2d(g, layer.textDim, layer.innerDim);
-        if (options.keyPull > 0) {
+      const batch = this.sampleBatch(prepared, rng, step, options);
+      const evaluated = await this.evaluate(batch, keys, lossLayers, options);
+      let loss = evaluated.loss;
+      // keyPull: the layer-local stand-in for L_norm, keeping keys near the base model's.
+      if (options.keyPull > 0) {
+        for (const layer of lossLayers.layers) {
           const pull = keyPull(keys.get(layer.name) as Float32Array, this.baseKeys.get(layer.name) as Float32Array, options.keyPull);
           loss += pull.value;
-          for (let i = 0; i < oriented.length; i++) oriented[i] += pull.grad[i];
+          const g = evaluated.grads.get(layer.name) as Float64Array;
+          for (let i = 0; i < g.length; i++) g[i] += pull.grad[i];
         }
-        return oriented;
-      });
+      }
+      const graphGrads = this.layers.map((l) => evaluated.grads.get(l.name));
       const present = graphGrads.filter((g): g is Float64Array => g !== undefined);
       const stop = guard.check(loss, present);
-      if (stop) return { keys: restore(this.layers, lastGood), trainedLayers: lossLayers.map((l) => l.name), curve, stopped: stop };
+      if (stop) return { keys: restore(this.layers, lastGood), trainedLayers, curve, stopped: stop };
       const gradNorm = clipGradNorm(present, 1.0);
       lastGood = params.map((p) => Float32Array.from(p));
       optimizer.step(graphGrads);
-      const record = { step: step + 1, loss, separate, enhance, gradNorm, ms: performance.now() - started };
+      const record = { step: step + 1, loss, separate: evaluated.separate, enhance: evaluated.enhance, gradNorm, ms: performance.now() - started };
       curve.push(record);
       hooks.onStep?.(record);
     }
-    return { keys, trainedLayers: lossLayers.map((l) => l.name), curve };
+    return { keys, trainedLayers, curve };
+  }
+
+  /** The official data recipe: noise-only clean samples, noised at a uniform timestep per sample. */
+  sampleBatch(prepared: PreparedPrompt[], rng: Rng, step: number, options: Pick<FinetuneOptions, 'batch' | 'x0Scale'>): TrainingSample[] {
+    const [channels, height, width] = this.pipeline.sampleShape(undefined);
+    const plane = channels * height * width;
+    const scheduler = this.pipeline.scheduler;
+    const trainSteps = scheduler.config.numTrainTimesteps;
+    return Array.from({ length: options.batch }, (_, b) => {
+      const prompt = prepared[(step * options.batch + b) % prepared.length];
+      const t = Math.min(trainSteps - 1, Math.floor(rng.nextFloat64() * trainSteps));
+      const x0 = rng.normals(plane).map((v) => v * options.x0Scale);
+      return { prompt, t, xt: scheduler.addNoise(x0, rng.normals(plane), t) };
+    });
+  }
+
+  /**
+   * The batch-mean loss at `keys` and its layer-local gradient for each loss layer's key, in the
+   * graph's layout (method.md §4: each layer's queries are taken as inputs).
+   */
+  async evaluate(
+    batch: TrainingSample[],
+    keys: Map<string, Float32Array>,
+    lossLayers: LossLayers,
+    weights: Pick<FinetuneOptions, 'separateWeight' | 'enhanceWeight'>,
+  ): Promise<{ loss: number; separate: number; enhance: number; grads: Map<string, Float64Array> }> {
+    const { layers, gridH, gridW } = lossLayers;
+    const tokens = this.pipeline.tokenizer.maxLength;
+    const out = await this.forward(batch, keys, layers);
+    const grads = new Map<string, Float64Array>(layers.map((l) => [l.name, new Float64Array(l.textDim * l.innerDim)]));
+    let loss = 0;
+    let separate = 0;
+    let enhance = 0;
+    const B = batch.length;
+    batch.forEach((sample, b) => {
+      const perLayer = layers.map((layer) => {
+        const probs = float32Data(out[layer.probsOutput], layer.probsOutput);
+        const size = layer.heads * gridH * gridW * tokens;
+        return { heads: layer.heads, probs: probs.subarray(b * size, (b + 1) * size) };
+      });
+      const layout = { height: gridH, width: gridW, tokens, objects: sample.prompt.objects, keepHeads: true };
+      const result = sepEnLossAndGrad(objectMaps(perLayer, layout), { separate: weights.separateWeight, enhance: weights.enhanceWeight });
+      loss += result.total / B;
+      separate += result.separate / B;
+      enhance += result.enhance / B;
+      // The batch loss is the mean, so each sample's dL/dM carries 1/B.
+      const dProbs = mapGradToProbs(result.grad.map((g) => g / B), layers.map((l) => l.heads), layout);
+      layers.forEach((layer, i) => {
+        const queries = float32Data(out[layer.queryOutput], layer.queryOutput);
+        const qSize = layer.heads * gridH * gridW * layer.headDim;
+        const shape = { heads: layer.heads, queries: gridH * gridW, headDim: layer.headDim, tokens, embedDim: layer.textDim };
+        const q = queries.subarray(b * qSize, (b + 1) * qSize);
+        keyWeightGradient(shape, [{ q, e: sample.prompt.embedding, probs: perLayer[i].probs, dProbs: dProbs[i] }], grads.get(layer.name));
+      });
+    });
+    // keyWeightGradient works in W^T [D, inner]; graphs that hold W itself get the transpose.
+    for (const layer of layers) {
+      if (!layer.keyTransposed) grads.set(layer.name, transpose2d(grads.get(layer.name) as Float64Array, layer.textDim, layer.innerDim));
+    }
+    return { loss, separate, enhance, grads };
+  }
+
+  /** The layers whose maps the loss reads (the grid nearest 16 unless asked), found from one probe forward. */
+  async lossLayers(probePrompt: PreparedPrompt, grid?: number): Promise<LossLayers> {
+    const [channels, height, width] = this.pipeline.sampleShape(undefined);
+    const probe = await this.forward([{ prompt: probePrompt, t: 500, xt: new Float32Array(channels * height * width) }], this.baseKeys, this.layers, 'probs');
+    const grids = this.layers.map((l) => queryGrid(probe[l.probsOutput].dims[2], height, width));
+    const sides = [...new Set(grids.map(([, w]) => w))];
+    const wanted = grid ?? sides.reduce((best, s) => (Math.abs(s - 16) < Math.abs(best - 16) ? s : best));
+    const layers = this.layers.filter((_, i) => grids[i][1] === wanted);
+    if (layers.length === 0) throw new Error(`No cross-attention layer has a ${wanted}-wide grid (grids: ${sides.join(', ')})`);
+    const [gridH, gridW] = grids[this.layers.indexOf(layers[0])];
+    return { layers, gridH, gridW };
   }
 
   /** Text embeddings (frozen) and object token positions of each prompt, computed once. */
-  private async prepare(prompts: TrainingPrompt[]): Promise<PreparedPrompt[]> {
+  async prepare(prompts: TrainingPrompt[]): Promise<PreparedPrompt[]> {
+    if (prompts.length === 0) throw new Error('The finetune needs at least one prompt with two or more marked objects');
     const text = await this.pipeline.encodeText(prompts.map((p) => p.text));
     const size = text.dims[1] * text.dims[2];
     return prompts.map((prompt, i) => {
@@ -225,23 +249,26 @@ export class SepEnTrainer {
   }
 
   private async forward(
-    samples: Float32Array,
-    timesteps: number[],
-    embeddings: Float32Array[],
+    batch: TrainingSample[],
     keys: Map<string, Float32Array>,
-    channels: number,
-    height: number,
-    width: number,
-    fetch: 'probs' | 'probs+queries',
-    layers: CrossAttentionLayer[] = this.layers,
+    layers: CrossAttentionLayer[],
+    fetch: 'probs' | 'probs+queries' = 'probs+queries',
   ): Promise<ort.InferenceSession.ReturnType> {
-    const batch = timesteps.length;
-    const hidden = new Float32Array(embeddings.reduce((n, e) => n + e.length, 0));
-    embeddings.forEach((e, b) => hidden.set(e, b * e.length));
+    const [channels, height, width] = this.pipeline.sampleShape(undefined);
+    const plane = channels * height * width;
+    const B = batch.length;
+    const samples = new Float32Array(B * plane);
+    const embeddingSize = batch[0].prompt.embedding.length;
+    const hidden = new Float32Array(B * embeddingSize);
+    batch.forEach((s, b) => {
+      samples.set(s.xt, b * plane);
+      hidden.set(s.prompt.embedding, b * embeddingSize);
+    });
+    const textDim = this.layers[0].textDim;
     const feeds: Record<string, ort.Tensor> = {
-      sample: new ort.Tensor('float32', samples, [batch, channels, height, width]),
-      timestep: integerTensor(inputType(this.session, 'timestep'), timesteps, [batch]),
-      encoder_hidden_states: new ort.Tensor('float32', hidden, [batch, embeddings[0].length / this.layers[0].textDim, this.layers[0].textDim]),
+      sample: new ort.Tensor('float32', samples, [B, channels, height, width]),
+      timestep: integerTensor(inputType(this.session, 'timestep'), batch.map((s) => s.t), [B]),
+      encoder_hidden_states: new ort.Tensor('float32', hidden, [B, embeddingSize / textDim, textDim]),
     };
     for (const layer of this.layers) feeds[layer.keyInput] = keyTensor(layer, keys.get(layer.name) as Float32Array);
     const fetches = layers.flatMap((l) => (fetch === 'probs' ? [l.probsOutput] : [l.probsOutput, l.queryOutput]));
