@@ -7,12 +7,27 @@
 import { type ParsedCaption, type RequestedObject, parseCaption } from './caption';
 import { type MatchStatus, assignDetections } from './match';
 import { type Colour, type Rgb, type Shape, isColour, isShape } from './palette';
-import { type RgbImage, type SegmentOptions, segment } from './segment';
+import {
+  DEFAULT_MAX_HUE_DIFFERENCE_DEG,
+  DEFAULT_MIN_AREA_FRACTION,
+  DEFAULT_MIN_COVERAGE,
+  type RgbImage,
+  type SegmentOptions,
+  segment,
+} from './segment';
 import { type ShapeFeatures, type ShapeThresholds, SHAPE_THRESHOLDS, classifyShape, regionFeatures } from './shape';
 
 export interface DetectorOptions extends SegmentOptions {
   shapeThresholds?: ShapeThresholds;
 }
+
+/** The default settings, for run records and reports (minArea is this fraction of the image, at least 4 px). */
+export const DETECTOR_DEFAULTS = {
+  minCoverage: DEFAULT_MIN_COVERAGE,
+  maxHueDifferenceDeg: DEFAULT_MAX_HUE_DIFFERENCE_DEG,
+  minAreaFraction: DEFAULT_MIN_AREA_FRACTION,
+  shapeThresholds: SHAPE_THRESHOLDS,
+} as const;
 
 export interface DetectedObject {
   colour: Colour;

@@ -2,11 +2,14 @@
 // 4-connected components per colour, tiny fragments merged into a touching object or dropped.
 import { type Colour, COLOURS, type PaletteEntry, type Rgb, angleBetween, chromaPlane, paletteFrom } from './palette';
 
+/**
+ * An 8-bit image, row-major and channel-interleaved (`width * height * channels` bytes): RGB (3 channels),
+ * or RGBA (4; alpha ignored). Structurally compatible with the engine's RasterImage (image/png.ts).
+ */
 export interface RgbImage {
   width: number;
   height: number;
-  channels: 3;
-  /** Row-major, RGB interleaved, `width * height * 3` bytes. */
+  channels: number;
   data: Uint8Array;
 }
 
@@ -68,9 +71,9 @@ export function validateImage(image: RgbImage): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
     throw new Error(`detector: bad image size ${width}x${height}`);
   }
-  if (channels !== 3) throw new Error(`detector: expected an RGB image (3 channels), got ${channels}`);
-  if (data.length !== width * height * 3) {
-    throw new Error(`detector: expected ${width * height * 3} bytes for ${width}x${height} RGB, got ${data.length}`);
+  if (channels !== 3 && channels !== 4) throw new Error(`detector: expected an RGB or RGBA image, got ${channels} channel(s)`);
+  if (data.length !== width * height * channels) {
+    throw new Error(`detector: expected ${width * height * channels} bytes for ${width}x${height}x${channels}, got ${data.length}`);
   }
 }
 
@@ -82,14 +85,14 @@ function median(values: number[]): number {
 
 /** Per-channel median of the outermost ring of pixels (scenes.py keeps every shape at least 1 px off the border). */
 export function estimateBackground(image: RgbImage): Rgb {
-  const { width, height, data } = image;
+  const { width, height, channels, data } = image;
   const ring: number[] = [];
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       if (y === 0 || y === height - 1 || x === 0 || x === width - 1) ring.push(y * width + x);
     }
   }
-  const channel = (c: number): number => median(ring.map((p) => data[p * 3 + c]));
+  const channel = (c: number): number => median(ring.map((p) => data[p * channels + c]));
   return [channel(0), channel(1), channel(2)];
 }
 
@@ -100,7 +103,7 @@ export function labelPixels(
   minCoverage: number,
   maxHueDifferenceDeg: number,
 ): { labels: Int8Array; coverage: Float32Array; coverageByColour: Float32Array; palette: PaletteEntry[] } {
-  const { width, height, data } = image;
+  const { width, height, channels, data } = image;
   const n = width * height;
   const palette = paletteFrom(background);
   const K = palette.length;
@@ -109,7 +112,8 @@ export function labelPixels(
   const coverage = new Float32Array(n);
   const coverageByColour = new Float32Array(n * K);
   for (let p = 0; p < n; p++) {
-    const [a, b] = chromaPlane(data[p * 3] - background[0], data[p * 3 + 1] - background[1], data[p * 3 + 2] - background[2]);
+    const q = p * channels;
+    const [a, b] = chromaPlane(data[q] - background[0], data[q + 1] - background[1], data[q + 2] - background[2]);
     const chroma = Math.hypot(a, b);
     const hue = Math.atan2(b, a);
     let best = -1;

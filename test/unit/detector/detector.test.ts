@@ -42,6 +42,15 @@ describe('detector, hand-made cases', () => {
     }
   });
 
+  test('shape classes do not depend on rotation (moment features)', () => {
+    for (const shape of ['circle', 'square', 'triangle'] as const) {
+      for (let angle = 0; angle < 360; angle += 13) {
+        const rotated = renderScene(32, 32, [{ colour: 'green', shape, cx: 16.2, cy: 15.6, r: 6, angle }]);
+        assert.deepEqual(summary(detectObjects(rotated).objects), [`green ${shape}`], `${shape} at ${angle} degrees`);
+      }
+    }
+  });
+
   test('objects touching the border are still found and flagged', () => {
     const img = renderScene(32, 32, [
       { colour: 'red', shape: 'square', cx: 4, cy: 16, r: 6 }, // left edge at x = -0.24
@@ -141,10 +150,24 @@ describe('detector, hand-made cases', () => {
 
   test('rejects malformed input', () => {
     assert.throws(() => detectObjects({ width: 2, height: 2, channels: 3, data: new Uint8Array(5) }), /expected 12 bytes/);
+    assert.throws(() => detectObjects({ width: 2, height: 2, channels: 1, data: new Uint8Array(4) }), /RGB or RGBA/);
     assert.throws(() => detectObjects({ width: 0, height: 2, channels: 3, data: new Uint8Array(0) }), /bad image size/);
     const img = renderScene(8, 8, []);
     assert.throws(() => checkImage(img, [{ colour: 'purple' as 'red', shape: 'circle' }]), /unknown colour "purple"/);
     assert.throws(() => checkImage(img, [{ shape: 'hexagon' as 'circle' }]), /unknown shape "hexagon"/);
+  });
+
+  test('RGBA input (alpha ignored) gives the same detections as RGB', () => {
+    const rgb = renderScene(32, 32, [
+      { colour: 'blue', shape: 'triangle', cx: 12, cy: 14, r: 8 },
+      { colour: 'yellow', shape: 'square', cx: 24, cy: 24, r: 5 },
+    ]);
+    const rgba = new Uint8Array(32 * 32 * 4);
+    for (let p = 0; p < 32 * 32; p++) {
+      rgba.set(rgb.data.subarray(p * 3, p * 3 + 3), p * 4);
+      rgba[p * 4 + 3] = p % 256;
+    }
+    assert.deepEqual(detectObjects({ width: 32, height: 32, channels: 4, data: rgba }), detectObjects(rgb));
   });
 
   test('deterministic: the same image gives the same report', () => {

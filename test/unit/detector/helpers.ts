@@ -50,6 +50,8 @@ export interface DrawObject {
   cy: number;
   /** Circumscribed radius, px. */
   r: number;
+  /** Rotation in degrees (scenes.py draws everything upright: 0). */
+  angle?: number;
 }
 
 function inside(shape: Shape, x: number, y: number, r: number): boolean {
@@ -75,12 +77,16 @@ export function renderScene(width: number, height: number, objects: DrawObject[]
   for (let p = 0; p < width * height; p++) for (let c = 0; c < 3; c++) img[p * 3 + c] = background[c];
   for (const o of objects) {
     const col = typeof o.colour === 'string' ? PALETTE[o.colour] : o.colour;
+    const cos = Math.cos(((o.angle ?? 0) * Math.PI) / 180);
+    const sin = Math.sin(((o.angle ?? 0) * Math.PI) / 180);
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
         let hits = 0;
         for (let sy = 0; sy < SS; sy++) {
           for (let sx = 0; sx < SS; sx++) {
-            if (inside(o.shape, x + (sx + 0.5) / SS - o.cx, y + (sy + 0.5) / SS - o.cy, o.r)) hits++;
+            const dx = x + (sx + 0.5) / SS - o.cx;
+            const dy = y + (sy + 0.5) / SS - o.cy;
+            if (inside(o.shape, cos * dx + sin * dy, -sin * dx + cos * dy, o.r)) hits++;
           }
         }
         const cov = hits / (SS * SS);
