@@ -1,0 +1,332 @@
+/**
+ * The engine on a Stable Diffusion 1.x-shaped model: test/fixtures/sd-tiny, a random-weight miniature with SD 1.x's
+ * block structure, diffusers' module names and classic unfused attention (baddbmm), exported as Optimum does
+ * (made by scripts/fixtures/make_sd_fixture.py). Latent space: 4 channels, VAE decoder x8, 77 text positions,
+ * 16 cross-attention layers at latent/1, /2, /4 and /8.
+ *
+ * The external-data and float16-weight variants are derived here from the committed fixture (with the engine's own
+ * protobuf codec) instead of being committed: both are over the size budget as files.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { openModelFolder } from '../../src/engine/model/modelFolder';
+import { Pipeline, type AttentionCapture } from '../../src/engine/pipeline/pipeline';
+import { instrumentUnet, loadOriginalKeys, type CrossAttentionLayer, type InstrumentedUnet } from '../../src/engine/onnx/instrument';
+import { AttrType, DataType, EXTERNAL, decodeModel, encodeModel, type NodeProto } from '../../src/engine/onnx/proto';
+import { floatsToHalfs } from '../../src/engine/safetensors/f16';
+
+const ROOT = join(__dirname, '../../..');
+const FIXTURE = join(ROOT, 'test/fixtures/sd-tiny');
+const TOKENS = 77;
+const TEXT_DIM = 64;
+const HEADS = 2;
+const LATENT = 8;
+
+/** The 16 attn2 layers of SD 1.x (layers_per_block 2) and the factor their query grid is below the latent's. */
+const EXPECTED_LAYERS: Record<string, number> = (() => {
+  const out: Record<string, number> = {};
+  for (const b of [0, 1, 2]) for (const j of [0, 1]) out[`down_blocks.${b}.attentions.${j}.transformer_blocks.0.attn2`] = 2 ** b;
+  out['mid_block.attentions.0.transformer_blocks.0.attn2'] = 8;
+  for (const b of [1, 2, 3]) for (const j of [0, 1, 2]) out[`up_blocks.${b}.attentions.${j}.transformer_blocks.0.attn2`] = 2 ** (3 - b);
+  return out;
+})();
+/** block_out_channels 16,16,32,32 with 2 heads: inner dim per grid divisor. */
+const INNER_DIM: Record<number, number> = { 1: 16, 2: 16, 4: 32, 8: 32 };
+
+/** A private copy of the fixture: instrumentation writes its cache beside the UNet. */
+function copyFixture(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pl-sd-tiny-'));
+  cpSync(FIXTURE, dir, { recursive: true, filter: (src) => !src.includes('.prompt-lens-') });
+  return dir;
+}
+
+function wave(n: number, phase: number, amp = 1): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => amp * Math.sin(i * 1.37 + phase));
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function keyFeeds(inst: InstrumentedUnet, keys: Map<string, Float32Array>): Record<string, ort.Tensor> {
+  return Object.fromEntries(
+    inst.layers.map((l) => {
+      const values = keys.get(l.name)!;
+      const tensor =
+        l.keyDtype === 'float16'
+          ? new ort.Tensor('float16', floatsToHalfs(values), [...l.keyShape])
+          : new ort.Tensor('float32', values, [...l.keyShape]);
+      return [l.keyInput, tensor];
+    }),
+  );
+}
+
+/** Real text-encoder output for two prompts, so the keys are what a run would see. */
+async function textEmbeddings(dir: string): Promise<ort.Tensor> {
+  const folder = await openModelFolder(dir);
+  const pipeline = await Pipeline.load(folder);
+  const text = await pipeline.encodeText(['', 'a photo of a cat and a dog']);
+  return new ort.Tensor('float32', text.embeddings, text.dims);
+}
+
+function unetFeeds(hidden: ort.Tensor, h = LATENT, w = LATENT): Record<string, ort.Tensor> {
+  return {
+    sample: new ort.Tensor('float32', wave(2 * 4 * h * w, 0.3), [2, 4, h, w]),
+    timestep: new ort.Tensor('int64', BigInt64Array.from([981n, 1n]), [2]),
+    encoder_hidden_states: hidden,
+  };
+}
+
+/** softmax(q k^T) recomputed from the exposed queries and the keys e W_k^T, averaged over heads: [B, Nq, T]. */
+function recomputeProbs(layer: CrossAttentionLayer, query: ort.Tensor, hidden: Float32Array, key: Float32Array, batch: number): Float32Array {
+  const { heads, headDim, innerDim, textDim } = layer;
+  const nq = query.dims[2];
+  const q = query.data as Float32Array;
+  // keys[b, t, c] = sum_d hidden[b, t, d] * W_k[c, d]; graph layout W_k^T [text, inner] when keyTransposed.
+  const wk = (c: number, d: number) => (layer.keyTransposed ? key[d * innerDim + c] : key[c * textDim + d]);
+  const keys = new Float32Array(batch * TOKENS * innerDim);
+  for (let b = 0; b < batch; b++) for (let t = 0; t < TOKENS; t++) for (let c = 0; c < innerDim; c++) {
+    let s = 0;
+    for (let d = 0; d < textDim; d++) s += hidden[(b * TOKENS + t) * textDim + d] * wk(c, d);
+    keys[(b * TOKENS + t) * innerDim + c] = s;
+  }
+  const out = new Float32Array(batch * nq * TOKENS);
+  const row = new Float64Array(TOKENS);
+  const scale = 1 / Math.sqrt(headDim);
+  for (let b = 0; b < batch; b++) for (let h = 0; h < heads; h++) for (let i = 0; i < nq; i++) {
+    let max = -Infinity;
+    for (let t = 0; t < TOKENS; t++) {
+      let s = 0;
+      for (let d = 0; d < headDim; d++) s += q[((b * heads + h) * nq + i) * headDim + d] * keys[(b * TOKENS + t) * innerDim + h * headDim + d];
+      row[t] = s * scale;
+      max = Math.max(max, row[t]);
+    }
+    let sum = 0;
+    for (let t = 0; t < TOKENS; t++) sum += (row[t] = Math.exp(row[t] - max));
+    for (let t = 0; t < TOKENS; t++) out[(b * nq + i) * TOKENS + t] += row[t] / sum / heads;
+  }
+  return out;
+}
+
+function checkLayers(layers: CrossAttentionLayer[], keyDtype: 'float32' | 'float16'): void {
+  assert.deepEqual(layers.map((l) => l.name).sort(), Object.keys(EXPECTED_LAYERS).sort());
+  for (const l of layers) {
+    const inner = INNER_DIM[EXPECTED_LAYERS[l.name]];
+    assert.equal(l.heads, HEADS, l.name);
+    assert.equal(l.innerDim, inner, l.name);
+    assert.equal(l.headDim, inner / HEADS, l.name);
+    assert.equal(l.textDim, TEXT_DIM, l.name);
+    assert.equal(l.keyDtype, keyDtype, l.name);
+    assert.deepEqual(l.keyShape, l.keyTransposed ? [TEXT_DIM, inner] : [inner, TEXT_DIM], l.name);
+  }
+}
+
+/** Instrumented vs plain UNet on the same feeds (original keys): out_sample within 1e-5, probs = softmax(q k^T). */
+async function checkInstrumentedMatchesPlain(unetPath: string, inst: InstrumentedUnet, hidden: ort.Tensor): Promise<void> {
+  const plain = await ort.InferenceSession.create(unetPath);
+  const session = await ort.InferenceSession.create(inst.path);
+  const keys = await loadOriginalKeys(inst);
+  const feeds = unetFeeds(hidden);
+  const expected = await plain.run(feeds);
+  const fetches = ['out_sample', ...inst.layers.flatMap((l) => [l.probsOutput, l.queryOutput])];
+  const got = await session.run({ ...feeds, ...keyFeeds(inst, keys) }, fetches);
+  assert.deepEqual(got.out_sample.dims, [2, 4, LATENT, LATENT]);
+  const diff = maxAbsDiff(got.out_sample.data as Float32Array, expected.out_sample.data as Float32Array);
+  assert.ok(diff <= 1e-5, `instrumented out_sample differs from the plain graph by ${diff}`);
+  for (const l of inst.layers) {
+    const grid = LATENT / EXPECTED_LAYERS[l.name];
+    const probs = got[l.probsOutput];
+    assert.deepEqual(probs.dims, [2, grid * grid, TOKENS], l.name);
+    assert.deepEqual(got[l.queryOutput].dims, [2, HEADS, grid * grid, l.headDim], l.name);
+    const p = probs.data as Float32Array;
+    for (let r = 0; r < 2 * grid * grid; r++) {
+      let s = 0;
+      for (let t = 0; t < TOKENS; t++) s += p[r * TOKENS + t];
+      assert.ok(Math.abs(s - 1) < 1e-4, `${l.name}: row ${r} sums to ${s}`);
+    }
+    const ref = recomputeProbs(l, got[l.queryOutput], hidden.data as Float32Array, keys.get(l.name)!, 2);
+    const pd = maxAbsDiff(p, ref);
+    assert.ok(pd < 1e-4, `${l.name}: probabilities differ from softmax(q k^T / sqrt(d)) by ${pd}`);
+  }
+}
+
+test('sd-tiny fixture: Optimum layout, opened by the engine, within the size budget', async () => {
+  const folder = await openModelFolder(FIXTURE);
+  assert.ok(folder.vaeDecoderPath, 'vae_decoder/model.onnx is found');
+  const index = JSON.parse(readFileSync(join(FIXTURE, 'model_index.json'), 'utf8'));
+  assert.equal(index._class_name, 'OnnxStableDiffusionPipeline');
+  const sched = JSON.parse(readFileSync(join(FIXTURE, 'scheduler/scheduler_config.json'), 'utf8'));
+  assert.equal(sched.beta_schedule, 'scaled_linear');
+  const tok = JSON.parse(readFileSync(join(FIXTURE, 'tokenizer/tokenizer_config.json'), 'utf8'));
+  assert.equal(tok.model_max_length, TOKENS);
+  const unetCfg = JSON.parse(readFileSync(join(FIXTURE, 'unet/config.json'), 'utf8'));
+  assert.deepEqual(unetCfg.prompt_lens_fixture.cross_attention_layers_grid_divisor, EXPECTED_LAYERS);
+  let total = 0;
+  for (const sub of ['text_encoder', 'unet', 'vae_decoder']) {
+    for (const f of readdirSync(join(FIXTURE, sub))) if (f.startsWith('model.onnx')) total += statSync(join(FIXTURE, sub, f)).size;
+  }
+  assert.ok(total < 6.5 * 1024 * 1024, `ONNX files total ${total} bytes`);
+
+  const te = await ort.InferenceSession.create(folder.textEncoderPath);
+  assert.deepEqual(te.inputNames, ['input_ids']);
+  assert.deepEqual(te.outputNames, ['last_hidden_state', 'pooler_output']);
+  assert.equal(te.inputMetadata[0].isTensor && te.inputMetadata[0].type, 'int32');
+  const unet = await ort.InferenceSession.create(folder.unetPath);
+  assert.deepEqual(unet.inputNames, ['sample', 'timestep', 'encoder_hidden_states']);
+  const ts = unet.inputMetadata.find((m) => m.name === 'timestep')!;
+  assert.equal(ts.isTensor && ts.type, 'int64');
+  const vae = await ort.InferenceSession.create(folder.vaeDecoderPath!);
+  assert.deepEqual(vae.inputNames, ['latent_sample']);
+  assert.deepEqual(vae.outputNames, ['sample']);
+});
+
+test('sd-tiny: instrumentation finds the 16 cross-attention layers (baddbmm form) and changes nothing', async () => {
+  const dir = copyFixture();
+  const unetPath = join(dir, 'unet/model.onnx');
+  const inst = await instrumentUnet(unetPath, { perHead: false });
+  checkLayers(inst.layers, 'float32');
+  await checkInstrumentedMatchesPlain(unetPath, inst, await textEmbeddings(dir));
+});
+
+test('sd-tiny: 64x64 image in 2 steps with attention captures at latent/1, /2, /4, /8', async () => {
+  const dir = copyFixture();
+  for (const perHead of [false, true]) {
+    const pipeline = await Pipeline.load(await openModelFolder(dir), { perHead });
+    assert.deepEqual(pipeline.sampleShape({ width: 64, height: 64 }), [4, LATENT, LATENT]);
+    const steps: AttentionCapture[][] = [];
+    const out = await pipeline.generate(
+      { prompt: 'a photo of a cat and a dog', negativePrompt: '', seed: 7, steps: 2, guidance: 7.5, eta: 0, size: { width: 64, height: 64 } },
+      {
+        onAttention: (captures) =>
+          steps.push(captures.map((c) => ({ ...c, probs: c.probs.slice() }))), // probs is a view valid during the callback
+      },
+    );
+    assert.equal(out.image.width, 64);
+    assert.equal(out.image.height, 64);
+    assert.equal(out.image.data.length, 64 * 64 * out.image.channels);
+    assert.ok(new Set(out.image.data).size > 8, 'the decoded image is not flat');
+    assert.deepEqual(out.timesteps, [501, 1]);
+    assert.equal(steps.length, 2);
+    for (const [i, captures] of steps.entries()) {
+      assert.deepEqual(captures.map((c) => c.layer).sort(), Object.keys(EXPECTED_LAYERS).sort());
+      for (const c of captures) {
+        const grid = LATENT / EXPECTED_LAYERS[c.layer];
+        assert.equal(c.step, i);
+        assert.equal(c.timestep, out.timesteps[i]);
+        assert.deepEqual([c.gridH, c.gridW], [grid, grid], c.layer);
+        assert.equal(c.heads, perHead ? HEADS : 1);
+        assert.equal(c.tokens, TOKENS);
+        assert.equal(c.probs.length, c.heads * grid * grid * TOKENS);
+        assert.ok(c.probs.every((v) => Number.isFinite(v) && v >= 0 && v <= 1));
+      }
+    }
+    // 2x2 and larger grids: the maps are not uniform over the prompt's tokens (the key weights are live).
+    const mid = steps[0].find((c) => c.layer === 'down_blocks.0.attentions.0.transformer_blocks.0.attn2')!;
+    const first = mid.probs.slice(0, TOKENS);
+    assert.ok(Math.max(...first) - Math.min(...first) > 1e-3);
+  }
+});
+
+test('sd-tiny: non-square latents (dynamic height/width) place queries on the right grids', async () => {
+  const dir = copyFixture();
+  const pipeline = await Pipeline.load(await openModelFolder(dir));
+  const seen: AttentionCapture[] = [];
+  const out = await pipeline.generate(
+    { prompt: 'a red apple', negativePrompt: '', seed: 1, steps: 1, guidance: 1, eta: 0, size: { width: 128, height: 64 } },
+    { onAttention: (c) => seen.push(...c.map((x) => ({ ...x, probs: new Float32Array(0) }))) },
+  );
+  assert.deepEqual([out.image.width, out.image.height], [128, 64]);
+  for (const c of seen) {
+    const f = EXPECTED_LAYERS[c.layer];
+    assert.deepEqual([c.gridH, c.gridW], [8 / f, 16 / f], c.layer);
+  }
+});
+
+test('sd-tiny with external data (unet/model.onnx + model.onnx_data): instrumented = plain', async () => {
+  const dir = copyFixture();
+  const unetPath = join(dir, 'unet/model.onnx');
+  const model = decodeModel(readFileSync(unetPath));
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  for (const t of model.graph!.initializer ?? []) {
+    const raw = t.rawData;
+    if (!raw || raw.length < 1024) continue;
+    chunks.push(Buffer.from(raw));
+    t.externalData = [
+      { key: 'location', value: 'model.onnx_data' },
+      { key: 'offset', value: String(offset) },
+      { key: 'length', value: String(raw.length) },
+    ];
+    t.dataLocation = EXTERNAL;
+    t.rawData = new Uint8Array(0);
+    offset += raw.length;
+  }
+  writeFileSync(join(dir, 'unet/model.onnx_data'), Buffer.concat(chunks));
+  writeFileSync(unetPath, encodeModel(model));
+  assert.ok(statSync(unetPath).size < offset, 'most weight bytes moved out');
+
+  const hidden = await textEmbeddings(dir);
+  const inst = await instrumentUnet(unetPath, { perHead: false });
+  checkLayers(inst.layers, 'float32');
+  await checkInstrumentedMatchesPlain(unetPath, inst, hidden);
+  // The keys read from the external file equal the embedded originals.
+  const embedded = await loadOriginalKeys(await instrumentUnet(join(copyFixture(), 'unet/model.onnx'), { perHead: false }));
+  const external = await loadOriginalKeys(inst);
+  for (const [name, values] of embedded) assert.deepEqual(external.get(name), values, name);
+  // Sharing weights with the original (the >256 MiB default) also works with external data.
+  const shared = await instrumentUnet(unetPath, { perHead: true, shareWeights: true });
+  checkLayers(shared.layers, 'float32');
+  const session = await ort.InferenceSession.create(shared.path);
+  const got = await session.run({ ...unetFeeds(hidden), ...keyFeeds(shared, external) }, ['out_sample']);
+  const plain = await (await ort.InferenceSession.create(unetPath)).run(unetFeeds(hidden));
+  assert.ok(maxAbsDiff(got.out_sample.data as Float32Array, plain.out_sample.data as Float32Array) <= 1e-5);
+});
+
+/** Every float32 initializer with more than one element stored as FLOAT16 behind a Cast (make_sd_fixture.py --fp16). */
+function fp16WeightsUnet(dir: string): string {
+  const unetPath = join(dir, 'unet/model.onnx');
+  const model = decodeModel(readFileSync(unetPath));
+  const graph = model.graph!;
+  const casts: NodeProto[] = [];
+  for (const t of graph.initializer ?? []) {
+    const raw = t.rawData;
+    if (t.dataType !== DataType.FLOAT || !raw || raw.length <= 4) continue;
+    const copy = new Uint8Array(raw.length); // protobufjs hands out Buffer views into the file; Buffer.slice does not copy
+    copy.set(raw);
+    const floats = new Float32Array(copy.buffer);
+    const name = t.name!;
+    t.name = `${name}__fp16`;
+    t.dataType = DataType.FLOAT16;
+    t.rawData = new Uint8Array(floatsToHalfs(floats).buffer);
+    casts.push({ opType: 'Cast', name: `/fp16_weights/Cast_${casts.length}`, input: [t.name], output: [name], attribute: [{ name: 'to', type: AttrType.INT, i: DataType.FLOAT }] });
+  }
+  graph.node = [...casts, ...(graph.node ?? [])];
+  writeFileSync(unetPath, encodeModel(model));
+  return unetPath;
+}
+
+test('sd-tiny with float16 weights behind Cast: instrumentation finds float16 keys; instrumented = plain', async () => {
+  const dir = copyFixture();
+  const unetPath = fp16WeightsUnet(dir);
+  const inst = await instrumentUnet(unetPath, { perHead: false });
+  checkLayers(inst.layers, 'float16');
+  await checkInstrumentedMatchesPlain(unetPath, inst, await textEmbeddings(dir));
+});
+
+test(
+  'sd-tiny with float16 weights: the pipeline generates',
+  async () => {
+    const dir = copyFixture();
+    fp16WeightsUnet(dir);
+    const pipeline = await Pipeline.load(await openModelFolder(dir));
+    const out = await pipeline.generate({ prompt: 'a cat', negativePrompt: '', seed: 1, steps: 2, guidance: 7.5, eta: 0, size: { width: 64, height: 64 } });
+    assert.equal(out.image.width, 64);
+  },
+);
