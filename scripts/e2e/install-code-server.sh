@@ -69,7 +69,7 @@ cd "$ENV_DIR"
 # unsafe_perm: code-server's postinstall refuses to run as root otherwise.
 # yes: node-pty's install runs `npx node-gyp`, which would otherwise ask.
 TMPDIR="$TMP" npm_config_unsafe_perm=true npm_config_yes=true \
-  npm install --no-audit --no-fund --loglevel=warn
+  npm install --no-audit --no-fund --prefer-offline --loglevel=warn
 
 if [[ ! -f "$CS_DIR/lib/vscode/out/server-main.js" ]]; then
   echo "install-code-server: code-server's files are missing after npm install" >&2

@@ -119,6 +119,13 @@ suite('Prompt Lens extension', () => {
     for (const file of ['run.json', 'image.png']) {
       assert.ok(fs.existsSync(path.join(state.runFolder, file)), `run folder ${state.runFolder} holds ${file}`);
     }
+    // The run is the one under the cursor (line 6), not another line of the file.
+    const record = JSON.parse(fs.readFileSync(path.join(state.runFolder, 'run.json'), 'utf8')) as { prompt?: unknown; settings?: { seed?: unknown; steps?: unknown } };
+    assert.equal(typeof record.prompt, 'string', 'run.json has the prompt');
+    const prompt = String(record.prompt);
+    assert.ok(/circle/.test(prompt) && /square/.test(prompt) && !/triangle/.test(prompt), `run.json prompt "${prompt}" is the line under the cursor`);
+    assert.equal(record.settings?.steps, 8, 'front matter steps: 8 applies');
+    assert.equal(record.settings?.seed, 1, 'front matter seed: 1 applies');
     saveArtifact('generated-image.png', fs.readFileSync(path.join(state.runFolder, 'image.png')));
   });
 });
