@@ -55,6 +55,9 @@ def parse():
     ap.add_argument("--cfg-drop", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--until", default=None, help="stop (with a checkpoint) at this UTC time HH:MM")
+    ap.add_argument("--time-schedule", action="store_true",
+                    help="with --until: finish the cosine at the deadline, whatever the speed (progress by wall clock "
+                         "from where the resumed checkpoint's schedule stood)")
     ap.add_argument("--max-steps", type=int, default=None, help="stop after this step (default: --steps)")
     ap.add_argument("--ckpt-min", type=float, default=5.0)
     ap.add_argument("--eval-every", type=int, default=1000, help="quality check every N steps (0: never)")
@@ -81,10 +84,10 @@ class Logger:
             self.f.flush()
 
 
-def lr_at(step, a, rewarm_from=None):
+def lr_at(step, a, rewarm_from=None, progress=None):
     if step < a.warmup:
         return a.lr * (step + 1) / a.warmup
-    p = min(1.0, (step - a.warmup) / max(1, a.steps - a.warmup))
+    p = min(1.0, (step - a.warmup) / max(1, a.steps - a.warmup)) if progress is None else progress
     lr = a.lr_min + 0.5 * (a.lr - a.lr_min) * (1 + math.cos(math.pi * p))
     if rewarm_from is not None and step - rewarm_from < a.warmup:
         # fresh optimizer on resumed weights: warm up again so Adam's first steps do not jolt the model
@@ -152,6 +155,22 @@ def main():
         deadline = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
         if deadline < now:
             deadline += dt.timedelta(days=1)
+    sched_p0 = 0.0
+    if ck is not None and step > a.warmup:
+        old_steps = int(ck.get("args", {}).get("steps", a.steps))
+        sched_p0 = min(1.0, (step - a.warmup) / max(1, old_steps - a.warmup))
+        sched_p0 = float(ck.get("lr_progress", sched_p0))
+    sched_t0 = time.time()
+    sched_span = (deadline - dt.datetime.utcnow()).total_seconds() if deadline else None
+
+    def progress():
+        if not (a.time_schedule and deadline) or step < a.warmup:
+            return None
+        return min(1.0, sched_p0 + (1 - sched_p0) * (time.time() - sched_t0) / max(1.0, sched_span))
+
+    def cur_progress():
+        p = progress()
+        return p if p is not None else min(1.0, max(0.0, (step - a.warmup) / max(1, a.steps - a.warmup)))
 
     def save_full(path):
         torch.save(
@@ -164,6 +183,7 @@ def main():
                 "ema_unet": ema_un.state_dict(),
                 "optimizer": opt.state_dict(),
                 "args": vars(a),
+                "lr_progress": cur_progress(),
             },
             path + ".tmp",
         )
@@ -178,6 +198,8 @@ def main():
                 "unet": un.state_dict(),
                 "ema_text_encoder": ema_te.state_dict(),
                 "ema_unet": ema_un.state_dict(),
+                "args": vars(a),
+                "lr_progress": cur_progress(),
             },
             path,
         )
@@ -229,7 +251,7 @@ def main():
         a_t = ac[t][:, None, None, None]
         xt = a_t.sqrt() * x0 + (1 - a_t).sqrt() * noise
         for gr in opt.param_groups:
-            gr["lr"] = lr_at(step, a, rewarm)
+            gr["lr"] = lr_at(step, a, rewarm, progress())
         ctx = te(ids)[0]
         pred = un(xt, t, ctx)
         per = (pred - noise).pow(2).mean(dim=(1, 2, 3))
@@ -248,7 +270,7 @@ def main():
         n_acc += 1
         if step % 50 == 0:
             el = time.time() - t_log
-            log(f"step {step} mse {loss_acc / n_acc:.4f} wloss {float(loss):.4f} lr {lr_at(step, a, rewarm):.2e} "
+            log(f"step {step} mse {loss_acc / n_acc:.4f} wloss {float(loss):.4f} lr {lr_at(step, a, rewarm, progress()):.2e} "
                 f"{el / n_acc:.3f}s/step (data {data_t / n_acc:.3f}s)")
             loss_acc = 0.0
             n_acc = 0
