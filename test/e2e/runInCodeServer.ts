@@ -1,5 +1,5 @@
 // End-to-end run of the extension in a real VS Code (code-server, VS Code 1.100.3) driven by headless
-// Chromium, for machines without a desktop VS Code. See docs in the repo's e2e recipe.
+// Chromium, for machines without a desktop VS Code (recipe: shared/docs/vscode-e2e.md).
 //
 //   Phase "suite": opens the fixture workspace with the extension-development payload in the URL, so
 //     code-server's extension host loads the extension and runs the mocha suite (out/test/suite/index);
