@@ -44,7 +44,7 @@ export class PromptDiagnostics implements vscode.Disposable {
     try {
       const state = await documentModel(this.models, document);
       if (this.generation.get(key) !== generation || document.isClosed) return;
-      const found = computeDiagnostics(state.parsed, state.request && state.lookup ? { request: state.request, lookup: state.lookup } : undefined);
+      const found = computeDiagnostics(state.parsed, state.lines, state.request && state.lookup ? { request: state.request, lookup: state.lookup } : undefined);
       const diagnostics = found.map((d) => {
         const range = new vscode.Range(d.line, d.column, d.endLine, d.endColumn);
         const diagnostic = new vscode.Diagnostic(range, d.message, SEVERITY[d.severity]);

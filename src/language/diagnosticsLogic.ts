@@ -39,6 +39,7 @@ export function modelRequest(parsed: ParsedPromptFile, lines: readonly string[])
 /** The diagnostics of a parsed file; `model` is what `modelRequest` asked for and what it resolved to. */
 export function computeDiagnostics(
   parsed: ParsedPromptFile,
+  lines: readonly string[],
   model?: { request: ModelRequest; lookup: ModelLookup },
 ): LangDiagnostic[] {
   const out: LangDiagnostic[] = parsed.diagnostics.map((d) => ({ ...d, code: 'parse' as const }));
@@ -52,7 +53,12 @@ export function computeDiagnostics(
     } else if (lookup.kind === 'untrusted') {
       out.push({ ...at, severity: 'information', code: 'untrusted', message: lookup.message });
     } else {
-      for (const prompt of parsed.prompts) out.push(...modelDiagnostics(prompt, lookup.model));
+      for (const prompt of parsed.prompts) {
+        const text: ModelText = { what: 'prompt', line: prompt.line, text: prompt.text, columns: promptColumns(prompt.raw), objects: prompt.objects };
+        out.push(...modelDiagnostics(text, lookup.model));
+      }
+      const negative = negativeText(parsed, lines);
+      if (negative) out.push(...modelDiagnostics(negative, lookup.model));
     }
   }
   return out.sort((a, b) => a.line - b.line || a.column - b.column);
@@ -96,10 +102,32 @@ function markDiagnostics(prompt: PromptLine): LangDiagnostic[] {
   return out;
 }
 
-function modelDiagnostics(prompt: PromptLine, model: LoadedModel): LangDiagnostic[] {
+/** Text the model reads, and where each of its characters is in the file. */
+interface ModelText {
+  what: 'prompt' | 'negative prompt';
+  line: number;
+  text: string;
+  columns: number[];
+  objects: PromptLine['objects'];
+}
+
+/** The negative prompt as written on one line (plain or quoted), so its words can be located; else undefined. */
+function negativeText(parsed: ParsedPromptFile, lines: readonly string[]): ModelText | undefined {
+  const negative = parsed.settings.negative;
+  if (!negative || negative.value.trim() === '') return undefined;
+  const r = negative.valueRange;
+  if (r.line !== r.endLine) return undefined;
+  const written = (lines[r.line] ?? '').slice(r.column, r.endColumn);
+  const at = written.indexOf(negative.value);
+  if (at < 0) return undefined; // escapes in a quoted string: positions would be guesses
+  const start = r.column + at;
+  return { what: 'negative prompt', line: r.line, text: negative.value, columns: Array.from(negative.value, (_, i) => start + i), objects: [] };
+}
+
+function modelDiagnostics(prompt: ModelText, model: LoadedModel): LangDiagnostic[] {
   const out: LangDiagnostic[] = [];
   const { tokenizer } = model;
-  const columns = promptColumns(prompt.raw);
+  const { columns } = prompt;
   const rangeOf = (start: number, end: number): SourceRange => ({ line: prompt.line, endLine: prompt.line, ...columnRange(columns, start, end) });
 
   const tokenized = tokenizer.encode(prompt.text);
@@ -114,7 +142,7 @@ function modelDiagnostics(prompt: PromptLine, model: LoadedModel): LangDiagnosti
       ...rangeOf(from, prompt.text.length),
       severity: 'warning',
       code: 'token-limit',
-      message: `this prompt is ${total} tokens, over the ${tokenizer.maxLength}-token limit of ${model.id} (start and end included): the model never sees "${lost.length > 40 ? lost.slice(0, 39) + '…' : lost}"`,
+      message: `this ${prompt.what} is ${total} tokens, over the ${tokenizer.maxLength}-token limit of ${model.id} (start and end included): the model never sees "${lost.length > 40 ? lost.slice(0, 39) + '…' : lost}"`,
     });
     for (const o of prompt.objects) {
       if (!kept.some((t) => t.start < o.end && t.end > o.start)) {

@@ -1,6 +1,7 @@
 // Reads the run folders under a runs directory (what `writeRunRecord` wrote) so editors can show
-// earlier results next to a prompt. Run folders never change once renamed into place, so each
-// run.json is parsed once; the listing is re-read only when the runs folder's mtime changes.
+// earlier results next to a prompt. Run folders do not change once renamed into place, so each
+// run.json is parsed once (again only if its mtime changes); the listing is re-read only when the
+// runs folder's mtime changes.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
@@ -54,8 +55,8 @@ interface DirCache {
 }
 
 const listings = new Map<string, DirCache>();
-/** Parsed records by run folder; a folder's record never changes once the run is in place. */
-const records = new Map<string, RunSummary | null>();
+/** Parsed records by run folder, with the run.json mtime they were read at (a re-created folder is read again). */
+const records = new Map<string, { mtimeMs: number; summary: RunSummary | null }>();
 
 /**
  * Every complete run under `runsDir`, newest first. Missing folder → []. Unreadable or foreign
@@ -132,16 +133,23 @@ async function readRuns(dir: string): Promise<RunSummary[]> {
 }
 
 async function readRun(folder: string): Promise<RunSummary | null> {
+  const file = path.join(folder, RUN_JSON);
+  let mtimeMs: number;
+  try {
+    mtimeMs = (await fs.stat(file)).mtimeMs;
+  } catch {
+    return null; // not a run folder (yet)
+  }
   const known = records.get(folder);
-  if (known !== undefined) return known;
+  if (known && known.mtimeMs === mtimeMs) return known.summary;
   let text: string;
   try {
-    text = await fs.readFile(path.join(folder, RUN_JSON), 'utf8');
+    text = await fs.readFile(file, 'utf8');
   } catch {
-    return null; // not a run folder (yet): do not remember, it may become one
+    return null;
   }
   const summary = parseRunJson(text, folder);
-  records.set(folder, summary);
+  records.set(folder, { mtimeMs, summary });
   return summary;
 }
 

@@ -17,7 +17,7 @@ async function check(text: string, trusted = true, file = FILE): Promise<LangDia
   const parsed = parsePromptFile(text, file);
   const request = modelRequest(parsed, splitLines(text));
   const lookup = request ? await models.lookup(request.model, file, trusted) : undefined;
-  return computeDiagnostics(parsed, request && lookup ? { request, lookup } : undefined);
+  return computeDiagnostics(parsed, splitLines(text), request && lookup ? { request, lookup } : undefined);
 }
 
 const brief = (ds: LangDiagnostic[]): string[] => ds.map((d) => `${d.line}:${d.column}-${d.endColumn} ${d.severity} ${d.code}`);
@@ -106,6 +106,15 @@ describe('diagnostics', () => {
   test('an untrusted workspace: one information diagnostic on model:, no model checks', async () => {
     const ds = await check('---\nmodel: ./my-model\n---\na red circel\n', false);
     assert.deepEqual(brief(ds), ['1:7-17 information untrusted']);
+  });
+
+  test('the negative prompt is checked too, plain or quoted', async () => {
+    const plain = await check('---\nnegative: blurry red\n---\na red circle\n');
+    assert.deepEqual(brief(plain), ['1:10-16 warning out-of-vocabulary']);
+    const quoted = await check('---\nnegative: "red blury"\n---\na red circle\n');
+    assert.deepEqual(brief(quoted), ['1:15-20 warning out-of-vocabulary']);
+    const long = await check('---\nnegative: ' + 'red '.repeat(20) + '\n---\na red circle\n');
+    assert.match(long.find((d) => d.code === 'token-limit')?.message ?? '', /this negative prompt is 22 tokens/);
   });
 
   test('without model: the default model is checked', async () => {
