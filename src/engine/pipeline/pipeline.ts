@@ -22,6 +22,8 @@ export interface GenerateRequest {
   eta: number;
   /** Image size in pixels for models with a free sample size; fixed-size models must match it. */
   size?: { width: number; height: number };
+  /** Key projections to sample with (a finetuned overlay, graph layout); default the base model's. */
+  keys?: Map<string, Float32Array>;
 }
 
 /** One layer's conditional-sample attention at one step. `probs` is a view valid only during the callback. */
@@ -89,8 +91,8 @@ export class Pipeline {
     private readonly unet: SessionHandle,
     private readonly vaeDecoder: SessionHandle | undefined,
     readonly instrumented: InstrumentedUnet,
-    /** Key-projection weights fed to the UNet at every step: the originals, or a finetuned overlay. */
-    private keyFeeds: Record<string, ort.Tensor>,
+    /** The base model's key-projection weights, fed to the UNet at every step unless a run overlays others. */
+    private readonly baseKeyFeeds: Record<string, ort.Tensor>,
   ) {}
 
   static async load(model: ModelFolder, options: PipelineOptions = {}): Promise<Pipeline> {
@@ -103,26 +105,13 @@ export class Pipeline {
       createSession(instrumented.path, provider),
       model.vaeDecoderPath ? createSession(model.vaeDecoderPath, provider) : Promise.resolve(undefined),
     ]);
-    const keys = await loadOriginalKeys(instrumented);
-    const pipeline = new Pipeline(model, tokenizer, scheduler, textEncoder, unet, vaeDecoder, instrumented, {});
-    pipeline.setKeys(keys);
-    return pipeline;
+    const keyFeeds = keyFeedsFor(instrumented, await loadOriginalKeys(instrumented));
+    return new Pipeline(model, tokenizer, scheduler, textEncoder, unet, vaeDecoder, instrumented, keyFeeds);
   }
 
   /** The execution provider that runs the UNet, and why faster ones were skipped. */
   get provider(): { name: string; fallbacks: string[] } {
     return { name: this.unet.provider, fallbacks: this.unet.fallbacks };
-  }
-
-  /** Replace the key projections fed to the UNet (original or finetuned), in the graph's layout. */
-  setKeys(keys: Map<string, Float32Array>): void {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const layer of this.instrumented.layers) {
-      const values = keys.get(layer.name);
-      if (!values) throw new Error(`No key weights for layer ${layer.name}`);
-      feeds[layer.keyInput] = keyTensor(layer, values);
-    }
-    this.keyFeeds = feeds;
   }
 
   async encodeText(texts: string[]): Promise<{ embeddings: Float32Array; dims: number[]; tokenized: TokenizedText[] }> {
@@ -174,6 +163,7 @@ export class Pipeline {
     const timesteps = this.scheduler.timesteps(request.steps);
     const timestepType = inputType(this.unet.session, 'timestep');
     const hiddenTensor = new ort.Tensor('float32', text.embeddings, text.dims);
+    const keyFeeds = request.keys ? keyFeedsFor(this.instrumented, request.keys) : this.baseKeyFeeds;
     const fetches = ['out_sample', ...(hooks.onAttention ? this.instrumented.layers.map((l) => l.probsOutput) : [])];
 
     let unetMs = 0;
@@ -186,7 +176,7 @@ export class Pipeline {
         sample: new ort.Tensor('float32', batchSample, [batch, channels, height, width]),
         timestep: integerTensor(timestepType, new Array<number>(batch).fill(t), [batch]),
         encoder_hidden_states: hiddenTensor,
-        ...this.keyFeeds,
+        ...keyFeeds,
       };
       const stepStarted = performance.now();
       const out = await this.unet.session.run(feeds, fetches);
@@ -275,4 +265,14 @@ export function queryGrid(queries: number, sampleH: number, sampleW: number): [n
     throw new Error(`Cannot place ${queries} attention queries on a grid for a ${sampleH}x${sampleW} sample`);
   }
   return [gridH, gridW];
+}
+
+function keyFeedsFor(instrumented: InstrumentedUnet, keys: Map<string, Float32Array>): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const layer of instrumented.layers) {
+    const values = keys.get(layer.name);
+    if (!values) throw new Error(`No key weights for layer ${layer.name}`);
+    feeds[layer.keyInput] = keyTensor(layer, values);
+  }
+  return feeds;
 }
