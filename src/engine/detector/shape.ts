@@ -3,6 +3,8 @@
 //              interior level), |sum w z^3| and |sum w z^4| about the centroid, normalised by the second
 //              moment: an equilateral triangle's 3-fold symmetry shows in z^3 only, a square's 4-fold in
 //              z^4 only, a disc in neither. Rendered values: triangle tri 0.153, square quad 0.099, else ~0.
+//              Taken after an area-preserving whitening of the second moments (affine normalisation), so an
+//              elongated blob reads as a disc, not as a square.
 //   fill       binary area / bounding-box area: square ~1, circle ~pi/4 = 0.785, upright triangle ~0.5
 //              (pixelisation pushes small triangles up to ~0.7); not rotation-invariant.
 //   roundness  binary area / area of the circle around the centroid through the farthest pixel centre
@@ -27,6 +29,8 @@ export interface ShapeFeatures {
   roundness: number;
   tri: number;
   quad: number;
+  /** 1 - sqrt(minor / major second moment): 0 for discs, squares, equilateral triangles; 0.5 for a 1:4 ellipse. */
+  elongation: number;
   /** Whether the region touches the image border (its shape is then cut and less reliable). */
   touchesBorder: boolean;
 }
@@ -98,15 +102,32 @@ export function regionFeatures(seg: Segmentation, region: Region): ShapeFeatures
   }
   const cx = m00 > 0 ? mx / m00 : (x0 + x1 + 1) / 2;
   const cy = m00 > 0 ? my / m00 : (y0 + y1 + 1) / 2;
-  // complex moments about the soft centroid
+  // Second moments -> elongation and an area-preserving whitening transform: the complex moments are taken
+  // after mapping the shape's covariance ellipse to a circle, so that an elongated blob (an ellipse) reads as
+  // a disc rather than as a square, while squares, equilateral triangles and discs (isotropic already) are
+  // unchanged. Affine maps keep triangles triangles and take rectangles to squares.
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  for (const [p, w] of weights) {
+    const x = (p % width) + 0.5 - cx;
+    const y = Math.floor(p / width) + 0.5 - cy;
+    sxx += w * x * x;
+    sxy += w * x * y;
+    syy += w * y * y;
+  }
+  const { transform, elongation } = whitening(sxx, sxy, syy);
+  const [ta, tb, tc] = transform;
   let c11 = 0;
   let c3r = 0;
   let c3i = 0;
   let c4r = 0;
   let c4i = 0;
   for (const [p, w] of weights) {
-    const x = (p % width) + 0.5 - cx;
-    const y = Math.floor(p / width) + 0.5 - cy;
+    const x0 = (p % width) + 0.5 - cx;
+    const y0 = Math.floor(p / width) + 0.5 - cy;
+    const x = ta * x0 + tb * y0;
+    const y = tb * x0 + tc * y0;
     c11 += w * (x * x + y * y);
     // z^2 = (x^2 - y^2) + i 2xy; z^3 = z^2 z; z^4 = (z^2)^2
     const z2r = x * x - y * y;
@@ -145,6 +166,7 @@ export function regionFeatures(seg: Segmentation, region: Region): ShapeFeatures
     // scale-free: |c30| ~ L^5, sqrt(c11) ~ L^2, m00^1.5 ~ L^3; |c40| ~ L^6, c11 * m00 ~ L^6
     tri: c11 > 0 ? Math.hypot(c3r, c3i) / (Math.sqrt(c11) * Math.pow(m00, 1.5)) : 0,
     quad: c11 > 0 ? Math.hypot(c4r, c4i) / (c11 * m00) : 0,
+    elongation,
     touchesBorder,
   };
 }
@@ -155,8 +177,41 @@ export function regionFeatures(seg: Segmentation, region: Region): ShapeFeatures
  * for squares and <= 0.011 otherwise. The thresholds sit at about a third of the rendered values so that
  * blur (which rounds corners and lowers both), noise and washed-out colours still classify: with Gaussian
  * blur sigma 0.9 px + noise sigma 10/255 + 20% desaturation every tuning object kept its shape, with
- * sigma 1.2 + 16/255 + 30% about 95.6% did (small squares read as circles).
+ * sigma 1.2 + 16/255 + 30% about 95% did (small squares read as circles). When both pass (irregular blobs of
+ * early or failed generations), the feature further above its threshold wins.
  */
+/**
+ * Symmetric 2x2 matrix [[a, b], [b, c]] = det(S)^(1/4) S^(-1/2) for the second-moment matrix S (area-preserving
+ * whitening), and the elongation 1 - sqrt(l_min / l_max) of S's eigenvalues (0 for isotropic shapes).
+ */
+export function whitening(sxx: number, sxy: number, syy: number): { transform: [number, number, number]; elongation: number } {
+  const tr = sxx + syy;
+  const det = sxx * syy - sxy * sxy;
+  if (!(tr > 0) || !(det > 0)) return { transform: [1, 0, 1], elongation: 0 };
+  const disc = Math.sqrt(Math.max(0, ((sxx - syy) / 2) ** 2 + sxy * sxy));
+  const l1 = tr / 2 + disc;
+  const l2 = tr / 2 - disc;
+  // eigenvector of l1: (sxy, l1 - sxx) or (l1 - syy, sxy), whichever is better conditioned
+  let vx = sxy;
+  let vy = l1 - sxx;
+  if (Math.hypot(vx, vy) < 1e-12 * tr) {
+    vx = l1 - syy;
+    vy = sxy;
+  }
+  const norm = Math.hypot(vx, vy);
+  if (norm === 0 || l2 <= 0) return { transform: [1, 0, 1], elongation: disc > 0 ? 1 : 0 };
+  vx /= norm;
+  vy /= norm;
+  const scale = Math.sqrt(Math.sqrt(l1 * l2));
+  const f1 = scale / Math.sqrt(l1);
+  const f2 = scale / Math.sqrt(l2);
+  // f1 v v^T + f2 (I - v v^T)
+  const a = f2 + (f1 - f2) * vx * vx;
+  const b = (f1 - f2) * vx * vy;
+  const c = f2 + (f1 - f2) * vy * vy;
+  return { transform: [a, b, c], elongation: 1 - Math.sqrt(l2 / l1) };
+}
+
 export interface ShapeThresholds {
   /** `tri` at or above this: triangle. Default 0.05. */
   triangle: number;
@@ -183,7 +238,7 @@ export function classifyShape(f: ShapeFeatures, t: ShapeThresholds = SHAPE_THRES
   const isTri = f.tri >= t.triangle;
   const isSquare = f.quad >= t.square;
   let shape: Shape = 'circle';
-  if (isTri && isSquare) shape = triangleScore >= squareScore ? 'triangle' : 'square';
+  if (isTri && isSquare) shape = f.tri / t.triangle >= f.quad / t.square ? 'triangle' : 'square';
   else if (isTri) shape = 'triangle';
   else if (isSquare) shape = 'square';
   return { shape, triangleScore, squareScore };

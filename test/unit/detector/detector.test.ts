@@ -51,6 +51,22 @@ describe('detector, hand-made cases', () => {
     }
   });
 
+  test('stretched shapes: an ellipse is a circle, a stretched triangle a triangle, a rectangle a square', () => {
+    const cases = [
+      { shape: 'circle', stretch: 2, want: 'circle' },
+      { shape: 'triangle', stretch: 1.6, want: 'triangle' },
+      { shape: 'square', stretch: 1.8, want: 'square' },
+    ] as const;
+    for (const c of cases) {
+      const img = renderScene(32, 32, [{ colour: 'red', shape: c.shape, cx: 16, cy: 16, r: 6, stretch: c.stretch, angle: 20 }]);
+      const objs = detectObjects(img).objects;
+      assert.deepEqual(summary(objs), [`red ${c.want}`], `${c.shape} x${c.stretch}`);
+      assert.ok(objs[0].features.elongation > 0.2, `elongation ${objs[0].features.elongation}`);
+    }
+    const round = detectObjects(renderScene(32, 32, [{ colour: 'red', shape: 'circle', cx: 16, cy: 16, r: 7 }])).objects[0];
+    assert.ok(round.features.elongation < 0.05, `elongation ${round.features.elongation}`);
+  });
+
   test('objects touching the border are still found and flagged', () => {
     const img = renderScene(32, 32, [
       { colour: 'red', shape: 'square', cx: 4, cy: 16, r: 6 }, // left edge at x = -0.24

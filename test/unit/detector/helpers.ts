@@ -52,6 +52,8 @@ export interface DrawObject {
   r: number;
   /** Rotation in degrees (scenes.py draws everything upright: 0). */
   angle?: number;
+  /** Horizontal stretch applied after the rotation (scenes.py: 1). */
+  stretch?: number;
 }
 
 function inside(shape: Shape, x: number, y: number, r: number): boolean {
@@ -84,7 +86,7 @@ export function renderScene(width: number, height: number, objects: DrawObject[]
         let hits = 0;
         for (let sy = 0; sy < SS; sy++) {
           for (let sx = 0; sx < SS; sx++) {
-            const dx = x + (sx + 0.5) / SS - o.cx;
+            const dx = (x + (sx + 0.5) / SS - o.cx) / (o.stretch ?? 1);
             const dy = y + (sy + 0.5) / SS - o.cy;
             if (inside(o.shape, cos * dx + sin * dy, -sin * dx + cos * dy, o.r)) hits++;
           }
