@@ -1,7 +1,6 @@
 // Writes one run to a new folder. The folder is built under a hidden temporary name and renamed
 // into place at the end, so a crashed or cancelled run never leaves a folder that looks complete,
 // and an existing run is never overwritten.
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { encodePng, type RasterImage } from '../image/png';
@@ -9,6 +8,7 @@ import { heatmapRgb, mapMax, overlayHeat, resizeMapBilinear, resizeNearest } fro
 import { REPORT_FILE, writeHtmlReport } from '../report/htmlReport';
 import { encodeSafetensors, type SafeTensor } from '../safetensors';
 import type { RunResult } from './runResult';
+import { slug, timestamp, writeStagedFolder } from './stagedFolder';
 
 /** Files every run folder holds; `run.json` documents the rest. */
 export const RUN_JSON = 'run.json';
@@ -26,30 +26,19 @@ export interface WrittenRun {
 }
 
 export async function writeRunRecord(result: RunResult, runsDir: string, now = new Date()): Promise<WrittenRun> {
-  await fs.mkdir(runsDir, { recursive: true });
-  const staging = path.join(runsDir, `.partial-${randomBytes(6).toString('hex')}`);
-  await fs.mkdir(staging);
-  try {
-    const files = await writeFiles(result, staging);
-    const baseId = `${timestamp(now)}-${slug(result.prompt)}`;
-    for (let attempt = 1; ; attempt++) {
-      const id = attempt === 1 ? baseId : `${baseId}-${attempt}`;
-      const folder = path.join(runsDir, id);
-      if (await exists(folder)) continue;
-      await fs.writeFile(path.join(staging, RUN_JSON), JSON.stringify(runJson(result, id, now, files), null, 2));
-      await writeHtmlReport(result, staging, id);
-      try {
-        await fs.rename(staging, folder);
-        return { folder, id, report: path.join(folder, REPORT_FILE) };
-      } catch (error) {
-        // Lost a race with another run taking the same name: try the next suffix.
-        if (!isExistsError(error) || attempt > 100) throw error;
-      }
-    }
-  } catch (error) {
-    await fs.rm(staging, { recursive: true, force: true });
-    throw error;
-  }
+  let files: PictureFiles | undefined;
+  const { folder, id } = await writeStagedFolder(
+    runsDir,
+    `${timestamp(now)}-${slug(result.prompt)}`,
+    async (dir) => {
+      files = await writeFiles(result, dir);
+    },
+    async (dir, runId) => {
+      await fs.writeFile(path.join(dir, RUN_JSON), JSON.stringify(runJson(result, runId, now, files as PictureFiles), null, 2));
+      await writeHtmlReport(result, dir, runId);
+    },
+  );
+  return { folder, id, report: path.join(folder, REPORT_FILE) };
 }
 
 interface PictureFiles {
@@ -138,31 +127,3 @@ function runJson(result: RunResult, id: string, now: Date, files: PictureFiles):
   };
 }
 
-export function slug(text: string): string {
-  const s = text
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 40)
-    .replace(/-+$/, '');
-  return s || 'run';
-}
-
-function timestamp(d: Date): string {
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function isExistsError(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'EEXIST' || code === 'ENOTEMPTY';
-}
