@@ -28,12 +28,14 @@ export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
   let lastRunId: string | undefined;
   const rendered = new Map<string, RenderedState>();
   const waiters: (() => void)[] = [];
+  // Woken both when a run completes and when the webview reports, whichever comes last.
+  const wakeWaiters = (): void => waiters.splice(0).forEach((wake) => wake());
   context.subscriptions.push(
     log,
     panel,
     panel.onDidRender((state) => {
       rendered.set(state.runId, state);
-      waiters.splice(0).forEach((wake) => wake());
+      wakeWaiters();
     }),
     vscode.commands.registerCommand('promptLens.generate', async (uri?: vscode.Uri, line?: number) => {
       const editor = vscode.window.activeTextEditor;
@@ -44,7 +46,10 @@ export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
       }
       const target = line ?? (editor?.document === document ? editor.selection.active.line : 0);
       const done = await runController.generate(document, target);
-      if (done) lastRunId = done.runId;
+      if (done) {
+        lastRunId = done.runId;
+        wakeWaiters();
+      }
       return done;
     }),
   );

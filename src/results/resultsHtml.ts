@@ -9,7 +9,8 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
   const csp = [
     "default-src 'none'",
     `img-src ${webview.cspSource} blob: data:`,
-    `style-src ${webview.cspSource}`,
+    // The toolkit (FAST) probes :focus-visible with a <style> element carrying the csp-nonce meta's nonce.
+    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
     `font-src ${webview.cspSource}`,
     `script-src 'nonce-${nonce}'`,
   ].join('; ');
@@ -18,6 +19,7 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta property="csp-nonce" content="${nonce}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${style}">
 <title>Prompt Lens Results</title>
