@@ -66,7 +66,7 @@ export class ModelService {
     } else {
       root = reference.path;
     }
-    const builtin = names.some((name) => path.join(this.builtinModelsDir, name) === path.resolve(root));
+    const builtin = names.some((name) => path.resolve(this.builtinModelsDir, name) === path.resolve(root));
     if (!builtin && !trusted) {
       return {
         kind: 'untrusted',
