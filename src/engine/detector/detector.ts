@@ -94,16 +94,27 @@ export interface DetectionReport {
   caption?: ParsedCaption;
 }
 
-function validateRequests(requested: readonly RequestedObject[]): void {
-  for (const r of requested) {
-    if (!isShape(r.shape)) throw new Error(`detector: unknown shape "${String(r.shape)}"`);
-    if (r.colour !== undefined && !isColour(r.colour)) throw new Error(`detector: unknown colour "${String(r.colour)}"`);
-  }
+/** A requested object as callers may hold it (plain strings); checked and lower-cased by `toRequested`. */
+export interface ObjectRequest {
+  colour?: string;
+  shape: string;
+}
+
+/** Checks plain-string requests against the vocabulary; throws on an unknown colour or shape. */
+export function toRequested(requested: readonly ObjectRequest[]): RequestedObject[] {
+  return requested.map((r) => {
+    const shape = String(r.shape).toLowerCase();
+    if (!isShape(shape)) throw new Error(`detector: unknown shape "${String(r.shape)}"`);
+    if (r.colour === undefined) return { shape };
+    const colour = String(r.colour).toLowerCase();
+    if (!isColour(colour)) throw new Error(`detector: unknown colour "${String(r.colour)}"`);
+    return { colour, shape };
+  });
 }
 
 /** Matches requested objects against an existing detection (see match.ts for the assignment rule). */
-export function matchDetection(detection: Detection, requested: readonly RequestedObject[]): DetectionReport {
-  validateRequests(requested);
+export function matchDetection(detection: Detection, request: readonly ObjectRequest[]): DetectionReport {
+  const requested = toRequested(request);
   const assignments = assignDetections(requested, detection.objects);
   const used = new Set<number>();
   const objects = requested.map((r, i): ObjectMatch => {
@@ -124,10 +135,10 @@ export function matchDetection(detection: Detection, requested: readonly Request
 /** Detects the shapes in `image` and checks them against a caption or a list of requested objects. */
 export function checkImage(
   image: RgbImage,
-  request: string | readonly RequestedObject[],
+  request: string | readonly ObjectRequest[],
   options: DetectorOptions = {},
 ): DetectionReport {
   const parsed = typeof request === 'string' ? parseCaption(request) : undefined;
-  const report = matchDetection(detectObjects(image, options), parsed ? parsed.objects : (request as readonly RequestedObject[]));
+  const report = matchDetection(detectObjects(image, options), parsed ? parsed.objects : (request as readonly ObjectRequest[]));
   return parsed ? { ...report, caption: parsed } : report;
 }

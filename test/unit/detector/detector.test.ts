@@ -121,6 +121,9 @@ describe('detector, hand-made cases', () => {
     const img = renderScene(32, 32, [{ colour: 'yellow', shape: 'circle', cx: 16, cy: 16, r: 6 }]);
     assert.equal(checkImage(img, 'a circle').success, true);
     assert.equal(checkImage(img, [{ shape: 'circle' }]).success, true);
+    const upper = checkImage(img, [{ colour: 'Yellow', shape: 'CIRCLE' }]);
+    assert.deepEqual(upper.objects[0].requested, { colour: 'yellow', shape: 'circle' });
+    assert.equal(upper.success, true);
   });
 
   test('specks are dropped, fragments touching an object are merged into it', () => {
@@ -169,8 +172,8 @@ describe('detector, hand-made cases', () => {
     assert.throws(() => detectObjects({ width: 2, height: 2, channels: 1, data: new Uint8Array(4) }), /RGB or RGBA/);
     assert.throws(() => detectObjects({ width: 0, height: 2, channels: 3, data: new Uint8Array(0) }), /bad image size/);
     const img = renderScene(8, 8, []);
-    assert.throws(() => checkImage(img, [{ colour: 'purple' as 'red', shape: 'circle' }]), /unknown colour "purple"/);
-    assert.throws(() => checkImage(img, [{ shape: 'hexagon' as 'circle' }]), /unknown shape "hexagon"/);
+    assert.throws(() => checkImage(img, [{ colour: 'purple', shape: 'circle' }]), /unknown colour "purple"/);
+    assert.throws(() => checkImage(img, [{ shape: 'hexagon' }]), /unknown shape "hexagon"/);
   });
 
   test('RGBA input (alpha ignored) gives the same detections as RGB', () => {
