@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { PipelineCache } from './engine/pipeline/pipelineCache';
+import { registerLanguageFeatures } from './language';
 import type { RenderedState } from './protocol/messages';
 import { ResultsPanel } from './results/resultsPanel';
 import { LANGUAGE_ID, RunController } from './run/runController';
@@ -14,6 +15,8 @@ export interface PromptLensTestApi {
 
 export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
   const log = vscode.window.createOutputChannel('Prompt Lens', { log: true });
+  const builtinModelsDir = path.join(context.extensionPath, 'models');
+  registerLanguageFeatures(context, { builtinModelsDir, log });
   const pipelines = new PipelineCache();
   // The panel's callbacks only run after activation, once runController exists.
   const panel = new ResultsPanel(context.extensionUri, {
@@ -23,7 +26,7 @@ export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
       if (folder) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(folder));
     },
   });
-  const runController = new RunController(pipelines, panel, log, path.join(context.extensionPath, 'models'));
+  const runController = new RunController(pipelines, panel, log, builtinModelsDir);
 
   let lastRunId: string | undefined;
   const rendered = new Map<string, RenderedState>();

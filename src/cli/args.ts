@@ -12,24 +12,38 @@ export interface RunArgs {
   quiet: boolean;
 }
 
-export type CliArgs = RunArgs | { command: 'help' } | { command: 'version' };
+export interface FinetuneArgs extends Omit<RunArgs, 'command' | 'line'> {
+  command: 'finetune';
+  finetuneSteps?: number;
+  lr?: number;
+  heldOut?: string;
+}
+
+export type CliArgs = RunArgs | FinetuneArgs | { command: 'help' } | { command: 'version' };
 
 export class UsageError extends Error {}
 
 export const USAGE = `Usage: prompt-lens run FILE.prompt [options]
+       prompt-lens finetune FILE.prompt [options]
 
-Generates an image for one prompt of a .prompt file and writes a run record
-(image, per-word attention maps, scores, run.json, report.html) to a new folder.
+run       generates an image for one prompt of a .prompt file and writes a run record
+          (image, per-word attention maps, scores, run.json, report.html) to a new folder.
+finetune  Separate-and-Enhance finetune of the cross-attention key projections on the
+          file's prompts with two or more [marked] objects; writes the keys
+          (keys.safetensors), the loss curve and before/after runs of every prompt.
 
 Options:
-  --line N        1-based line of the prompt to run (default: the first prompt)
-  --out DIR       folder that receives the run folder (default: runs/ beside FILE)
-  --seed S        seed (overrides the file's front matter)
-  --steps N       DDIM steps (overrides the file's front matter)
-  --provider P    execution provider: auto, cpu, cuda, webgpu (default: cpu)
-  --quiet         no progress on stderr
-  -h, --help      this text
-  --version       print the version
+  --line N              run: 1-based line of the prompt (default: the first prompt)
+  --out DIR             folder that receives the new folder (default: runs/ beside FILE)
+  --seed S              seed (overrides the file's front matter)
+  --steps N             DDIM sampling steps (overrides the file's front matter)
+  --finetune-steps N    finetune: training steps (default 200)
+  --lr X                finetune: constant learning rate (default 1e-4)
+  --heldout FILE        finetune: a .prompt file evaluated before/after, never trained on
+  --provider P          execution provider: auto, cpu, cuda, webgpu (default: cpu)
+  --quiet               no progress on stderr
+  -h, --help            this text
+  --version             print the version
 
 Exit codes: 0 success, 1 run failed, 2 bad input (usage, .prompt file, model), 130 cancelled.`;
 
@@ -39,8 +53,11 @@ export function parseArgs(argv: string[]): CliArgs {
   if (argv.length === 0 || argv.includes('-h') || argv.includes('--help')) return { command: 'help' };
   if (argv[0] === '--version') return { command: 'version' };
   const [command, ...rest] = argv;
-  if (command !== 'run') throw new UsageError(`Unknown command "${command}"`);
-  const args: RunArgs = { command: 'run', file: '', quiet: false };
+  if (command !== 'run' && command !== 'finetune') throw new UsageError(`Unknown command "${command}"`);
+  const args: Omit<RunArgs, 'command'> & Omit<FinetuneArgs, 'command'> = { file: '', quiet: false };
+  const only = (flag: string, wanted: 'run' | 'finetune'): void => {
+    if (command !== wanted) throw new UsageError(`${flag} is for \`prompt-lens ${wanted}\``);
+  };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     const value = (): string => {
@@ -50,7 +67,24 @@ export function parseArgs(argv: string[]): CliArgs {
     };
     switch (arg) {
       case '--line':
+        only(arg, 'run');
         args.line = positiveInteger(arg, value());
+        break;
+      case '--finetune-steps':
+        only(arg, 'finetune');
+        args.finetuneSteps = positiveInteger(arg, value());
+        break;
+      case '--lr': {
+        only(arg, 'finetune');
+        const text = value();
+        const lr = Number(text);
+        if (!(lr > 0 && lr < 1)) throw new UsageError(`--lr must be a number between 0 and 1; got "${text}"`);
+        args.lr = lr;
+        break;
+      }
+      case '--heldout':
+        only(arg, 'finetune');
+        args.heldOut = value();
         break;
       case '--out':
         args.out = value();
@@ -78,8 +112,8 @@ export function parseArgs(argv: string[]): CliArgs {
         args.file = arg;
     }
   }
-  if (!args.file) throw new UsageError('Missing the .prompt file to run');
-  return args;
+  if (!args.file) throw new UsageError(`Missing the .prompt file to ${command}`);
+  return command === 'run' ? { command, ...args } : { command, ...args };
 }
 
 function integer(flag: string, text: string, min: number): number {

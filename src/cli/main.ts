@@ -6,34 +6,92 @@ import { CancelledError } from '../engine/pipeline/pipeline';
 import { PipelineCache } from '../engine/pipeline/pipelineCache';
 import { ModelError } from '../engine/model/modelFolder';
 import { InputError } from '../engine/run/errors';
+import { runFinetune } from '../engine/run/runFinetune';
 import { runPrompt } from '../engine/run/runPrompt';
-import { parseArgs, UsageError, USAGE, type RunArgs } from './args';
+import { KeySetError } from '../engine/finetune/keySet';
+import { parseArgs, UsageError, USAGE, type FinetuneArgs, type RunArgs } from './args';
 
 const EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130 } as const;
 
 /** dist/cli.js sits one folder below the package root, which holds the embedded models. */
 const BUILTIN_MODELS = path.resolve(__dirname, '..', 'models');
 
-async function run(args: RunArgs): Promise<number> {
-  const file = path.resolve(args.file);
-  let text: string;
+async function readPromptFile(file: string): Promise<string> {
   try {
-    text = await fs.readFile(file, 'utf8');
+    return await fs.readFile(file, 'utf8');
   } catch {
     throw new InputError(`Cannot read ${file}`);
   }
+}
+
+/** Ctrl+C cancels at the next step; the half-written folder is removed, nothing else is touched. */
+function cancelOnInterrupt(): AbortSignal {
   const abort = new AbortController();
   process.once('SIGINT', () => {
     process.stderr.write('\nCancelling…\n');
     abort.abort();
   });
+  return abort.signal;
+}
+
+function progressPrinter(quiet: boolean): { say(line: string): void; step(step: number, total: number, label: string): void } {
   const say = (line: string): void => {
-    if (!args.quiet) process.stderr.write(`${line}\n`);
+    if (!quiet) process.stderr.write(`${line}\n`);
   };
+  return {
+    say,
+    step: (step, total, label) => {
+      if (quiet) return;
+      // A terminal gets one updating line; a log (CI, pipes) gets a line per quarter of the run.
+      if (process.stderr.isTTY) process.stderr.write(`\r${label} ${step}/${total}${step === total ? '\n' : ''}`);
+      else if (step === total || step % Math.max(1, Math.round(total / 4)) === 0) say(`${label} ${step}/${total}`);
+    },
+  };
+}
+
+async function finetune(args: FinetuneArgs): Promise<number> {
+  const file = path.resolve(args.file);
+  const heldOutFile = args.heldOut === undefined ? undefined : path.resolve(args.heldOut);
+  const progress = progressPrinter(args.quiet);
+  const { result, folder, report } = await runFinetune(
+    {
+      file,
+      text: await readPromptFile(file),
+      ...(heldOutFile ? { heldOut: { file: heldOutFile, text: await readPromptFile(heldOutFile) } } : {}),
+      overrides: { seed: args.seed, steps: args.steps, finetuneSteps: args.finetuneSteps, lr: args.lr },
+      runsDir: path.resolve(args.out ?? path.join(path.dirname(file), 'runs')),
+      builtinModelsDir: BUILTIN_MODELS,
+      provider: args.provider ?? 'cpu',
+    },
+    new PipelineCache(),
+    {
+      signal: cancelOnInterrupt(),
+      onStatus: progress.say,
+      onTrainingStep: (s, total) => progress.step(s.step, total, `finetune step (loss ${s.loss.toFixed(4)})`),
+    },
+  );
+  const first = result.curve[0];
+  const last = result.curve[result.curve.length - 1];
+  if (first && last) progress.say(`loss ${first.loss.toFixed(4)} → ${last.loss.toFixed(4)} in ${result.curve.length} steps, ${Math.round(result.trainMs)} ms`);
+  for (const group of ['trained', 'held-out', 'single-object'] as const) {
+    const cases = result.comparisons.filter((c) => c.group === group && c.before.detection && c.after.detection);
+    if (cases.length === 0) continue;
+    const success = (pick: 'before' | 'after'): number => cases.filter((c) => c[pick].detection?.success).length;
+    progress.say(`${group}: detector success ${success('before')}/${cases.length} → ${success('after')}/${cases.length}`);
+  }
+  if (result.stopped) progress.say(`stopped early: ${result.stopped}`);
+  process.stdout.write(`${folder}\n${report}\n`);
+  return EXIT.ok;
+}
+
+async function run(args: RunArgs): Promise<number> {
+  const file = path.resolve(args.file);
+  const progress = progressPrinter(args.quiet);
+  const say = progress.say;
   const { result, written } = await runPrompt(
     {
       file,
-      text,
+      text: await readPromptFile(file),
       line: args.line === undefined ? undefined : args.line - 1,
       overrides: { seed: args.seed, steps: args.steps },
       runsDir: path.resolve(args.out ?? path.join(path.dirname(file), 'runs')),
@@ -41,16 +99,7 @@ async function run(args: RunArgs): Promise<number> {
       provider: args.provider ?? 'cpu',
     },
     new PipelineCache(),
-    {
-      signal: abort.signal,
-      onStatus: say,
-      onProgress: (p) => {
-        if (args.quiet) return;
-        // A terminal gets one updating line; a log (CI, pipes) gets a line per quarter of the run.
-        if (process.stderr.isTTY) process.stderr.write(`\rstep ${p.step}/${p.totalSteps}${p.step === p.totalSteps ? '\n' : ''}`);
-        else if (p.step === p.totalSteps || p.step % Math.max(1, Math.round(p.totalSteps / 4)) === 0) say(`step ${p.step}/${p.totalSteps}`);
-      },
-    },
+    { signal: cancelOnInterrupt(), onStatus: say, onProgress: (p) => progress.step(p.step, p.totalSteps, 'step') },
   );
   say(`"${result.prompt}" on ${result.model.id} (${result.provider.name}) in ${Math.round(result.timings.totalMs)} ms`);
   if (result.scores) {
@@ -73,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${pkg.version}\n`);
       return EXIT.ok;
     }
-    return await run(args);
+    return args.command === 'run' ? await run(args) : await finetune(args);
   } catch (error) {
     if (error instanceof CancelledError) {
       process.stderr.write('Cancelled; no run folder was written.\n');
@@ -83,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`prompt-lens: ${error.message}\n\n${USAGE}\n`);
       return EXIT.badInput;
     }
-    if (error instanceof InputError || error instanceof ModelError) {
+    if (error instanceof InputError || error instanceof ModelError || error instanceof KeySetError) {
       process.stderr.write(`prompt-lens: ${error.message}\n`);
       return EXIT.badInput;
     }

@@ -61,7 +61,15 @@ export class RunController {
           token.onCancellationRequested(() => abort.abort());
           let reported = 0;
           return runPrompt(
-            { file, text: document.getText(), line, runsDir, builtinModelsDir: this.builtinModelsDir, provider },
+            {
+              file,
+              text: document.getText(),
+              line,
+              runsDir,
+              builtinModelsDir: this.builtinModelsDir,
+              provider,
+              allowModelPaths: vscode.workspace.isTrusted,
+            },
             this.pipelines,
             {
               signal: abort.signal,

@@ -115,6 +115,10 @@ describe('runPrompt on the embedded model', () => {
     );
     await assert.rejects(runPrompt(request({ text: '# nothing\n' }), pipelines), /has no prompt lines/);
     await assert.rejects(
+      runPrompt(request({ text: '---\nmodel: ./my-model\n---\na [circle]\n', allowModelPaths: false }), pipelines),
+      (e: Error) => e instanceof InputError && /2:8: model: this workspace is not trusted/.test(e.message),
+    );
+    await assert.rejects(
       runPrompt(request({ text: '---\nsize: 64\n---\na [circle]\n' }), pipelines),
       (e: Error) => e instanceof InputError && /2:\d+: size: this model only makes 32x32 images, not 64x64/.test(e.message),
     );

@@ -101,7 +101,7 @@ export class SepEnTrainer {
   private constructor(
     private readonly pipeline: Pipeline,
     private readonly session: ort.InferenceSession,
-    private readonly layers: CrossAttentionLayer[],
+    readonly layers: CrossAttentionLayer[],
     private readonly baseKeys: Map<string, Float32Array>,
   ) {}
 

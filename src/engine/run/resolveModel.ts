@@ -5,13 +5,26 @@ import { builtinModelNames } from '../model/modelFolder';
 import { resolveModelReference, type SourceRange } from '../promptFile';
 import { InputError } from './errors';
 
-export function resolveModel(model: string, promptFile: string, builtinModelsDir: string, where?: SourceRange): string {
+export function resolveModel(
+  model: string,
+  promptFile: string,
+  builtinModelsDir: string,
+  where?: SourceRange,
+  allowPaths = true,
+): string {
   const reference = resolveModelReference(model, promptFile);
-  if (reference.kind === 'path') return reference.path;
+  const location = where && { file: promptFile, line: where.line, column: where.column };
+  if (reference.kind === 'path') {
+    if (allowPaths) return reference.path;
+    throw new InputError(
+      `model: this workspace is not trusted, so Prompt Lens runs only its embedded models here, not ${reference.path}; trust the workspace to use your own model`,
+      location,
+    );
+  }
   const names = builtinModelNames(builtinModelsDir);
   if (names.includes(reference.name)) return path.join(builtinModelsDir, reference.name);
   throw new InputError(
     `model: no embedded model is named "${reference.name}" (embedded: ${names.join(', ') || 'none'}); for your own export give a folder path such as ./models/sd15-onnx`,
-    where && { file: promptFile, line: where.line, column: where.column },
+    location,
   );
 }

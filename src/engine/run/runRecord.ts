@@ -122,6 +122,7 @@ function runJson(result: RunResult, id: string, now: Date, files: PictureFiles):
     },
     words: result.words.map(({ word, tokenIndices, isObject, isSpecial }) => ({ word, tokenIndices, isObject, isSpecial })),
     scores: result.scores && { ...result.scores, overlapMap: undefined },
+    detection: result.detection,
     files,
     timings: result.timings,
   };

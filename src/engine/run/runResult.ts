@@ -58,6 +58,15 @@ export interface TimelineData {
   data: Float32Array;
 }
 
+/** The shape detector's verdict (embedded model's vocabulary only), method.md §5. */
+export interface RunDetection {
+  /** Every requested object found with its colour. */
+  success: boolean;
+  objects: { object: string; status: 'found' | 'wrong-colour' | 'wrong-shape' | 'missing' }[];
+  detected: string[];
+  extra: string[];
+}
+
 export interface RunResult {
   prompt: string;
   objects: ObjectMark[];
@@ -74,5 +83,6 @@ export interface RunResult {
   words: WordMap[];
   scores?: RunScores;
   timeline?: TimelineData;
+  detection?: RunDetection;
   timings: GenerateTimings;
 }

@@ -1,0 +1,171 @@
+// A Separate-and-Enhance finetune from a .prompt file, with its evidence: trains the key projections
+// on the file's multi-object prompts, then samples every prompt (and any held-out file's) with the
+// base and the finetuned keys, same seeds, and writes keys, loss curve, before/after runs and a report.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { encodeKeySet, type KeySetInfo } from '../finetune/keySet';
+import { defaultFinetuneOptions, SepEnTrainer, type FinetuneOptions, type FinetuneStep } from '../finetune/trainer';
+import type { PipelineCache } from '../pipeline/pipelineCache';
+import { parsePromptFile, type PromptLine } from '../promptFile';
+import { writeFinetuneReport } from '../report/finetuneReport';
+import { InputError } from './errors';
+import { writeRunRecord } from './runRecord';
+import type { RunResult } from './runResult';
+import { openPromptFile, sampleRun, type PromptFileSource, type SampleHooks } from './sampleRun';
+import { slug, timestamp, writeStagedFolder } from './stagedFolder';
+
+export interface RunFinetuneRequest extends PromptFileSource {
+  /** Prompts evaluated before and after but never trained on (another .prompt file). */
+  heldOut?: { file: string; text: string };
+  overrides?: { seed?: number; steps?: number; lr?: number; finetuneSteps?: number };
+  runsDir: string;
+}
+
+export interface RunFinetuneHooks extends SampleHooks {
+  onTrainingStep?(step: FinetuneStep, totalSteps: number): void;
+}
+
+export type PromptGroup = 'trained' | 'held-out' | 'single-object';
+
+/** One prompt and seed, sampled with the base keys and with the finetuned keys. */
+export interface Comparison {
+  group: PromptGroup;
+  prompt: string;
+  seed: number;
+  before: RunResult;
+  after: RunResult;
+  beforeFolder: string;
+  afterFolder: string;
+}
+
+export interface FinetuneRunResult {
+  options: Omit<FinetuneOptions, 'provider'>;
+  trainedPrompts: string[];
+  trainedLayers: string[];
+  curve: FinetuneStep[];
+  stopped?: string;
+  trainMs: number;
+  comparisons: Comparison[];
+}
+
+export const KEYS_FILE = 'keys.safetensors';
+
+export async function runFinetune(
+  request: RunFinetuneRequest,
+  pipelines: PipelineCache,
+  hooks: RunFinetuneHooks = {},
+): Promise<{ result: FinetuneRunResult; folder: string; id: string; report: string }> {
+  const opened = await openPromptFile(request, pipelines, request.overrides, hooks);
+  const { pipeline, settings, seeds } = opened;
+  const trainedLines = opened.parsed.prompts.filter((p) => p.objects.length >= 2);
+  if (trainedLines.length === 0) {
+    throw new InputError(`${request.file} has no prompt with two or more [marked] objects to finetune on`);
+  }
+  const heldOutLines = request.heldOut ? heldOutPrompts(request.heldOut) : [];
+  const options: Omit<FinetuneOptions, 'provider'> = {
+    ...defaultFinetuneOptions,
+    ...(request.overrides?.finetuneSteps !== undefined ? { steps: request.overrides.finetuneSteps } : {}),
+    ...(request.overrides?.lr !== undefined ? { lr: request.overrides.lr } : {}),
+  };
+
+  hooks.onStatus?.(`Finetuning ${options.steps} steps on ${trainedLines.length} prompt(s)…`);
+  const trainer = await SepEnTrainer.create(pipeline, request.provider);
+  const trainStarted = performance.now();
+  const trained = await trainer.train(
+    trainedLines.map((p) => ({ text: p.text, objects: p.objects })),
+    { ...options, provider: request.provider },
+    { signal: hooks.signal, onStep: (s) => hooks.onTrainingStep?.(s, options.steps) },
+  );
+  const trainMs = performance.now() - trainStarted;
+  if (trained.stopped) hooks.onStatus?.(`Training stopped early: ${trained.stopped}; keeping the last good keys`);
+
+  const groups: [PromptGroup, PromptLine[], string][] = [
+    ['trained', trainedLines, request.file],
+    ['single-object', opened.parsed.prompts.filter((p) => p.objects.length < 2), request.file],
+    ['held-out', heldOutLines, request.heldOut?.file ?? ''],
+  ];
+  const info: KeySetInfo = {
+    baseModelId: pipeline.model.id,
+    baseModelHash: pipeline.model.hash,
+    prompts: trainedLines.map((p) => p.text),
+    trainedLayers: trained.trainedLayers,
+    steps: trained.curve.length,
+    lr: options.lr,
+    curve: trained.curve,
+  };
+  const comparisons: Comparison[] = [];
+  const result: FinetuneRunResult = {
+    options,
+    trainedPrompts: info.prompts,
+    trainedLayers: trained.trainedLayers,
+    curve: trained.curve,
+    ...(trained.stopped ? { stopped: trained.stopped } : {}),
+    trainMs,
+    comparisons,
+  };
+  const written = await writeStagedFolder(
+    request.runsDir,
+    `${timestamp(new Date())}-finetune-${slug(trainedLines[0].text)}`,
+    async (dir) => {
+      await fs.writeFile(path.join(dir, KEYS_FILE), encodeKeySet(trained.keys, trainer.layers, info));
+      for (const [group, lines, file] of groups) {
+        for (const line of lines) {
+          for (const seed of seeds) {
+            hooks.onStatus?.(`Before/after: "${line.text}", seed ${seed}`);
+            const runSettings = { ...settings, seed };
+            const before = await sampleRun(pipeline, line, runSettings, file, hooks);
+            const after = await sampleRun(pipeline, line, runSettings, file, hooks, trained.keys);
+            const beforeRun = await writeRunRecord(before, path.join(dir, 'before'));
+            const afterRun = await writeRunRecord(after, path.join(dir, 'after'));
+            comparisons.push({
+              group,
+              prompt: line.text,
+              seed,
+              before,
+              after,
+              beforeFolder: path.relative(dir, beforeRun.folder),
+              afterFolder: path.relative(dir, afterRun.folder),
+            });
+          }
+        }
+      }
+      await fs.writeFile(path.join(dir, 'finetune.json'), JSON.stringify(finetuneJson(result, pipeline.model), null, 2));
+    },
+    (dir, id) => writeFinetuneReport(result, dir, id),
+  );
+  return { result, folder: written.folder, id: written.id, report: path.join(written.folder, 'report.html') };
+}
+
+function heldOutPrompts(source: { file: string; text: string }): PromptLine[] {
+  const parsed = parsePromptFile(source.text, source.file);
+  const error = parsed.diagnostics.find((d) => d.severity === 'error');
+  if (error) throw new InputError(error.message, { file: source.file, line: error.line, column: error.column });
+  return parsed.prompts;
+}
+
+/** The machine-readable summary: settings, curve and each comparison's scores and detector verdicts. */
+function finetuneJson(result: FinetuneRunResult, model: { id: string; hash: string }): unknown {
+  const summary = (r: RunResult): unknown => ({
+    overlap: r.scores?.overlap,
+    activations: r.scores?.activations,
+    weakest: r.scores?.weakest,
+    detection: r.detection,
+  });
+  return {
+    model,
+    options: result.options,
+    keys: KEYS_FILE,
+    trainedPrompts: result.trainedPrompts,
+    trainedLayers: result.trainedLayers,
+    stopped: result.stopped,
+    trainMs: result.trainMs,
+    curve: result.curve,
+    comparisons: result.comparisons.map((c) => ({
+      group: c.group,
+      prompt: c.prompt,
+      seed: c.seed,
+      before: { folder: c.beforeFolder, ...(summary(c.before) as object) },
+      after: { folder: c.afterFolder, ...(summary(c.after) as object) },
+    })),
+  };
+}

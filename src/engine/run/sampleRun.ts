@@ -1,0 +1,157 @@
+// The two steps every job on a .prompt file shares: open it (diagnostics, settings, model), and
+// sample one prompt with attention capture into a RunResult (maps, scores, detector check).
+import * as path from 'node:path';
+import { checkImage, parseCaption, type DetectionReport } from '../detector';
+import type { GenerateProgress, Pipeline } from '../pipeline/pipeline';
+import type { PipelineCache } from '../pipeline/pipelineCache';
+import { effectiveSettings, formatDiagnostic, parsePromptFile, type ParsedPromptFile, type PromptLine, type SourceRange } from '../promptFile';
+import type { ProviderChoice } from '../session/createSession';
+import { AttentionAnalysis } from './attentionAnalysis';
+import { InputError } from './errors';
+import { resolveModel } from './resolveModel';
+import type { RunDetection, RunResult, RunSettings } from './runResult';
+
+export interface PromptFileSource {
+  /** Absolute path of the .prompt file: relative model paths and messages refer to it. */
+  file: string;
+  /** The file's text (the editor's buffer, saved or not). */
+  text: string;
+  builtinModelsDir: string;
+  provider: ProviderChoice;
+  /** False in an untrusted workspace: only embedded models may be loaded. Default true. */
+  allowModelPaths?: boolean;
+}
+
+export interface OpenedPromptFile {
+  parsed: ParsedPromptFile;
+  /** Settings of the file with defaults filled in; seeds as written (a list). */
+  seeds: number[];
+  settings: RunSettings;
+  pipeline: Pipeline;
+}
+
+export interface SampleHooks {
+  signal?: AbortSignal;
+  onStatus?(message: string): void;
+  onProgress?(progress: GenerateProgress): void;
+}
+
+/** Parses the file (errors name file:line:col), resolves its model and loads (or reuses) the pipeline. */
+export async function openPromptFile(
+  source: PromptFileSource,
+  pipelines: PipelineCache,
+  overrides: { seed?: number; steps?: number } = {},
+  hooks: SampleHooks = {},
+): Promise<OpenedPromptFile> {
+  const { file } = source;
+  const parsed = parsePromptFile(source.text, file);
+  const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) {
+    const first = errors[0];
+    throw new InputError(
+      errors.map((d) => formatDiagnostic(file, d)).join('\n'),
+      errors.length === 1 ? undefined : { file, line: first.line, column: first.column },
+    );
+  }
+  const fileSettings = effectiveSettings(parsed.settings);
+  const seeds = overrides.seed === undefined ? fileSettings.seed : [overrides.seed];
+  const settings: RunSettings = {
+    // A list of seeds is for batch jobs; a single run takes the first.
+    seed: seeds[0],
+    steps: overrides.steps ?? fileSettings.steps,
+    guidance: fileSettings.guidance,
+    eta: fileSettings.eta,
+    negative: fileSettings.negative,
+    scheduler: 'ddim',
+    ...(fileSettings.size !== undefined ? { size: fileSettings.size } : {}),
+  };
+  const modelRoot = resolveModel(
+    fileSettings.model,
+    file,
+    source.builtinModelsDir,
+    parsed.settings.model?.valueRange,
+    source.allowModelPaths ?? true,
+  );
+  hooks.onStatus?.(`Loading ${path.basename(modelRoot)}…`);
+  const pipeline = await pipelines.get(modelRoot, source.provider);
+  checkSampleShape(pipeline, settings, file, parsed.settings.size?.valueRange);
+  return { parsed, seeds, settings, pipeline };
+}
+
+/** Samples one prompt with attention capture and analysis; `keys` overlays finetuned key projections. */
+export async function sampleRun(
+  pipeline: Pipeline,
+  prompt: PromptLine,
+  settings: RunSettings,
+  file: string,
+  hooks: SampleHooks = {},
+  keys?: Map<string, Float32Array>,
+): Promise<RunResult> {
+  const [, sampleH, sampleW] = pipeline.sampleShape(settings.size);
+  const tokenized = pipeline.tokenizer.encode(prompt.text);
+  const lost = prompt.objects.filter((o) => pipeline.tokenizer.tokenIndicesForSpan(tokenized, o.start, o.end).length === 0);
+  if (lost.length > 0) {
+    throw new InputError(`[${lost[0].word}] falls beyond the model's ${pipeline.tokenizer.maxLength}-token limit and would be cut off`, {
+      file,
+      line: prompt.line,
+      column: lost[0].column,
+    });
+  }
+  const analysis = new AttentionAnalysis({ prompt: prompt.text, objects: prompt.objects, tokenized, steps: settings.steps, sampleH, sampleW });
+  hooks.onStatus?.(`Sampling ${settings.steps} steps…`);
+  const output = await pipeline.generate(
+    {
+      prompt: prompt.text,
+      negativePrompt: settings.negative,
+      seed: settings.seed,
+      steps: settings.steps,
+      guidance: settings.guidance,
+      eta: settings.eta,
+      ...(settings.size !== undefined ? { size: settings.size } : {}),
+      ...(keys ? { keys } : {}),
+    },
+    { signal: hooks.signal, onProgress: hooks.onProgress, onAttention: analysis.onAttention },
+  );
+  const detection = detect(prompt.text, output.image);
+  return {
+    prompt: prompt.text,
+    objects: prompt.objects.map(({ word, start, end }) => ({ word, start, end })),
+    source: { file, line: prompt.line + 1 },
+    settings,
+    model: { id: pipeline.model.id, path: pipeline.model.root, hash: pipeline.model.hash },
+    provider: pipeline.provider,
+    image: output.image,
+    tokens: output.tokenized.tokens.map((t, index) => ({ index, id: t.id, text: t.text })),
+    ...analysis.finish(),
+    ...(detection ? { detection } : {}),
+    timings: output.timings,
+  };
+}
+
+/**
+ * The shape detector applies to prompts written entirely in its vocabulary (the embedded model's
+ * scenes); for any other prompt there is nothing it could check.
+ */
+function detect(prompt: string, image: RunResult['image']): RunDetection | undefined {
+  const caption = parseCaption(prompt);
+  if (caption.objects.length === 0 || caption.unknown.length > 0 || caption.problems.length > 0) return undefined;
+  return summarise(checkImage(image, caption.objects));
+}
+
+function summarise(report: DetectionReport): RunDetection {
+  const name = (o: { colour?: string; shape: string }): string => (o.colour ? `${o.colour} ${o.shape}` : o.shape);
+  return {
+    success: report.success,
+    objects: report.objects.map((o) => ({ object: name(o.requested), status: o.status })),
+    detected: report.detections.map(name),
+    extra: report.extra.map(name),
+  };
+}
+
+function checkSampleShape(pipeline: Pipeline, settings: RunSettings, file: string, where?: SourceRange): void {
+  try {
+    pipeline.sampleShape(settings.size);
+  } catch (error) {
+    throw new InputError(error instanceof Error ? error.message : String(error), where && { file, line: where.line, column: where.column });
+  }
+}

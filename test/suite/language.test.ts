@@ -1,0 +1,105 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { writeRunRecord } from '../../src/engine/run/runRecord';
+import type { RunResult } from '../../src/engine/run/runResult';
+import { suiteLog } from './log';
+
+const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 15000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await wait(200);
+  }
+}
+
+function fakeResult(prompt: string): RunResult {
+  const h = 8;
+  const w = 8;
+  const map = (k: number): Float32Array => Float32Array.from({ length: h * w }, (_, i) => ((i * (k + 3)) % 17) / 17);
+  const words = prompt.split(' ');
+  return {
+    prompt,
+    objects: [{ word: 'circle', start: 6, end: 12 }, { word: 'square', start: 24, end: 30 }],
+    settings: { seed: 7, steps: 20, guidance: 4, eta: 0, negative: '', scheduler: 'ddim' },
+    model: { id: 'tiny-shapes', path: '/m', hash: 'h' },
+    provider: { name: 'cpu', fallbacks: [] },
+    image: { width: 32, height: 32, channels: 3, data: Uint8Array.from({ length: 32 * 32 * 3 }, (_, i) => (i * 7) % 256) },
+    tokens: [],
+    mapHeight: h,
+    mapWidth: w,
+    mapRecipe: 'test',
+    words: words.map((word, i) => ({ word, tokenIndices: [i + 1], isObject: word === 'circle' || word === 'square', isSpecial: false, map: map(i) })),
+    scores: {
+      overlap: 0.2, overlapMap: map(9), activations: [{ word: 'circle', value: 0.07 }, { word: 'square', value: 0.08 }], weakest: 'circle',
+      enhanceLoss: 0.9, totalLoss: 0.5, pairs: [{ a: 'circle', b: 'square', iou: 0.25, ioaA: 0.5, ioaB: 0.4 }], basis: 'test',
+    },
+    timings: { textEncoderMs: 1, unetMs: 1, decodeMs: 1, totalMs: 3 },
+  };
+}
+
+function hoverText(hovers: vscode.Hover[]): string {
+  return hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n----\n');
+}
+
+suite('Language features', () => {
+  let uri: vscode.Uri;
+  suiteSetup(async () => {
+    const folder = vscode.workspace.workspaceFolders![0].uri;
+    // Its own folder, so its runs/ holds only the runs this suite writes.
+    uri = vscode.Uri.joinPath(folder, 'language', 'lang.prompt');
+    await vscode.workspace.fs.writeFile(uri, Buffer.from('---\nmodel: tiny-shapes\nseed: 7\n---\na red [circel] and a blue [square]\na red circle and a blue square\n'));
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc);
+  });
+
+  test('diagnostics and the vocabulary quick fix', async () => {
+    const ds = await until('diagnostics', () => {
+      const found = vscode.languages.getDiagnostics(uri);
+      return found.length > 0 ? found : undefined;
+    });
+    suiteLog(`    diagnostics: ${ds.map((d) => `${d.range.start.line}:${d.range.start.character} ${d.message}`).join(' | ')}`);
+    const oov = ds.find((d) => d.code === 'out-of-vocabulary');
+    assert.ok(oov);
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, oov.range);
+    suiteLog(`    actions: ${actions.map((a) => a.title).join(' | ')}`);
+    assert.ok(actions.some((a) => a.title === 'Replace with "circle"'));
+  });
+
+  test('completion of model names and words', async () => {
+    const model = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', uri, new vscode.Position(1, 7));
+    assert.ok(model.items.some((i) => i.label === 'tiny-shapes'), JSON.stringify(model.items.map((i) => i.label)));
+    const words = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', uri, new vscode.Position(5, 6));
+    suiteLog(`    word items: ${words.items.slice(0, 30).map((i) => (typeof i.label === 'string' ? i.label : i.label.label)).join(', ')}`);
+    assert.ok(words.items.some((i) => i.label === 'triangle'));
+  });
+
+  test('code lenses follow the setting', async () => {
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 10);
+    suiteLog(`    lenses: ${lenses.map((l) => `${l.range.start.line} ${l.command?.title}`).join(' | ')}`);
+    assert.equal(lenses.length, 6);
+    await vscode.workspace.getConfiguration('promptLens').update('codeLens.enabled', false, vscode.ConfigurationTarget.Global);
+    const none = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 10);
+    assert.equal(none.length, 0);
+    await vscode.workspace.getConfiguration('promptLens').update('codeLens.enabled', undefined, vscode.ConfigurationTarget.Global);
+    const result = await vscode.commands.executeCommand('promptLens.finetune', uri, 4);
+    assert.equal(result, undefined);
+  });
+
+  test('hovers: tokens without a run, overlay and scores with one', async () => {
+    const tokens = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(5, 8));
+    suiteLog(`    token hover: ${hoverText(tokens).replace(/base64,[A-Za-z0-9+/=]+/, 'base64,…')}`);
+    assert.match(hoverText(tokens), /circle<\/w>/);
+    await writeRunRecord(fakeResult('a red circle and a blue square'), path.join(path.dirname(uri.fsPath), 'runs'));
+    const run = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(5, 8));
+    const text = hoverText(run);
+    suiteLog(`    run hover (${text.length} chars): ${text.replace(/base64,[A-Za-z0-9+/=]+/, 'base64,…')}`);
+    assert.match(text, /data:image\/png;base64,/);
+    assert.match(text, /activation/);
+    assert.match(text, /IoU with square/);
+  });
+});
