@@ -1,0 +1,126 @@
+// Quality report of the embedded model, measured by the detector on fixed prompt x seed pairs.
+//   npm run quality [-- --model DIR --seeds N --steps N --guidance G]
+// Prints: single- and two-object strict success, colour-only and shape-only presence, count errors,
+// and per-word attention localisation (a word's DAAM map denser on its own object than on the other).
+import * as path from 'node:path';
+import { checkImage, COLOURS, SHAPES, type DetectedObject, type RequestedObject } from '../src/engine/detector';
+import { openModelFolder } from '../src/engine/model/modelFolder';
+import { Pipeline } from '../src/engine/pipeline/pipeline';
+import { AttentionAnalysis } from '../src/engine/run/attentionAnalysis';
+
+interface Options {
+  model: string;
+  seeds: number;
+  steps: number;
+  guidance: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const options: Options = { model: path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes'), seeds: 10, steps: 20, guidance: 4 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (flag === '--model') options.model = path.resolve(value);
+    else if (flag === '--seeds') options.seeds = Number(value);
+    else if (flag === '--steps') options.steps = Number(value);
+    else if (flag === '--guidance') options.guidance = Number(value);
+    else throw new Error(`unknown option ${flag}`);
+  }
+  return options;
+}
+
+type Obj = Required<RequestedObject>;
+
+/** Every colour x shape once; two-object pairs with distinct colours and shapes (so each word names one object). */
+function promptSets(): { single: Obj[][]; double: Obj[][] } {
+  const all = COLOURS.flatMap((colour) => SHAPES.map((shape) => ({ colour, shape })));
+  const double: Obj[][] = [];
+  for (let i = 0; i < all.length; i++) {
+    for (let j = i + 1; j < all.length; j++) {
+      if (all[i].colour !== all[j].colour && all[i].shape !== all[j].shape) double.push([all[i], all[j]]);
+    }
+  }
+  return { single: all.map((o) => [o]), double };
+}
+
+const caption = (objects: Obj[]): string => objects.map((o) => `a ${o.colour} ${o.shape}`).join(' and ');
+
+function density(map: Float32Array, width: number, box: DetectedObject['bbox']): number {
+  let sum = 0;
+  for (let y = box.y; y < box.y + box.height; y++) for (let x = box.x; x < box.x + box.width; x++) sum += map[y * width + x];
+  return sum / Math.max(1, box.width * box.height);
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const pipeline = await Pipeline.load(await openModelFolder(options.model));
+  const { single, double } = promptSets();
+  const tally = {
+    single: { n: 0, success: 0 },
+    double: { n: 0, success: 0 },
+    colourPresent: { n: 0, hit: 0 },
+    shapePresent: { n: 0, hit: 0 },
+    countError: { n: 0, hit: 0 },
+    colourWords: { n: 0, hit: 0 },
+    shapeWords: { n: 0, hit: 0 },
+  };
+  const started = performance.now();
+  // Two-object prompts: a fixed subset spread over the pairs so the total stays near the single set's.
+  const doubles = double.filter((_, i) => i % Math.max(1, Math.floor(double.length / 24)) === 0).slice(0, 24);
+  for (const [set, prompts] of [['single', single], ['double', doubles]] as const) {
+    for (const objects of prompts) {
+      const text = caption(objects);
+      for (let seed = 0; seed < options.seeds; seed++) {
+        const tokenized = pipeline.tokenizer.encode(text);
+        const [, h, w] = pipeline.sampleShape(undefined);
+        const analysis = new AttentionAnalysis({ prompt: text, objects: [], tokenized, steps: options.steps, sampleH: h, sampleW: w });
+        const out = await pipeline.generate(
+          { prompt: text, negativePrompt: '', seed, steps: options.steps, guidance: options.guidance, eta: 0 },
+          { onAttention: analysis.onAttention },
+        );
+        const report = checkImage(out.image, objects);
+        tally[set].n++;
+        if (report.success) tally[set].success++;
+        tally.countError.n++;
+        if (report.count !== objects.length) tally.countError.hit++;
+        for (const o of objects) {
+          tally.colourPresent.n++;
+          if (report.detections.some((d) => d.colour === o.colour)) tally.colourPresent.hit++;
+          tally.shapePresent.n++;
+          if (report.detections.some((d) => d.shape === o.shape)) tally.shapePresent.hit++;
+        }
+        // Localisation needs both objects found: their boxes are where each word should look.
+        if (set === 'double' && report.success) {
+          const { words, mapWidth } = analysis.finish();
+          const boxes = report.objects.map((m) => report.detections[m.detection as number].bbox);
+          objects.forEach((o, i) => {
+            for (const [word, bucket] of [
+              [o.colour, tally.colourWords],
+              [o.shape, tally.shapeWords],
+            ] as const) {
+              const map = words.find((x) => x.word === word)?.map;
+              if (!map) continue;
+              bucket.n++;
+              if (density(map, mapWidth, boxes[i]) > density(map, mapWidth, boxes[1 - i])) bucket.hit++;
+            }
+          });
+        }
+      }
+    }
+  }
+  const pct = (t: { n: number; success?: number; hit?: number }): string =>
+    t.n === 0 ? 'n/a' : `${((100 * (t.success ?? t.hit ?? 0)) / t.n).toFixed(1)}% (${t.success ?? t.hit}/${t.n})`;
+  console.log(`model ${pipeline.model.id} (${pipeline.model.hash}); ${options.steps} DDIM steps, guidance ${options.guidance}, seeds 0..${options.seeds - 1}`);
+  console.log(`single-object strict success:   ${pct(tally.single)}`);
+  console.log(`two-object strict success:      ${pct(tally.double)}`);
+  console.log(`colour present (per object):    ${pct(tally.colourPresent)}`);
+  console.log(`shape present (per object):     ${pct(tally.shapePresent)}`);
+  console.log(`count errors (per image):       ${pct(tally.countError)}`);
+  console.log(`localisation, colour words:     ${pct(tally.colourWords)}  (two-object images with both objects found)`);
+  console.log(`localisation, shape words:      ${pct(tally.shapeWords)}`);
+  console.log(`${tally.single.n + tally.double.n} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
