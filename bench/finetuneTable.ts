@@ -85,7 +85,7 @@ async function referenceKeys(file: string, pipeline: Pipeline): Promise<Map<stri
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const pipeline = await Pipeline.load(await openModelFolder(path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes')));
-  const trainer = await SepEnTrainer.create(pipeline, 'cpu');
+  const trainer = await SepEnTrainer.create(pipeline);
   const trainStarted = performance.now();
   const trained = await trainer.train(
     TRAIN.map((objects) => {
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
         }),
       };
     }),
-    { ...defaultFinetuneOptions, steps: o.trainSteps, lr: o.lr, provider: 'cpu' },
+    { ...defaultFinetuneOptions, steps: o.trainSteps, lr: o.lr },
   );
   const trainMs = performance.now() - trainStarted;
   const first = trained.curve[0]?.loss ?? NaN;

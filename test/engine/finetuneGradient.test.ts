@@ -21,7 +21,7 @@ describe('finetune gradient through the ONNX model', () => {
 
   before(async () => {
     const pipeline = await Pipeline.load(await openModelFolder(MODEL));
-    trainer = await SepEnTrainer.create(pipeline, 'cpu');
+    trainer = await SepEnTrainer.create(pipeline);
     prepared = await trainer.prepare([PROMPT]);
     lossLayers = await trainer.lossLayers(prepared[0]);
     batch = trainer.sampleBatch(prepared, new Rng(5), 0, { batch: 2, x0Scale: defaultFinetuneOptions.x0Scale });

@@ -3,11 +3,10 @@
 // the loss for each S&E layer's key projection, AdamW with clipping. Keys are graph inputs, so every
 // step feeds the updated weights to the same session: nothing is rebuilt.
 import * as ort from 'onnxruntime-node';
-import { instrumentUnet, loadOriginalKeys, type CrossAttentionLayer } from '../onnx/instrument';
+import { loadOriginalKeys, type CrossAttentionLayer } from '../onnx/instrument';
 import { CancelledError, queryGrid, type Pipeline } from '../pipeline/pipeline';
 import { float32Data, inputType, integerTensor, keyTensor } from '../pipeline/tensors';
 import { Rng } from '../random';
-import { createSession, type ProviderChoice } from '../session/createSession';
 import { AdamW } from './adamw';
 import { clipGradNorm } from './clip';
 import { DivergenceGuard } from './guard';
@@ -39,10 +38,9 @@ export interface FinetuneOptions {
   keyPull: number;
   /** Query grid of the layers the loss reads; default: the grid nearest 16 (SD 1.x at 512 px). */
   grid?: number;
-  provider: ProviderChoice;
 }
 
-export const defaultFinetuneOptions: Readonly<Omit<FinetuneOptions, 'provider'>> = {
+export const defaultFinetuneOptions: Readonly<FinetuneOptions> = {
   steps: 200,
   lr: 1e-4,
   batch: 4,
@@ -105,11 +103,11 @@ export class SepEnTrainer {
     private readonly baseKeys: Map<string, Float32Array>,
   ) {}
 
-  /** Instruments a per-head copy of the pipeline's UNet (the loss maxes over heads) and opens it. */
-  static async create(pipeline: Pipeline, provider: ProviderChoice): Promise<SepEnTrainer> {
-    const instrumented = await instrumentUnet(pipeline.model.unetPath, { perHead: true });
-    const handle = await createSession(instrumented.path, provider);
-    return new SepEnTrainer(pipeline, handle.session, instrumented.layers, await loadOriginalKeys(instrumented));
+  /** Trains through the pipeline's own UNet session, which must give per-head maps (the loss maxes over heads). */
+  static async create(pipeline: Pipeline): Promise<SepEnTrainer> {
+    if (!pipeline.instrumented.perHead) throw new Error('The finetune needs a pipeline loaded with per-head attention outputs');
+    const instrumented = pipeline.instrumented;
+    return new SepEnTrainer(pipeline, pipeline.unetSession, instrumented.layers, await loadOriginalKeys(instrumented));
   }
 
   /** A copy of the base model's keys, in the graph's layout. */

@@ -75,7 +75,10 @@ export class CancelledError extends Error {
 
 export interface PipelineOptions {
   provider?: ProviderChoice;
-  /** Per-head probabilities instead of head-averaged ones (more memory, needed for head filters). */
+  /**
+   * Per-head probabilities (default): the Separate-and-Enhance scores take their max over heads and
+   * the finetune needs them; head-averaged outputs are cheaper for display-only use.
+   */
   perHead?: boolean;
 }
 
@@ -99,7 +102,7 @@ export class Pipeline {
     const provider = options.provider ?? 'cpu';
     const scheduler = new DdimScheduler(await readSchedulerConfig(model.schedulerConfigPath));
     const tokenizer = await ClipTokenizer.fromFolder(model.tokenizerDir);
-    const instrumented = await instrumentUnet(model.unetPath, { perHead: options.perHead ?? false });
+    const instrumented = await instrumentUnet(model.unetPath, { perHead: options.perHead ?? true });
     const [textEncoder, unet, vaeDecoder] = await Promise.all([
       createSession(model.textEncoderPath, provider),
       createSession(instrumented.path, provider),
@@ -107,6 +110,11 @@ export class Pipeline {
     ]);
     const keyFeeds = keyFeedsFor(instrumented, await loadOriginalKeys(instrumented));
     return new Pipeline(model, tokenizer, scheduler, textEncoder, unet, vaeDecoder, instrumented, keyFeeds);
+  }
+
+  /** The instrumented UNet's session, shared with the finetune (its key inputs take any weights). */
+  get unetSession(): ort.InferenceSession {
+    return this.unet.session;
   }
 
   /** The execution provider that runs the UNet, and why faster ones were skipped. */

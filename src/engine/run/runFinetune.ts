@@ -39,7 +39,7 @@ export interface Comparison {
 }
 
 export interface FinetuneRunResult {
-  options: Omit<FinetuneOptions, 'provider'>;
+  options: FinetuneOptions;
   trainedPrompts: string[];
   trainedLayers: string[];
   curve: FinetuneStep[];
@@ -62,18 +62,18 @@ export async function runFinetune(
     throw new InputError(`${request.file} has no prompt with two or more [marked] objects to finetune on`);
   }
   const heldOutLines = request.heldOut ? heldOutPrompts(request.heldOut) : [];
-  const options: Omit<FinetuneOptions, 'provider'> = {
+  const options: FinetuneOptions = {
     ...defaultFinetuneOptions,
     ...(request.overrides?.finetuneSteps !== undefined ? { steps: request.overrides.finetuneSteps } : {}),
     ...(request.overrides?.lr !== undefined ? { lr: request.overrides.lr } : {}),
   };
 
   hooks.onStatus?.(`Finetuning ${options.steps} steps on ${trainedLines.length} prompt(s)…`);
-  const trainer = await SepEnTrainer.create(pipeline, request.provider);
+  const trainer = await SepEnTrainer.create(pipeline);
   const trainStarted = performance.now();
   const trained = await trainer.train(
     trainedLines.map((p) => ({ text: p.text, objects: p.objects })),
-    { ...options, provider: request.provider },
+    options,
     { signal: hooks.signal, onStep: (s) => hooks.onTrainingStep?.(s, options.steps) },
   );
   const trainMs = performance.now() - trainStarted;
