@@ -9,6 +9,12 @@ export interface RunArgs {
   seed?: number;
   steps?: number;
   provider?: 'auto' | 'cpu' | 'cuda' | 'webgpu';
+  /** run: what the display maps aggregate (engine SelectionOptions). */
+  layers?: string[];
+  grids?: string[];
+  heads?: number[];
+  /** 0-based inclusive step range. */
+  stepRange?: { from: number; to: number };
   quiet: boolean;
 }
 
@@ -37,6 +43,10 @@ Options:
   --out DIR             folder that receives the new folder (default: runs/ beside FILE)
   --seed S              seed (overrides the file's front matter)
   --steps N             DDIM sampling steps (overrides the file's front matter)
+  --layers L1,L2        run: maps from these cross-attention layers (names or prefixes, e.g. up_blocks.1)
+  --grids 16,8          run: maps from layers with these query grids
+  --heads 0,3           run: maps from these heads (default all)
+  --timesteps A-B       run: maps from sampling steps A to B (1-based, e.g. 1-10, or one step: 5)
   --finetune-steps N    finetune: training steps (default 200)
   --lr X                finetune: constant learning rate (default 1e-4)
   --heldout FILE        finetune: a .prompt file evaluated before/after, never trained on
@@ -82,6 +92,29 @@ export function parseArgs(argv: string[]): CliArgs {
         args.lr = lr;
         break;
       }
+      case '--layers':
+        only(arg, 'run');
+        args.layers = list(value());
+        break;
+      case '--grids':
+        only(arg, 'run');
+        args.grids = list(value());
+        break;
+      case '--heads':
+        only(arg, 'run');
+        args.heads = list(value()).map((h) => integer(arg, h, 0));
+        break;
+      case '--timesteps': {
+        only(arg, 'run');
+        const text = value();
+        const m = /^(\d+)(?:-(\d+))?$/.exec(text);
+        if (!m) throw new UsageError(`--timesteps takes a step or a range such as 1-10; got "${text}"`);
+        const from = positiveInteger(arg, m[1]) - 1;
+        const to = m[2] === undefined ? from : positiveInteger(arg, m[2]) - 1;
+        if (to < from) throw new UsageError(`--timesteps ${text}: the range ends before it starts`);
+        args.stepRange = { from, to };
+        break;
+      }
       case '--heldout':
         only(arg, 'finetune');
         args.heldOut = value();
@@ -114,6 +147,13 @@ export function parseArgs(argv: string[]): CliArgs {
   }
   if (!args.file) throw new UsageError(`Missing the .prompt file to ${command}`);
   return command === 'run' ? { command, ...args } : { command, ...args };
+}
+
+function list(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function integer(flag: string, text: string, min: number): number {

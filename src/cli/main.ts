@@ -94,6 +94,12 @@ async function run(args: RunArgs): Promise<number> {
       text: await readPromptFile(file),
       line: args.line === undefined ? undefined : args.line - 1,
       overrides: { seed: args.seed, steps: args.steps },
+      selection: {
+        ...(args.layers ? { layers: args.layers } : {}),
+        ...(args.grids ? { grids: args.grids } : {}),
+        ...(args.heads ? { heads: args.heads } : {}),
+        ...(args.stepRange ? { steps: args.stepRange } : {}),
+      },
       runsDir: path.resolve(args.out ?? path.join(path.dirname(file), 'runs')),
       builtinModelsDir: BUILTIN_MODELS,
       provider: args.provider ?? 'cpu',

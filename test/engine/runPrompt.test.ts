@@ -100,6 +100,16 @@ describe('runPrompt on the embedded model', () => {
     assert.deepEqual(existsSync(runsDir) ? await fs.readdir(runsDir) : [], []);
   });
 
+  test('the display maps follow a layer/head/step selection; a wrong one lists the valid layers', async () => {
+    const { result } = await runPrompt(request({ selection: { grids: [8], heads: [0], steps: { from: 0, to: 1 } } }), pipelines);
+    assert.match(result.mapRecipe, /8x8 layers, heads 0, steps 1–2/);
+    assert.ok(result.scores, 'scores still come from the S&E layers');
+    await assert.rejects(
+      runPrompt(request({ selection: { layers: ['up_blocks.9'] } }), pipelines),
+      (e: Error) => e instanceof InputError && /selection: unknown layer 'up_blocks.9'; valid layers are:\n {2}down_blocks.0.attentions.0/.test(e.message),
+    );
+  });
+
   test('bad input names the file, line and setting', async () => {
     await assert.rejects(
       runPrompt(request({ text: '---\nsteps: many\n---\na [circle]\n' }), pipelines),

@@ -11,6 +11,7 @@ import {
   pickWords,
   resolveSelection,
   type LayerInfo,
+  type SelectionOptions,
   type WordSpan,
 } from '../attention';
 import { resizeMapBilinear } from '../image/raster';
@@ -27,6 +28,16 @@ export interface AnalysisInput {
   /** The UNet sample grid: display maps are aggregated to it (DAAM's latent grid). */
   sampleH: number;
   sampleW: number;
+  /** Which layers, grids, heads and steps the display maps aggregate; default all (DAAM drops the coarsest grid). */
+  selection?: SelectionOptions;
+}
+
+/** The user's layer/head/step selection does not fit the model or the run. */
+export class SelectionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SelectionError';
+  }
 }
 
 export interface AnalysisOutput {
@@ -80,7 +91,7 @@ export class AttentionAnalysis {
       outH: sampleH,
       outW: sampleW,
       tokens,
-      selection: resolveSelection(catalogue, {}, steps),
+      selection: userSelection(catalogue, this.input.selection, steps),
       recipe: 'daam',
     });
     // Middle of the schedule: maps are object-shaped there, neither pure noise nor saturated.
@@ -116,7 +127,7 @@ export class AttentionAnalysis {
       words,
       mapHeight: wordMaps.height,
       mapWidth: wordMaps.width,
-      mapRecipe: `DAAM: layers ${[...new Set(layerNames)].join(', ')}, all heads, all ${this.input.steps} steps, bicubic to ${sampleH}x${sampleW}`,
+      mapRecipe: `DAAM: ${describeSelection(this.input.selection, [...new Set(layerNames)], this.input.steps)}, bicubic to ${sampleH}x${sampleW}`,
       scores: this.scores(wordMaps.height, wordMaps.width),
       timeline: this.timelineData(),
     };
@@ -171,6 +182,14 @@ export class AttentionAnalysis {
   }
 }
 
+function userSelection(catalogue: LayerInfo[], options: SelectionOptions | undefined, steps: number): ReturnType<typeof resolveSelection> {
+  try {
+    return resolveSelection(catalogue, options ?? {}, steps);
+  } catch (error) {
+    throw new SelectionError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 /** Prompt words (sub-word tokens grouped) and marked objects, as word spans over token positions. */
 function wordSpans(input: AnalysisInput): { spans: WordSpan[]; objectWords: string[] } {
   const { tokenized, prompt, objects } = input;
@@ -200,6 +219,14 @@ function tokenIndicesOf(word: string, spans: WordSpan[], specials: { label: stri
   const special = specials.find((s) => s.label === word);
   if (special) return [special.index];
   return [...new Set(spans.filter((s) => s.word === word).flatMap((s) => s.tokenIndices))].sort((a, b) => a - b);
+}
+
+function describeSelection(options: SelectionOptions | undefined, grids: string[], steps: number): string {
+  const layers = options?.layers ? `layers ${options.layers.join(', ')} (${grids.join(', ')})` : `${grids.join(', ')} layers`;
+  const heads = !options?.heads || options.heads === 'all' ? 'all heads' : `heads ${options.heads.join(', ')}`;
+  const s = options?.steps;
+  const range = s === undefined || s === 'all' ? `all ${steps} steps` : typeof s === 'number' ? `step ${s + 1}` : `steps ${(s.from ?? 0) + 1}–${(s.to ?? steps - 1) + 1}`;
+  return `${layers}, ${heads}, ${range}`;
 }
 
 function nearestGrid(catalogue: LayerInfo[], side: number): number {

@@ -1,5 +1,6 @@
 // One run from a .prompt file: open it, pick the prompt, sample with attention capture, and write
 // the run record. Shared by the extension and the CLI.
+import type { SelectionOptions } from '../attention';
 import type { GenerateProgress } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import type { PromptLine } from '../promptFile';
@@ -17,6 +18,8 @@ export interface RunPromptRequest {
   /** 0-based line of the prompt; a non-prompt line runs the next prompt below it. Default: the first prompt. */
   line?: number;
   overrides?: { seed?: number; steps?: number };
+  /** Layers, grids, heads and steps the display maps aggregate (scores always use S&E's own). */
+  selection?: SelectionOptions;
   runsDir: string;
   builtinModelsDir: string;
   provider: ProviderChoice;
@@ -37,7 +40,7 @@ export async function runPrompt(
 ): Promise<{ result: RunResult; written: WrittenRun }> {
   const opened = await openPromptFile(request, pipelines, request.overrides, hooks);
   const prompt = pickPrompt(opened.parsed.prompts, request.line, request.file);
-  const result = await sampleRun(opened.pipeline, prompt, opened.settings, request.file, hooks);
+  const result = await sampleRun(opened.pipeline, prompt, opened.settings, request.file, hooks, undefined, request.selection);
   hooks.onStatus?.('Writing the run record…');
   const written = await writeRunRecord(result, request.runsDir);
   return { result, written };

@@ -6,7 +6,8 @@ import type { GenerateProgress, Pipeline } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import { effectiveSettings, formatDiagnostic, parsePromptFile, type ParsedPromptFile, type PromptLine, type SourceRange } from '../promptFile';
 import type { ProviderChoice } from '../session/createSession';
-import { AttentionAnalysis } from './attentionAnalysis';
+import type { SelectionOptions } from '../attention';
+import { AttentionAnalysis, SelectionError } from './attentionAnalysis';
 import { InputError } from './errors';
 import { resolveModel } from './resolveModel';
 import type { RunDetection, RunResult, RunSettings } from './runResult';
@@ -86,6 +87,7 @@ export async function sampleRun(
   file: string,
   hooks: SampleHooks = {},
   keys?: Map<string, Float32Array>,
+  selection?: SelectionOptions,
 ): Promise<RunResult> {
   const [, sampleH, sampleW] = pipeline.sampleShape(settings.size);
   const tokenized = pipeline.tokenizer.encode(prompt.text);
@@ -97,21 +99,23 @@ export async function sampleRun(
       column: lost[0].column,
     });
   }
-  const analysis = new AttentionAnalysis({ prompt: prompt.text, objects: prompt.objects, tokenized, steps: settings.steps, sampleH, sampleW });
+  const analysis = new AttentionAnalysis({ prompt: prompt.text, objects: prompt.objects, tokenized, steps: settings.steps, sampleH, sampleW, selection });
   hooks.onStatus?.(`Sampling ${settings.steps} steps…`);
-  const output = await pipeline.generate(
-    {
-      prompt: prompt.text,
-      negativePrompt: settings.negative,
-      seed: settings.seed,
-      steps: settings.steps,
-      guidance: settings.guidance,
-      eta: settings.eta,
-      ...(settings.size !== undefined ? { size: settings.size } : {}),
-      ...(keys ? { keys } : {}),
-    },
-    { signal: hooks.signal, onProgress: hooks.onProgress, onAttention: analysis.onAttention },
-  );
+  const request = {
+    prompt: prompt.text,
+    negativePrompt: settings.negative,
+    seed: settings.seed,
+    steps: settings.steps,
+    guidance: settings.guidance,
+    eta: settings.eta,
+    ...(settings.size !== undefined ? { size: settings.size } : {}),
+    ...(keys ? { keys } : {}),
+  };
+  const hooksForRun = { signal: hooks.signal, onProgress: hooks.onProgress, onAttention: analysis.onAttention };
+  const output = await pipeline.generate(request, hooksForRun).catch((error: unknown) => {
+    // The selection is checked against the layers once the first step shows them.
+    throw error instanceof SelectionError ? new InputError(`selection: ${error.message}`) : error;
+  });
   const detection = detect(prompt.text, output.image);
   return {
     prompt: prompt.text,

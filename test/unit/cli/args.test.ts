@@ -16,6 +16,31 @@ describe('prompt-lens arguments', () => {
     });
   });
 
+  test('parses finetune options and map selections', () => {
+    assert.deepEqual(parseArgs(['finetune', 'a.prompt', '--finetune-steps', '50', '--lr', '2e-4', '--heldout', 'h.prompt']), {
+      command: 'finetune',
+      file: 'a.prompt',
+      quiet: false,
+      finetuneSteps: 50,
+      lr: 2e-4,
+      heldOut: 'h.prompt',
+    });
+    const run = parseArgs(['run', 'a.prompt', '--layers', 'up_blocks.1,down_blocks.0', '--grids', '16', '--heads', '0,3', '--timesteps', '2-5']);
+    assert.deepEqual(run, {
+      command: 'run',
+      file: 'a.prompt',
+      quiet: false,
+      layers: ['up_blocks.1', 'down_blocks.0'],
+      grids: ['16'],
+      heads: [0, 3],
+      stepRange: { from: 1, to: 4 },
+    });
+    assert.throws(() => parseArgs(['run', 'a.prompt', '--lr', '1e-4']), /--lr is for `prompt-lens finetune`/);
+    assert.throws(() => parseArgs(['finetune', 'a.prompt', '--line', '3']), /--line is for `prompt-lens run`/);
+    assert.throws(() => parseArgs(['run', 'a.prompt', '--timesteps', '5-2']), /ends before it starts/);
+    assert.throws(() => parseArgs(['finetune', 'a.prompt', '--lr', '3']), /--lr must be a number between 0 and 1/);
+  });
+
   test('help and version', () => {
     assert.deepEqual(parseArgs([]), { command: 'help' });
     assert.deepEqual(parseArgs(['run', '--help']), { command: 'help' });
