@@ -1,16 +1,28 @@
-// Extension entry: wires the engine (shared with the CLI) to commands, the results panel and the log.
+// Extension entry: wires the engine (shared with the CLI) to commands, the run queue and status bar,
+// the results panel, the sidebar run panel and the log.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { PipelineCache } from './engine/pipeline/pipelineCache';
 import { registerLanguageFeatures } from './language';
-import type { RenderedState } from './protocol/messages';
-import { ResultsPanel } from './results/resultsPanel';
-import { LANGUAGE_ID, RunController } from './run/runController';
+import type { JobView, RenderedState } from './protocol/messages';
+import { RESULTS_VIEW_TYPE, ResultsPanel } from './results/resultsPanel';
+import { CANCEL_COMMAND, JobQueue } from './run/jobQueue';
+import { LANGUAGE_ID, RunController, type CompletedRun, type FinetuneOptions } from './run/runController';
+import { SIDEBAR_VIEW_ID, SidebarView, type SidebarRendered } from './sidebar/sidebarView';
 
-/** Returned from activate() so integration tests can see what the webview drew. */
+/** Returned from activate() so integration tests can see what the webviews drew. */
 export interface PromptLensTestApi {
-  /** Resolves with what the webview drew for the most recent completed run. */
+  /** Resolves with what the webview drew for the most recent completed job (run, finetune or compare). */
   whenResultsRendered(): Promise<RenderedState & { runFolder: string }>;
+  /** Resolves once the sidebar has drawn a state that `accept` accepts. */
+  whenSidebarRendered(accept?: (state: SidebarRendered) => boolean): Promise<SidebarRendered>;
+  /** The status bar item's text while a job runs. */
+  statusText(): string | undefined;
+  jobs(): JobView[];
+  /** The last message shown about a job that could not start or failed. */
+  lastNotice(): string | undefined;
+  /** Exports the results view as PNG to `file` (refused when it exists); resolves with the saved path. */
+  exportViewTo(file: string): Promise<string | undefined>;
 }
 
 export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
@@ -18,43 +30,70 @@ export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
   const builtinModelsDir = path.join(context.extensionPath, 'models');
   registerLanguageFeatures(context, { builtinModelsDir, log });
   const pipelines = new PipelineCache();
+  const queue = new JobQueue();
   // The panel's callbacks only run after activation, once runController exists.
-  const panel = new ResultsPanel(context.extensionUri, {
-    onCancel: (runId) => runController.cancel(runId),
-    onRevealRunFolder: (runId) => {
-      const folder = runController.runFolder(runId);
-      if (folder) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(folder));
-    },
-  });
-  const runController = new RunController(pipelines, panel, log, builtinModelsDir);
+  const panel = new ResultsPanel(context.extensionUri, { onCancel: (runId) => runController.cancel(runId), log });
+  const runController = new RunController(pipelines, panel, queue, log, builtinModelsDir);
+  const sidebar = new SidebarView(context.extensionUri, runController, queue, panel);
 
   let lastRunId: string | undefined;
   const rendered = new Map<string, RenderedState>();
   const waiters: (() => void)[] = [];
-  // Woken both when a run completes and when the webview reports, whichever comes last.
+  // Woken both when a job completes and when the webview reports, whichever comes last.
   const wakeWaiters = (): void => waiters.splice(0).forEach((wake) => wake());
+  const completed = (done: CompletedRun | undefined): CompletedRun | undefined => {
+    if (done) {
+      lastRunId = done.runId;
+      wakeWaiters();
+    }
+    return done;
+  };
+
+  /** The .prompt document and line a command is about: its arguments (code lens) or the active editor's cursor. */
+  const target = async (uri: unknown, line: unknown, what: string): Promise<{ document: vscode.TextDocument; line: number } | undefined> => {
+    const editor = vscode.window.activeTextEditor;
+    const document = uri instanceof vscode.Uri ? await vscode.workspace.openTextDocument(uri) : editor?.document;
+    if (!document || document.languageId !== LANGUAGE_ID) {
+      void vscode.window.showErrorMessage(`Prompt Lens: open a .prompt file to ${what}.`);
+      return undefined;
+    }
+    const cursor = editor?.document === document ? editor.selection.active.line : 0;
+    return { document, line: typeof line === 'number' ? line : cursor };
+  };
+
   context.subscriptions.push(
     log,
+    queue,
     panel,
+    runController,
+    sidebar,
+    vscode.window.registerWebviewPanelSerializer(RESULTS_VIEW_TYPE, panel.serializer()),
+    vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW_ID, sidebar),
     panel.onDidRender((state) => {
       rendered.set(state.runId, state);
       wakeWaiters();
     }),
     vscode.commands.registerCommand('promptLens.generate', async (uri?: vscode.Uri, line?: number) => {
-      const editor = vscode.window.activeTextEditor;
-      const document = uri ? await vscode.workspace.openTextDocument(uri) : editor?.document;
-      if (!document || document.languageId !== LANGUAGE_ID) {
-        void vscode.window.showErrorMessage('Prompt Lens: open a .prompt file to generate from it.');
-        return undefined;
-      }
-      const target = line ?? (editor?.document === document ? editor.selection.active.line : 0);
-      const done = await runController.generate(document, target);
-      if (done) {
-        lastRunId = done.runId;
-        wakeWaiters();
-      }
-      return done;
+      const at = await target(uri, line, 'generate from it');
+      return at && completed(await runController.generate(at.document, at.line));
     }),
+    vscode.commands.registerCommand('promptLens.finetune', async (uri?: vscode.Uri, line?: number, options?: FinetuneOptions) => {
+      const at = await target(uri, line, 'finetune on its prompts');
+      const checked: FinetuneOptions = {
+        ...(typeof options?.steps === 'number' && options.steps > 0 ? { steps: Math.round(options.steps) } : {}),
+        ...(typeof options?.lr === 'number' && options.lr > 0 ? { lr: options.lr } : {}),
+      };
+      return at && completed(await runController.finetune(at.document, at.line, checked));
+    }),
+    vscode.commands.registerCommand('promptLens.compare', async (uri?: vscode.Uri, line?: number, keySetFile?: string) => {
+      const at = await target(uri, line, 'compare its prompt before and after finetuning');
+      return at && completed(await runController.compare(at.document, at.line, typeof keySetFile === 'string' ? keySetFile : undefined));
+    }),
+    vscode.commands.registerCommand(CANCEL_COMMAND, (jobId?: string) => runController.cancel(typeof jobId === 'string' ? jobId : undefined)),
+    vscode.commands.registerCommand('promptLens.showResults', () => panel.reopen()),
+    vscode.commands.registerCommand('promptLens.exportView', () => panel.requestExport()),
+    vscode.commands.registerCommand('promptLens.showLog', () => log.show(true)),
+    vscode.commands.registerCommand('promptLens.refreshRuns', () => sidebar.schedule(0)),
   );
 
   return {
@@ -65,6 +104,25 @@ export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
         await new Promise<void>((wake) => waiters.push(wake));
       }
     },
+    whenSidebarRendered: (accept = () => true) =>
+      new Promise<SidebarRendered>((resolve) => {
+        if (sidebar.lastRendered && accept(sidebar.lastRendered)) {
+          resolve(sidebar.lastRendered);
+          return;
+        }
+        const listener = sidebar.onDidRender((state) => {
+          if (!accept(state)) return;
+          listener.dispose();
+          resolve(state);
+        });
+        sidebar.schedule(0);
+      }),
+    statusText: () => queue.statusText(),
+    jobs: () => queue.views(),
+    lastNotice: () => runController.lastNotice,
+    exportViewTo: (file) => {
+      panel.exportTarget = file;
+      return panel.requestExport();
+    },
   };
 }
-

@@ -11,7 +11,6 @@ import { LANGUAGE_ID } from './documentModel';
 import { PromptHover } from './hover';
 import { OPEN_RUN_COMMAND } from './hoverLogic';
 import { ModelService } from './modelService';
-import { registerPlaceholderCommands } from './placeholderCommands';
 
 export interface LanguageDeps {
   /** Folder of the embedded models (the extension's `models/`). */
@@ -49,7 +48,6 @@ export function registerLanguageFeatures(context: vscode.ExtensionContext, deps:
     vscode.languages.registerHoverProvider(selector, new PromptHover(models, deps.log)),
     vscode.commands.registerCommand(OPEN_RUN_COMMAND, (folder?: unknown) => openRun(folder, deps.log)),
   );
-  registerPlaceholderCommands(context);
   refreshAll();
 }
 

@@ -1,5 +1,6 @@
-// The one protocol between the extension host and the results webview: a discriminated union per
-// direction. Pixels and maps travel as ArrayBuffer (structured clone), never as JSON number arrays.
+// The one protocol between the extension host and its webviews (the results panel and the sidebar
+// run panel): a discriminated union per direction. Pixels and maps travel as ArrayBuffer
+// (structured clone), never as JSON number arrays.
 
 /** Scores of the run, as in run.json (method.md §2). */
 export interface ScoresView {
@@ -22,6 +23,22 @@ export interface WordView {
   isSpecial: boolean;
 }
 
+/** Per-step maps at the coarsest grid: Float32 `[steps, words, height, width]`, words in `RunView.words` order. */
+export interface TimelineView {
+  steps: number;
+  height: number;
+  width: number;
+  data: ArrayBuffer;
+}
+
+/** The shape detector's verdict (embedded model's vocabulary only). */
+export interface DetectionView {
+  success: boolean;
+  objects: { object: string; status: 'found' | 'wrong-colour' | 'wrong-shape' | 'missing' }[];
+  detected: string[];
+  extra: string[];
+}
+
 export interface RunView {
   runId: string;
   runFolder: string;
@@ -40,25 +57,151 @@ export interface RunView {
   /** Float32 `[mapHeight, mapWidth]`: the per-pixel overlap prod/sum of the object maps. */
   overlapMap: ArrayBuffer;
   scores: ScoresView | undefined;
+  timeline?: TimelineView;
+  detection?: DetectionView;
   totalMs: number;
 }
 
+/** One prompt and seed sampled with the base keys (before) and the finetuned keys (after). */
+export interface ComparisonView {
+  prompt: string;
+  seed: number;
+  /** 'trained' | 'held-out' | 'single-object' for a finetune; 'compare' for Compare. */
+  group: string;
+  before: RunView;
+  after: RunView;
+}
+
+export interface CompareView {
+  /** The finetune or compare folder's id (its name). */
+  id: string;
+  folder: string;
+  kind: 'finetune' | 'compare';
+  title: string;
+  /** Finetune: loss per training step. */
+  curve?: number[];
+  /** Where the finetuned keys came from (a key set's folder name). */
+  keySet?: string;
+  comparisons: ComparisonView[];
+  /** Which comparison to show first (the cursor's prompt). */
+  initial: number;
+}
+
+/** What a results panel shows, by folder: enough for the host to load it again (reopen, reload). */
+export type ViewRef = { kind: 'run'; folder: string } | { kind: 'compare'; folder: string; initial?: number };
+
+export type JobKind = 'generate' | 'finetune' | 'compare';
+
 export type HostToWebview =
-  | { type: 'runStarted'; runId: string; prompt: string; totalSteps: number }
-  | { type: 'progress'; runId: string; step: number; totalSteps: number }
+  | { type: 'runStarted'; runId: string; prompt: string; totalSteps: number; kind?: JobKind }
+  | { type: 'progress'; runId: string; step: number; totalSteps: number; message?: string }
   | { type: 'result'; run: RunView }
+  | { type: 'compare'; view: CompareView }
   | { type: 'runFailed'; runId: string; message: string }
-  | { type: 'runCancelled'; runId: string };
+  | { type: 'runCancelled'; runId: string }
+  /** Asks the webview to draw the current view into a PNG and send it back (`exportPng`). */
+  | { type: 'exportRequest' };
 
 /** What the webview actually drew, reported back so tests (and the host) know the view is complete. */
 export interface RenderedState {
   runId: string;
   imageShown: boolean;
   tokenMaps: string[];
+  mode?: 'run' | 'compare';
+  /** Before/after: the finetuned image is drawn too. */
+  afterImageShown?: boolean;
+  /** Before/after: the score rows with their deltas, as shown ("Overlap 0.312 → 0.201 (−0.111, better)"). */
+  deltas?: string[];
+  /** Steps the step slider offers (0 when the run has no timeline). */
+  timelineSteps?: number;
+}
+
+/** What the results webview keeps with setState (restored on reopen and after a reload). */
+export interface ResultsWebviewState {
+  ref?: ViewRef;
+  selectedWord?: string;
+  /** Step slider position; `undefined` = all steps (the aggregate map). */
+  step?: number;
+  comparison?: number;
+  /** Before/after slider, 0..1 of the width shown as "after". */
+  reveal?: number;
 }
 
 export type WebviewToHost =
-  | { type: 'ready' }
+  | { type: 'ready'; restore?: ViewRef }
   | { type: 'rendered'; state: RenderedState }
   | { type: 'cancel'; runId: string }
-  | { type: 'revealRunFolder'; runId: string };
+  | { type: 'revealRunFolder'; runId: string; folder?: string }
+  | { type: 'exportPng'; png: ArrayBuffer; name: string; folder?: string };
+
+// ---------------------------------------------------------------------------------------------
+// The sidebar run panel (a WebviewView in the Prompt Lens activity-bar container).
+
+export interface JobView {
+  id: string;
+  kind: JobKind;
+  label: string;
+  state: 'queued' | 'running';
+  step: number;
+  totalSteps: number;
+  /** "step 3/10 · loss 0.504", "sampling before/after 2/6"… */
+  detail: string;
+}
+
+export interface HistoryItem {
+  folder: string;
+  id: string;
+  prompt: string;
+  createdAt: string;
+  seed?: number;
+  steps?: number;
+  overlap?: number;
+  /** Small PNG of the run's image. */
+  thumbnail?: ArrayBuffer;
+}
+
+export interface KeySetItem {
+  file: string;
+  folder: string;
+  id: string;
+  model: string;
+  prompts: string[];
+  steps: number;
+  lr: number;
+  finalLoss?: number;
+  /** Made from the model the active .prompt file uses. */
+  matchesFile: boolean;
+}
+
+export interface SettingRow {
+  key: string;
+  value: string;
+  /** Written in the file's front matter (else the default). */
+  fromFile: boolean;
+}
+
+export interface SidebarState {
+  /** The model in use and its execution provider (from the last run), if any. */
+  model?: { id: string; provider: string; fallbacks: string[] };
+  /** The active .prompt file. */
+  file?: { name: string; settings: SettingRow[]; prompt?: string };
+  trusted: boolean;
+  runsDir?: string;
+  history: HistoryItem[];
+  keySets: KeySetItem[];
+  finetune: { steps: number; lr: number };
+}
+
+export type SidebarToWebview =
+  | { type: 'state'; state: SidebarState }
+  | { type: 'jobs'; jobs: JobView[] };
+
+export type SidebarToHost =
+  | { type: 'ready' }
+  | { type: 'rendered'; history: string[]; keySets: string[]; jobs: string[]; model?: string }
+  | { type: 'cancel'; jobId: string }
+  | { type: 'openRun'; folder: string }
+  | { type: 'openFinetune'; folder: string }
+  | { type: 'generate' }
+  | { type: 'finetune'; steps: number; lr: number }
+  | { type: 'compare'; keySetFile: string };

@@ -1,11 +1,24 @@
-// The one results panel: created on first use, then reused in place (it stays where the user moved it).
+// The one results panel: created on first use, then reused in place (it stays where the user moved
+// it). It remembers what it shows by folder (a ViewRef), so closing and reopening it, or reloading the
+// window (WebviewPanelSerializer), brings the same view back, loaded again from the run folder.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { HostToWebview, RenderedState, WebviewToHost } from '../protocol/messages';
+import type { HostToWebview, RenderedState, ResultsWebviewState, ViewRef, WebviewToHost } from '../protocol/messages';
+import { loadCompareView, loadRunView } from '../run/runView';
 import { resultsHtml } from './resultsHtml';
+
+export const RESULTS_VIEW_TYPE = 'promptLens.results';
 
 export interface ResultsPanelEvents {
   onCancel(runId: string): void;
-  onRevealRunFolder(runId: string): void;
+  log: vscode.LogOutputChannel;
+}
+
+/** Is `folder` the folder shown (or inside it)? Webview messages may only name those. */
+export function isInside(folder: string, shown: string): boolean {
+  const rel = path.relative(path.resolve(shown), path.resolve(folder));
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 export class ResultsPanel implements vscode.Disposable {
@@ -13,39 +26,68 @@ export class ResultsPanel implements vscode.Disposable {
   private ready = false;
   /** Messages posted before the webview said it is ready (its script loads asynchronously). */
   private pending: HostToWebview[] = [];
+  /** What the panel shows (or last showed): reloaded from disk when the panel is opened again. */
+  private current: ViewRef | undefined;
   private readonly rendered = new vscode.EventEmitter<RenderedState>();
-  /** Fires when the webview has drawn a run: what it actually shows. */
+  /** Fires when the webview has drawn a view: what it actually shows. */
   readonly onDidRender = this.rendered.event;
+  private readonly exported = new vscode.EventEmitter<string>();
+  /** Fires with the file an export was saved to. */
+  readonly onDidExport = this.exported.event;
+  /** Tests: save the next export here instead of asking (refused when the file exists). */
+  exportTarget: string | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly events: ResultsPanelEvents,
   ) {}
 
+  /** Restores the panel after a window reload. */
+  serializer(): vscode.WebviewPanelSerializer<ResultsWebviewState> {
+    return {
+      deserializeWebviewPanel: async (panel, state) => {
+        if (state?.ref) this.current = state.ref;
+        this.adopt(panel);
+      },
+    };
+  }
+
+  get isOpen(): boolean {
+    return this.panel !== undefined;
+  }
+
   show(): void {
     if (this.panel) {
+      // No column: the panel stays where the user put it.
       this.panel.reveal(undefined, true);
       return;
     }
     const panel = vscode.window.createWebviewPanel(
-      'promptLens.results',
+      RESULTS_VIEW_TYPE,
       'Prompt Lens Results',
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-      {
-        enableScripts: true,
-        retainContextWhenHidden: true,
-        localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
-      },
+      { enableScripts: true, retainContextWhenHidden: true },
     );
-    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.svg');
-    panel.webview.html = resultsHtml(panel.webview, this.extensionUri);
-    panel.webview.onDidReceiveMessage((message: WebviewToHost) => this.receive(message));
-    panel.onDidDispose(() => {
-      this.panel = undefined;
-      this.ready = false;
-      this.pending = [];
-    });
-    this.panel = panel;
+    this.adopt(panel);
+  }
+
+  /** Opens the panel showing what it showed last (if anything). */
+  reopen(): void {
+    const wasOpen = this.panel !== undefined;
+    this.show();
+    if (!wasOpen && this.current) void this.load(this.current);
+  }
+
+  /** Shows the run or finetune folder `ref`, loaded from disk. */
+  async open(ref: ViewRef): Promise<void> {
+    this.show();
+    await this.load(ref);
+  }
+
+  /** Shows `message` (a result or compare view) and remembers `ref` to load it again later. */
+  showView(ref: ViewRef, message: HostToWebview): void {
+    this.current = ref;
+    this.post(message);
   }
 
   post(message: HostToWebview): void {
@@ -57,12 +99,55 @@ export class ResultsPanel implements vscode.Disposable {
     void this.panel?.webview.postMessage(message);
   }
 
+  private adopt(panel: vscode.WebviewPanel): void {
+    // Scripts and styles from dist/ and media/ only; run pictures travel as bytes in messages.
+    panel.webview.options = {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
+    };
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.svg');
+    panel.webview.html = resultsHtml(panel.webview, this.extensionUri);
+    panel.webview.onDidReceiveMessage((message: WebviewToHost) => this.receive(message));
+    panel.onDidDispose(() => {
+      if (this.panel === panel) {
+        this.panel = undefined;
+        this.ready = false;
+        this.pending = [];
+      }
+    });
+    this.panel = panel;
+    this.ready = false;
+  }
+
+  private async load(ref: ViewRef): Promise<void> {
+    try {
+      if (ref.kind === 'run') {
+        const run = await loadRunView(ref.folder);
+        this.showView(ref, { type: 'result', run });
+      } else {
+        const view = await loadCompareView(ref.folder);
+        if (ref.initial !== undefined && ref.initial < view.comparisons.length) view.initial = ref.initial;
+        this.showView(ref, { type: 'compare', view });
+      }
+    } catch (error) {
+      const message = `cannot show ${ref.folder}: ${error instanceof Error ? error.message : String(error)}`;
+      this.events.log.warn(message);
+      this.post({ type: 'runFailed', runId: '', message });
+    }
+  }
+
   private receive(message: WebviewToHost): void {
     switch (message.type) {
-      case 'ready':
+      case 'ready': {
         this.ready = true;
-        for (const queued of this.pending.splice(0)) void this.panel?.webview.postMessage(queued);
+        const queued = this.pending.splice(0);
+        for (const m of queued) void this.panel?.webview.postMessage(m);
+        // A fresh webview (reopened, reloaded) with nothing new to show: bring back the last view.
+        const shows = queued.some((m) => m.type === 'result' || m.type === 'compare' || m.type === 'runStarted');
+        const ref = this.current ?? message.restore;
+        if (!shows && ref) void this.load(ref);
         break;
+      }
       case 'rendered':
         this.rendered.fire(message.state);
         break;
@@ -70,13 +155,81 @@ export class ResultsPanel implements vscode.Disposable {
         this.events.onCancel(message.runId);
         break;
       case 'revealRunFolder':
-        this.events.onRevealRunFolder(message.runId);
+        void this.reveal(message.folder);
+        break;
+      case 'exportPng':
+        void this.saveExport(message.png, message.name);
         break;
     }
+  }
+
+  private async reveal(folder: string | undefined): Promise<void> {
+    const shown = this.current?.folder;
+    if (!folder || !shown || !isInside(folder, shown)) return;
+    const uri = vscode.Uri.file(folder);
+    // Desktop: the OS file manager. Web (code-server): the explorer, when the folder is in the workspace.
+    if (vscode.env.uiKind === vscode.UIKind.Desktop) await vscode.commands.executeCommand('revealFileInOS', uri);
+    else if (vscode.workspace.getWorkspaceFolder(uri)) await vscode.commands.executeCommand('revealInExplorer', uri);
+    else void vscode.window.showInformationMessage(`Prompt Lens: the run folder is ${folder}`);
+  }
+
+  /** Asks the webview for a PNG of what it shows; resolves with the saved file (undefined if none). */
+  requestExport(): Promise<string | undefined> {
+    if (!this.panel) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const done = this.exported.event((file) => {
+        done.dispose();
+        clearTimeout(timer);
+        resolve(file);
+      });
+      const timer = setTimeout(() => {
+        done.dispose();
+        resolve(undefined);
+      }, 30_000);
+      this.post({ type: 'exportRequest' });
+    });
+  }
+
+  private async saveExport(png: ArrayBuffer, name: string): Promise<void> {
+    const safeName = `${path.basename(name).replace(/[^\w.-]+/g, '-').replace(/\.png$/i, '') || 'prompt-lens'}.png`;
+    let target: vscode.Uri | undefined;
+    if (this.exportTarget) {
+      target = vscode.Uri.file(this.exportTarget);
+      this.exportTarget = undefined;
+      if (await exists(target.fsPath)) {
+        // Never overwrite silently: without a dialog to confirm, refuse.
+        void vscode.window.showErrorMessage(`Prompt Lens: ${target.fsPath} exists; not overwritten.`);
+        this.exported.fire('');
+        return;
+      }
+    } else {
+      const base = this.current?.folder ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+      // The save dialog asks before replacing an existing file.
+      target = await vscode.window.showSaveDialog({
+        title: 'Export Prompt Lens view as PNG',
+        saveLabel: 'Export',
+        filters: { 'PNG image': ['png'] },
+        ...(base ? { defaultUri: vscode.Uri.file(path.join(base, safeName)) } : {}),
+      });
+    }
+    if (!target) return;
+    await vscode.workspace.fs.writeFile(target, new Uint8Array(png));
+    this.events.log.info(`Exported the view to ${target.fsPath}`);
+    this.exported.fire(target.fsPath);
   }
 
   dispose(): void {
     this.panel?.dispose();
     this.rendered.dispose();
+    this.exported.dispose();
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.stat(file);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -86,8 +86,9 @@ suite('Language features', () => {
     const none = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 10);
     assert.equal(none.length, 0);
     await vscode.workspace.getConfiguration('promptLens').update('codeLens.enabled', undefined, vscode.ConfigurationTarget.Global);
-    const result = await vscode.commands.executeCommand('promptLens.finetune', uri, 4);
-    assert.equal(result, undefined);
+    // The lenses' commands are real (views.test.ts runs them); here only that they are registered.
+    const commands = await vscode.commands.getCommands(true);
+    for (const command of ['promptLens.generate', 'promptLens.finetune', 'promptLens.compare']) assert.ok(commands.includes(command), command);
   });
 
   test('hovers: tokens without a run, overlay and scores with one', async () => {

@@ -2,7 +2,7 @@
 import { inferno } from '../../src/engine/image/colormap';
 
 /** Side of drawn pictures in CSS pixels; small model outputs are scaled up without smoothing. */
-const VIEW_SIDE = 256;
+export const VIEW_SIDE = 256;
 
 export function mapMaxOf(map: Float32Array): number {
   let max = 0;
@@ -38,6 +38,7 @@ export function drawHeat(canvas: HTMLCanvasElement, map: Float32Array, h: number
   ctx.drawImage(scratch(heatImage(map, h, w, max, false)), 0, 0, canvas.width, canvas.height);
 }
 
+/** The image with a map's heat laid over it, on `canvas` (created when not given) at VIEW_SIDE width. */
 export function drawImageWithOverlay(
   canvas: HTMLCanvasElement,
   image: HTMLImageElement,
@@ -45,14 +46,56 @@ export function drawImageWithOverlay(
   h: number,
   w: number,
   max: number,
-): void {
+): HTMLCanvasElement {
   canvas.width = VIEW_SIDE;
   canvas.height = Math.round((VIEW_SIDE * image.naturalHeight) / image.naturalWidth);
   const ctx = canvas.getContext('2d');
-  if (!ctx) return;
+  if (!ctx) return canvas;
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
   // Attention cells are coarse: smooth them when stretched so the overlay reads as a heat field.
   ctx.imageSmoothingEnabled = true;
   ctx.drawImage(scratch(heatImage(map, h, w, max, true)), 0, 0, canvas.width, canvas.height);
+  return canvas;
+}
+
+/** `before` left of the split at `fraction` (0..1 of the width), `after` right of it, and the divider. */
+export function drawReveal(canvas: HTMLCanvasElement, before: HTMLCanvasElement, after: HTMLCanvasElement, fraction: number, line: string): void {
+  canvas.width = before.width;
+  canvas.height = before.height;
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return;
+  const x = Math.round(Math.min(1, Math.max(0, fraction)) * canvas.width);
+  ctx.drawImage(before, 0, 0);
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(x, 0, canvas.width - x, canvas.height);
+  ctx.clip();
+  ctx.drawImage(after, 0, 0, canvas.width, canvas.height);
+  ctx.restore();
+  ctx.fillStyle = line;
+  ctx.fillRect(Math.max(0, x - 1), 0, 2, canvas.height);
+}
+
+/** A small line chart of `values` (loss per step) in the theme's colours. */
+export function drawCurve(canvas: HTMLCanvasElement, values: number[], stroke: string, muted: string): void {
+  canvas.width = 280;
+  canvas.height = 90;
+  const ctx = canvas.getContext('2d');
+  if (!ctx || values.length === 0) return;
+  const finite = values.filter(Number.isFinite);
+  const lo = Math.min(...finite);
+  const hi = Math.max(...finite);
+  const span = hi - lo || 1;
+  const pad = 6;
+  const x = (i: number): number => pad + ((canvas.width - 2 * pad) * i) / Math.max(1, values.length - 1);
+  const y = (v: number): number => pad + (canvas.height - 2 * pad) * (1 - (v - lo) / span);
+  ctx.strokeStyle = muted;
+  ctx.lineWidth = 1;
+  ctx.strokeRect(0.5, 0.5, canvas.width - 1, canvas.height - 1);
+  ctx.strokeStyle = stroke;
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  values.forEach((v, i) => (i === 0 ? ctx.moveTo(x(i), y(v)) : ctx.lineTo(x(i), y(v))));
+  ctx.stroke();
 }

@@ -1,0 +1,50 @@
+// Pure helpers for the run queue's texts (status bar, sidebar) and Compare's key-set choice; vscode-free, unit-tested.
+import type { JobKind, JobView } from '../protocol/messages';
+
+export const KIND_TITLE: Record<JobKind, string> = { generate: 'Generate', finetune: 'Finetune', compare: 'Compare' };
+
+/** `$(sync~spin) Prompt Lens: step 5/20` for the running job, with the number queued behind it. */
+export function statusBarText(jobs: readonly JobView[]): string | undefined {
+  const running = jobs.find((j) => j.state === 'running');
+  if (!running) return undefined;
+  const queued = jobs.filter((j) => j.state === 'queued').length;
+  const progress = running.totalSteps > 0 ? `step ${running.step}/${running.totalSteps}` : 'starting…';
+  const phase = running.kind === 'generate' ? '' : `${KIND_TITLE[running.kind]} `;
+  return `$(sync~spin) Prompt Lens: ${phase}${progress}${queued > 0 ? ` (+${queued} queued)` : ''}`;
+}
+
+export function statusBarTooltip(jobs: readonly JobView[]): string {
+  const running = jobs.find((j) => j.state === 'running');
+  if (!running) return '';
+  return `${KIND_TITLE[running.kind]}: ${running.label}\n${running.detail}\nClick to cancel`;
+}
+
+/** "step 3/10 · loss 0.5045" for a training step. */
+export function trainingDetail(step: number, total: number, loss: number): string {
+  return `training step ${step}/${total} · loss ${Number.isFinite(loss) ? loss.toFixed(4) : String(loss)}`;
+}
+
+/** "sampling 2/6 · step 4/8" while a finetune or compare samples its before/after runs. */
+export function samplingDetail(run: number, runs: number, step: number, steps: number): string {
+  return runs > 1 ? `sampling ${run}/${runs} · step ${step}/${steps}` : `sampling · step ${step}/${steps}`;
+}
+
+/** Key sets for Compare: those made from the file's base model (by fingerprint), newest first as given. */
+export function keySetsForModel<T extends { model: { hash: string } }>(keySets: readonly T[], modelHash: string): T[] {
+  return keySets.filter((k) => k.model.hash === modelHash);
+}
+
+/** What Compare does with the key sets it found: none → tell the user; one → use it; several → ask. */
+export type KeySetChoice<T> = { kind: 'none' } | { kind: 'one'; keySet: T } | { kind: 'ask'; keySets: T[] };
+
+export function chooseKeySet<T>(matching: readonly T[], requested?: (k: T) => boolean): KeySetChoice<T> {
+  if (requested) {
+    const found = matching.find(requested);
+    if (found) return { kind: 'one', keySet: found };
+  }
+  if (matching.length === 0) return { kind: 'none' };
+  if (matching.length === 1) return { kind: 'one', keySet: matching[0] };
+  return { kind: 'ask', keySets: [...matching] };
+}
+
+export const NO_KEY_SET_MESSAGE = 'no finetuned key set for this model yet. Run Finetune first.';

@@ -1,0 +1,235 @@
+// The sidebar run panel (a WebviewView in the Prompt Lens activity-bar container): the model in use,
+// the active .prompt file's run settings, the run queue, finetune controls, saved key sets and the run
+// history with thumbnails. It sends state; the commands do the work.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { findKeySets, findRuns, thumbnailPng } from '../engine/history';
+import { effectiveSettings, parsePromptFile } from '../engine/promptFile';
+import type { HistoryItem, KeySetItem, SidebarState, SidebarToHost, SidebarToWebview } from '../protocol/messages';
+import type { ResultsPanel } from '../results/resultsPanel';
+import { sidebarHtml } from '../results/resultsHtml';
+import type { JobQueue } from '../run/jobQueue';
+import { LANGUAGE_ID, runsDirFor, type RunController } from '../run/runController';
+import { settingRows } from './settingRows';
+
+export const SIDEBAR_VIEW_ID = 'promptLens.runPanel';
+const HISTORY_LIMIT = 20;
+const THUMBNAIL_SIDE = 64;
+
+export interface SidebarRendered {
+  history: string[];
+  keySets: string[];
+  jobs: string[];
+  model?: string;
+}
+
+export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposable {
+  private view: vscode.WebviewView | undefined;
+  private ready = false;
+  /** The .prompt editor the panel is about (the last one that was active). */
+  private editor: vscode.TextEditor | undefined;
+  private readonly thumbnails = new Map<string, ArrayBuffer | undefined>();
+  private readonly modelHashes = new Map<string, Promise<string | undefined>>();
+  private shown: SidebarState | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly renderedEmitter = new vscode.EventEmitter<SidebarRendered>();
+  /** Fires when the sidebar webview has drawn its lists (tests). */
+  readonly onDidRender = this.renderedEmitter.event;
+  lastRendered: SidebarRendered | undefined;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly controller: RunController,
+    private readonly queue: JobQueue,
+    private readonly panel: ResultsPanel,
+  ) {
+    this.editor = promptEditor(vscode.window.activeTextEditor);
+    this.disposables.push(
+      vscode.window.onDidChangeActiveTextEditor((editor) => {
+        const prompt = promptEditor(editor);
+        if (prompt) {
+          this.editor = prompt;
+          this.schedule();
+        }
+      }),
+      vscode.window.onDidChangeTextEditorSelection((e) => {
+        if (e.textEditor === this.editor) this.schedule(300);
+      }),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.document === this.editor?.document) this.schedule(500);
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('promptLens')) this.schedule();
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.schedule()),
+      controller.onDidWrite(() => this.schedule(0)),
+      controller.onDidUseModel(() => this.schedule(0)),
+      queue.onDidChange((jobs) => this.post({ type: 'jobs', jobs })),
+      this.renderedEmitter,
+    );
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    this.ready = false;
+    view.webview.options = {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
+    };
+    view.webview.html = sidebarHtml(view.webview, this.extensionUri);
+    view.webview.onDidReceiveMessage((message: SidebarToHost) => void this.receive(message));
+    view.onDidChangeVisibility(() => {
+      if (view.visible) this.schedule(0);
+    });
+    view.onDidDispose(() => {
+      if (this.view === view) this.view = undefined;
+    });
+  }
+
+  /** Re-reads everything shortly (debounced). */
+  schedule(ms = 150): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.refresh(), ms);
+  }
+
+  async refresh(): Promise<void> {
+    if (!this.view || !this.ready) return;
+    const state = await this.state();
+    this.shown = state;
+    this.post({ type: 'state', state });
+    this.post({ type: 'jobs', jobs: this.queue.views() });
+  }
+
+  private post(message: SidebarToWebview): void {
+    if (this.view && this.ready) void this.view.webview.postMessage(message);
+  }
+
+  private async state(): Promise<SidebarState> {
+    const config = vscode.workspace.getConfiguration('promptLens', this.editor?.document.uri);
+    const state: SidebarState = {
+      ...(this.controller.model ? { model: this.controller.model } : {}),
+      trusted: vscode.workspace.isTrusted,
+      history: [],
+      keySets: [],
+      finetune: { steps: config.get<number>('finetune.steps', 200), lr: config.get<number>('finetune.learningRate', 1e-4) },
+    };
+    const document = this.editor?.document;
+    if (!document || document.isClosed || document.uri.scheme !== 'file') return state;
+    const file = document.uri.fsPath;
+    const text = document.getText();
+    const parsed = parsePromptFile(text, file);
+    const line = this.editor?.selection.active.line ?? 0;
+    const prompt = parsed.prompts.find((p) => p.line >= line) ?? parsed.prompts[parsed.prompts.length - 1];
+    state.file = { name: vscode.workspace.asRelativePath(document.uri), settings: settingRows(parsed.settings, effectiveSettings(parsed.settings)), ...(prompt ? { prompt: prompt.text } : {}) };
+    const runsDir = runsDirFor(document.uri);
+    state.runsDir = runsDir;
+    const [runs, keySets, hash] = await Promise.all([
+      findRuns(runsDir).catch(() => []),
+      findKeySets(runsDir).catch(() => []),
+      this.modelHash(file, text, effectiveSettings(parsed.settings).model),
+    ]);
+    state.history = await Promise.all(
+      runs.slice(0, HISTORY_LIMIT).map(async (run): Promise<HistoryItem> => {
+        const thumbnail = await this.thumbnail(run.folder, run.files.image);
+        return {
+          folder: run.folder,
+          id: run.id,
+          prompt: run.prompt,
+          createdAt: run.createdAt,
+          ...(run.settings.seed !== undefined ? { seed: run.settings.seed } : {}),
+          ...(run.settings.steps !== undefined ? { steps: run.settings.steps } : {}),
+          ...(run.scores && Number.isFinite(run.scores.overlap) ? { overlap: run.scores.overlap } : {}),
+          ...(thumbnail ? { thumbnail } : {}),
+        };
+      }),
+    );
+    state.keySets = keySets.map(
+      (k): KeySetItem => ({
+        file: k.file,
+        folder: k.folder,
+        id: k.id,
+        model: k.model.id,
+        prompts: k.trainedPrompts,
+        steps: k.steps,
+        lr: k.lr,
+        ...(k.finalLoss !== undefined ? { finalLoss: k.finalLoss } : {}),
+        matchesFile: hash !== undefined && k.model.hash === hash,
+      }),
+    );
+    return state;
+  }
+
+  private modelHash(file: string, text: string, model: string): Promise<string | undefined> {
+    const key = `${file}\n${model}\n${vscode.workspace.isTrusted}`;
+    let hash = this.modelHashes.get(key);
+    if (!hash) {
+      hash = this.controller.modelOf(file, text).then(
+        (m) => m.hash,
+        () => undefined,
+      );
+      this.modelHashes.set(key, hash);
+    }
+    return hash;
+  }
+
+  private async thumbnail(folder: string, image: string | undefined): Promise<ArrayBuffer | undefined> {
+    if (this.thumbnails.has(folder)) return this.thumbnails.get(folder);
+    let result: ArrayBuffer | undefined;
+    try {
+      const bytes = thumbnailPng(await fs.readFile(path.join(folder, path.basename(image ?? 'image.png'))), THUMBNAIL_SIDE);
+      result = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    } catch {
+      result = undefined;
+    }
+    this.thumbnails.set(folder, result);
+    return result;
+  }
+
+  private async receive(message: SidebarToHost): Promise<void> {
+    const editor = this.editor;
+    const uri = editor?.document.uri;
+    const line = editor?.selection.active.line ?? 0;
+    switch (message.type) {
+      case 'ready':
+        this.ready = true;
+        await this.refresh();
+        break;
+      case 'rendered':
+        this.lastRendered = { history: message.history, keySets: message.keySets, jobs: message.jobs, ...(message.model ? { model: message.model } : {}) };
+        this.renderedEmitter.fire(this.lastRendered);
+        break;
+      case 'cancel':
+        this.queue.cancel(message.jobId);
+        break;
+      case 'openRun':
+        // Only folders this panel listed.
+        if (this.shown?.history.some((h) => h.folder === message.folder)) await this.panel.open({ kind: 'run', folder: message.folder });
+        break;
+      case 'openFinetune':
+        if (this.shown?.keySets.some((k) => k.folder === message.folder)) await this.panel.open({ kind: 'compare', folder: message.folder });
+        break;
+      case 'generate':
+        if (uri) await vscode.commands.executeCommand('promptLens.generate', uri, line);
+        break;
+      case 'finetune':
+        if (uri) await vscode.commands.executeCommand('promptLens.finetune', uri, line, { steps: message.steps, lr: message.lr });
+        break;
+      case 'compare':
+        if (uri && this.shown?.keySets.some((k) => k.file === message.keySetFile)) {
+          await vscode.commands.executeCommand('promptLens.compare', uri, line, message.keySetFile);
+        }
+        break;
+    }
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function promptEditor(editor: vscode.TextEditor | undefined): vscode.TextEditor | undefined {
+  return editor && editor.document.languageId === LANGUAGE_ID ? editor : undefined;
+}

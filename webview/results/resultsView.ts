@@ -1,0 +1,533 @@
+// Results view: one run (the image with a selectable per-word attention overlay, the word maps, the
+// scores, the per-pixel overlap, a step slider over the run's timeline) or a before/after view (base
+// and finetuned images side by side and split by a slider, score deltas, detector verdicts, the loss
+// curve). Browser code only; talks to the host through the protocol; keeps its state with setState.
+import type { CompareView, HostToWebview, ResultsWebviewState, RunView, ViewRef, WebviewToHost, WordView } from '../../src/protocol/messages';
+import { detectionSummary, formatDelta, scoreDeltas, signed, STATUS_TEXT, stepLabel } from '../../src/results/deltas';
+import { drawCurve, drawHeat, drawImageWithOverlay, drawReveal, mapMaxOf, VIEW_SIDE } from './canvas';
+import { el, type VsCodeApi } from './dom';
+
+interface LoadedRun {
+  run: RunView;
+  image: HTMLImageElement;
+  maps: Float32Array;
+  timeline?: Float32Array;
+}
+
+interface Pair {
+  before: LoadedRun;
+  after: LoadedRun;
+}
+
+export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
+  const post = (message: WebviewToHost): void => vscode.postMessage(message);
+  let state: ResultsWebviewState = vscode.getState() ?? {};
+  const save = (patch: Partial<ResultsWebviewState>): void => {
+    state = { ...state, ...patch };
+    vscode.setState(state);
+  };
+
+  let mode: 'run' | 'compare' | undefined;
+  let single: LoadedRun | undefined;
+  let compare: { view: CompareView; pairs: Pair[] } | undefined;
+  let selected = 0;
+  /** Step slider position: 0..steps-1 one step, steps = all steps (the aggregate maps). */
+  let position = 0;
+  let comparison = 0;
+  let reveal = 0.5;
+  let runningId: string | undefined;
+  /** Offscreen overlays of the before/after pair, reused while the reveal slider moves. */
+  let pairCanvases: { before: HTMLCanvasElement; after: HTMLCanvasElement } | undefined;
+
+  window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
+    const message = event.data;
+    switch (message.type) {
+      case 'runStarted':
+        runningId = message.runId;
+        showStatus(`${message.kind === 'finetune' ? 'Finetuning' : message.kind === 'compare' ? 'Comparing' : 'Generating'} “${message.prompt}”…`, true);
+        break;
+      case 'progress':
+        if (message.runId === runningId) showStatus(message.message ?? `Step ${message.step} of ${message.totalSteps}`, true);
+        break;
+      case 'result':
+        runningId = undefined;
+        showStatus('', false);
+        void showRun(message.run);
+        break;
+      case 'compare':
+        runningId = undefined;
+        showStatus('', false);
+        void showCompare(message.view);
+        break;
+      case 'runFailed':
+        runningId = undefined;
+        showStatus(`Run failed: ${message.message}`, false, true);
+        break;
+      case 'runCancelled':
+        runningId = undefined;
+        showStatus('Run cancelled.', false);
+        break;
+      case 'exportRequest':
+        void exportPng();
+        break;
+    }
+  });
+
+  el('cancel').addEventListener('click', () => {
+    if (runningId) post({ type: 'cancel', runId: runningId });
+  });
+  const revealFolder = (): void => {
+    const folder = mode === 'run' ? single?.run.runFolder : compare?.view.folder;
+    if (folder) post({ type: 'revealRunFolder', runId: mode === 'run' ? (single?.run.runId ?? '') : (compare?.view.id ?? ''), folder });
+  };
+  el('reveal').addEventListener('click', revealFolder);
+  el('c-reveal').addEventListener('click', revealFolder);
+  el('export').addEventListener('click', () => void exportPng());
+  el('c-export').addEventListener('click', () => void exportPng());
+
+  for (const id of ['step', 'c-step']) {
+    el<HTMLInputElement>(id).addEventListener('input', (e) => {
+      position = Number((e.target as HTMLInputElement).value);
+      save({ step: position });
+      redraw();
+    });
+  }
+  el<HTMLSelectElement>('c-which').addEventListener('change', (e) => {
+    comparison = Number((e.target as HTMLSelectElement).value);
+    save({ comparison, ref: compareRef() });
+    renderCompare();
+  });
+  const revealSlider = el<HTMLInputElement>('c-reveal-slider');
+  revealSlider.addEventListener('input', () => setReveal(Number(revealSlider.value) / 100));
+  // Drag on the picture itself moves the split too.
+  const revealCanvas = el<HTMLCanvasElement>('c-reveal-canvas');
+  let dragging = false;
+  const dragTo = (e: PointerEvent): void => {
+    const box = revealCanvas.getBoundingClientRect();
+    setReveal((e.clientX - box.left) / box.width);
+  };
+  revealCanvas.addEventListener('pointerdown', (e) => {
+    dragging = true;
+    revealCanvas.setPointerCapture(e.pointerId);
+    dragTo(e);
+  });
+  revealCanvas.addEventListener('pointermove', (e) => {
+    if (dragging) dragTo(e);
+  });
+  revealCanvas.addEventListener('pointerup', () => {
+    dragging = false;
+  });
+
+  function setReveal(fraction: number): void {
+    reveal = Math.min(1, Math.max(0, fraction));
+    revealSlider.value = String(Math.round(reveal * 100));
+    save({ reveal });
+    drawRevealCanvas();
+  }
+
+  function showStatus(text: string, busy: boolean, isError = false): void {
+    const status = el('status');
+    status.hidden = !text;
+    status.classList.toggle('error', isError);
+    el('status-text').textContent = text;
+    el('busy').hidden = !busy;
+    el('cancel').hidden = !busy;
+  }
+
+  async function load(run: RunView): Promise<LoadedRun> {
+    const image = new Image();
+    image.src = URL.createObjectURL(new Blob([run.imagePng], { type: 'image/png' }));
+    await image.decode();
+    return { run, image, maps: new Float32Array(run.wordMaps), ...(run.timeline ? { timeline: new Float32Array(run.timeline.data) } : {}) };
+  }
+
+  /** Restores the saved word/step when the view is the one the state was saved for. */
+  function restoreFor(ref: ViewRef, words: WordView[], steps: number): void {
+    const same = state.ref?.kind === ref.kind && state.ref.folder === ref.folder;
+    const byName = same && state.selectedWord !== undefined ? words.findIndex((w) => w.word === state.selectedWord) : -1;
+    const firstObject = words.findIndex((w) => w.isObject);
+    selected = byName >= 0 ? byName : Math.max(0, firstObject);
+    position = same && state.step !== undefined ? Math.min(state.step, steps) : steps;
+    reveal = same && state.reveal !== undefined ? state.reveal : 0.5;
+    save({ ref, selectedWord: words[selected]?.word, step: position, reveal });
+  }
+
+  function timelineSteps(run: RunView): number {
+    return run.timeline?.steps ?? 0;
+  }
+
+  /** The map of word `index` at the slider's position: one step of the timeline, or the aggregate. */
+  function mapAt(loaded: LoadedRun, index: number): { map: Float32Array; h: number; w: number } {
+    const { run } = loaded;
+    const t = run.timeline;
+    if (t && loaded.timeline && position < t.steps) {
+      const size = t.height * t.width;
+      const at = (position * run.words.length + index) * size;
+      return { map: loaded.timeline.subarray(at, at + size), h: t.height, w: t.width };
+    }
+    const size = run.mapHeight * run.mapWidth;
+    return { map: loaded.maps.subarray(index * size, (index + 1) * size), h: run.mapHeight, w: run.mapWidth };
+  }
+
+  function setupStep(inputId: string, labelId: string, rowId: string, steps: number): void {
+    const input = el<HTMLInputElement>(inputId);
+    el(rowId).hidden = steps === 0;
+    input.max = String(steps);
+    input.value = String(position);
+    input.setAttribute('aria-valuetext', stepLabel(position, steps));
+    el(labelId).textContent = steps > 0 ? stepLabel(position, steps) : '';
+  }
+
+  function renderChips(containerId: string, words: WordView[], activations?: { word: string; value: number }[]): void {
+    const chips = el(containerId);
+    chips.replaceChildren();
+    words.forEach((word, i) => {
+      const chip = document.createElement('button');
+      chip.className = `chip${word.isObject ? ' object' : ''}${word.isSpecial ? ' special' : ''}`;
+      chip.textContent = word.word;
+      const activation = activations?.find((a) => a.word === word.word);
+      chip.title = `tokens ${word.tokenIndices.join(', ')}${activation ? ` · activation ${activation.value.toFixed(3)}` : ''}`;
+      chip.setAttribute('aria-pressed', String(i === selected));
+      chip.tabIndex = i === selected ? 0 : -1;
+      chip.addEventListener('click', () => select(i));
+      chip.addEventListener('keydown', (e) => {
+        const next = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? words.length - 1 : -2;
+        if (next === -2) return;
+        e.preventDefault();
+        const target = Math.min(words.length - 1, Math.max(0, next));
+        select(target);
+        (chips.children[target] as HTMLElement | undefined)?.focus();
+      });
+      chips.append(chip);
+    });
+  }
+
+  function select(i: number): void {
+    selected = i;
+    const words = mode === 'run' ? single?.run.words : compare?.pairs[comparison]?.before.run.words;
+    save({ selectedWord: words?.[i]?.word });
+    if (mode === 'run') renderRunChipsAndOverlay();
+    else renderCompareWords();
+  }
+
+  function redraw(): void {
+    if (mode === 'run') {
+      renderRunChipsAndOverlay();
+      renderGrid();
+    } else if (mode === 'compare') renderCompareWords();
+  }
+
+  // ----- one run -----
+
+  async function showRun(run: RunView): Promise<void> {
+    const loaded = await load(run);
+    single = loaded;
+    compare = undefined;
+    mode = 'run';
+    restoreFor({ kind: 'run', folder: run.runFolder }, run.words, timelineSteps(run));
+    el('empty').hidden = true;
+    el('compare').hidden = true;
+    el('result').hidden = false;
+    el('prompt').textContent = run.prompt;
+    el('meta').textContent = `${run.model} · ${run.provider} · seed ${run.seed} · ${run.steps} steps · ${Math.round(run.totalMs)} ms`;
+    renderRunChipsAndOverlay();
+    renderGrid();
+    renderScores();
+    post({
+      type: 'rendered',
+      state: {
+        runId: run.runId,
+        imageShown: loaded.image.naturalWidth > 0,
+        tokenMaps: run.words.map((w) => w.word),
+        mode: 'run',
+        timelineSteps: timelineSteps(run),
+      },
+    });
+  }
+
+  function renderRunChipsAndOverlay(): void {
+    if (!single) return;
+    const { run, image } = single;
+    const steps = timelineSteps(run);
+    renderChips('chips', run.words, run.scores?.activations);
+    setupStep('step', 'step-label', 'step-row', steps);
+    const { map, h, w } = mapAt(single, selected);
+    const max = mapMaxOf(map);
+    drawImageWithOverlay(el<HTMLCanvasElement>('overlay'), image, map, h, w, max);
+    el('legend-word').textContent = `${run.words[selected]?.word ?? ''}${steps > 0 && position < steps ? ` · ${stepLabel(position, steps)}` : ''}`;
+    el('legend-max').textContent = max.toFixed(3);
+  }
+
+  function renderGrid(): void {
+    if (!single) return;
+    const { run } = single;
+    const grid = el('maps');
+    grid.replaceChildren();
+    run.words.forEach((word, i) => {
+      const figure = document.createElement('figure');
+      figure.className = `token-map${word.isObject ? ' object' : ''}`;
+      figure.dataset.word = word.word;
+      figure.tabIndex = 0;
+      figure.setAttribute('role', 'button');
+      figure.setAttribute('aria-label', `show the attention of ${word.word}`);
+      const canvas = document.createElement('canvas');
+      const { map, h, w } = mapAt(single as LoadedRun, i);
+      drawHeat(canvas, map, h, w, mapMaxOf(map));
+      const caption = document.createElement('figcaption');
+      const activation = run.scores?.activations.find((a) => a.word === word.word);
+      caption.textContent = activation ? `${word.word} · ${activation.value.toFixed(3)}` : word.word;
+      figure.append(canvas, caption);
+      figure.addEventListener('click', () => select(i));
+      figure.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          select(i);
+        }
+      });
+      grid.append(figure);
+    });
+  }
+
+  function renderScores(): void {
+    if (!single) return;
+    const { run } = single;
+    const table = el('scores');
+    table.replaceChildren();
+    const s = run.scores;
+    el('scores-section').hidden = !s;
+    if (!s) return;
+    const row = (label: string, value: string): void => {
+      const tr = document.createElement('tr');
+      const th = document.createElement('th');
+      th.textContent = label;
+      const td = document.createElement('td');
+      td.textContent = value;
+      tr.append(th, td);
+      table.append(tr);
+    };
+    row('Overlap (L_sep)', s.overlap.toFixed(3));
+    for (const a of s.activations) row(`Activation of ${a.word}`, a.value.toFixed(3));
+    row('Weakest object', s.weakest);
+    row('L_en = 1 − min a', s.enhanceLoss.toFixed(3));
+    row('L = L_sep + 0.5·L_en', s.totalLoss.toFixed(3));
+    for (const p of s.pairs) row(`${p.a} × ${p.b}`, `IoU ${p.iou.toFixed(2)} · IoA ${p.ioaA.toFixed(2)} / ${p.ioaB.toFixed(2)}`);
+    const d = run.detection;
+    el('detection').textContent = d ? `Detector: ${detectionSummary(d)} — ${d.objects.map((o) => `${o.object} ${STATUS_TEXT[o.status]}`).join(', ')}` : '';
+    const overlap = new Float32Array(run.overlapMap);
+    drawHeat(el<HTMLCanvasElement>('overlap-map'), overlap, run.mapHeight, run.mapWidth, mapMaxOf(overlap));
+  }
+
+  // ----- before/after -----
+
+  function compareRef(): ViewRef | undefined {
+    return compare ? { kind: 'compare', folder: compare.view.folder, initial: comparison } : undefined;
+  }
+
+  async function showCompare(view: CompareView): Promise<void> {
+    const pairs: Pair[] = [];
+    for (const c of view.comparisons) pairs.push({ before: await load(c.before), after: await load(c.after) });
+    compare = { view, pairs };
+    single = undefined;
+    mode = 'compare';
+    const ref: ViewRef = { kind: 'compare', folder: view.folder };
+    const same = state.ref?.kind === 'compare' && state.ref.folder === view.folder;
+    comparison = same && state.comparison !== undefined && state.comparison < pairs.length ? state.comparison : view.initial;
+    const first = pairs[comparison]?.before.run;
+    restoreFor({ ...ref, initial: comparison }, first?.words ?? [], first ? timelineSteps(first) : 0);
+    save({ comparison });
+    el('empty').hidden = true;
+    el('result').hidden = true;
+    el('compare').hidden = false;
+    el('c-title').textContent = view.title;
+    const which = el<HTMLSelectElement>('c-which');
+    which.replaceChildren(
+      ...view.comparisons.map((c, i) => {
+        const option = document.createElement('option');
+        option.value = String(i);
+        option.textContent = `${c.prompt} · seed ${c.seed}${c.group !== 'compare' ? ` (${c.group})` : ''}`;
+        return option;
+      }),
+    );
+    which.hidden = view.comparisons.length < 2;
+    el('c-which-label').hidden = which.hidden;
+    const curve = view.curve ?? [];
+    el('c-curve-section').hidden = curve.length === 0;
+    if (curve.length > 0) {
+      const styles = getComputedStyle(document.body);
+      drawCurve(el<HTMLCanvasElement>('c-curve'), curve, styles.getPropertyValue('--vscode-charts-blue') || styles.color, styles.getPropertyValue('--vscode-panel-border') || styles.color);
+      el('c-curve-label').textContent = `loss ${curve[0].toFixed(4)} → ${curve[curve.length - 1].toFixed(4)} in ${curve.length} steps`;
+    }
+    renderCompare();
+  }
+
+  function renderCompare(): void {
+    if (!compare) return;
+    const pair = compare.pairs[comparison];
+    if (!pair) return;
+    el<HTMLSelectElement>('c-which').value = String(comparison);
+    const { before, after } = pair;
+    el('c-meta').textContent = `${before.run.prompt} · ${before.run.model} · ${before.run.provider} · seed ${before.run.seed} · ${before.run.steps} steps`;
+    const steps = timelineSteps(before.run);
+    if (position > steps) position = steps;
+    renderCompareWords();
+    // Scores with deltas.
+    const deltas = scoreDeltas(before.run.scores, after.run.scores);
+    const table = el('c-scores');
+    table.replaceChildren(headRow(['', 'base', 'finetuned', 'Δ']));
+    for (const d of deltas) {
+      const tr = document.createElement('tr');
+      tr.className = d.verdict;
+      tr.title = `${d.higherIsBetter ? 'higher' : 'lower'} is better`;
+      const delta = document.createElement('td');
+      delta.className = `delta ${d.verdict}`;
+      delta.textContent = `${signed(d.delta)} ${d.verdict === 'better' ? '▲ better' : d.verdict === 'worse' ? '▼ worse' : '='}`;
+      tr.append(cell('th', `${d.label} ${d.higherIsBetter ? '↑' : '↓'}`), cell('td', d.before.toFixed(3)), cell('td', d.after.toFixed(3)), delta);
+      table.append(tr);
+    }
+    // Detector verdicts.
+    const detect = el('c-detect');
+    detect.replaceChildren(headRow(['', 'base', 'finetuned']));
+    const bd = before.run.detection;
+    const ad = after.run.detection;
+    el('c-before-verdict').textContent = bd ? detectionSummary(bd) : '';
+    el('c-after-verdict').textContent = ad ? detectionSummary(ad) : '';
+    if (bd || ad) {
+      const objects = (bd ?? ad)?.objects.map((o) => o.object) ?? [];
+      for (const object of objects) {
+        const b = bd?.objects.find((o) => o.object === object)?.status;
+        const a = ad?.objects.find((o) => o.object === object)?.status;
+        const tr = document.createElement('tr');
+        tr.append(cell('th', object), cell('td', b ? STATUS_TEXT[b] : '–', b), cell('td', a ? STATUS_TEXT[a] : '–', a));
+        detect.append(tr);
+      }
+      const tr = document.createElement('tr');
+      tr.append(cell('th', 'all found'), cell('td', bd ? (bd.success ? 'yes' : 'no') : '–'), cell('td', ad ? (ad.success ? 'yes' : 'no') : '–'));
+      detect.append(tr);
+    } else {
+      const tr = document.createElement('tr');
+      tr.append(cell('td', 'The detector only reads prompts in the embedded model’s vocabulary.'));
+      detect.append(tr);
+    }
+    for (const [id, run] of [['c-overlap-before', before.run], ['c-overlap-after', after.run]] as const) {
+      const overlap = new Float32Array(run.overlapMap);
+      drawHeat(el<HTMLCanvasElement>(id), overlap, run.mapHeight, run.mapWidth, Math.max(mapMaxOf(new Float32Array(before.run.overlapMap)), mapMaxOf(new Float32Array(after.run.overlapMap))));
+    }
+    post({
+      type: 'rendered',
+      state: {
+        runId: compare.view.id,
+        imageShown: before.image.naturalWidth > 0,
+        afterImageShown: after.image.naturalWidth > 0,
+        tokenMaps: before.run.words.map((w) => w.word),
+        mode: 'compare',
+        deltas: deltas.map(formatDelta),
+        timelineSteps: steps,
+      },
+    });
+  }
+
+  /** Chips, step slider and the two overlays (same word, same step, one colour scale for both). */
+  function renderCompareWords(): void {
+    if (!compare) return;
+    const pair = compare.pairs[comparison];
+    if (!pair) return;
+    const { before, after } = pair;
+    const steps = timelineSteps(before.run);
+    renderChips('c-chips', before.run.words, after.run.scores?.activations);
+    setupStep('c-step', 'c-step-label', 'c-step-row', steps);
+    const b = mapAt(before, selected);
+    const a = mapAt(after, Math.min(selected, after.run.words.length - 1));
+    const max = Math.max(mapMaxOf(b.map), mapMaxOf(a.map));
+    pairCanvases = {
+      before: drawImageWithOverlay(el<HTMLCanvasElement>('c-before'), before.image, b.map, b.h, b.w, max),
+      after: drawImageWithOverlay(el<HTMLCanvasElement>('c-after'), after.image, a.map, a.h, a.w, max),
+    };
+    drawRevealCanvas();
+  }
+
+  function drawRevealCanvas(): void {
+    if (!pairCanvases) return;
+    const styles = getComputedStyle(document.body);
+    drawReveal(el<HTMLCanvasElement>('c-reveal-canvas'), pairCanvases.before, pairCanvases.after, reveal, styles.getPropertyValue('--vscode-focusBorder') || '#fff');
+    el<HTMLInputElement>('c-reveal-slider').value = String(Math.round(reveal * 100));
+  }
+
+  function cell(tag: 'th' | 'td', text: string, className?: string): HTMLElement {
+    const c = document.createElement(tag);
+    c.textContent = text;
+    if (className) c.className = className;
+    return c;
+  }
+
+  function headRow(labels: string[]): HTMLTableRowElement {
+    const tr = document.createElement('tr');
+    for (const label of labels) {
+      const th = document.createElement('th');
+      th.textContent = label;
+      th.scope = 'col';
+      tr.append(th);
+    }
+    return tr;
+  }
+
+  // ----- export -----
+
+  async function exportPng(): Promise<void> {
+    const styles = getComputedStyle(document.body);
+    const fg = styles.color || '#000';
+    const bg = styles.getPropertyValue('--vscode-editor-background').trim() || '#fff';
+    const font = `13px ${styles.getPropertyValue('--vscode-font-family') || 'sans-serif'}`;
+    const out = document.createElement('canvas');
+    const pad = 16;
+    let lines: string[];
+    let pictures: { canvas: HTMLCanvasElement; label: string }[];
+    let name: string;
+    let folder: string | undefined;
+    if (mode === 'run' && single) {
+      const { run } = single;
+      const overlap = el<HTMLCanvasElement>('overlap-map');
+      pictures = [
+        { canvas: el<HTMLCanvasElement>('overlay'), label: el('legend-word').textContent ?? '' },
+        { canvas: overlap, label: 'per-pixel overlap' },
+      ];
+      lines = [run.prompt, el('meta').textContent ?? ''];
+      if (run.scores) lines.push(`overlap ${run.scores.overlap.toFixed(3)} · ${run.scores.activations.map((a) => `${a.word} ${a.value.toFixed(3)}`).join(' · ')}`);
+      name = `${run.runId}`;
+      folder = run.runFolder;
+    } else if (mode === 'compare' && compare) {
+      const pair = compare.pairs[comparison];
+      pictures = [
+        { canvas: el<HTMLCanvasElement>('c-before'), label: `base · ${detectionSummary(pair?.before.run.detection)}` },
+        { canvas: el<HTMLCanvasElement>('c-after'), label: `finetuned · ${detectionSummary(pair?.after.run.detection)}` },
+      ];
+      lines = [compare.view.title, el('c-meta').textContent ?? '', ...scoreDeltas(pair?.before.run.scores, pair?.after.run.scores).map(formatDelta)];
+      name = `${compare.view.id}-${comparison + 1}`;
+      folder = compare.view.folder;
+    } else return;
+    const lineHeight = 18;
+    out.width = pad + pictures.length * (VIEW_SIDE + pad);
+    out.height = pad + 2 * lineHeight + VIEW_SIDE + lineHeight + pad + (lines.length - 2) * lineHeight + pad;
+    const ctx = out.getContext('2d');
+    if (!ctx) return;
+    ctx.fillStyle = bg;
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.fillStyle = fg;
+    ctx.font = `600 ${font}`;
+    ctx.fillText(lines[0], pad, pad + 12);
+    ctx.font = font;
+    ctx.fillText(lines[1], pad, pad + 12 + lineHeight);
+    const top = pad + 2 * lineHeight + 4;
+    pictures.forEach((p, i) => {
+      const x = pad + i * (VIEW_SIDE + pad);
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(p.canvas, x, top, VIEW_SIDE, Math.round((VIEW_SIDE * p.canvas.height) / Math.max(1, p.canvas.width)));
+      ctx.fillText(p.label, x, top + VIEW_SIDE + 14);
+    });
+    lines.slice(2).forEach((line, i) => ctx.fillText(line, pad, top + VIEW_SIDE + lineHeight + pad + i * lineHeight));
+    const blob = await new Promise<Blob | null>((resolve) => out.toBlob(resolve, 'image/png'));
+    if (!blob) return;
+    post({ type: 'exportPng', png: await blob.arrayBuffer(), name, ...(folder ? { folder } : {}) });
+  }
+
+  post({ type: 'ready', ...(state.ref ? { restore: state.ref } : {}) });
+}

@@ -1,0 +1,201 @@
+// The sidebar run panel: model and provider, the active file's run settings, the run queue with
+// progress and cancel, finetune controls, saved key sets (click = Compare) and the run history with
+// thumbnails (click = open in the results panel). Browser code; state comes from the host.
+import type { HistoryItem, JobView, KeySetItem, SidebarState, SidebarToHost, SidebarToWebview } from '../../src/protocol/messages';
+import { el, type VsCodeApi } from '../results/dom';
+
+export function startSidebar(vscode: VsCodeApi): void {
+  const post = (message: SidebarToHost): void => vscode.postMessage(message);
+  let state: SidebarState | undefined;
+  let jobs: JobView[] = [];
+  const thumbnails = new Map<string, string>();
+
+  window.addEventListener('message', (event: MessageEvent<SidebarToWebview>) => {
+    const message = event.data;
+    if (message.type === 'state') {
+      state = message.state;
+      render();
+    } else if (message.type === 'jobs') {
+      jobs = message.jobs;
+      renderJobs();
+      report();
+    }
+  });
+
+  el('generate').addEventListener('click', () => post({ type: 'generate' }));
+  el('finetune').addEventListener('click', () => {
+    const steps = Math.round(Number(el<HTMLInputElement>('ft-steps').value));
+    const lr = Number(el<HTMLInputElement>('ft-lr').value);
+    if (!(steps > 0) || !(lr > 0)) {
+      el('ft-steps').setAttribute('aria-invalid', String(!(steps > 0)));
+      el('ft-lr').setAttribute('aria-invalid', String(!(lr > 0)));
+      return;
+    }
+    post({ type: 'finetune', steps, lr });
+  });
+
+  function render(): void {
+    if (!state) return;
+    const s = state;
+    el('model').textContent = s.model
+      ? `${s.model.id} on ${s.model.provider}${s.model.fallbacks.length ? ` (skipped: ${s.model.fallbacks.join('; ')})` : ''}`
+      : 'No run yet in this window.';
+    if (!s.trusted) el('model').textContent += ' · untrusted workspace: embedded models only';
+    el('file').textContent = s.file ? `${s.file.name}${s.file.prompt ? ` — “${s.file.prompt}”` : ''}` : 'Open a .prompt file.';
+    const settings = el('settings');
+    settings.replaceChildren(
+      ...(s.file?.settings ?? []).map((row) => {
+        const tr = document.createElement('tr');
+        const th = document.createElement('th');
+        th.textContent = row.key;
+        const td = document.createElement('td');
+        td.textContent = row.value;
+        if (!row.fromFile) {
+          td.className = 'muted';
+          td.title = 'default (not in the front matter)';
+        }
+        tr.append(th, td);
+        return tr;
+      }),
+    );
+    el('generate').toggleAttribute('disabled', !s.file);
+    el('finetune').toggleAttribute('disabled', !s.file);
+    const steps = el<HTMLInputElement>('ft-steps');
+    const lr = el<HTMLInputElement>('ft-lr');
+    // Keep what the user is typing; fill in the settings' defaults otherwise.
+    if (document.activeElement !== steps && !steps.dataset.touched) steps.value = String(s.finetune.steps);
+    if (document.activeElement !== lr && !lr.dataset.touched) lr.value = String(s.finetune.lr);
+    steps.oninput = () => (steps.dataset.touched = '1');
+    lr.oninput = () => (lr.dataset.touched = '1');
+    renderKeySets(s.keySets);
+    renderHistory(s.history);
+    renderJobs();
+    report();
+  }
+
+  function renderJobs(): void {
+    const list = el('queue');
+    list.replaceChildren(
+      ...jobs.map((job) => {
+        const li = document.createElement('li');
+        li.className = `job ${job.state}`;
+        li.dataset.job = job.id;
+        const title = document.createElement('div');
+        title.className = 'row';
+        const label = document.createElement('span');
+        label.className = 'grow ellipsis';
+        label.textContent = `${job.kind[0].toUpperCase()}${job.kind.slice(1)}: ${job.label}`;
+        label.title = label.textContent;
+        const cancel = document.createElement('vscode-button');
+        cancel.setAttribute('appearance', 'icon');
+        cancel.setAttribute('aria-label', `Cancel ${job.kind} ${job.label}`);
+        cancel.title = 'Cancel';
+        cancel.textContent = '✕';
+        cancel.addEventListener('click', () => post({ type: 'cancel', jobId: job.id }));
+        title.append(label, cancel);
+        const progress = document.createElement('progress');
+        progress.max = Math.max(1, job.totalSteps);
+        progress.value = job.totalSteps > 0 ? job.step : 0;
+        progress.setAttribute('aria-label', `${job.kind} progress`);
+        if (job.totalSteps === 0) progress.removeAttribute('value');
+        const detail = document.createElement('div');
+        detail.className = 'muted small';
+        detail.textContent = job.detail;
+        li.append(title, progress, detail);
+        return li;
+      }),
+    );
+    el('queue-empty').hidden = jobs.length > 0;
+  }
+
+  function renderKeySets(keySets: KeySetItem[]): void {
+    const list = el('keysets');
+    list.replaceChildren(
+      ...keySets.map((k) => {
+        const li = document.createElement('li');
+        const button = document.createElement('button');
+        button.className = `item${k.matchesFile ? '' : ' other-model'}`;
+        button.dataset.keyset = k.id;
+        button.title = `Compare the cursor's prompt with these keys\n${k.prompts.join('\n')}`;
+        const name = document.createElement('span');
+        name.className = 'ellipsis';
+        name.textContent = k.id;
+        const meta = document.createElement('span');
+        meta.className = 'muted small';
+        meta.textContent = `${k.model} · ${k.steps} steps · lr ${k.lr}${k.finalLoss !== undefined ? ` · loss ${k.finalLoss.toFixed(4)}` : ''}${k.matchesFile ? '' : ' · other model'}`;
+        button.append(name, meta);
+        button.disabled = !k.matchesFile || !state?.file;
+        button.addEventListener('click', () => post({ type: 'compare', keySetFile: k.file }));
+        const open = document.createElement('vscode-button');
+        open.setAttribute('appearance', 'icon');
+        open.setAttribute('aria-label', `Show the before/after runs of ${k.id}`);
+        open.title = 'Show its before/after view';
+        open.textContent = '⧉';
+        open.addEventListener('click', () => post({ type: 'openFinetune', folder: k.folder }));
+        li.className = 'row';
+        li.append(button, open);
+        return li;
+      }),
+    );
+    el('keysets-empty').hidden = keySets.length > 0;
+  }
+
+  function thumbnailUrl(item: HistoryItem): string | undefined {
+    if (!item.thumbnail) return undefined;
+    let url = thumbnails.get(item.folder);
+    if (!url) {
+      url = URL.createObjectURL(new Blob([item.thumbnail], { type: 'image/png' }));
+      thumbnails.set(item.folder, url);
+    }
+    return url;
+  }
+
+  function renderHistory(history: HistoryItem[]): void {
+    const list = el('history');
+    list.replaceChildren(
+      ...history.map((run) => {
+        const li = document.createElement('li');
+        const button = document.createElement('button');
+        button.className = 'item run';
+        button.dataset.run = run.id;
+        button.title = `Open ${run.id} in the results panel`;
+        const url = thumbnailUrl(run);
+        if (url) {
+          const img = document.createElement('img');
+          img.src = url;
+          img.alt = '';
+          img.width = 40;
+          img.height = 40;
+          button.append(img);
+        }
+        const text = document.createElement('span');
+        text.className = 'text';
+        const prompt = document.createElement('span');
+        prompt.className = 'ellipsis';
+        prompt.textContent = run.prompt;
+        const meta = document.createElement('span');
+        meta.className = 'muted small';
+        const when = run.createdAt ? new Date(run.createdAt).toLocaleString() : run.id;
+        meta.textContent = `${when} · seed ${run.seed ?? '?'} · ${run.steps ?? '?'} steps${run.overlap !== undefined ? ` · overlap ${run.overlap.toFixed(3)}` : ''}`;
+        text.append(prompt, meta);
+        button.append(text);
+        button.addEventListener('click', () => post({ type: 'openRun', folder: run.folder }));
+        li.append(button);
+        return li;
+      }),
+    );
+    el('history-empty').hidden = history.length > 0;
+  }
+
+  function report(): void {
+    post({
+      type: 'rendered',
+      history: state?.history.map((h) => h.id) ?? [],
+      keySets: state?.keySets.map((k) => k.id) ?? [],
+      jobs: jobs.map((j) => j.id),
+      ...(state?.model ? { model: `${state.model.id} on ${state.model.provider}` } : {}),
+    });
+  }
+
+  post({ type: 'ready' });
+}
