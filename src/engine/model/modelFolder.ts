@@ -17,6 +17,8 @@ export interface ModelFolder {
   vaeDecoderPath?: string;
   tokenizerDir: string;
   schedulerConfigPath: string;
+  /** The UNet's native sample side (diffusers `unet/config.json` sample_size), when the export says. */
+  sampleSize?: number;
 }
 
 export class ModelError extends Error {
@@ -70,6 +72,8 @@ export async function openModelFolder(root: string): Promise<ModelFolder> {
     schedulerConfigPath: path.join(root, 'scheduler/scheduler_config.json'),
     ...(existsSync(vae) ? { vaeDecoderPath: vae } : {}),
   };
+  const sampleSize = await readSampleSize(path.join(root, 'unet', 'config.json'));
+  if (sampleSize !== undefined) folder.sampleSize = sampleSize;
   folder.hash = await fingerprint([
     folder.textEncoderPath,
     folder.unetPath,
@@ -78,6 +82,15 @@ export async function openModelFolder(root: string): Promise<ModelFolder> {
     path.join(folder.tokenizerDir, 'vocab.json'),
   ]);
   return folder;
+}
+
+async function readSampleSize(configPath: string): Promise<number | undefined> {
+  try {
+    const config = JSON.parse(await fs.readFile(configPath, 'utf8')) as { sample_size?: unknown };
+    return typeof config.sample_size === 'number' && config.sample_size > 0 ? config.sample_size : undefined;
+  } catch {
+    return undefined; // optional: exports without a config use the default size
+  }
 }
 
 const EDGE_BYTES = 1 << 20;

@@ -146,7 +146,9 @@ export class Pipeline {
       }
       return [channels, h, w];
     }
-    const { width, height } = size ?? { width: 512, height: 512 };
+    // The model's native size (SD 1.x: 64 latent cells = 512 px), else Stable Diffusion's 512 px.
+    const native = (this.model.sampleSize ?? 512 / scale) * scale;
+    const { width, height } = size ?? { width: native, height: native };
     if (width % scale !== 0 || height % scale !== 0) throw new Error(`size ${width}x${height} must be a multiple of ${scale}`);
     return [channels, height / scale, width / scale];
   }
