@@ -144,7 +144,7 @@ async function checkInstrumentedMatchesPlain(unetPath: string, inst: Instrumente
     const grid = LATENT / EXPECTED_LAYERS[l.name];
     const probs = got[l.probsOutput];
     assert.deepEqual(probs.dims, [2, grid * grid, TOKENS], l.name);
-    assert.deepEqual(got[l.queryOutput].dims, [2, HEADS, grid * grid, l.headDim], l.name);
+    assert.deepEqual(got[l.queryOutput].dims, [2, l.heads, grid * grid, l.headDim], l.name);
     const p = probs.data as Float32Array;
     for (let r = 0; r < 2 * grid * grid; r++) {
       let s = 0;
