@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { checkImage, type RequestedObject } from '../src/engine/detector';
-import { defaultFinetuneOptions, SepEnTrainer } from '../src/engine/finetune/trainer';
+import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor } from '../src/engine/finetune/trainer';
 import { openModelFolder } from '../src/engine/model/modelFolder';
 import { loadOriginalKeys, transpose } from '../src/engine/onnx/instrument';
 import { Pipeline } from '../src/engine/pipeline/pipeline';
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
         }),
       };
     }),
-    { ...defaultFinetuneOptions, steps: o.trainSteps, lr: o.lr },
+    { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(pipeline), steps: o.trainSteps, lr: o.lr },
   );
   const trainMs = performance.now() - trainStarted;
   const first = trained.curve[0]?.loss ?? NaN;

@@ -40,6 +40,14 @@ export interface FinetuneOptions {
   grid?: number;
 }
 
+/**
+ * The official recipe's clean sample is 0.18215 * N(0, I) in SD's latent space (0.18215 x the data's
+ * unit std). A pixel-space model keeps that ratio to its own data: tiny-shapes' pixels have std 0.272.
+ */
+export function x0ScaleFor(pipeline: Pick<Pipeline, 'model'>): number {
+  return pipeline.model.vaeDecoderPath ? 0.18215 : 0.18215 * 0.272;
+}
+
 export const defaultFinetuneOptions: Readonly<FinetuneOptions> = {
   steps: 200,
   lr: 1e-4,

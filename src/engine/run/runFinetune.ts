@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { encodeKeySet, type KeySetInfo } from '../finetune/keySet';
-import { defaultFinetuneOptions, SepEnTrainer, type FinetuneOptions, type FinetuneStep } from '../finetune/trainer';
+import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor, type FinetuneOptions, type FinetuneStep } from '../finetune/trainer';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import { parsePromptFile, type PromptLine } from '../promptFile';
 import { writeFinetuneReport } from '../report/finetuneReport';
@@ -64,6 +64,7 @@ export async function runFinetune(
   const heldOutLines = request.heldOut ? heldOutPrompts(request.heldOut) : [];
   const options: FinetuneOptions = {
     ...defaultFinetuneOptions,
+    x0Scale: x0ScaleFor(pipeline),
     ...(request.overrides?.finetuneSteps !== undefined ? { steps: request.overrides.finetuneSteps } : {}),
     ...(request.overrides?.lr !== undefined ? { lr: request.overrides.lr } : {}),
   };

@@ -48,7 +48,8 @@ export function encodeSafetensors(tensors: Map<string, SafeTensor>, metadata: Re
   return out;
 }
 
-export function decodeSafetensors(buf: Uint8Array, what = 'buffer'): SafetensorsFile {
+/** `keep` picks the tensors to read (others, of any dtype, are skipped); default all. */
+export function decodeSafetensors(buf: Uint8Array, what = 'buffer', keep: (name: string) => boolean = () => true): SafetensorsFile {
   const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (bytes.length < 8) throw new Error(`${what}: not a safetensors file (too short)`);
   const n = Number(bytes.readBigUInt64LE(0));
@@ -67,6 +68,7 @@ export function decodeSafetensors(buf: Uint8Array, what = 'buffer'): Safetensors
       metadata = entry as Record<string, string>;
       continue;
     }
+    if (!keep(name)) continue;
     const { dtype, shape, data_offsets: offs } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
     if (dtype !== 'F32' && dtype !== 'F16') throw new Error(`${what}: tensor ${name} has unsupported dtype ${dtype} (F32, F16 only)`);
     const count = shape.reduce((a, b) => a * b, 1);
