@@ -54,6 +54,8 @@ export interface DrawObject {
   angle?: number;
   /** Horizontal stretch applied after the rotation (scenes.py: 1). */
   stretch?: number;
+  /** Lumpy outline: the shape's radius at angle t is scaled by 1 + sum a cos(k t + phase). */
+  wobble?: { k: number; a: number; phase: number }[];
 }
 
 function inside(shape: Shape, x: number, y: number, r: number): boolean {
@@ -81,13 +83,26 @@ export function renderScene(width: number, height: number, objects: DrawObject[]
     const col = typeof o.colour === 'string' ? PALETTE[o.colour] : o.colour;
     const cos = Math.cos(((o.angle ?? 0) * Math.PI) / 180);
     const sin = Math.sin(((o.angle ?? 0) * Math.PI) / 180);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
+    // only pixels that can be covered: the shape lies within r * stretch * (1 + sum |a|) of its centre
+    const reach = o.r * Math.max(1, o.stretch ?? 1) * (1 + (o.wobble ?? []).reduce((acc, w) => acc + Math.abs(w.a), 0)) + 1;
+    const ya = Math.max(0, Math.floor(o.cy - reach));
+    const yb = Math.min(height - 1, Math.ceil(o.cy + reach));
+    const xa = Math.max(0, Math.floor(o.cx - reach));
+    const xb = Math.min(width - 1, Math.ceil(o.cx + reach));
+    for (let y = ya; y <= yb; y++) {
+      for (let x = xa; x <= xb; x++) {
         let hits = 0;
         for (let sy = 0; sy < SS; sy++) {
           for (let sx = 0; sx < SS; sx++) {
-            const dx = (x + (sx + 0.5) / SS - o.cx) / (o.stretch ?? 1);
-            const dy = y + (sy + 0.5) / SS - o.cy;
+            let dx = (x + (sx + 0.5) / SS - o.cx) / (o.stretch ?? 1);
+            let dy = y + (sy + 0.5) / SS - o.cy;
+            if (o.wobble) {
+              const t = Math.atan2(dy, dx);
+              let f = 1;
+              for (const w of o.wobble) f += w.a * Math.cos(w.k * t + w.phase);
+              dx /= f;
+              dy /= f;
+            }
             if (inside(o.shape, cos * dx + sin * dy, -sin * dx + cos * dy, o.r)) hits++;
           }
         }
@@ -103,7 +118,7 @@ export function renderScene(width: number, height: number, objects: DrawObject[]
 }
 
 /** mulberry32: a small deterministic PRNG for test noise. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed | 0;
   return () => {
     a = (a + 0x6d2b79f5) | 0;

@@ -9,7 +9,7 @@ import { parseCaption } from '../../../src/engine/detector/caption';
 import { type DetectionReport, checkImage } from '../../../src/engine/detector/detector';
 import { COLOURS, DEFAULT_BACKGROUND, PALETTE, SHAPES } from '../../../src/engine/detector/palette';
 import type { RgbImage } from '../../../src/engine/detector/segment';
-import { FIXTURE_DIR, type FixtureScene, degrade, loadSceneFixture } from './helpers';
+import { FIXTURE_DIR, type FixtureScene, degrade, loadSceneFixture, mulberry32, renderScene } from './helpers';
 
 const fixture = loadSceneFixture();
 
@@ -127,6 +127,33 @@ describe('detector on rendered scenes (test/fixtures/scenes)', () => {
       const images = fixture.images.map((im, i) => degrade(im, v.blur, v.noise, v.desaturate, fixture.scenes[i].seed + 1));
       const t = evaluate(images, fixture.scenes);
       console.log(summary(v.name, t));
+      assert.ok(t.found / t.objects >= v.minObject, `per-object accuracy ${t.found / t.objects}`);
+    });
+  }
+
+  // Generated shapes also have lumpy outlines: re-render the fixture's layouts (TypeScript mirror of
+  // scenes.py) with each radius scaled by 1 + sum_k a_k cos(k t + phase_k), k = 2..6, a_k uniform in
+  // [0, amplitude / sqrt(k - 1)], then blur 0.5 px, noise 8/255, 10 % washed out.
+  const lumpy: { amplitude: number; minObject: number }[] = [
+    { amplitude: 0.1, minObject: 0.97 },
+    { amplitude: 0.2, minObject: 0.8 },
+  ];
+  for (const v of lumpy) {
+    test(`lumpy outlines (wobble up to ${v.amplitude * 100} % of the radius): per-object accuracy >= ${v.minObject}`, () => {
+      const images = fixture.scenes.map((scene) => {
+        const rnd = mulberry32(scene.seed * 7 + 3);
+        const objects = scene.objects.map(([colour, shape, cx, cy, r]) => ({
+          colour,
+          shape,
+          cx,
+          cy,
+          r,
+          wobble: [2, 3, 4, 5, 6].map((k) => ({ k, a: (v.amplitude * rnd()) / Math.sqrt(k - 1), phase: 2 * Math.PI * rnd() })),
+        }));
+        return degrade(renderScene(fixture.width, fixture.height, objects), 0.5, 8, 0.1, scene.seed + 1);
+      });
+      const t = evaluate(images, fixture.scenes);
+      console.log(summary(`lumpy outlines, amplitude ${v.amplitude}`, t));
       assert.ok(t.found / t.objects >= v.minObject, `per-object accuracy ${t.found / t.objects}`);
     });
   }
