@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { HostToWebview, RenderedState, ResultsWebviewState, ViewRef, WebviewToHost } from '../protocol/messages';
 import { loadCompareView, loadRunView } from '../run/runView';
+import { exportFileName, isInside } from './folders';
 import { resultsHtml } from './resultsHtml';
 
 export const RESULTS_VIEW_TYPE = 'promptLens.results';
@@ -13,12 +14,6 @@ export const RESULTS_VIEW_TYPE = 'promptLens.results';
 export interface ResultsPanelEvents {
   onCancel(runId: string): void;
   log: vscode.LogOutputChannel;
-}
-
-/** Is `folder` the folder shown (or inside it)? Webview messages may only name those. */
-export function isInside(folder: string, shown: string): boolean {
-  const rel = path.relative(path.resolve(shown), path.resolve(folder));
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 export class ResultsPanel implements vscode.Disposable {
@@ -191,7 +186,7 @@ export class ResultsPanel implements vscode.Disposable {
   }
 
   private async saveExport(png: ArrayBuffer, name: string): Promise<void> {
-    const safeName = `${path.basename(name).replace(/[^\w.-]+/g, '-').replace(/\.png$/i, '') || 'prompt-lens'}.png`;
+    const safeName = exportFileName(name);
     let target: vscode.Uri | undefined;
     if (this.exportTarget) {
       target = vscode.Uri.file(this.exportTarget);

@@ -190,6 +190,8 @@ interface CodeServerOptions {
   workspace: string;
   extensionsDir: string;
   env: Record<string, string>;
+  /** Extra user settings. */
+  settings?: Record<string, unknown>;
 }
 
 /** A child environment without anything that would tie code-server to a VS Code the runner may be inside. */
@@ -222,6 +224,7 @@ async function startCodeServer(options: CodeServerOptions): Promise<CodeServer> 
         'window.restoreWindows': 'none',
         'chat.commandCenter.enabled': false,
         'git.enabled': false,
+        ...options.settings,
       },
       null,
       2,
@@ -452,6 +455,27 @@ async function visibleBox(locator: Locator): Promise<{ width: number; height: nu
   return box && box.width > 0 && box.height > 0 ? box : null;
 }
 
+/** 'ok' when the element is a loaded image or a canvas that is not one flat colour. */
+async function drawnState(locator: Locator): Promise<string> {
+  // No DOM types in this Node project: the element is described structurally.
+  type Drawable = {
+    tagName: string;
+    complete?: boolean;
+    naturalWidth?: number;
+    width: number;
+    height: number;
+    getContext?(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
+  };
+  return locator.evaluate((el: Drawable) => {
+    if (el.tagName === 'IMG') return el.complete === true && (el.naturalWidth ?? 0) > 0 ? 'ok' : 'image not loaded';
+    if (el.width === 0 || el.height === 0) return 'canvas has no size';
+    const pixels = el.getContext?.('2d')?.getImageData(0, 0, el.width, el.height).data;
+    if (!pixels) return 'ok';
+    for (let i = 4; i < pixels.length; i++) if (pixels[i] !== pixels[i % 4]) return 'ok';
+    return 'canvas is blank (one colour)';
+  });
+}
+
 class Steps {
   readonly counts: Counts = { passed: 0, failed: 0, skipped: 0 };
   /** Set when the phase timed out: the step in flight fails with this reason. */
@@ -498,7 +522,15 @@ async function runUiPhase(tmp: string): Promise<Counts> {
   const manifest = JSON.parse(fs.readFileSync(path.join(EXTENSION_PATH, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
   fs.symlinkSync(EXTENSION_PATH, path.join(extensionsDir, `${manifest.publisher}.${manifest.name}-${manifest.version}`), 'dir');
 
-  const server = await startCodeServer({ name: 'ui', dir, workspace, extensionsDir, env: { PROMPT_LENS_E2E_OUT: path.join(out, 'ui') } });
+  const server = await startCodeServer({
+    name: 'ui',
+    dir,
+    workspace,
+    extensionsDir,
+    env: { PROMPT_LENS_E2E_OUT: path.join(out, 'ui') },
+    // A short finetune (the embedded model: ~0.1 s a step) and a known theme to start from.
+    settings: { 'promptLens.finetune.steps': 10, 'workbench.colorTheme': 'Default Dark Modern' },
+  });
   log(`ui: code-server on ${server.base}, extension linked from ${EXTENSION_PATH} (${secondsSince(phaseStart)})`);
   const browser = await launchBrowser(dir);
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
@@ -548,23 +580,7 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       frame = await findFrameWith(page, WEBVIEW_IMAGE, 150_000);
       const image = frame.locator(WEBVIEW_IMAGE).first();
       await image.waitFor({ state: 'visible', timeout: 30_000 });
-      // Drawn, and not a blank canvas. (No DOM types in this Node project: the element is described structurally.)
-      type Drawable = {
-        tagName: string;
-        complete?: boolean;
-        naturalWidth?: number;
-        width: number;
-        height: number;
-        getContext?(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
-      };
-      const drawn = await image.evaluate((el: Drawable) => {
-        if (el.tagName === 'IMG') return el.complete === true && (el.naturalWidth ?? 0) > 0 ? 'ok' : 'image not loaded';
-        if (el.width === 0 || el.height === 0) return 'canvas has no size';
-        const pixels = el.getContext?.('2d')?.getImageData(0, 0, el.width, el.height).data;
-        if (!pixels) return 'ok';
-        for (let i = 4; i < pixels.length; i++) if (pixels[i] !== pixels[i % 4]) return 'ok';
-        return 'canvas is blank (one colour)';
-      });
+      const drawn = await drawnState(image);
       if (drawn !== 'ok') throw new Error(`the image is there but not drawn: ${drawn}`);
       if (!(await visibleBox(image))) throw new Error('the image has no visible size');
     });
@@ -590,6 +606,103 @@ async function runUiPhase(tmp: string): Promise<Counts> {
         console.log(`    screenshot: ${path.relative(process.cwd(), file)}`);
       }
     });
+
+    const webviewShot = async (name: string): Promise<void> => {
+      const webviewElement = page.locator('iframe.webview').first();
+      if (!(await webviewElement.isVisible())) return;
+      const file = path.join(out, `${name}.png`);
+      await webviewElement.screenshot({ path: file });
+      console.log(`    screenshot: ${path.relative(process.cwd(), file)}`);
+    };
+
+    await steps.step('the step slider moves the overlay to one sampling step (keyboard)', async () => {
+      if (!frame) throw new Error('no webview frame');
+      const slider = frame.locator('#step');
+      await slider.focus();
+      await page.keyboard.press('Home');
+      await page.keyboard.press('ArrowRight');
+      const label = (await frame.locator('#step-label').innerText()).trim();
+      if (!/^step 2 of 8$/.test(label)) throw new Error(`step label is "${label}", want "step 2 of 8"`);
+      const legend = (await frame.locator('#legend-word').innerText()).trim();
+      if (!/step 2 of 8/.test(legend)) throw new Error(`the overlay legend does not follow the slider: "${legend}"`);
+      const drawn = await drawnState(frame.locator('#overlay'));
+      if (drawn !== 'ok') throw new Error(`overlay at step 2: ${drawn}`);
+      await webviewShot('06-results-step');
+    });
+
+
+    let compareFrame: Frame | undefined;
+    await steps.step('clicking the "Finetune" code lens trains and shows the before/after view', async () => {
+      const lens = page.locator('.codelens-decoration a', { hasText: /^Finetune$/ }).first();
+      await lens.waitFor();
+      await lens.click();
+      // The spinning status bar item while it runs.
+      const status = page.locator('.statusbar-item', { hasText: 'Prompt Lens:' }).first();
+      await status.waitFor({ timeout: 30_000 }).then(
+        async () => console.log(`    status bar: ${(await status.innerText().catch(() => '')).trim()}`),
+        () => console.log('    (the status bar item was gone before it was seen)'),
+      );
+      compareFrame = await findFrameWith(page, '#compare:not([hidden]) #c-scores tr + tr', 150_000);
+      for (const id of ['#c-before', '#c-after', '#c-reveal-canvas']) {
+        const drawn = await drawnState(compareFrame.locator(id));
+        if (drawn !== 'ok') throw new Error(`${id}: ${drawn}`);
+      }
+      const deltas = await compareFrame.locator('#c-scores td.delta').allInnerTexts();
+      if (deltas.length === 0) throw new Error('no score deltas shown');
+      console.log(`    deltas: ${deltas.join(' | ')}`);
+      const verdicts = (await compareFrame.locator('#c-detect').innerText()).replace(/\s+/g, ' ');
+      console.log(`    detector: ${verdicts}`);
+    });
+
+    await steps.step('dragging across the split picture reveals the finetuned image', async () => {
+      if (!compareFrame) throw new Error('no before/after frame');
+      const canvas = compareFrame.locator('#c-reveal-canvas');
+      const box = await canvas.boundingBox();
+      if (!box) throw new Error('the split picture has no box');
+      await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2, { steps: 5 });
+      await page.mouse.up();
+      const value = Number(await compareFrame.locator('#c-reveal-slider').inputValue());
+      if (!(value >= 25 && value <= 35)) throw new Error(`the reveal slider is at ${value} after dragging to 30 %`);
+      await sleep(300);
+      await steps.shot('07-before-after');
+      await webviewShot('07-before-after-view');
+    });
+
+    await steps.step('the Prompt Lens activity bar item opens the run panel with the history', async () => {
+      await page.locator('.activitybar [aria-label^="Prompt Lens"]').first().click();
+      const sidebar = await findFrameWith(page, '#history .item.run', 30_000);
+      const runs = await sidebar.locator('#history .item.run').count();
+      const keySets = await sidebar.locator('#keysets .item').count();
+      const thumbnail = await drawnState(sidebar.locator('#history .item.run img').first());
+      if (thumbnail !== 'ok') throw new Error(`history thumbnail: ${thumbnail}`);
+      console.log(`    sidebar: ${runs} run(s), ${keySets} key set(s), model: ${(await sidebar.locator('#model').innerText()).trim()}`);
+      if (keySets < 1) throw new Error('the finetune\'s key set is not listed');
+      await sleep(300);
+      await steps.shot('08-sidebar');
+    });
+
+    for (const [theme, css, name] of [
+      ['Light Modern', 'vs', '09-theme-light'],
+      ['Dark High Contrast', 'hc-black', '10-theme-high-contrast'],
+      ['Dark Modern', 'vs-dark', '11-theme-dark'],
+    ] as const) {
+      await steps.step(`theme "${theme}" from the palette: workbench and webviews follow`, async () => {
+        await promptLine.click();
+        await page.keyboard.press('Control+Shift+P');
+        const input = page.locator('.quick-input-widget input');
+        await input.fill('>Preferences: Color Theme');
+        // Click the exact command: Enter would take whatever ranks first (recently used commands do).
+        await page.locator('.quick-input-list .monaco-list-row[aria-label^="Preferences: Color Theme"]').first().click();
+        await page.locator('.quick-input-list .monaco-list-row[aria-label^="Dark Modern"]').first().waitFor();
+        await input.fill(theme);
+        await page.locator(`.quick-input-list .monaco-list-row[aria-label^="${theme}"]`).first().click();
+        await page.waitForFunction(`document.querySelector('.monaco-workbench')?.classList.contains('${css}')`, undefined, { timeout: 20_000 });
+        await sleep(800); // webviews get the new CSS variables just after the workbench
+        await steps.shot(name);
+      });
+    }
   };
   const running = run();
   try {

@@ -221,6 +221,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
 
   async function showRun(run: RunView): Promise<void> {
     const loaded = await load(run);
+    if (mode !== 'run' || single?.run.runFolder !== run.runFolder) window.scrollTo(0, 0);
     single = loaded;
     compare = undefined;
     mode = 'run';
@@ -326,6 +327,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
   async function showCompare(view: CompareView): Promise<void> {
     const pairs: Pair[] = [];
     for (const c of view.comparisons) pairs.push({ before: await load(c.before), after: await load(c.after) });
+    if (mode !== 'compare' || compare?.view.folder !== view.folder) window.scrollTo(0, 0);
     compare = { view, pairs };
     single = undefined;
     mode = 'compare';

@@ -127,10 +127,10 @@ export function startSidebar(vscode: VsCodeApi): void {
         button.disabled = !k.matchesFile || !state?.file;
         button.addEventListener('click', () => post({ type: 'compare', keySetFile: k.file }));
         const open = document.createElement('vscode-button');
-        open.setAttribute('appearance', 'icon');
+        open.setAttribute('appearance', 'secondary');
         open.setAttribute('aria-label', `Show the before/after runs of ${k.id}`);
         open.title = 'Show its before/after view';
-        open.textContent = '⧉';
+        open.textContent = 'View';
         open.addEventListener('click', () => post({ type: 'openFinetune', folder: k.folder }));
         li.className = 'row';
         li.append(button, open);

@@ -1,0 +1,100 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { effectiveSettings, parsePromptFile } from '../../../src/engine/promptFile';
+import { writeRunRecord } from '../../../src/engine/run/runRecord';
+import type { RunResult } from '../../../src/engine/run/runResult';
+import { initialComparison, loadCompareView, loadRunView, toRunView } from '../../../src/run/runView';
+import { settingRows } from '../../../src/sidebar/settingRows';
+
+function fakeResult(prompt: string, shift = 0): RunResult {
+  const h = 4;
+  const w = 4;
+  const words = prompt.split(' ');
+  const map = (k: number): Float32Array => Float32Array.from({ length: h * w }, (_, i) => ((i * (k + 3) + shift) % 7) / 7);
+  const steps = 3;
+  return {
+    prompt,
+    objects: [{ word: 'circle', start: 6, end: 12 }, { word: 'square', start: 24, end: 30 }],
+    settings: { seed: 5, steps, guidance: 4, eta: 0, negative: '', scheduler: 'ddim' },
+    model: { id: 'tiny-shapes', path: '/m', hash: 'h' },
+    provider: { name: 'cpu', fallbacks: [] },
+    image: { width: 8, height: 8, channels: 3, data: Uint8Array.from({ length: 8 * 8 * 3 }, (_, i) => (i * 5 + shift) % 256) },
+    tokens: [],
+    mapHeight: h,
+    mapWidth: w,
+    mapRecipe: 'test',
+    words: words.map((word, i) => ({ word, tokenIndices: [i + 1], isObject: word === 'circle' || word === 'square', isSpecial: false, map: map(i) })),
+    scores: {
+      overlap: 0.2 + shift / 100, overlapMap: map(9), activations: [{ word: 'circle', value: 0.3 }, { word: 'square', value: 0.4 }], weakest: 'circle',
+      enhanceLoss: 0.7, totalLoss: 0.55, pairs: [{ a: 'circle', b: 'square', iou: 0.25, ioaA: 0.5, ioaB: 0.4 }], basis: 'test',
+    },
+    timeline: { timesteps: [900, 500, 100], height: 2, width: 2, data: Float32Array.from({ length: steps * words.length * 4 }, (_, i) => i / 100) },
+    detection: { success: false, objects: [{ object: 'red circle', status: 'found' }, { object: 'blue square', status: 'missing' }], detected: ['red circle'], extra: [] },
+    timings: { textEncoderMs: 1, unetMs: 1, decodeMs: 1, totalMs: 3 },
+  };
+}
+
+describe('run views', () => {
+  test('a run read back from its folder equals the one sent right after the run', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pl-ui-'));
+    const result = fakeResult('a red circle and a blue square');
+    const written = await writeRunRecord(result, dir);
+    const live = toRunView(result, written);
+    const loaded = await loadRunView(written.folder);
+    assert.deepEqual(new Float32Array(loaded.wordMaps), new Float32Array(live.wordMaps));
+    assert.deepEqual(new Float32Array(loaded.overlapMap), new Float32Array(live.overlapMap));
+    assert.deepEqual(loaded.timeline && { ...loaded.timeline, data: [...new Float32Array(loaded.timeline.data)] }, live.timeline && { ...live.timeline, data: [...new Float32Array(live.timeline.data)] });
+    assert.equal(loaded.timeline?.steps, 3);
+    assert.deepEqual(loaded.words, live.words);
+    assert.deepEqual(loaded.scores, live.scores);
+    assert.deepEqual(loaded.detection, live.detection);
+    assert.equal(loaded.runId, written.id);
+    assert.equal(loaded.seed, 5);
+    assert.ok(loaded.imagePng.byteLength > 8);
+  });
+
+  test('a compare folder becomes one before/after pair; references outside it are refused', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pl-ui-'));
+    const folder = path.join(dir, '20261127-compare-x');
+    const before = await writeRunRecord(fakeResult('a red circle and a blue square'), path.join(folder, 'before'));
+    const after = await writeRunRecord(fakeResult('a red circle and a blue square', 3), path.join(folder, 'after'));
+    const compareJson = { prompt: 'a red circle and a blue square', keySet: '/r/20261127-finetune-y/keys.safetensors', before: path.relative(folder, before.folder), after: path.relative(folder, after.folder) };
+    await fs.writeFile(path.join(folder, 'compare.json'), JSON.stringify(compareJson));
+    const view = await loadCompareView(folder);
+    assert.equal(view.kind, 'compare');
+    assert.equal(view.keySet, '20261127-finetune-y');
+    assert.equal(view.comparisons.length, 1);
+    assert.ok(Math.abs((view.comparisons[0].after.scores?.overlap ?? 0) - 0.23) < 1e-9);
+    await fs.writeFile(path.join(folder, 'compare.json'), JSON.stringify({ ...compareJson, after: '../../elsewhere' }));
+    await assert.rejects(loadCompareView(folder), /outside/);
+  });
+
+  test('the first comparison shown is the cursor\'s prompt, else the first trained one', () => {
+    const cs = [
+      { prompt: 'a red circle', group: 'single-object' },
+      { prompt: 'a red circle and a blue square', group: 'trained' },
+      { prompt: 'a green triangle and a red circle', group: 'trained' },
+    ];
+    assert.equal(initialComparison(cs, 'a green triangle and a red circle'), 2);
+    assert.equal(initialComparison(cs, 'something else'), 1);
+    assert.equal(initialComparison(cs), 1);
+    assert.equal(initialComparison([{ prompt: 'x', group: 'held-out' }]), 0);
+  });
+});
+
+describe('sidebar run settings', () => {
+  test('every key, written ones marked, defaults filled in', () => {
+    const parsed = parsePromptFile('---\nseed: [1, 2]\nsteps: 8\n---\na red [circle]\n', 'x.prompt');
+    const rows = settingRows(parsed.settings, effectiveSettings(parsed.settings));
+    const by = (key: string) => rows.find((r) => r.key === key);
+    assert.deepEqual(by('seed'), { key: 'seed', value: '1, 2', fromFile: true });
+    assert.deepEqual(by('steps'), { key: 'steps', value: '8', fromFile: true });
+    assert.deepEqual(by('model'), { key: 'model', value: 'tiny-shapes', fromFile: false });
+    assert.deepEqual(by('size'), { key: 'size', value: "model's native size", fromFile: false });
+    assert.equal(by('negative')?.value, '(none)');
+    assert.deepEqual(rows.map((r) => r.key), ['model', 'seed', 'steps', 'guidance', 'scheduler', 'size', 'eta', 'negative']);
+  });
+});
