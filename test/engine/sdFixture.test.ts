@@ -7,9 +7,9 @@
  * The external-data and float16-weight variants are derived here from the committed fixture (with the engine's own
  * protobuf codec) instead of being committed: both are over the size budget as files.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -37,9 +37,15 @@ const EXPECTED_LAYERS: Record<string, number> = (() => {
 /** block_out_channels 16,16,32,32 with 2 heads: inner dim per grid divisor. */
 const INNER_DIM: Record<number, number> = { 1: 16, 2: 16, 4: 32, 8: 32 };
 
+const tempDirs: string[] = [];
+after(() => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
 /** A private copy of the fixture: instrumentation writes its cache beside the UNet. */
 function copyFixture(): string {
   const dir = mkdtempSync(join(tmpdir(), 'pl-sd-tiny-'));
+  tempDirs.push(dir);
   cpSync(FIXTURE, dir, { recursive: true, filter: (src) => !src.includes('.prompt-lens-') });
   return dir;
 }
