@@ -1,0 +1,60 @@
+// Finetune step time on the embedded model: the engine (onnxruntime-node, layer-local gradient)
+// against the PyTorch full-autograd reference step, in one run on the same machine and threads.
+//   npm run bench:finetune-step [-- --steps N --threads T]
+// The reference needs Debian's python3-torch (`/usr/bin/python3`); without it only the engine is timed.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor } from '../src/engine/finetune/trainer';
+import { openModelFolder } from '../src/engine/model/modelFolder';
+import { Pipeline } from '../src/engine/pipeline/pipeline';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function main(): Promise<void> {
+  const steps = option('--steps', 30);
+  const threads = option('--threads', 2);
+  const pipeline = await Pipeline.load(await openModelFolder(path.join(ROOT, 'models', 'tiny-shapes')));
+  const trainer = await SepEnTrainer.create(pipeline);
+  const prompts = [
+    { text: 'a red circle and a blue square', objects: [{ word: 'circle', start: 6, end: 12 }, { word: 'square', start: 24, end: 30 }] },
+    { text: 'a green triangle and a yellow circle', objects: [{ word: 'triangle', start: 8, end: 16 }, { word: 'circle', start: 30, end: 36 }] },
+  ];
+  const result = await trainer.train(prompts, { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(pipeline), steps, lr: 1e-3 });
+  // The first steps include session warm-up, as the reference excludes its first 5.
+  const engineMs = median(result.curve.slice(5).map((s) => s.ms));
+  console.log(`engine (onnxruntime-node ${pipeline.provider.name}, layer-local gradient): ${engineMs.toFixed(1)} ms/step (batch 4, median of ${steps - 5})`);
+  console.log(`  200 steps ≈ ${((engineMs * 200) / 1000).toFixed(1)} s`);
+
+  const out = mkdtempSync(path.join(tmpdir(), 'prompt-lens-ref-'));
+  const script = path.join(ROOT, 'models', 'tiny-shapes', 'reference', 'finetune.py');
+  const ref = spawnSync(
+    '/usr/bin/python3',
+    [script, '--steps', String(steps), '--threads', String(threads), '--eval-every', '0', '--eval-samples', '1', '--quiet', '--out', out],
+    { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) } },
+  );
+  if (ref.status !== 0) {
+    console.log(`PyTorch reference not timed: ${(ref.stderr || ref.error?.message || '').trim().split('\n').pop()}`);
+    return;
+  }
+  const log = JSON.parse(readFileSync(path.join(out, 'log.json'), 'utf8')) as { timing: { ms_per_step_median: number } };
+  const refMs = log.timing.ms_per_step_median;
+  console.log(`PyTorch reference (${threads} threads, full autograd): ${refMs.toFixed(1)} ms/step`);
+  console.log(`ratio engine / reference: ${(engineMs / refMs).toFixed(2)} (target <= 1)`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
