@@ -5,7 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import { loadOriginalKeys, type CrossAttentionLayer } from '../onnx/instrument';
 import { CancelledError, queryGrid, type Pipeline } from '../pipeline/pipeline';
-import { float32Data, inputType, integerTensor, keyTensor } from '../pipeline/tensors';
+import { float32Data, floatTensor, inputType, integerTensor, keyTensor } from '../pipeline/tensors';
 import { Rng } from '../random';
 import { AdamW } from './adamw';
 import { clipGradNorm } from './clip';
@@ -272,9 +272,9 @@ export class SepEnTrainer {
     });
     const textDim = this.layers[0].textDim;
     const feeds: Record<string, ort.Tensor> = {
-      sample: new ort.Tensor('float32', samples, [B, channels, height, width]),
+      sample: floatTensor(this.session, 'sample', samples, [B, channels, height, width]),
       timestep: integerTensor(inputType(this.session, 'timestep'), batch.map((s) => s.t), [B]),
-      encoder_hidden_states: new ort.Tensor('float32', hidden, [B, embeddingSize / textDim, textDim]),
+      encoder_hidden_states: floatTensor(this.session, 'encoder_hidden_states', hidden, [B, embeddingSize / textDim, textDim]),
     };
     for (const layer of this.layers) feeds[layer.keyInput] = keyTensor(layer, keys.get(layer.name) as Float32Array);
     const fetches = layers.flatMap((l) => (fetch === 'probs' ? [l.probsOutput] : [l.probsOutput, l.queryOutput]));

@@ -9,7 +9,7 @@ import { Rng } from '../random';
 import { DdimScheduler, readSchedulerConfig } from '../scheduler';
 import { createSession, type ProviderChoice, type SessionHandle } from '../session/createSession';
 import { ClipTokenizer, type TokenizedText } from '../tokenizer/clipTokenizer';
-import { float32Data, inputShape, inputType, integerTensor, keyTensor } from './tensors';
+import { float32Data, floatTensor, inputShape, inputType, integerTensor, keyTensor } from './tensors';
 
 export interface GenerateRequest {
   prompt: string;
@@ -172,7 +172,8 @@ export class Pipeline {
     let sample = rng.normals(plane);
     const timesteps = this.scheduler.timesteps(request.steps);
     const timestepType = inputType(this.unet.session, 'timestep');
-    const hiddenTensor = new ort.Tensor('float32', text.embeddings, text.dims);
+    const unetSession = this.unet.session;
+    const hiddenTensor = floatTensor(unetSession, 'encoder_hidden_states', text.embeddings, text.dims);
     const keyFeeds = request.keys ? keyFeedsFor(this.instrumented, request.keys) : this.baseKeyFeeds;
     const fetches = ['out_sample', ...(hooks.onAttention ? this.instrumented.layers.map((l) => l.probsOutput) : [])];
 
@@ -183,7 +184,7 @@ export class Pipeline {
       const batchSample = new Float32Array(batch * plane);
       for (let b = 0; b < batch; b++) batchSample.set(sample, b * plane);
       const feeds: Record<string, ort.Tensor> = {
-        sample: new ort.Tensor('float32', batchSample, [batch, channels, height, width]),
+        sample: floatTensor(unetSession, 'sample', batchSample, [batch, channels, height, width]),
         timestep: integerTensor(timestepType, new Array<number>(batch).fill(t), [batch]),
         encoder_hidden_states: hiddenTensor,
         ...keyFeeds,
@@ -249,7 +250,7 @@ export class Pipeline {
     const latents = Float32Array.from(sample, (v) => v / VAE_SCALING_FACTOR);
     const session = this.vaeDecoder.session;
     const inputName = session.inputNames[0];
-    const out = await session.run({ [inputName]: new ort.Tensor('float32', latents, [1, channels, height, width]) });
+    const out = await session.run({ [inputName]: floatTensor(session, inputName, latents, [1, channels, height, width]) });
     const decoded = out[session.outputNames[0]] as ort.Tensor;
     const [, , outH, outW] = decoded.dims;
     return tensorToRgb(float32Data(decoded, session.outputNames[0]), outH, outW);

@@ -2,7 +2,7 @@
 // since exports differ (Optimum: int32 input_ids, int64 timestep; older scripts: float timestep).
 import * as ort from 'onnxruntime-node';
 import type { CrossAttentionLayer } from '../onnx/instrument';
-import { floatsToHalfs } from '../safetensors';
+import { floatsToHalfs, halfsToFloats } from '../safetensors';
 
 export function inputType(session: ort.InferenceSession, name: string): ort.Tensor.Type {
   const meta = session.inputMetadata.find((m) => m.name === name);
@@ -30,10 +30,19 @@ export function integerTensor(type: ort.Tensor.Type, values: ArrayLike<number>, 
   }
 }
 
+/** An output as float32: fp16 exports (optimum --fp16) return float16, which the engine widens. */
 export function float32Data(value: ort.OnnxValue | undefined, name: string): Float32Array {
   if (!value || !(value instanceof ort.Tensor)) throw new Error(`The model produced no output "${name}"`);
-  if (value.type !== 'float32') throw new Error(`Output "${name}" is ${value.type}; expected float32`);
-  return value.data as Float32Array;
+  if (value.type === 'float32') return value.data as Float32Array;
+  if (value.type === 'float16') return halfsToFloats(value.data as Uint16Array);
+  throw new Error(`Output "${name}" is ${value.type}; expected float32 or float16`);
+}
+
+/** A float input in the type the graph declares (float16 for fp16 exports), from the engine's float32. */
+export function floatTensor(session: ort.InferenceSession, name: string, values: Float32Array, dims: readonly number[]): ort.Tensor {
+  return inputType(session, name) === 'float16'
+    ? new ort.Tensor('float16', floatsToHalfs(values), [...dims])
+    : new ort.Tensor('float32', values, [...dims]);
 }
 
 /** A key-projection weight (float32 in the engine) as the graph's input: fp16 exports take float16. */
