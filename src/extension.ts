@@ -14,6 +14,8 @@ import { SIDEBAR_VIEW_ID, SidebarView, type SidebarRendered } from './sidebar/si
 export interface PromptLensTestApi {
   /** Resolves with what the webview drew for the most recent completed job (run, finetune or compare). */
   whenResultsRendered(): Promise<RenderedState & { runFolder: string }>;
+  /** Resolves with the next view the results webview draws (e.g. after reopening the panel). */
+  nextResultsRender(): Promise<RenderedState>;
   /** Resolves once the sidebar has drawn a state that `accept` accepts. */
   whenSidebarRendered(accept?: (state: SidebarRendered) => boolean): Promise<SidebarRendered>;
   /** The status bar item's text while a job runs. */
@@ -104,6 +106,13 @@ export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
         await new Promise<void>((wake) => waiters.push(wake));
       }
     },
+    nextResultsRender: () =>
+      new Promise<RenderedState>((resolve) => {
+        const listener = panel.onDidRender((state) => {
+          listener.dispose();
+          resolve(state);
+        });
+      }),
     whenSidebarRendered: (accept = () => true) =>
       new Promise<SidebarRendered>((resolve) => {
         if (sidebar.lastRendered && accept(sidebar.lastRendered)) {

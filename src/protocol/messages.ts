@@ -178,6 +178,8 @@ export interface SettingRow {
   value: string;
   /** Written in the file's front matter (else the default). */
   fromFile: boolean;
+  /** The sidebar can set it (a single number). */
+  editable?: boolean;
 }
 
 export interface SidebarState {
@@ -204,4 +206,6 @@ export type SidebarToHost =
   | { type: 'openFinetune'; folder: string }
   | { type: 'generate' }
   | { type: 'finetune'; steps: number; lr: number }
-  | { type: 'compare'; keySetFile: string };
+  | { type: 'compare'; keySetFile: string }
+  /** Sets seed, steps or guidance in the active file's front matter (a WorkspaceEdit, undoable). */
+  | { type: 'setSetting'; key: 'seed' | 'steps' | 'guidance'; value: number };

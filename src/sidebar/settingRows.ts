@@ -15,5 +15,8 @@ function show(key: keyof EffectiveSettings, value: EffectiveSettings[keyof Effec
 }
 
 export function settingRows(written: PromptSettings, effective: EffectiveSettings): SettingRow[] {
-  return ORDER.map((key) => ({ key, value: show(key, effective[key]), fromFile: written[key] !== undefined }));
+  return ORDER.map((key) => {
+    const editable = key === 'steps' || key === 'guidance' || (key === 'seed' && effective.seed.length === 1);
+    return { key, value: show(key, effective[key]), fromFile: written[key] !== undefined, ...(editable ? { editable } : {}) };
+  });
 }

@@ -11,6 +11,7 @@ import type { ResultsPanel } from '../results/resultsPanel';
 import { sidebarHtml } from '../results/resultsHtml';
 import type { JobQueue } from '../run/jobQueue';
 import { LANGUAGE_ID, runsDirFor, type RunController } from '../run/runController';
+import { EDITABLE_SETTINGS, frontMatterEdit, settingValueProblem } from './frontMatterEdit';
 import { settingRows } from './settingRows';
 
 export const SIDEBAR_VIEW_ID = 'promptLens.runPanel';
@@ -216,12 +217,30 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
       case 'finetune':
         if (uri) await vscode.commands.executeCommand('promptLens.finetune', uri, line, { steps: message.steps, lr: message.lr });
         break;
+      case 'setSetting':
+        if (editor && EDITABLE_SETTINGS.includes(message.key)) await this.setSetting(editor.document, message.key, message.value);
+        break;
       case 'compare':
         if (uri && this.shown?.keySets.some((k) => k.file === message.keySetFile)) {
           await vscode.commands.executeCommand('promptLens.compare', uri, line, message.keySetFile);
         }
         break;
     }
+  }
+
+  /** Writes seed/steps/guidance into the file's front matter (undoable, not saved). */
+  private async setSetting(document: vscode.TextDocument, key: 'seed' | 'steps' | 'guidance', value: number): Promise<void> {
+    const problem = settingValueProblem(key, value);
+    if (problem) {
+      void vscode.window.showWarningMessage(`Prompt Lens: ${problem}.`);
+      this.schedule(0);
+      return;
+    }
+    const e = frontMatterEdit(document.getText(), key, value);
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(document.uri, new vscode.Range(e.line, e.column, e.endLine, e.endColumn), e.newText);
+    await vscode.workspace.applyEdit(edit);
+    this.schedule(0);
   }
 
   dispose(): void {

@@ -679,6 +679,11 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       if (thumbnail !== 'ok') throw new Error(`history thumbnail: ${thumbnail}`);
       console.log(`    sidebar: ${runs} run(s), ${keySets} key set(s), model: ${(await sidebar.locator('#model').innerText()).trim()}`);
       if (keySets < 1) throw new Error('the finetune\'s key set is not listed');
+      // Run settings are editable: a new value goes into the file's front matter.
+      const stepsInput = sidebar.locator('input[data-setting="steps"]');
+      await stepsInput.fill('12');
+      await stepsInput.press('Enter');
+      await page.locator('.monaco-editor .view-line', { hasText: 'steps: 12' }).waitFor({ timeout: 10_000 });
       await sleep(300);
       await steps.shot('08-sidebar');
     });

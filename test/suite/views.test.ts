@@ -31,6 +31,7 @@ interface SidebarRendered {
 
 interface TestApi {
   whenResultsRendered(): Promise<RenderedState>;
+  nextResultsRender(): Promise<RenderedState>;
   whenSidebarRendered(accept?: (s: SidebarRendered) => boolean): Promise<SidebarRendered>;
   statusText(): string | undefined;
   lastNotice(): string | undefined;
@@ -76,6 +77,7 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
   let uri: vscode.Uri;
   let runsDir: string;
   let line: number;
+  let generatedRunId = '';
 
   suiteSetup(async () => {
     const root = vscode.workspace.workspaceFolders![0].uri;
@@ -168,6 +170,22 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
     const state = await withTimeout(test.whenResultsRendered(), 30_000, 'the run view');
     assert.equal(state.mode, 'run');
     assert.equal(state.runId, done.runId);
+    assert.equal(state.timelineSteps, 6);
+    generatedRunId = done.runId;
+  });
+
+  test('closing the results panel and showing it again brings the same run back (read from its folder)', async function () {
+    this.timeout(30_000);
+    const test = await api();
+    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.label === 'Prompt Lens Results');
+    assert.equal(tabs.length, 1, 'one results panel, reused by every job');
+    await vscode.window.tabGroups.close(tabs);
+    const next = test.nextResultsRender();
+    await vscode.commands.executeCommand('promptLens.showResults');
+    const state = await withTimeout(next, 20_000, 'the reopened panel to draw');
+    assert.equal(state.mode, 'run');
+    assert.equal(state.runId, generatedRunId);
+    assert.equal(state.imageShown, true);
     assert.equal(state.timelineSteps, 6);
   });
 

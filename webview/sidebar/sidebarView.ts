@@ -43,16 +43,35 @@ export function startSidebar(vscode: VsCodeApi): void {
     if (!s.trusted) el('model').textContent += ' · untrusted workspace: embedded models only';
     el('file').textContent = s.file ? `${s.file.name}${s.file.prompt ? ` — “${s.file.prompt}”` : ''}` : 'Open a .prompt file.';
     const settings = el('settings');
-    settings.replaceChildren(
+    // Do not pull an input away from under the user's cursor while they type in it.
+    if (!settings.contains(document.activeElement)) settings.replaceChildren(
       ...(s.file?.settings ?? []).map((row) => {
         const tr = document.createElement('tr');
         const th = document.createElement('th');
         th.textContent = row.key;
         const td = document.createElement('td');
-        td.textContent = row.value;
-        if (!row.fromFile) {
-          td.className = 'muted';
-          td.title = 'default (not in the front matter)';
+        if (row.editable && (row.key === 'seed' || row.key === 'steps' || row.key === 'guidance')) {
+          const key = row.key;
+          const input = document.createElement('input');
+          input.type = 'number';
+          input.className = `input${row.fromFile ? '' : ' default'}`;
+          input.value = row.value;
+          input.step = key === 'guidance' ? 'any' : '1';
+          input.min = key === 'steps' ? '1' : '0';
+          input.dataset.setting = key;
+          input.setAttribute('aria-label', `${key} (front matter${row.fromFile ? '' : ', now the default'})`);
+          input.title = row.fromFile ? `${key} in the front matter; change it here or in the file` : `default ${key}; a change writes it into the front matter`;
+          input.addEventListener('change', () => {
+            const value = Number(input.value);
+            if (input.value !== '' && String(value) !== row.value) post({ type: 'setSetting', key, value });
+          });
+          td.append(input);
+        } else {
+          td.textContent = row.value;
+          if (!row.fromFile) {
+            td.className = 'muted';
+            td.title = 'default (not in the front matter)';
+          }
         }
         tr.append(th, td);
         return tr;

@@ -91,7 +91,7 @@ describe('sidebar run settings', () => {
     const rows = settingRows(parsed.settings, effectiveSettings(parsed.settings));
     const by = (key: string) => rows.find((r) => r.key === key);
     assert.deepEqual(by('seed'), { key: 'seed', value: '1, 2', fromFile: true });
-    assert.deepEqual(by('steps'), { key: 'steps', value: '8', fromFile: true });
+    assert.deepEqual(by('steps'), { key: 'steps', value: '8', fromFile: true, editable: true });
     assert.deepEqual(by('model'), { key: 'model', value: 'tiny-shapes', fromFile: false });
     assert.deepEqual(by('size'), { key: 'size', value: "model's native size", fromFile: false });
     assert.equal(by('negative')?.value, '(none)');
