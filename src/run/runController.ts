@@ -271,7 +271,7 @@ export class RunController implements vscode.Disposable {
   /** The base model's fingerprint for the file's `model:` (no ONNX session is created). */
   async modelOf(file: string, text: string): Promise<{ id: string; hash: string }> {
     const parsed = parsePromptFile(text, file);
-    const root = resolveModel(effectiveSettings(parsed.settings).model, file, this.builtinModelsDir, parsed.settings.model?.valueRange, vscode.workspace.isTrusted);
+    const root = resolveModel(effectiveSettings(parsed.settings).model, file, { builtinModelsDir: this.builtinModelsDir, allowPaths: vscode.workspace.isTrusted }, parsed.settings.model?.valueRange);
     const folder = await openModelFolder(root);
     return { id: folder.id, hash: folder.hash };
   }

@@ -85,6 +85,14 @@ describe('runPrompt on the embedded model', () => {
     assert.equal(a.result.scores?.overlap, 0, 'one object has no overlap');
   });
 
+  test("a model name from the user's own list resolves to its folder", async () => {
+    const { result } = await runPrompt(
+      request({ text: '---\nmodel: mine\nsteps: 2\n---\na [circle]\n', models: { mine: path.join(MODELS, 'tiny-shapes') } }),
+      pipelines,
+    );
+    assert.equal(result.model.path, path.join(MODELS, 'tiny-shapes'));
+  });
+
   test('a cancelled run leaves no run folder behind', async () => {
     const runsDir = path.join(work, 'cancelled');
     const abort = new AbortController();
@@ -117,7 +125,7 @@ describe('runPrompt on the embedded model', () => {
     );
     await assert.rejects(
       runPrompt(request({ text: '---\nmodel: no-such-model\n---\na [circle]\n' }), pipelines),
-      (e: Error) => e instanceof InputError && /shapes\.prompt:2:8: model: no embedded model is named "no-such-model"/.test(e.message),
+      (e: Error) => e instanceof InputError && /shapes\.prompt:2:8: model: no model is named "no-such-model"/.test(e.message),
     );
     await assert.rejects(
       runPrompt(request({ text: '---\nmodel: ./missing-folder\n---\na [circle]\n' }), pipelines),

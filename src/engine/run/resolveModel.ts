@@ -5,13 +5,16 @@ import { builtinModelNames } from '../model/modelFolder';
 import { resolveModelReference, type SourceRange } from '../promptFile';
 import { InputError } from './errors';
 
-export function resolveModel(
-  model: string,
-  promptFile: string,
-  builtinModelsDir: string,
-  where?: SourceRange,
-  allowPaths = true,
-): string {
+export interface ModelLookup {
+  builtinModelsDir: string;
+  /** Names the user gave their own exports (setting promptLens.models / Add Model), name → folder. */
+  named?: Record<string, string>;
+  /** False in an untrusted workspace: only embedded models may be loaded. */
+  allowPaths?: boolean;
+}
+
+export function resolveModel(model: string, promptFile: string, lookup: ModelLookup, where?: SourceRange): string {
+  const { builtinModelsDir, named = {}, allowPaths = true } = lookup;
   const reference = resolveModelReference(model, promptFile);
   const location = where && { file: promptFile, line: where.line, column: where.column };
   if (reference.kind === 'path') {
@@ -23,8 +26,18 @@ export function resolveModel(
   }
   const names = builtinModelNames(builtinModelsDir);
   if (names.includes(reference.name)) return path.join(builtinModelsDir, reference.name);
+  const own = named[reference.name];
+  if (own !== undefined) {
+    if (allowPaths) return path.resolve(own);
+    throw new InputError(
+      `model: this workspace is not trusted, so Prompt Lens runs only its embedded models here, not "${reference.name}" (${own}); trust the workspace to use your own model`,
+      location,
+    );
+  }
   throw new InputError(
-    `model: no embedded model is named "${reference.name}" (embedded: ${names.join(', ') || 'none'}); for your own export give a folder path such as ./models/sd15-onnx`,
+    `model: no model is named "${reference.name}" (embedded: ${names.join(', ') || 'none'}${
+      Object.keys(named).length > 0 ? `; yours: ${Object.keys(named).join(', ')}` : ''
+    }); for your own export give a folder path such as ./models/sd15-onnx, or add it with "Prompt Lens: Add Model…"`,
     location,
   );
 }

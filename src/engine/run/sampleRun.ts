@@ -21,6 +21,8 @@ export interface PromptFileSource {
   provider: ProviderChoice;
   /** False in an untrusted workspace: only embedded models may be loaded. Default true. */
   allowModelPaths?: boolean;
+  /** The user's own named exports, name → folder. */
+  models?: Record<string, string>;
 }
 
 export interface OpenedPromptFile {
@@ -69,9 +71,8 @@ export async function openPromptFile(
   const modelRoot = resolveModel(
     fileSettings.model,
     file,
-    source.builtinModelsDir,
+    { builtinModelsDir: source.builtinModelsDir, named: source.models, allowPaths: source.allowModelPaths },
     parsed.settings.model?.valueRange,
-    source.allowModelPaths ?? true,
   );
   hooks.onStatus?.(`Loading ${path.basename(modelRoot)}…`);
   const pipeline = await pipelines.get(modelRoot, source.provider);
