@@ -8,8 +8,9 @@ export function statusBarText(jobs: readonly JobView[]): string | undefined {
   const running = jobs.find((j) => j.state === 'running');
   if (!running) return undefined;
   const queued = jobs.filter((j) => j.state === 'queued').length;
-  const progress = running.totalSteps > 0 ? `step ${running.step}/${running.totalSteps}` : 'starting…';
-  const phase = running.kind === 'generate' ? '' : `${KIND_TITLE[running.kind]} `;
+  const detail = running.detail.length > 40 ? `${running.detail.slice(0, 39)}…` : running.detail;
+  const progress = running.totalSteps > 0 ? `step ${running.step}/${running.totalSteps}` : detail || 'starting…';
+  const phase = running.kind === 'generate' ? '' : `${KIND_TITLE[running.kind]}${running.totalSteps > 0 ? ' ' : ' · '}`;
   return `$(sync~spin) Prompt Lens: ${phase}${progress}${queued > 0 ? ` (+${queued} queued)` : ''}`;
 }
 

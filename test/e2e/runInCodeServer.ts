@@ -631,17 +631,31 @@ async function runUiPhase(tmp: string): Promise<Counts> {
     });
 
 
+    let sidebar: Frame | undefined;
+    await steps.step('the Prompt Lens activity bar item opens the run panel with the history', async () => {
+      await page.locator('.activitybar [aria-label^="Prompt Lens"]').first().click();
+      sidebar = await findFrameWith(page, '#history .item.run', 30_000);
+      const thumbnail = await drawnState(sidebar.locator('#history .item.run img').first());
+      if (thumbnail !== 'ok') throw new Error(`history thumbnail: ${thumbnail}`);
+      const model = (await sidebar.locator('#model').innerText()).trim();
+      if (!/tiny-shapes on cpu/.test(model)) throw new Error(`the model line says "${model}"`);
+      console.log(`    sidebar: ${await sidebar.locator('#history .item.run').count()} run(s), model: ${model}`);
+    });
+
     let compareFrame: Frame | undefined;
-    await steps.step('clicking the "Finetune" code lens trains and shows the before/after view', async () => {
+    await steps.step('clicking the "Finetune" code lens: queue and status bar while it trains, then the before/after view', async () => {
       const lens = page.locator('.codelens-decoration a', { hasText: /^Finetune$/ }).first();
       await lens.waitFor();
       await lens.click();
-      // The spinning status bar item while it runs.
+      // While it runs: the spinning status bar item and the job in the sidebar's queue.
       const status = page.locator('.statusbar-item', { hasText: 'Prompt Lens:' }).first();
-      await status.waitFor({ timeout: 30_000 }).then(
-        async () => console.log(`    status bar: ${(await status.innerText().catch(() => '')).trim()}`),
-        () => console.log('    (the status bar item was gone before it was seen)'),
-      );
+      const job = sidebar?.locator('#queue .job.running');
+      const seen = await Promise.all([
+        status.waitFor({ timeout: 30_000 }).then(async () => (await status.innerText().catch(() => '')).trim(), () => ''),
+        job?.waitFor({ timeout: 30_000 }).then(async () => (await job.innerText().catch(() => '')).replace(/\s+/g, ' ').trim(), () => ''),
+      ]);
+      console.log(`    status bar: ${seen[0] || '(gone before it was seen)'}; sidebar queue: ${seen[1] || '(gone before it was seen)'}`);
+      if (seen[1]) await steps.shot('07-finetune-running');
       compareFrame = await findFrameWith(page, '#compare:not([hidden]) #c-scores tr + tr', 150_000);
       for (const id of ['#c-before', '#c-after', '#c-reveal-canvas']) {
         const drawn = await drawnState(compareFrame.locator(id));
@@ -666,32 +680,26 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       const value = Number(await compareFrame.locator('#c-reveal-slider').inputValue());
       if (!(value >= 25 && value <= 35)) throw new Error(`the reveal slider is at ${value} after dragging to 30 %`);
       await sleep(300);
-      await steps.shot('07-before-after');
-      await webviewShot('07-before-after-view');
+      await steps.shot('08-before-after');
+      await webviewShot('08-before-after-view');
     });
 
-    await steps.step('the Prompt Lens activity bar item opens the run panel with the history', async () => {
-      await page.locator('.activitybar [aria-label^="Prompt Lens"]').first().click();
-      const sidebar = await findFrameWith(page, '#history .item.run', 30_000);
-      const runs = await sidebar.locator('#history .item.run').count();
-      const keySets = await sidebar.locator('#keysets .item').count();
-      const thumbnail = await drawnState(sidebar.locator('#history .item.run img').first());
-      if (thumbnail !== 'ok') throw new Error(`history thumbnail: ${thumbnail}`);
-      console.log(`    sidebar: ${runs} run(s), ${keySets} key set(s), model: ${(await sidebar.locator('#model').innerText()).trim()}`);
-      if (keySets < 1) throw new Error('the finetune\'s key set is not listed');
-      // Run settings are editable: a new value goes into the file's front matter.
+    await steps.step('the sidebar lists the new key set; a run setting edited there goes into the front matter', async () => {
+      if (!sidebar) throw new Error('no sidebar frame');
+      await sidebar.locator('#keysets .item').first().waitFor({ timeout: 20_000 });
+      console.log(`    key sets: ${(await sidebar.locator('#keysets .item').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ')).join(' | ')}`);
       const stepsInput = sidebar.locator('input[data-setting="steps"]');
       await stepsInput.fill('12');
       await stepsInput.press('Enter');
       await page.locator('.monaco-editor .view-line', { hasText: 'steps: 12' }).waitFor({ timeout: 10_000 });
       await sleep(300);
-      await steps.shot('08-sidebar');
+      await steps.shot('09-sidebar');
     });
 
     for (const [theme, css, name] of [
-      ['Light Modern', 'vs', '09-theme-light'],
-      ['Dark High Contrast', 'hc-black', '10-theme-high-contrast'],
-      ['Dark Modern', 'vs-dark', '11-theme-dark'],
+      ['Light Modern', 'vs', '10-theme-light'],
+      ['Dark High Contrast', 'hc-black', '11-theme-high-contrast'],
+      ['Dark Modern', 'vs-dark', '12-theme-dark'],
     ] as const) {
       await steps.step(`theme "${theme}" from the palette: workbench and webviews follow`, async () => {
         await promptLine.click();

@@ -15,6 +15,9 @@ describe('status bar item', () => {
     assert.equal(statusBarText([job({ step: 5, totalSteps: 20 })]), '$(sync~spin) Prompt Lens: step 5/20');
     assert.equal(statusBarText([job({ kind: 'finetune', step: 3, totalSteps: 10 }), job({ id: 'k', state: 'queued' })]), '$(sync~spin) Prompt Lens: Finetune step 3/10 (+1 queued)');
     assert.equal(statusBarText([job({})]), '$(sync~spin) Prompt Lens: starting…');
+    // Before the first step: what it is doing (shortened).
+    assert.equal(statusBarText([job({ kind: 'finetune', detail: 'Loading tiny-shapes…' })]), '$(sync~spin) Prompt Lens: Finetune · Loading tiny-shapes…');
+    assert.equal(statusBarText([job({ detail: 'x'.repeat(60) })]), `$(sync~spin) Prompt Lens: ${'x'.repeat(39)}…`);
   });
 
   test('tooltip says what runs and that a click cancels', () => {
