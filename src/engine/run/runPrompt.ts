@@ -4,27 +4,18 @@ import type { SelectionOptions } from '../attention';
 import type { GenerateProgress } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import type { PromptLine } from '../promptFile';
-import type { ProviderChoice } from '../session/createSession';
 import { InputError } from './errors';
 import { writeRunRecord, type WrittenRun } from './runRecord';
 import type { RunResult } from './runResult';
-import { openPromptFile, sampleRun } from './sampleRun';
+import { openPromptFile, sampleRun, type PromptFileSource } from './sampleRun';
 
-export interface RunPromptRequest {
-  /** Absolute path of the .prompt file: relative model paths and messages refer to it. */
-  file: string;
-  /** The file's text (the editor's buffer, saved or not). */
-  text: string;
+export interface RunPromptRequest extends PromptFileSource {
   /** 0-based line of the prompt; a non-prompt line runs the next prompt below it. Default: the first prompt. */
   line?: number;
   overrides?: { seed?: number; steps?: number };
   /** Layers, grids, heads and steps the display maps aggregate (scores always use S&E's own). */
   selection?: SelectionOptions;
   runsDir: string;
-  builtinModelsDir: string;
-  provider: ProviderChoice;
-  /** False in an untrusted workspace: only embedded models may be loaded. */
-  allowModelPaths?: boolean;
 }
 
 export interface RunPromptHooks {
