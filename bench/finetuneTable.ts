@@ -1,7 +1,8 @@
 // The paper's table in miniature (method.md §5) on the embedded model, measured by the detector:
 // two-object strict success before and after the Separate-and-Enhance finetune on the training
 // pairs and on held-out pairs, and single-object success before and after.
-//   npm run finetune-table [-- --seeds N --steps N --lr X --train-steps N --reference FILE.safetensors]
+//   npm run finetune-table [-- --seeds N --steps N --lr X --train-steps N --key-pull L --reference FILE.safetensors]
+// --key-pull adds the layer-local stand-in for L_norm: L + L * ||W_k - W_k0||^2 keeps keys near the base.
 // --reference adds a column for key weights finetuned elsewhere (the PyTorch full-autograd reference,
 // models/tiny-shapes/reference/finetune.py), loaded as an overlay of diffusers-named to_k weights.
 import { promises as fs } from 'node:fs';
@@ -30,11 +31,12 @@ interface Options {
   guidance: number;
   lr: number;
   trainSteps: number;
+  keyPull: number;
   reference?: string;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { seeds: 50, steps: 20, guidance: 4, lr: defaultFinetuneOptions.lr, trainSteps: defaultFinetuneOptions.steps };
+  const o: Options = { seeds: 50, steps: 20, guidance: 4, lr: defaultFinetuneOptions.lr, trainSteps: defaultFinetuneOptions.steps, keyPull: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--seeds') o.seeds = Number(value);
@@ -42,6 +44,7 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--guidance') o.guidance = Number(value);
     else if (flag === '--lr') o.lr = Number(value);
     else if (flag === '--train-steps') o.trainSteps = Number(value);
+    else if (flag === '--key-pull') o.keyPull = Number(value);
     else if (flag === '--reference') o.reference = path.resolve(value);
     else throw new Error(`unknown option ${flag}`);
   }
@@ -98,7 +101,7 @@ async function main(): Promise<void> {
         }),
       };
     }),
-    { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(pipeline), steps: o.trainSteps, lr: o.lr },
+    { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(pipeline), steps: o.trainSteps, lr: o.lr, keyPull: o.keyPull },
   );
   const trainMs = performance.now() - trainStarted;
   const first = trained.curve[0]?.loss ?? NaN;
@@ -113,7 +116,7 @@ async function main(): Promise<void> {
     ['two objects, held-out pairs', HELD_OUT, o.seeds],
     ['single object', SINGLE, Math.max(1, Math.round(o.seeds / 5))],
   ];
-  console.log(`model ${pipeline.model.id} (${pipeline.model.hash}); finetune ${trained.curve.length} steps, lr ${o.lr}, batch 4, loss ${first.toFixed(4)} → ${last.toFixed(4)} in ${(trainMs / 1000).toFixed(1)} s${trained.stopped ? ` (stopped: ${trained.stopped})` : ''}`);
+  console.log(`model ${pipeline.model.id} (${pipeline.model.hash}); finetune ${trained.curve.length} steps, lr ${o.lr}, key pull ${o.keyPull}, batch 4, loss ${first.toFixed(4)} → ${last.toFixed(4)} in ${(trainMs / 1000).toFixed(1)} s${trained.stopped ? ` (stopped: ${trained.stopped})` : ''}`);
   console.log(`sampling: ${o.steps} DDIM steps, guidance ${o.guidance}; detector strict success (every object found with its colour)`);
   console.log('');
   console.log(`| prompts | ${columns.map(([name]) => name).join(' | ')} |`);
