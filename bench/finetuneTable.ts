@@ -2,7 +2,7 @@
 // two-object strict success before and after the Separate-and-Enhance finetune on the training
 // pairs and on held-out pairs, and single-object success before and after.
 //   npm run finetune-table [-- --seeds N --steps N --lr X --train-steps N --key-pull L --reference FILE.safetensors]
-// --key-pull adds the layer-local stand-in for L_norm: L + L * ||W_k - W_k0||^2 keeps keys near the base.
+// --key-pull adds the layer-local stand-in for L_norm: lambda * ||W_k - W_k0||^2 keeps the keys near the base model's.
 // --reference adds a column for key weights finetuned elsewhere (the PyTorch full-autograd reference,
 // models/tiny-shapes/reference/finetune.py), loaded as an overlay of diffusers-named to_k weights.
 import { promises as fs } from 'node:fs';
