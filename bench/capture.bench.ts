@@ -1,5 +1,7 @@
 // Benchmark: end-to-end run time on the embedded model, and what attention capture costs.
 //   npm run bench            (prints figures and ratios; not a timed test)
+//   node out/bench/capture.bench.js [MODEL_DIR]   (default: the embedded model; one model per process,
+//                                                   so the peak RSS is that model's)
 // Compares, in one process on the same inputs:
 //   plain      the user's UNet graph as exported (key weights as initializers, no extra outputs)
 //   captured   the instrumented graph fetching every layer's probabilities + the streaming analysis
@@ -8,10 +10,11 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { openModelFolder } from '../src/engine/model/modelFolder';
 import { loadOriginalKeys } from '../src/engine/onnx/instrument';
+import { inputType, integerTensor } from '../src/engine/pipeline/tensors';
 import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { AttentionAnalysis } from '../src/engine/run/attentionAnalysis';
 
-const MODEL = path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes');
+const MODEL = path.resolve(process.argv[2] ?? path.join(__dirname, '..', '..', 'models', 'tiny-shapes'));
 const PROMPT = 'a red circle and a blue square';
 const OBJECTS = [
   { word: 'circle', start: 6, end: 12 },
@@ -44,7 +47,7 @@ async function main(): Promise<void> {
   const text = await pipeline.encodeText(['', PROMPT]);
   const base = {
     sample: new ort.Tensor('float32', new Float32Array(2 * c * h * w).fill(0.1), [2, c, h, w]),
-    timestep: new ort.Tensor('int64', BigInt64Array.from([500n, 500n]), [2]),
+    timestep: integerTensor(inputType(plain, 'timestep'), [500, 500], [2]),
     encoder_hidden_states: new ort.Tensor('float32', text.embeddings, text.dims),
   };
   const keys = await loadOriginalKeys(pipeline.instrumented);
