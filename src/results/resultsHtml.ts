@@ -110,23 +110,27 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
       <figcaption><strong>Finetuned</strong> <span id="c-after-verdict" class="verdict"></span></figcaption>
       <canvas id="c-after" role="img" aria-label="image with the finetuned keys"></canvas>
     </figure>
+  </section>
+  <section class="top">
     <figure class="side-image">
       <figcaption><span class="muted">base ◀ drag ▶ finetuned</span></figcaption>
       <canvas id="c-reveal-canvas" class="reveal-canvas" role="img" aria-label="base and finetuned images split by the slider"></canvas>
       <input type="range" id="c-reveal-slider" min="0" max="100" value="50" aria-label="reveal the finetuned image">
     </figure>
-  </section>
-  <h2>Words</h2>
-  <div id="c-chips" class="chips" role="toolbar" aria-label="words of the prompt"></div>
-  <div class="step-row" id="c-step-row">
-    <label for="c-step">Step</label>
-    <input type="range" id="c-step" min="0" max="0" value="0" aria-describedby="c-step-label">
-    <span id="c-step-label" class="muted"></span>
-  </div>
-  <section class="top">
     <div>
+      <h2 class="first">Words</h2>
+      <div id="c-chips" class="chips" role="toolbar" aria-label="words of the prompt"></div>
+      <div class="step-row" id="c-step-row">
+        <label for="c-step">Step</label>
+        <input type="range" id="c-step" min="0" max="0" value="0" aria-describedby="c-step-label">
+        <span id="c-step-label" class="muted"></span>
+      </div>
       <h2>Scores</h2>
       <table id="c-scores" class="deltas"></table>
+    </div>
+  </section>
+  <section class="top">
+    <div>
       <h2>Detector</h2>
       <table id="c-detect" class="deltas"></table>
     </div>
@@ -136,6 +140,8 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
         <figure class="overlap"><canvas id="c-overlap-before" role="img" aria-label="overlap before"></canvas><figcaption class="muted">base</figcaption></figure>
         <figure class="overlap"><canvas id="c-overlap-after" role="img" aria-label="overlap after"></canvas><figcaption class="muted">finetuned</figcaption></figure>
       </div>
+    </div>
+    <div>
       <section id="c-curve-section">
         <h2>Training loss</h2>
         <canvas id="c-curve" class="curve" role="img" aria-label="loss per training step"></canvas>

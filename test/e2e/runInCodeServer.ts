@@ -716,6 +716,18 @@ async function runUiPhase(tmp: string): Promise<Counts> {
         await steps.shot(name);
       });
     }
+
+    await steps.step('reloading the window restores the before/after view (webview serializer)', async () => {
+      await page.reload({ waitUntil: 'domcontentloaded' });
+      await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+      const restored = await findFrameWith(page, '#compare:not([hidden]) #c-scores tr + tr', 60_000);
+      const drawn = await drawnState(restored.locator('#c-after'));
+      if (drawn !== 'ok') throw new Error(`restored finetuned image: ${drawn}`);
+      const reveal = Number(await restored.locator('#c-reveal-slider').inputValue());
+      if (!(reveal >= 25 && reveal <= 35)) throw new Error(`the split position was not kept (slider at ${reveal})`);
+      await sleep(300);
+      await steps.shot('13-after-reload');
+    });
   };
   const running = run();
   try {

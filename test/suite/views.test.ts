@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { suiteLog } from './log';
+import { E2E_OUT_ENV, suiteLog } from './log';
 
 const EXTENSION_ID = 'prompt-lens.prompt-lens';
 const JOB_TIMEOUT_MS = 120_000;
@@ -143,6 +143,11 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
     const saved = await test.exportViewTo(file);
     assert.equal(saved, file);
     const bytes = fs.readFileSync(file);
+    const out = process.env[E2E_OUT_ENV];
+    if (out) {
+      fs.mkdirSync(out, { recursive: true });
+      fs.copyFileSync(file, path.join(out, 'exported-before-after.png'));
+    }
     assert.deepEqual([...bytes.subarray(1, 4)].map((b) => String.fromCharCode(b)).join(''), 'PNG');
     const again = await test.exportViewTo(file);
     assert.equal(again, '', 'a second export to the same file is refused');
