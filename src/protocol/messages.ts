@@ -123,7 +123,7 @@ export interface ResultsWebviewState {
   /** Step slider position; `undefined` = all steps (the aggregate map). */
   step?: number;
   comparison?: number;
-  /** Before/after slider, 0..1 of the width shown as "after". */
+  /** Before/after split, 0..1 of the width: base left of it, finetuned right of it. */
   reveal?: number;
 }
 

@@ -115,7 +115,7 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
     <figure class="side-image">
       <figcaption><span class="muted">base ◀ drag ▶ finetuned</span></figcaption>
       <canvas id="c-reveal-canvas" class="reveal-canvas" role="img" aria-label="base and finetuned images split by the slider"></canvas>
-      <input type="range" id="c-reveal-slider" min="0" max="100" value="50" aria-label="reveal the finetuned image">
+      <input type="range" id="c-reveal-slider" min="0" max="100" value="50" aria-label="split between the base image (left) and the finetuned image (right)">
     </figure>
     <div>
       <h2 class="first">Words</h2>

@@ -696,6 +696,22 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       await steps.shot('09-sidebar');
     });
 
+    await steps.step('clicking a run in the history reopens it; a key set\'s View brings the before/after back', async () => {
+      if (!sidebar) throw new Error('no sidebar frame');
+      await sidebar.locator('#history .item.run').first().click();
+      const results = await findFrameWith(page, '#result:not([hidden]) canvas#overlay', 20_000);
+      await results.locator('#compare[hidden]').waitFor({ state: 'attached', timeout: 10_000 });
+      const prompt = (await results.locator('#prompt').innerText()).trim();
+      if (prompt !== 'a red circle and a blue square') throw new Error(`the reopened run shows "${prompt}"`);
+      await sidebar.locator('#keysets vscode-button', { hasText: 'View' }).first().click();
+      const compare = await findFrameWith(page, '#compare:not([hidden]) #c-scores tr + tr', 20_000);
+      // The split slider from the keyboard: End moves the split to the right edge (base image whole).
+      await compare.locator('#c-reveal-slider').focus();
+      await page.keyboard.press('End');
+      const value = await compare.locator('#c-reveal-slider').inputValue();
+      if (value !== '100') throw new Error(`the split slider is at ${value} after End`);
+    });
+
     for (const [theme, css, name] of [
       ['Light Modern', 'vs', '10-theme-light'],
       ['Dark High Contrast', 'hc-black', '11-theme-high-contrast'],
@@ -723,8 +739,8 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       const restored = await findFrameWith(page, '#compare:not([hidden]) #c-scores tr + tr', 60_000);
       const drawn = await drawnState(restored.locator('#c-after'));
       if (drawn !== 'ok') throw new Error(`restored finetuned image: ${drawn}`);
-      const reveal = Number(await restored.locator('#c-reveal-slider').inputValue());
-      if (!(reveal >= 25 && reveal <= 35)) throw new Error(`the split position was not kept (slider at ${reveal})`);
+      const reveal = await restored.locator('#c-reveal-slider').inputValue();
+      if (reveal !== '100') throw new Error(`the split position was not kept (slider at ${reveal}, was 100)`);
       await sleep(300);
       await steps.shot('13-after-reload');
     });
