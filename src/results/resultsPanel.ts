@@ -170,7 +170,10 @@ export class ResultsPanel implements vscode.Disposable {
 
   /** Asks the webview for a PNG of what it shows; resolves with the saved file (undefined if none). */
   requestExport(): Promise<string | undefined> {
-    if (!this.panel) return Promise.resolve(undefined);
+    if (!this.panel) {
+      void vscode.window.showInformationMessage('Prompt Lens: nothing to export; run Generate, Finetune or Compare, or open a run from the Prompt Lens view.');
+      return Promise.resolve(undefined);
+    }
     return new Promise((resolve) => {
       const done = this.exported.event((file) => {
         done.dispose();

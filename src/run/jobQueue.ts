@@ -26,6 +26,7 @@ export class JobQueue implements vscode.Disposable {
   private readonly jobs: Job[] = [];
   private tail: Promise<unknown> = Promise.resolve();
   private counter = 0;
+  private running = false;
   private readonly item: vscode.StatusBarItem;
   private readonly changed = new vscode.EventEmitter<JobView[]>();
   /** Fires whenever a job is queued, starts, makes progress or ends. */
@@ -122,7 +123,10 @@ export class JobQueue implements vscode.Disposable {
       this.item.text = '';
       this.item.hide();
     }
-    void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT, text !== undefined);
+    if (this.running !== (text !== undefined)) {
+      this.running = text !== undefined;
+      void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT, this.running);
+    }
     this.changed.fire(views);
   }
 
