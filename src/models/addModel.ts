@@ -1,0 +1,58 @@
+// "Prompt Lens: Add Model…": pick an ONNX export folder, check it part by part, and register it
+// under a name in the `promptLens.models` setting so `.prompt` files can say `model: <name>`.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { checkCompatibility } from '../engine/model/compatibility';
+
+export const MODELS_SETTING = 'models';
+
+/** The user's named model folders (setting `promptLens.models`), name → folder. */
+export function userModels(scope?: vscode.Uri): Record<string, string> {
+  return vscode.workspace.getConfiguration('promptLens', scope).get<Record<string, string>>(MODELS_SETTING, {});
+}
+
+export function registerModelCommands(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
+  context.subscriptions.push(vscode.commands.registerCommand('promptLens.addModel', (folder?: vscode.Uri) => addModel(log, folder)));
+}
+
+async function addModel(log: vscode.LogOutputChannel, given?: vscode.Uri): Promise<string | undefined> {
+  const folder =
+    given ??
+    (
+      await vscode.window.showOpenDialog({
+        canSelectFolders: true,
+        canSelectFiles: false,
+        canSelectMany: false,
+        openLabel: 'Check and Add',
+        title: 'Stable Diffusion ONNX export (diffusers/Optimum layout)',
+      })
+    )?.[0];
+  if (!folder) return undefined;
+  const report = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Prompt Lens: checking ${path.basename(folder.fsPath)}…` },
+    () => checkCompatibility(folder.fsPath),
+  );
+  log.info(`Compatibility of ${folder.fsPath}:`);
+  for (const check of report.checks) (check.ok ? log.info : log.error).call(log, `  ${check.ok ? '✓' : '✗'} ${check.part}: ${check.detail}`);
+  if (!report.ok) {
+    const failed = report.checks.find((c) => !c.ok);
+    const choice = await vscode.window.showErrorMessage(`Prompt Lens can't use ${folder.fsPath}: ${failed?.part}: ${failed?.detail}`, 'Show Log');
+    if (choice) log.show(true);
+    return undefined;
+  }
+  const models = userModels();
+  const name = await vscode.window.showInputBox({
+    title: 'Name for this model (use it as `model: NAME` in .prompt files)',
+    value: path.basename(folder.fsPath),
+    validateInput: (value) =>
+      !/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(value)
+        ? 'Letters, digits, ".", "_" and "-" only (a name with a slash would read as a path)'
+        : models[value] && models[value] !== folder.fsPath
+          ? `"${value}" already names ${models[value]}`
+          : undefined,
+  });
+  if (!name) return undefined;
+  await vscode.workspace.getConfiguration('promptLens').update(MODELS_SETTING, { ...models, [name]: folder.fsPath }, vscode.ConfigurationTarget.Global);
+  void vscode.window.showInformationMessage(`Prompt Lens: added "${name}" (${report.checks.at(-1)?.detail}). Use it with model: ${name}`);
+  return name;
+}
