@@ -167,6 +167,30 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
     assert.match(compare.keySet, /-finetune-.*keys\.safetensors$/);
   });
 
+  test('with two key sets of the model, Compare asks which one (newest first) with a QuickPick', async function () {
+    this.timeout(JOB_TIMEOUT_MS);
+    const test = await api();
+    // A second finetune, with options as the sidebar passes them (3 steps).
+    const second = (await vscode.commands.executeCommand('promptLens.finetune', uri, line, { steps: 3, lr: 2e-4 })) as { runFolder: string } | undefined;
+    assert.ok(second, 'the second finetune ran');
+    const finetune = JSON.parse(fs.readFileSync(path.join(second.runFolder, 'finetune.json'), 'utf8')) as { curve: unknown[]; options: { lr: number } };
+    assert.equal(finetune.curve.length, 3);
+    assert.equal(finetune.options.lr, 2e-4);
+    let settled = false;
+    const running = Promise.resolve(vscode.commands.executeCommand('promptLens.compare', uri, line)).finally(() => {
+      settled = true;
+    });
+    // Accept the QuickPick's first (newest) item once it is open.
+    while (!settled) {
+      await wait(300);
+      if (!settled) await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    }
+    const done = (await running) as { runFolder: string } | undefined;
+    assert.ok(done, `the compare ran (notice: ${test.lastNotice()})`);
+    const compare = JSON.parse(fs.readFileSync(path.join(done.runFolder, 'compare.json'), 'utf8')) as { keySet: string };
+    assert.equal(path.dirname(compare.keySet), second.runFolder, 'the newest key set was offered first');
+  });
+
   test('Generate lens: the run view with a step slider over its timeline', async function () {
     this.timeout(JOB_TIMEOUT_MS);
     const test = await api();
@@ -227,5 +251,19 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
     assert.equal(done, undefined, 'a cancelled run returns nothing');
     assert.equal(test.statusText(), undefined, 'the status bar item is gone');
     assert.deepEqual(fs.existsSync(cancelRuns) ? fs.readdirSync(cancelRuns) : [], [], 'no run folder (not even a partial one)');
+  });
+
+  test('cancelling a Finetune while it trains writes no folder', async function () {
+    this.timeout(60_000);
+    const test = await api();
+    const before = folders(runsDir);
+    const running = Promise.resolve(vscode.commands.executeCommand('promptLens.finetune', uri, line, { steps: 400 }));
+    await until('the status bar to show a training step', () => {
+      const text = test.statusText();
+      return text && /Finetune step \d+\/400/.test(text) ? text : undefined;
+    });
+    await vscode.commands.executeCommand('promptLens.cancel');
+    assert.equal(await withTimeout(running, 30_000, 'the cancelled finetune to end'), undefined);
+    assert.deepEqual(fs.readdirSync(runsDir).sort(), before.sort(), 'nothing new, not even a partial folder');
   });
 });
