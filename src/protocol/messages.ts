@@ -184,7 +184,7 @@ export interface SettingRow {
 
 export interface SidebarState {
   /** The model in use and its execution provider (from the last run), if any. */
-  model?: { id: string; provider: string; fallbacks: string[] };
+  model?: { id: string; provider: string; fallbacks: string[]; /** From the newest run on disk, not a job of this window. */ fromHistory?: boolean };
   /** The active .prompt file. */
   file?: { name: string; settings: SettingRow[]; prompt?: string };
   trusted: boolean;

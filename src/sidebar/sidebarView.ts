@@ -146,6 +146,11 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
         };
       }),
     );
+    // No job in this window yet: the model and provider of the newest run on disk.
+    if (!state.model && runs[0]) {
+      const last = await this.lastRunModel(runs[0].folder);
+      if (last) state.model = last;
+    }
     state.keySets = keySets.map(
       (k): KeySetItem => ({
         file: k.file,
@@ -160,6 +165,16 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
       }),
     );
     return state;
+  }
+
+  private async lastRunModel(folder: string): Promise<SidebarState['model']> {
+    try {
+      const json = JSON.parse(await fs.readFile(path.join(folder, 'run.json'), 'utf8')) as { model?: { id?: string }; provider?: { name?: string; fallbacks?: string[] } };
+      if (!json.model?.id || !json.provider?.name) return undefined;
+      return { id: json.model.id, provider: json.provider.name, fallbacks: json.provider.fallbacks ?? [], fromHistory: true };
+    } catch {
+      return undefined;
+    }
   }
 
   private modelHash(file: string, text: string, model: string): Promise<string | undefined> {

@@ -38,7 +38,7 @@ export function startSidebar(vscode: VsCodeApi): void {
     if (!state) return;
     const s = state;
     el('model').textContent = s.model
-      ? `${s.model.id} on ${s.model.provider}${s.model.fallbacks.length ? ` (skipped: ${s.model.fallbacks.join('; ')})` : ''}`
+      ? `${s.model.id} on ${s.model.provider}${s.model.fallbacks.length ? ` (skipped: ${s.model.fallbacks.join('; ')})` : ''}${s.model.fromHistory ? ' (last run)' : ''}`
       : 'No run yet in this window.';
     if (!s.trusted) el('model').textContent += ' · untrusted workspace: embedded models only';
     el('file').textContent = s.file ? `${s.file.name}${s.file.prompt ? ` — “${s.file.prompt}”` : ''}` : 'Open a .prompt file.';
