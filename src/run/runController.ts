@@ -105,13 +105,12 @@ export class RunController implements vscode.Disposable {
 
   /** Runs a job through the queue with the panel's status and the shared error handling. */
   private async job<T>(kind: JobKind, label: string, work: (job: JobContext) => Promise<T>): Promise<T | undefined> {
-    const prompt = label;
     this.panel.show();
     let jobId = '';
     try {
       return await this.queue.run(kind, label, (job) => {
         jobId = job.id;
-        this.panel.post({ type: 'runStarted', runId: job.id, prompt, totalSteps: 0, kind });
+        this.panel.post({ type: 'runStarted', runId: job.id, prompt: label, totalSteps: 0, kind });
         return work(job);
       });
     } catch (error) {
