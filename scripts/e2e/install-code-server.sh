@@ -25,9 +25,12 @@ installed() {
 }
 
 if installed; then
+  bash "$ROOT/scripts/e2e/install-prerequisites.sh"
   echo "code-server $VERSION already installed in $ENV_DIR"
   exit 0
 fi
+
+bash "$ROOT/scripts/e2e/install-prerequisites.sh"
 
 for cmd in node npm rg; do
   command -v "$cmd" >/dev/null || { echo "install-code-server: '$cmd' not found (apt-get install ripgrep; Node 20 with npm)" >&2; exit 1; }
