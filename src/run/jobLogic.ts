@@ -49,3 +49,15 @@ export function chooseKeySet<T>(matching: readonly T[], requested?: (k: T) => bo
 }
 
 export const NO_KEY_SET_MESSAGE = 'no finetuned key set for this model yet. Run Finetune first.';
+
+/** UI updates at most this often while a job steps (the embedded model takes ~40 ms a step). */
+export const PROGRESS_INTERVAL_MS = 200;
+
+/**
+ * Whether a progress update is worth sending to the workbench: the first and last steps always, in
+ * between at most every PROGRESS_INTERVAL_MS, so a fast loop does not flood the UI (which delays a
+ * click on Cancel).
+ */
+export function progressDue(step: number, totalSteps: number, now: number, lastSent: number | undefined): boolean {
+  return lastSent === undefined || step <= 1 || step >= totalSteps || now - lastSent >= PROGRESS_INTERVAL_MS;
+}

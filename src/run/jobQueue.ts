@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { CancelledError } from '../engine/pipeline/pipeline';
 import type { JobKind, JobView } from '../protocol/messages';
-import { KIND_TITLE, statusBarText, statusBarTooltip } from './jobLogic';
+import { KIND_TITLE, progressDue, statusBarText, statusBarTooltip } from './jobLogic';
 
 export const CANCEL_COMMAND = 'promptLens.cancel';
 export const RUNNING_CONTEXT = 'promptLens.running';
@@ -12,8 +12,11 @@ export const RUNNING_CONTEXT = 'promptLens.running';
 export interface JobContext {
   id: string;
   signal: AbortSignal;
-  /** Progress of the job: shown in the notification, the status bar, the sidebar and the results panel. */
-  update(step: number, totalSteps: number, detail: string): void;
+  /**
+   * Progress of the job: shown in the notification, the status bar and the sidebar. Returns whether
+   * this update was sent (updates are throttled); callers send their own views only then.
+   */
+  update(step: number, totalSteps: number, detail: string): boolean;
   /** A status line without a step count ("Loading tiny-shapes…"). */
   status(detail: string): void;
 }
@@ -78,6 +81,7 @@ export class JobQueue implements vscode.Disposable {
         async (progress, token) => {
           token.onCancellationRequested(() => job.abort.abort());
           let reported = 0;
+          let lastSent: number | undefined;
           const context: JobContext = {
             id: job.id,
             signal: job.abort.signal,
@@ -85,11 +89,15 @@ export class JobQueue implements vscode.Disposable {
               job.step = step;
               job.totalSteps = totalSteps;
               job.detail = detail;
+              const now = Date.now();
+              if (!progressDue(step, totalSteps, now, lastSent)) return false;
+              lastSent = now;
               const fraction = totalSteps > 0 ? (100 * step) / totalSteps : 0;
               // Phases restart their step count: the bar only moves forward within one phase.
               progress.report({ message: detail, ...(fraction > reported ? { increment: fraction - reported } : {}) });
               reported = fraction;
               this.refresh();
+              return true;
             },
             status: (detail) => {
               job.detail = detail;

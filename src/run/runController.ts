@@ -146,8 +146,9 @@ export class RunController implements vscode.Disposable {
           signal: job.signal,
           onStatus: (message) => job.status(message),
           onProgress: (p) => {
-            job.update(p.step, p.totalSteps, `step ${p.step}/${p.totalSteps}`);
-            this.panel.post({ type: 'progress', runId: job.id, step: p.step, totalSteps: p.totalSteps });
+            if (job.update(p.step, p.totalSteps, `step ${p.step}/${p.totalSteps}`)) {
+              this.panel.post({ type: 'progress', runId: job.id, step: p.step, totalSteps: p.totalSteps });
+            }
           },
         },
       );
@@ -195,14 +196,12 @@ export class RunController implements vscode.Disposable {
           onTrainingStep: (s, total) => {
             const detail = trainingDetail(s.step, total, s.loss);
             this.log.debug(`finetune ${detail} · |g| ${s.gradNorm.toExponential(2)} · ${Math.round(s.ms)} ms`);
-            job.update(s.step, total, detail);
-            this.panel.post({ type: 'progress', runId: job.id, step: s.step, totalSteps: total, message: detail });
+            if (job.update(s.step, total, detail)) this.panel.post({ type: 'progress', runId: job.id, step: s.step, totalSteps: total, message: detail });
           },
           onProgress: (p) => {
             if (p.step === 1) sampled++;
             const detail = samplingDetail(sampled, samplings, p.step, p.totalSteps);
-            job.update(p.step, p.totalSteps, detail);
-            this.panel.post({ type: 'progress', runId: job.id, step: p.step, totalSteps: p.totalSteps, message: detail });
+            if (job.update(p.step, p.totalSteps, detail)) this.panel.post({ type: 'progress', runId: job.id, step: p.step, totalSteps: p.totalSteps, message: detail });
           },
         },
       );
@@ -252,8 +251,7 @@ export class RunController implements vscode.Disposable {
           onProgress: (p) => {
             if (p.step === 1) phase++;
             const detail = `${phase <= 1 ? 'base' : 'finetuned'} · step ${p.step}/${p.totalSteps}`;
-            job.update(p.step, p.totalSteps, detail);
-            this.panel.post({ type: 'progress', runId: job.id, step: p.step, totalSteps: p.totalSteps, message: detail });
+            if (job.update(p.step, p.totalSteps, detail)) this.panel.post({ type: 'progress', runId: job.id, step: p.step, totalSteps: p.totalSteps, message: detail });
           },
         },
       );

@@ -644,7 +644,7 @@ async function runUiPhase(tmp: string): Promise<Counts> {
 
     let compareFrame: Frame | undefined;
     await steps.step('clicking the "Finetune" code lens: queue and status bar while it trains, then the before/after view', async () => {
-      const lens = page.locator('.codelens-decoration a', { hasText: /^Finetune$/ }).first();
+      const lens = page.locator('.codelens-decoration a', { hasText: /^Finetune$/ }).filter({ visible: true }).first();
       await lens.waitFor();
       await lens.click();
       // While it runs: the spinning status bar item and the job in the sidebar's queue.
@@ -712,10 +712,33 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       if (value !== '100') throw new Error(`the split slider is at ${value} after End`);
     });
 
+    await steps.step('F5 on a 400-step prompt, then a click on the spinning status bar item cancels it', async () => {
+      if (!sidebar) throw new Error('no sidebar frame');
+      const stepsInput = sidebar.locator('input[data-setting="steps"]');
+      await stepsInput.fill('400');
+      await stepsInput.press('Enter');
+      await page.locator('.monaco-editor .view-line', { hasText: 'steps: 400' }).waitFor({ timeout: 10_000 });
+      await promptLine.click();
+      const pressed = Date.now();
+      await page.keyboard.press('F5');
+      const item = page.locator('.statusbar-item', { hasText: /Prompt Lens: step \d+\/400/ }).first();
+      await item.waitFor({ timeout: 30_000 });
+      console.log(`    status bar ${Date.now() - pressed} ms after F5: ${(await item.innerText()).trim()}`);
+      await steps.shot('10-running-status-bar');
+      const clicked = Date.now();
+      // force: the item's text changes every few steps; a person clicks it anyway.
+      await item.click({ force: true });
+      await page.locator('.statusbar-item', { hasText: 'Prompt Lens:' }).first().waitFor({ state: 'detached', timeout: 20_000 });
+      console.log(`    the item went away ${Date.now() - clicked} ms after the click`);
+      const results = await findFrameWith(page, '#status:not([hidden])', 10_000);
+      const text = (await results.locator('#status-text').innerText()).trim();
+      if (text !== 'Run cancelled.') throw new Error(`the results panel says "${text}" after the cancel`);
+    });
+
     for (const [theme, css, name] of [
-      ['Light Modern', 'vs', '10-theme-light'],
-      ['Dark High Contrast', 'hc-black', '11-theme-high-contrast'],
-      ['Dark Modern', 'vs-dark', '12-theme-dark'],
+      ['Light Modern', 'vs', '11-theme-light'],
+      ['Dark High Contrast', 'hc-black', '12-theme-high-contrast'],
+      ['Dark Modern', 'vs-dark', '13-theme-dark'],
     ] as const) {
       await steps.step(`theme "${theme}" from the palette: workbench and webviews follow`, async () => {
         await promptLine.click();
@@ -742,7 +765,7 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       const reveal = await restored.locator('#c-reveal-slider').inputValue();
       if (reveal !== '100') throw new Error(`the split position was not kept (slider at ${reveal}, was 100)`);
       await sleep(300);
-      await steps.shot('13-after-reload');
+      await steps.shot('14-after-reload');
     });
   };
   const running = run();

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JobView } from '../../../src/protocol/messages';
-import { chooseKeySet, keySetsForModel, samplingDetail, statusBarText, statusBarTooltip, trainingDetail } from '../../../src/run/jobLogic';
+import { chooseKeySet, progressDue, keySetsForModel, samplingDetail, statusBarText, statusBarTooltip, trainingDetail } from '../../../src/run/jobLogic';
 
 const job = (patch: Partial<JobView>): JobView => ({ id: 'j', kind: 'generate', label: 'a red [circle]', state: 'running', step: 0, totalSteps: 0, detail: '', ...patch });
 
@@ -52,5 +52,15 @@ describe('Compare: which key set', () => {
     assert.deepEqual(chooseKeySet(matching, (k) => k.id === 'old'), { kind: 'one', keySet: sets[2] });
     // A requested key set of another model is not among the matching ones: ask instead.
     assert.equal(chooseKeySet(matching, (k) => k.id === 'other').kind, 'ask');
+  });
+});
+
+describe('progress throttling', () => {
+  test('first and last steps always, in between at most every 200 ms', () => {
+    assert.equal(progressDue(1, 400, 1000, 990), true);
+    assert.equal(progressDue(400, 400, 1000, 990), true);
+    assert.equal(progressDue(7, 400, 1000, undefined), true);
+    assert.equal(progressDue(7, 400, 1100, 1000), false);
+    assert.equal(progressDue(8, 400, 1200, 1000), true);
   });
 });
