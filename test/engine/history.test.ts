@@ -27,6 +27,7 @@ function fakeResult(prompt: string, objects: [string, number][], seed = 7): RunR
     mapHeight: h,
     mapWidth: w,
     mapRecipe: 'test',
+    layers: [],
     words: words.map((word, i) => ({ word, tokenIndices: [i + 1], isObject: objects.some(([o]) => o === word), isSpecial: false, map: map(i) })),
     scores:
       objects.length > 0
@@ -38,6 +39,7 @@ function fakeResult(prompt: string, objects: [string, number][], seed = 7): RunR
             enhanceLoss: 0.5,
             totalLoss: 0.5,
             pairs: objects.length >= 2 ? [{ a: objects[0][0], b: objects[1][0], iou: 0.125, ioaA: 0.2, ioaB: 0.3 }] : [],
+            masks: new Uint8Array(objects.length * h * w),
             basis: 'test',
           }
         : undefined,

@@ -68,6 +68,13 @@ describe('runPrompt on the embedded model', () => {
     const maps = decodeSafetensors(await fs.readFile(path.join(written.folder, 'maps.safetensors')));
     assert.deepEqual(maps.tensors.get('word_maps')?.shape, [result.words.length, 32, 32]);
     assert.deepEqual(maps.tensors.get('timeline')?.shape.slice(0, 2), [4, result.words.length]);
+    assert.deepEqual(maps.tensors.get('object_masks')?.shape, [2, 32, 32]);
+    const masks = result.scores?.masks ?? new Uint8Array();
+    assert.ok(masks.some((v) => v === 1), 'each mask marks at least its own peak');
+    assert.deepEqual(
+      result.layers.map((l) => `${l.gridH}x${l.gridW}/${l.heads}`),
+      ['16x16/2', '8x8/4', '8x8/4', '8x8/4', '8x8/4', '16x16/2', '16x16/2'],
+    );
     assert.deepEqual(JSON.parse(maps.metadata.words), result.words.map((w) => w.word));
     const html = await fs.readFile(written.report, 'utf8');
     assert.match(html, /data:image\/png;base64,/);

@@ -33,10 +33,11 @@ function fakeResult(prompt: string): RunResult {
     mapHeight: h,
     mapWidth: w,
     mapRecipe: 'test',
+    layers: [],
     words: words.map((word, i) => ({ word, tokenIndices: [i + 1], isObject: word === 'circle' || word === 'square', isSpecial: false, map: map(i) })),
     scores: {
       overlap: 0.2, overlapMap: map(9), activations: [{ word: 'circle', value: 0.07 }, { word: 'square', value: 0.08 }], weakest: 'circle',
-      enhanceLoss: 0.9, totalLoss: 0.5, pairs: [{ a: 'circle', b: 'square', iou: 0.25, ioaA: 0.5, ioaB: 0.4 }], basis: 'test',
+      enhanceLoss: 0.9, totalLoss: 0.5, pairs: [{ a: 'circle', b: 'square', iou: 0.25, ioaA: 0.5, ioaB: 0.4 }], masks: new Uint8Array(2 * h * w), basis: 'test',
     },
     timings: { textEncoderMs: 1, unetMs: 1, decodeMs: 1, totalMs: 3 },
   };

@@ -75,6 +75,8 @@ export class CancelledError extends Error {
 
 export interface PipelineOptions {
   provider?: ProviderChoice;
+  /** Threads per session on CPU; default all cores but one (see createSession). */
+  threads?: number;
   /**
    * Per-head probabilities (default): the Separate-and-Enhance scores take their max over heads and
    * the finetune needs them; head-averaged outputs are cheaper for display-only use.
@@ -103,10 +105,11 @@ export class Pipeline {
     const scheduler = new DdimScheduler(await readSchedulerConfig(model.schedulerConfigPath));
     const tokenizer = await ClipTokenizer.fromFolder(model.tokenizerDir);
     const instrumented = await instrumentUnet(model.unetPath, { perHead: options.perHead ?? true });
+    const open = (file: string): Promise<SessionHandle> => createSession(file, provider, options.threads);
     const [textEncoder, unet, vaeDecoder] = await Promise.all([
-      createSession(model.textEncoderPath, provider),
-      createSession(instrumented.path, provider),
-      model.vaeDecoderPath ? createSession(model.vaeDecoderPath, provider) : Promise.resolve(undefined),
+      open(model.textEncoderPath),
+      open(instrumented.path),
+      model.vaeDecoderPath ? open(model.vaeDecoderPath) : Promise.resolve(undefined),
     ]);
     const keyFeeds = keyFeedsFor(instrumented, await loadOriginalKeys(instrumented));
     return new Pipeline(model, tokenizer, scheduler, textEncoder, unet, vaeDecoder, instrumented, keyFeeds);

@@ -17,7 +17,7 @@ import {
 import { resizeMapBilinear } from '../image/raster';
 import type { AttentionCapture } from '../pipeline/pipeline';
 import type { TokenizedText } from '../tokenizer/clipTokenizer';
-import type { ObjectMark, RunScores, TimelineData, WordMap } from './runResult';
+import type { ObjectMark, RunLayer, RunScores, TimelineData, WordMap } from './runResult';
 
 export interface AnalysisInput {
   prompt: string;
@@ -42,6 +42,7 @@ export class SelectionError extends Error {
 
 export interface AnalysisOutput {
   words: WordMap[];
+  layers: RunLayer[];
   mapHeight: number;
   mapWidth: number;
   mapRecipe: string;
@@ -61,6 +62,7 @@ export class AttentionAnalysis {
   private scoreStep = 0;
   private scoreTimestep = 0;
   private scoreGrid = '';
+  private catalogue: LayerInfo[] = [];
   private readonly spans: WordSpan[];
   private readonly objectWords: string[];
 
@@ -85,6 +87,7 @@ export class AttentionAnalysis {
 
   private start(captures: AttentionCapture[]): void {
     const catalogue: LayerInfo[] = captures.map((c) => ({ name: c.layer, gridH: c.gridH, gridW: c.gridW, heads: c.heads }));
+    this.catalogue = catalogue;
     const tokens = captures[0].tokens;
     const { steps, sampleH, sampleW } = this.input;
     this.display = new AttentionAccumulator({
@@ -125,6 +128,7 @@ export class AttentionAnalysis {
     const layerNames = this.display.layers.map((l) => `${l.gridH}x${l.gridW}`);
     return {
       words,
+      layers: this.catalogue.map(({ name, gridH, gridW, heads }) => ({ name, gridH, gridW, heads })),
       mapHeight: wordMaps.height,
       mapWidth: wordMaps.width,
       mapRecipe: `DAAM: ${describeSelection(this.input.selection, [...new Set(layerNames)], this.input.steps)}, bicubic to ${sampleH}x${sampleW}`,
@@ -145,6 +149,7 @@ export class AttentionAnalysis {
     const size = stack.height * stack.width;
     const small = overlap ? meanPlanes(overlap.map, stack.heads, size) : new Float32Array(size);
     const masks = maskOverlaps(meanHeads(stack));
+    const displayMasks = upsampleMasks(masks.masks, this.objectWords.length, stack.height, stack.width, outH, outW);
     return {
       overlap: overlapValue,
       overlapMap: resizeMapBilinear(small, stack.height, stack.width, outH, outW),
@@ -152,6 +157,7 @@ export class AttentionAnalysis {
       weakest: this.objectWords[activation.weakest],
       enhanceLoss: activation.value,
       totalLoss: 1.0 * overlapValue + 0.5 * activation.value,
+      masks: displayMasks,
       pairs: masks.pairs.map((p) => ({
         a: this.objectWords[p.a],
         b: this.objectWords[p.b],
@@ -227,6 +233,18 @@ function describeSelection(options: SelectionOptions | undefined, grids: string[
   const s = options?.steps;
   const range = s === undefined || s === 'all' ? `all ${steps} steps` : typeof s === 'number' ? `step ${s + 1}` : `steps ${(s.from ?? 0) + 1}–${(s.to ?? steps - 1) + 1}`;
   return `${layers}, ${heads}, ${range}`;
+}
+
+/** Nearest-neighbour: a mask stays a mask, and each S&E cell covers a block of display cells. */
+function upsampleMasks(masks: Uint8Array, count: number, h: number, w: number, outH: number, outW: number): Uint8Array {
+  const out = new Uint8Array(count * outH * outW);
+  for (let k = 0; k < count; k++) {
+    for (let y = 0; y < outH; y++) {
+      const sy = Math.min(h - 1, Math.floor((y * h) / outH));
+      for (let x = 0; x < outW; x++) out[(k * outH + y) * outW + x] = masks[(k * h + sy) * w + Math.min(w - 1, Math.floor((x * w) / outW))];
+    }
+  }
+  return out;
 }
 
 function nearestGrid(catalogue: LayerInfo[], side: number): number {

@@ -23,6 +23,8 @@ export interface RunFinetuneRequest extends PromptFileSource {
 
 export interface RunFinetuneHooks extends SampleHooks {
   onTrainingStep?(step: FinetuneStep, totalSteps: number): void;
+  /** Before each before/after sample: `index` of `total` (0-based), which prompt, seed and side. */
+  onSample?(index: number, total: number, info: { group: PromptGroup; prompt: string; seed: number; side: 'before' | 'after' }): void;
 }
 
 export type PromptGroup = 'trained' | 'held-out' | 'single-object';
@@ -109,12 +111,16 @@ export async function runFinetune(
     `${timestamp(new Date())}-finetune-${slug(trainedLines[0].text)}`,
     async (dir) => {
       await fs.writeFile(path.join(dir, KEYS_FILE), encodeKeySet(trained.keys, trainer.layers, info));
+      const total = 2 * seeds.length * groups.reduce((n, [, lines]) => n + lines.length, 0);
+      let index = 0;
       for (const [group, lines, file] of groups) {
         for (const line of lines) {
           for (const seed of seeds) {
             hooks.onStatus?.(`Before/after: "${line.text}", seed ${seed}`);
             const runSettings = { ...settings, seed };
+            hooks.onSample?.(index++, total, { group, prompt: line.text, seed, side: 'before' });
             const before = await sampleRun(pipeline, line, runSettings, file, hooks);
+            hooks.onSample?.(index++, total, { group, prompt: line.text, seed, side: 'after' });
             const after = await sampleRun(pipeline, line, runSettings, file, hooks, trained.keys);
             const beforeRun = await writeRunRecord(before, path.join(dir, 'before'));
             const afterRun = await writeRunRecord(after, path.join(dir, 'after'));

@@ -88,7 +88,10 @@ function mapsSafetensors(result: RunResult): Uint8Array {
   const wordMaps = new Float32Array(result.words.length * h * w);
   result.words.forEach((word, i) => wordMaps.set(word.map, i * h * w));
   const tensors = new Map<string, SafeTensor>([['word_maps', { dtype: 'F32', shape: [result.words.length, h, w], data: wordMaps }]]);
-  if (result.scores) tensors.set('overlap_map', { dtype: 'F32', shape: [h, w], data: result.scores.overlapMap });
+  if (result.scores) {
+    tensors.set('overlap_map', { dtype: 'F32', shape: [h, w], data: result.scores.overlapMap });
+    tensors.set('object_masks', { dtype: 'F32', shape: [result.scores.activations.length, h, w], data: Float32Array.from(result.scores.masks) });
+  }
   if (result.timeline) {
     const t = result.timeline;
     const shape = [t.timesteps.length, result.words.length, t.height, t.width];
@@ -121,7 +124,8 @@ function runJson(result: RunResult, id: string, now: Date, files: PictureFiles):
         : undefined,
     },
     words: result.words.map(({ word, tokenIndices, isObject, isSpecial }) => ({ word, tokenIndices, isObject, isSpecial })),
-    scores: result.scores && { ...result.scores, overlapMap: undefined },
+    layers: result.layers,
+    scores: result.scores && { ...result.scores, overlapMap: undefined, masks: undefined },
     detection: result.detection,
     files,
     timings: result.timings,

@@ -46,8 +46,21 @@ export interface RunScores {
   enhanceLoss: number;
   totalLoss: number;
   pairs: PairScore[];
+  /**
+   * Object masks `[K, mapHeight, mapWidth]` (1 inside), K in `activations` order: each object's map
+   * binarised at 0.4 of its maximum, the masks the pairs' IoU and intersection-over-area come from.
+   */
+  masks: Uint8Array;
   /** Which maps the scores were computed on (recipe, layers, step), for the record. */
   basis: string;
+}
+
+/** A cross-attention layer as the run saw it, so views can offer layer and head filters. */
+export interface RunLayer {
+  name: string;
+  gridH: number;
+  gridW: number;
+  heads: number;
 }
 
 export interface TimelineData {
@@ -81,6 +94,8 @@ export interface RunResult {
   /** Recipe used for `words[].map`, e.g. "daam: all layers, all heads, all steps". */
   mapRecipe: string;
   words: WordMap[];
+  /** Every cross-attention layer of the model, in graph order. */
+  layers: RunLayer[];
   scores?: RunScores;
   timeline?: TimelineData;
   detection?: RunDetection;

@@ -1,6 +1,7 @@
 // Creates onnxruntime sessions on the best execution provider that actually works.
 // onnxruntime-node throws at session creation when a provider is unavailable instead of falling
 // back, so each candidate is tried in turn and the reason for every skip is kept for the user.
+import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 
 export type ProviderChoice = 'auto' | 'cpu' | 'cuda' | 'webgpu';
@@ -15,7 +16,15 @@ export interface SessionHandle {
 
 const AUTO_ORDER: readonly ConcreteProvider[] = ['cuda', 'webgpu', 'cpu'];
 
-export async function createSession(modelPath: string, choice: ProviderChoice = 'cpu'): Promise<SessionHandle> {
+/**
+ * One core is left free by default so the editor (extension host, workbench) stays responsive while
+ * a run samples; on a 2-core laptop that halves nothing the user waits for less than a frozen UI.
+ */
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+export async function createSession(modelPath: string, choice: ProviderChoice = 'cpu', threads = defaultThreads()): Promise<SessionHandle> {
   const candidates = choice === 'auto' ? AUTO_ORDER : [choice];
   const fallbacks: string[] = [];
   for (const provider of candidates) {
@@ -23,6 +32,7 @@ export async function createSession(modelPath: string, choice: ProviderChoice = 
       const session = await ort.InferenceSession.create(modelPath, {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
+        intraOpNumThreads: threads,
       });
       return { session, provider, fallbacks };
     } catch (error) {

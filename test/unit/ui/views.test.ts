@@ -26,10 +26,11 @@ function fakeResult(prompt: string, shift = 0): RunResult {
     mapHeight: h,
     mapWidth: w,
     mapRecipe: 'test',
+    layers: [],
     words: words.map((word, i) => ({ word, tokenIndices: [i + 1], isObject: word === 'circle' || word === 'square', isSpecial: false, map: map(i) })),
     scores: {
       overlap: 0.2 + shift / 100, overlapMap: map(9), activations: [{ word: 'circle', value: 0.3 }, { word: 'square', value: 0.4 }], weakest: 'circle',
-      enhanceLoss: 0.7, totalLoss: 0.55, pairs: [{ a: 'circle', b: 'square', iou: 0.25, ioaA: 0.5, ioaB: 0.4 }], basis: 'test',
+      enhanceLoss: 0.7, totalLoss: 0.55, pairs: [{ a: 'circle', b: 'square', iou: 0.25, ioaA: 0.5, ioaB: 0.4 }], masks: new Uint8Array(2 * h * w), basis: 'test',
     },
     timeline: { timesteps: [900, 500, 100], height: 2, width: 2, data: Float32Array.from({ length: steps * words.length * 4 }, (_, i) => i / 100) },
     detection: { success: false, objects: [{ object: 'red circle', status: 'found' }, { object: 'blue square', status: 'missing' }], detected: ['red circle'], extra: [] },
