@@ -1,6 +1,7 @@
 // `prompt-lens` CLI: the same engine as the extension, for headless runs, CI and benchmarks.
 // Progress goes to stderr; stdout carries only the run folder and report paths, so scripts can read them.
 import { promises as fs } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { CancelledError } from '../engine/pipeline/pipeline';
 import { PipelineCache } from '../engine/pipeline/pipelineCache';
@@ -12,6 +13,11 @@ import { KeySetError } from '../engine/finetune/keySet';
 import { parseArgs, UsageError, USAGE, type FinetuneArgs, type RunArgs } from './args';
 
 const EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130 } as const;
+
+/** Headless runs have no editor to keep responsive: every core samples. */
+function cliPipelines(): PipelineCache {
+  return new PipelineCache({ threads: availableParallelism() });
+}
 
 /** dist/cli.js sits one folder below the package root, which holds the embedded models. */
 const BUILTIN_MODELS = path.resolve(__dirname, '..', 'models');
@@ -63,7 +69,7 @@ async function finetune(args: FinetuneArgs): Promise<number> {
       builtinModelsDir: BUILTIN_MODELS,
       provider: args.provider ?? 'cpu',
     },
-    new PipelineCache(),
+    cliPipelines(),
     {
       signal: cancelOnInterrupt(),
       onStatus: progress.say,
@@ -104,7 +110,7 @@ async function run(args: RunArgs): Promise<number> {
       builtinModelsDir: BUILTIN_MODELS,
       provider: args.provider ?? 'cpu',
     },
-    new PipelineCache(),
+    cliPipelines(),
     { signal: cancelOnInterrupt(), onStatus: say, onProgress: (p) => progress.step(p.step, p.totalSteps, 'step') },
   );
   say(`"${result.prompt}" on ${result.model.id} (${result.provider.name}) in ${Math.round(result.timings.totalMs)} ms`);
