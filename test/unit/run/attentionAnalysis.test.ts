@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { AttentionCapture } from '../../../src/engine/pipeline/pipeline';
+import { AttentionAnalysis } from '../../../src/engine/run/attentionAnalysis';
+import type { TokenizedText } from '../../../src/engine/tokenizer';
+
+// "red circle and square": start, red, circle, and, square, end over a 2x2 grid, one head, one layer.
+const PROMPT = 'red circle and square';
+const tokenized = {
+  ids: Int32Array.from([10, 1, 2, 3, 4, 11]),
+  length: 6,
+  truncated: false,
+  tokens: [
+    { id: 10, text: '<|startoftext|>', wordIndex: -1, start: 0, end: 0 },
+    { id: 1, text: 'red</w>', wordIndex: 0, start: 0, end: 3 },
+    { id: 2, text: 'circle</w>', wordIndex: 1, start: 4, end: 10 },
+    { id: 3, text: 'and</w>', wordIndex: 2, start: 11, end: 14 },
+    { id: 4, text: 'square</w>', wordIndex: 3, start: 15, end: 21 },
+    { id: 11, text: '<|endoftext|>', wordIndex: -1, start: 21, end: 21 },
+  ],
+} as unknown as TokenizedText;
+
+/** Token t's probability at cell q: circle lives top-left, square bottom-right, the rest is spread evenly. */
+function capture(step: number): AttentionCapture {
+  const probs = new Float32Array(4 * 6);
+  for (let q = 0; q < 4; q++) {
+    const row = [0.4, 0.1, q === 0 ? 0.4 : 0.05, 0.05, q === 3 ? 0.4 : 0.05, 0];
+    row[5] = 1 - row.slice(0, 5).reduce((a, b) => a + b, 0);
+    probs.set(row, q * 6);
+  }
+  return { layer: 'up.attn2', step, timestep: 900 - 100 * step, gridH: 2, gridW: 2, heads: 1, tokens: 6, probs };
+}
+
+describe('attention analysis of a run', () => {
+  test('words, objects, specials, scores, masks and the layer catalogue', () => {
+    const analysis = new AttentionAnalysis({
+      prompt: PROMPT,
+      objects: [
+        { word: 'circle', start: 4, end: 10 },
+        { word: 'square', start: 15, end: 21 },
+      ],
+      tokenized,
+      steps: 2,
+      sampleH: 2,
+      sampleW: 2,
+    });
+    analysis.onAttention([capture(0)]);
+    analysis.onAttention([capture(1)]);
+    const out = analysis.finish();
+    assert.deepEqual(out.words.map((w) => w.word), ['red', 'circle', 'and', 'square', '<start>', '<end>']);
+    assert.deepEqual(out.words.filter((w) => w.isObject).map((w) => w.word), ['circle', 'square']);
+    assert.deepEqual(out.words.find((w) => w.word === '<end>')?.tokenIndices, [5]);
+    assert.deepEqual(out.layers, [{ name: 'up.attn2', gridH: 2, gridW: 2, heads: 1 }]);
+    // DAAM sums the two steps: circle's map is 0.8 at its cell and 0.1 elsewhere.
+    const circle = out.words.find((w) => w.word === 'circle')?.map ?? new Float32Array();
+    assert.ok(Math.abs(circle[0] - 0.8) < 1e-6 && Math.abs(circle[3] - 0.1) < 1e-6);
+    const s = out.scores;
+    assert.ok(s);
+    // Overlap at one step: prod/sum peaks where one map is 0.4 and the other 0.05: 0.02 / 0.45.
+    assert.ok(Math.abs(s.overlap - 0.02 / 0.45) < 1e-6, `overlap ${s.overlap}`);
+    assert.deepEqual(s.activations.map((a) => a.word), ['circle', 'square']);
+    assert.equal(s.masks.length, 2 * 4);
+    assert.deepEqual([...s.masks], [1, 0, 0, 0, 0, 0, 0, 1], 'each object masks its own cell');
+    assert.equal(s.pairs[0].iou, 0);
+    assert.match(s.basis, /step 2 of 2/);
+    assert.equal(out.timeline?.timesteps.length, 2);
+  });
+});
