@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { PipelineCache } from './engine/pipeline/pipelineCache';
 import { registerLanguageFeatures } from './language';
-import type { JobView, RenderedState } from './protocol/messages';
+import { registerModelCommands } from './models/addModel';
+import type { JobView, MapFilter, RenderedState } from './protocol/messages';
 import { RESULTS_VIEW_TYPE, ResultsPanel } from './results/resultsPanel';
 import { CANCEL_COMMAND, JobQueue } from './run/jobQueue';
 import { LANGUAGE_ID, RunController, type CompletedRun, type FinetuneOptions } from './run/runController';
@@ -25,18 +26,26 @@ export interface PromptLensTestApi {
   lastNotice(): string | undefined;
   /** Exports the results view as PNG to `file` (refused when it exists); resolves with the saved path. */
   exportViewTo(file: string): Promise<string | undefined>;
+  /** Re-runs the run in `folder` with its display maps filtered, as the results view's filters do. */
+  filterMaps(folder: string, filter: MapFilter): Promise<{ runId: string; runFolder: string } | undefined>;
 }
 
 export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
   const log = vscode.window.createOutputChannel('Prompt Lens', { log: true });
   const builtinModelsDir = path.join(context.extensionPath, 'models');
   registerLanguageFeatures(context, { builtinModelsDir, log });
-  const pipelines = new PipelineCache();
+  // The sidebar shows the model and provider as soon as a pipeline loads, not after the first run.
+  const pipelines = new PipelineCache({ onDidLoad: (info) => runController.pipelineLoaded(info) });
   const queue = new JobQueue();
   // The panel's callbacks only run after activation, once runController exists.
-  const panel = new ResultsPanel(context.extensionUri, { onCancel: (runId) => runController.cancel(runId), log });
+  const panel = new ResultsPanel(context.extensionUri, {
+    onCancel: (runId) => runController.cancel(runId),
+    onFilterMaps: (folder, filter) => void runController.filterMaps(folder, filter).then(completed),
+    log,
+  });
   const runController = new RunController(pipelines, panel, queue, log, builtinModelsDir);
   const sidebar = new SidebarView(context.extensionUri, runController, queue, panel);
+  registerModelCommands(context, log);
 
   let lastRunId: string | undefined;
   const rendered = new Map<string, RenderedState>();
@@ -133,5 +142,6 @@ export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
       panel.exportTarget = file;
       return panel.requestExport();
     },
+    filterMaps: async (folder, filter) => completed(await runController.filterMaps(folder, filter)),
   };
 }

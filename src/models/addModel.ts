@@ -12,10 +12,31 @@ export function userModels(scope?: vscode.Uri): Record<string, string> {
 }
 
 export function registerModelCommands(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
-  context.subscriptions.push(vscode.commands.registerCommand('promptLens.addModel', (folder?: vscode.Uri) => addModel(log, folder)));
+  context.subscriptions.push(
+    vscode.commands.registerCommand('promptLens.addModel', (folder?: unknown, name?: unknown) =>
+      addModel(
+        log,
+        folder instanceof vscode.Uri ? folder : typeof folder === 'string' ? vscode.Uri.file(folder) : undefined,
+        typeof name === 'string' ? name : undefined,
+      ),
+    ),
+  );
 }
 
-async function addModel(log: vscode.LogOutputChannel, given?: vscode.Uri): Promise<string | undefined> {
+/** Why `value` cannot name a model (undefined when it can). */
+export function modelNameProblem(value: string, folder: string, models: Record<string, string>): string | undefined {
+  return !/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(value)
+    ? 'Letters, digits, ".", "_" and "-" only (a name with a slash would read as a path)'
+    : models[value] && models[value] !== folder
+      ? `"${value}" already names ${models[value]}`
+      : undefined;
+}
+
+/**
+ * Checks `given` (asked with a folder dialog when absent) and adds it to `promptLens.models` under
+ * `givenName` (asked with an input box when absent). Resolves with the name, or undefined.
+ */
+async function addModel(log: vscode.LogOutputChannel, given?: vscode.Uri, givenName?: string): Promise<string | undefined> {
   const folder =
     given ??
     (
@@ -36,23 +57,31 @@ async function addModel(log: vscode.LogOutputChannel, given?: vscode.Uri): Promi
   for (const check of report.checks) (check.ok ? log.info : log.error).call(log, `  ${check.ok ? '✓' : '✗'} ${check.part}: ${check.detail}`);
   if (!report.ok) {
     const failed = report.checks.find((c) => !c.ok);
-    const choice = await vscode.window.showErrorMessage(`Prompt Lens can't use ${folder.fsPath}: ${failed?.part}: ${failed?.detail}`, 'Show Log');
-    if (choice) log.show(true);
+    void vscode.window.showErrorMessage(`Prompt Lens can't use ${folder.fsPath}: ${failed?.part}: ${failed?.detail}`, 'Show Log').then((choice) => {
+      if (choice) log.show(true);
+    });
     return undefined;
   }
   const models = userModels();
-  const name = await vscode.window.showInputBox({
-    title: 'Name for this model (use it as `model: NAME` in .prompt files)',
-    value: path.basename(folder.fsPath),
-    validateInput: (value) =>
-      !/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(value)
-        ? 'Letters, digits, ".", "_" and "-" only (a name with a slash would read as a path)'
-        : models[value] && models[value] !== folder.fsPath
-          ? `"${value}" already names ${models[value]}`
-          : undefined,
-  });
+  let name: string | undefined;
+  if (givenName !== undefined) {
+    const problem = modelNameProblem(givenName, folder.fsPath, models);
+    if (problem) {
+      log.error(`Add Model: ${problem}`);
+      void vscode.window.showErrorMessage(`Prompt Lens: ${problem}`);
+      return undefined;
+    }
+    name = givenName;
+  } else {
+    name = await vscode.window.showInputBox({
+      title: 'Name for this model (use it as `model: NAME` in .prompt files)',
+      value: path.basename(folder.fsPath),
+      validateInput: (value) => modelNameProblem(value, folder.fsPath, models),
+    });
+  }
   if (!name) return undefined;
   await vscode.workspace.getConfiguration('promptLens').update(MODELS_SETTING, { ...models, [name]: folder.fsPath }, vscode.ConfigurationTarget.Global);
+  log.info(`Added model "${name}" → ${folder.fsPath}`);
   void vscode.window.showInformationMessage(`Prompt Lens: added "${name}" (${report.checks.at(-1)?.detail}). Use it with model: ${name}`);
   return name;
 }

@@ -39,6 +39,27 @@ export interface DetectionView {
   extra: string[];
 }
 
+/** A cross-attention layer of the run's model, for the layer and head filters. */
+export interface LayerView {
+  name: string;
+  gridH: number;
+  gridW: number;
+  heads: number;
+}
+
+/**
+ * Which layers, heads and steps the display maps aggregate (a re-run with the same prompt, seed and
+ * steps). Unset fields mean all. Step indices are 0-based and inclusive.
+ */
+export interface MapFilter {
+  /** One layer by name (or a dotted prefix). */
+  layer?: string;
+  /** One query grid, e.g. '16x16'. */
+  grid?: string;
+  head?: number;
+  steps?: { from: number; to: number };
+}
+
 export interface RunView {
   runId: string;
   runFolder: string;
@@ -57,6 +78,14 @@ export interface RunView {
   /** Float32 `[mapHeight, mapWidth]`: the per-pixel overlap prod/sum of the object maps. */
   overlapMap: ArrayBuffer;
   scores: ScoresView | undefined;
+  /** Uint8 `[K, mapHeight, mapWidth]`, 1 inside: each object's mask, K in `scores.activations` order. */
+  masks?: ArrayBuffer;
+  /** Every cross-attention layer of the model (the layer and head filters offer these). */
+  layers?: LayerView[];
+  /** How the display maps were aggregated ("DAAM: 16x16, 8x8 layers, all heads, all 8 steps, …"). */
+  mapRecipe?: string;
+  /** The filter this run's maps were made with (a filter re-run in this window). */
+  filter?: MapFilter;
   timeline?: TimelineView;
   detection?: DetectionView;
   totalMs: number;
@@ -114,6 +143,15 @@ export interface RenderedState {
   deltas?: string[];
   /** Steps the step slider offers (0 when the run has no timeline). */
   timelineSteps?: number;
+  /** Objects whose masks were drawn (the mask grid). */
+  masks?: string[];
+  /** The overlap matrix's cells as read, row by row ("circle × square IoU 0.25"). */
+  matrix?: string[];
+  /** The filter the maps were made with. */
+  filter?: MapFilter;
+  /** Options of the layer and head filters (labels). */
+  layerOptions?: string[];
+  headOptions?: string[];
 }
 
 /** What the results webview keeps with setState (restored on reopen and after a reload). */
@@ -125,12 +163,18 @@ export interface ResultsWebviewState {
   comparison?: number;
   /** Before/after split, 0..1 of the width: base left of it, finetuned right of it. */
   reveal?: number;
+  /** The map filter of the shown run (`ref`). */
+  filter?: MapFilter;
+  /** Maps scaled by their own maximum ('map') or by the largest of all words' maps ('shared'). */
+  scale?: 'map' | 'shared';
 }
 
 export type WebviewToHost =
   | { type: 'ready'; restore?: ViewRef }
   | { type: 'rendered'; state: RenderedState }
   | { type: 'cancel'; runId: string }
+  /** Re-run the shown run (same prompt, seed, steps) with its display maps filtered. */
+  | { type: 'filterMaps'; runFolder: string; filter: MapFilter }
   | { type: 'revealRunFolder'; runId: string; folder?: string }
   | { type: 'exportPng'; png: ArrayBuffer; name: string; folder?: string };
 

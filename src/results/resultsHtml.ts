@@ -84,8 +84,33 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
       </section>
     </div>
   </section>
+  <section id="analysis" class="top analysis" aria-label="attention analysis">
+    <div>
+      <h2>Object masks <span class="muted small">each object's map at 0.4 of its max</span></h2>
+      <div id="masks" class="mask-grid"></div>
+    </div>
+    <div>
+      <h2 id="matrix-title">Pairwise overlap</h2>
+      <table id="matrix" class="matrix" tabindex="0" aria-labelledby="matrix-title"></table>
+      <p class="muted small">Above the diagonal: IoU. Below: intersection over the row object's area. Diagonal: mask area.</p>
+    </div>
+  </section>
   <vscode-divider></vscode-divider>
   <h2>Attention per word</h2>
+  <div id="filters" class="filters" role="group" aria-label="which attention the maps aggregate">
+    <span class="field"><label for="f-layer">Layers</label>
+    <select id="f-layer" class="select"></select></span>
+    <span class="field"><label for="f-head">Heads</label>
+    <select id="f-head" class="select"></select></span>
+    <span class="field"><label for="f-from">Steps</label>
+    <input id="f-from" class="input step-input" type="number" min="1" step="1" aria-label="first step"> – <input id="f-to" class="input step-input" type="number" min="1" step="1" aria-label="last step"></span>
+    <span class="field"><label for="f-scale">Scale</label>
+    <select id="f-scale" class="select" title="Display only: no re-run">
+      <option value="map">each map by its own max</option>
+      <option value="shared">shared: the largest word map</option>
+    </select></span>
+  </div>
+  <p id="recipe" class="muted small"></p>
   <div id="maps" class="maps"></div>
 </main>
 <main id="compare" hidden>

@@ -4,8 +4,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { HostToWebview, RenderedState, ResultsWebviewState, ViewRef, WebviewToHost } from '../protocol/messages';
+import type { HostToWebview, MapFilter, RenderedState, ResultsWebviewState, ViewRef, WebviewToHost } from '../protocol/messages';
 import { loadCompareView, loadRunView } from '../run/runView';
+import { checkedFilter } from './analysis';
 import { exportFileName, isInside } from './folders';
 import { resultsHtml } from './resultsHtml';
 
@@ -13,6 +14,8 @@ export const RESULTS_VIEW_TYPE = 'promptLens.results';
 
 export interface ResultsPanelEvents {
   onCancel(runId: string): void;
+  /** The webview asks to re-run the shown run with its display maps filtered. */
+  onFilterMaps(folder: string, filter: MapFilter): void;
   log: vscode.LogOutputChannel;
 }
 
@@ -149,6 +152,12 @@ export class ResultsPanel implements vscode.Disposable {
       case 'cancel':
         this.events.onCancel(message.runId);
         break;
+      case 'filterMaps': {
+        // Only the run the panel shows, and only a well-formed filter (the engine checks the rest).
+        const filter = checkedFilter(message.filter);
+        if (this.current?.kind === 'run' && message.runFolder === this.current.folder && filter) this.events.onFilterMaps(message.runFolder, filter);
+        break;
+      }
       case 'revealRunFolder':
         void this.reveal(message.folder);
         break;
@@ -231,3 +240,4 @@ async function exists(file: string): Promise<boolean> {
     return false;
   }
 }
+

@@ -1,5 +1,6 @@
 // Pure helpers for the run queue's texts (status bar, sidebar) and Compare's key-set choice; vscode-free, unit-tested.
-import type { JobKind, JobView } from '../protocol/messages';
+import type { SelectionOptions } from '../engine/attention';
+import type { JobKind, JobView, MapFilter } from '../protocol/messages';
 
 export const KIND_TITLE: Record<JobKind, string> = { generate: 'Generate', finetune: 'Finetune', compare: 'Compare' };
 
@@ -25,9 +26,10 @@ export function trainingDetail(step: number, total: number, loss: number): strin
   return `training step ${step}/${total} · loss ${Number.isFinite(loss) ? loss.toFixed(4) : String(loss)}`;
 }
 
-/** "sampling 2/6 · step 4/8" while a finetune or compare samples its before/after runs. */
-export function samplingDetail(run: number, runs: number, step: number, steps: number): string {
-  return runs > 1 ? `sampling ${run}/${runs} · step ${step}/${steps}` : `sampling · step ${step}/${steps}`;
+/** "sampling 2/6 · step 4/8" (or "sampling 2/6 · finetuned · step 4/8") while a finetune or compare samples its before/after runs. */
+export function samplingDetail(run: number, runs: number, step: number, steps: number, side?: 'before' | 'after'): string {
+  const which = side === undefined ? '' : side === 'before' ? ' · base' : ' · finetuned';
+  return runs > 1 ? `sampling ${run}/${runs}${which} · step ${step}/${steps}` : `sampling${which} · step ${step}/${steps}`;
 }
 
 /** Key sets for Compare: those made from the file's base model (by fingerprint), newest first as given. */
@@ -60,4 +62,22 @@ export const PROGRESS_INTERVAL_MS = 200;
  */
 export function progressDue(step: number, totalSteps: number, now: number, lastSent: number | undefined): boolean {
   return lastSent === undefined || step <= 1 || step >= totalSteps || now - lastSent >= PROGRESS_INTERVAL_MS;
+}
+
+/** The engine's selection for a filter of the results view. */
+export function selectionOf(filter: MapFilter): SelectionOptions {
+  return {
+    ...(filter.layer !== undefined ? { layers: [filter.layer] } : {}),
+    ...(filter.grid !== undefined ? { grids: [filter.grid] } : {}),
+    ...(filter.head !== undefined ? { heads: [filter.head] } : {}),
+    ...(filter.steps ? { steps: { from: filter.steps.from, to: filter.steps.to } } : {}),
+  };
+}
+
+/** "layer up_blocks.1…, head 3, steps 2–5" or "all layers, all heads, all steps". */
+export function describeFilter(filter: MapFilter): string {
+  const layers = filter.layer !== undefined ? `layer ${filter.layer}` : filter.grid !== undefined ? `${filter.grid} layers` : 'all layers';
+  const heads = filter.head !== undefined ? `head ${filter.head}` : 'all heads';
+  const steps = filter.steps ? (filter.steps.from === filter.steps.to ? `step ${filter.steps.from + 1}` : `steps ${filter.steps.from + 1}–${filter.steps.to + 1}`) : 'all steps';
+  return `${layers}, ${heads}, ${steps}`;
 }

@@ -2,6 +2,7 @@
 // file's multi-object prompts, then before/after runs) and Compare (one prompt, base vs a finetuned
 // key set). Each goes through the run queue (progress, status bar, cancel), logs to the output
 // channel and ends in the results panel.
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findKeySets, type KeySetSummary } from '../engine/history';
@@ -9,15 +10,17 @@ import { openModelFolder } from '../engine/model/modelFolder';
 import { CancelledError } from '../engine/pipeline/pipeline';
 import type { PipelineCache } from '../engine/pipeline/pipelineCache';
 import { effectiveSettings, parsePromptFile } from '../engine/promptFile';
+import type { LoadedPipelineInfo } from '../engine/pipeline/pipelineCache';
 import { comparePrompt } from '../engine/run/comparePrompt';
 import { InputError } from '../engine/run/errors';
 import { resolveModel } from '../engine/run/resolveModel';
 import { runFinetune } from '../engine/run/runFinetune';
 import { runPrompt } from '../engine/run/runPrompt';
 import type { ProviderChoice } from '../engine/session/createSession';
-import type { JobKind } from '../protocol/messages';
+import { userModels } from '../models/addModel';
+import type { JobKind, MapFilter } from '../protocol/messages';
 import type { ResultsPanel } from '../results/resultsPanel';
-import { chooseKeySet, keySetsForModel, NO_KEY_SET_MESSAGE, samplingDetail, trainingDetail } from './jobLogic';
+import { chooseKeySet, describeFilter, keySetsForModel, selectionOf, NO_KEY_SET_MESSAGE, samplingDetail, trainingDetail } from './jobLogic';
 import type { JobContext, JobQueue } from './jobQueue';
 import { loadCompareView, toRunView } from './runView';
 
@@ -74,12 +77,13 @@ export class RunController implements vscode.Disposable {
     return this.folders.get(runId);
   }
 
-  private settings(document: vscode.TextDocument): { file: string; runsDir: string; provider: ProviderChoice } {
+  private settings(document: { uri: vscode.Uri }): { file: string; runsDir: string; provider: ProviderChoice; models: Record<string, string> } {
     const config = vscode.workspace.getConfiguration('promptLens', document.uri);
     return {
       file: document.uri.fsPath,
       runsDir: runsDirFor(document.uri),
       provider: config.get<ProviderChoice>('executionProvider', 'cpu'),
+      models: userModels(document.uri),
     };
   }
 
@@ -97,9 +101,17 @@ export class RunController implements vscode.Disposable {
     });
   }
 
+  /** A pipeline finished loading (before its first step): the sidebar shows the model and provider now. */
+  pipelineLoaded(info: LoadedPipelineInfo): void {
+    this.model = { id: info.modelId, provider: info.provider, fallbacks: info.fallbacks };
+    this.log.info(`Loaded ${info.modelId} on ${info.provider} (${info.modelRoot})`);
+    for (const fallback of info.fallbacks) this.log.warn(`Provider skipped: ${fallback}`);
+    this.modelChanged.fire(this.model);
+  }
+
   private usedModel(result: { model: { id: string }; provider: { name: string; fallbacks: string[] } }): void {
+    // Fallbacks were logged when the pipeline loaded.
     this.model = { id: result.model.id, provider: result.provider.name, fallbacks: result.provider.fallbacks };
-    for (const fallback of result.provider.fallbacks) this.log.warn(`Provider skipped: ${fallback}`);
     this.modelChanged.fire(this.model);
   }
 
@@ -134,13 +146,79 @@ export class RunController implements vscode.Disposable {
   /** Runs the prompt on `line` (default: the cursor's) of a `.prompt` document. */
   async generate(document: vscode.TextDocument, line: number): Promise<CompletedRun | undefined> {
     if (!this.checkDocument(document, 'generate')) return undefined;
-    const { file, runsDir, provider } = this.settings(document);
-    const text = document.getText();
     const promptText = document.lineAt(Math.min(line, document.lineCount - 1)).text.trim();
-    this.log.info(`Generate ${path.basename(file)}:${line + 1} → ${runsDir}`);
-    return this.job('generate', promptText, async (job) => {
+    this.log.info(`Generate ${path.basename(document.uri.fsPath)}:${line + 1} → ${runsDirFor(document.uri)}`);
+    return this.sample(document.uri, document.getText(), line, promptText, {});
+  }
+
+  /**
+   * Runs the run in `folder` again (its prompt, seed and steps; the prompt looked up in its .prompt
+   * file by text) with the display maps aggregating only `filter`'s layer or grid, head and steps:
+   * the same image, other maps. Scores and masks stay Separate-and-Enhance's own.
+   */
+  async filterMaps(folder: string, filter: MapFilter): Promise<CompletedRun | undefined> {
+    let source: { uri: vscode.Uri; text: string; line: number; prompt: string; seed: number; steps: number };
+    try {
+      source = await this.runSource(folder);
+    } catch (error) {
+      this.notice(error instanceof Error ? error.message : String(error), 'error');
+      return undefined;
+    }
+    const label = `${source.prompt} · ${describeFilter(filter)}`;
+    this.log.info(`Filter maps of ${path.basename(folder)}: ${describeFilter(filter)}`);
+    return this.sample(source.uri, source.text, source.line, label, { seed: source.seed, steps: source.steps }, filter);
+  }
+
+  /** The .prompt file, line and settings a run record was made from (the file as open in the editor, else on disk). */
+  private async runSource(folder: string): Promise<{ uri: vscode.Uri; text: string; line: number; prompt: string; seed: number; steps: number }> {
+    const json = JSON.parse(await fs.readFile(path.join(folder, 'run.json'), 'utf8')) as {
+      prompt?: string;
+      source?: { file?: string; line?: number };
+      settings?: { seed?: number; steps?: number };
+    };
+    const file = json.source?.file;
+    if (typeof json.prompt !== 'string' || typeof file !== 'string' || typeof json.settings?.seed !== 'number' || typeof json.settings.steps !== 'number') {
+      throw new Error(`${folder}/run.json does not say which .prompt file, seed and steps made it`);
+    }
+    const uri = vscode.Uri.file(file);
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === uri.fsPath);
+    let text: string;
+    try {
+      text = open ? open.getText() : await fs.readFile(file, 'utf8');
+    } catch {
+      throw new Error(`cannot filter the maps: ${file}, the prompt file of this run, is gone`);
+    }
+    const prompts = parsePromptFile(text, file).prompts.filter((p) => p.text === json.prompt);
+    const wantedLine = (json.source?.line ?? 1) - 1;
+    const prompt = prompts.find((p) => p.line === wantedLine) ?? prompts[0];
+    if (!prompt) throw new Error(`cannot filter the maps: "${json.prompt}" is no longer a prompt of ${path.basename(file)}; Generate it again`);
+    return { uri, text, line: prompt.line, prompt: json.prompt, seed: json.settings.seed, steps: json.settings.steps };
+  }
+
+  /** One Generate job: the prompt on `line`, optionally with seed/steps overridden and the maps filtered. */
+  private sample(
+    uri: vscode.Uri,
+    text: string,
+    line: number,
+    label: string,
+    overrides: { seed?: number; steps?: number },
+    filter?: MapFilter,
+  ): Promise<CompletedRun | undefined> {
+    const { file, runsDir, provider, models } = this.settings({ uri });
+    return this.job('generate', label, async (job) => {
       const done = await runPrompt(
-        { file, text, line, runsDir, builtinModelsDir: this.builtinModelsDir, provider, allowModelPaths: vscode.workspace.isTrusted },
+        {
+          file,
+          text,
+          line,
+          runsDir,
+          builtinModelsDir: this.builtinModelsDir,
+          provider,
+          models,
+          allowModelPaths: vscode.workspace.isTrusted,
+          ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
+          ...(filter ? { selection: selectionOf(filter) } : {}),
+        },
         this.pipelines,
         {
           signal: job.signal,
@@ -155,7 +233,7 @@ export class RunController implements vscode.Disposable {
       this.folders.set(done.written.id, done.written.folder);
       this.log.info(`Done in ${Math.round(done.result.timings.totalMs)} ms on ${done.result.provider.name}: ${done.written.folder}`);
       this.usedModel(done.result);
-      this.panel.showView({ kind: 'run', folder: done.written.folder }, { type: 'result', run: toRunView(done.result, done.written) });
+      this.panel.showView({ kind: 'run', folder: done.written.folder }, { type: 'result', run: toRunView(done.result, done.written, filter) });
       this.finished.fire({ kind: 'generate', folder: done.written.folder });
       return { runId: done.written.id, runFolder: done.written.folder };
     });
@@ -167,24 +245,24 @@ export class RunController implements vscode.Disposable {
    */
   async finetune(document: vscode.TextDocument, line: number, options: FinetuneOptions = {}): Promise<CompletedRun | undefined> {
     if (!this.checkDocument(document, 'finetune')) return undefined;
-    const { file, runsDir, provider } = this.settings(document);
+    const { file, runsDir, provider, models } = this.settings(document);
     const config = vscode.workspace.getConfiguration('promptLens', document.uri);
     const steps = options.steps ?? config.get<number>('finetune.steps', 200);
     const lr = options.lr ?? config.get<number>('finetune.learningRate', 1e-4);
     const text = document.getText();
     const parsed = parsePromptFile(text, file);
     const cursorPrompt = parsed.prompts.find((p) => p.line >= line)?.text;
-    // Before/after runs: every prompt of the file, each seed, base and finetuned.
-    const samplings = 2 * parsed.prompts.length * effectiveSettings(parsed.settings).seed.length;
     this.log.info(`Finetune ${path.basename(file)}: ${steps} steps, lr ${lr} → ${runsDir}`);
     return this.job('finetune', `${path.basename(file)} · ${steps} steps`, async (job) => {
-      let sampled = 0;
+      // The engine says which before/after sample comes next (index of total, base or finetuned).
+      let sample: { index: number; total: number; side: 'before' | 'after' } | undefined;
       const done = await runFinetune(
         {
           file,
           text,
           builtinModelsDir: this.builtinModelsDir,
           provider,
+          models,
           allowModelPaths: vscode.workspace.isTrusted,
           runsDir,
           overrides: { finetuneSteps: steps, lr },
@@ -198,9 +276,12 @@ export class RunController implements vscode.Disposable {
             this.log.debug(`finetune ${detail} · |g| ${s.gradNorm.toExponential(2)} · ${Math.round(s.ms)} ms`);
             if (job.update(s.step, total, detail)) this.panel.post({ type: 'progress', runId: job.id, step: s.step, totalSteps: total, message: detail });
           },
+          onSample: (index, total, info) => {
+            sample = { index, total, side: info.side };
+            this.log.debug(`finetune sample ${index + 1}/${total}: ${info.side} · ${info.group} · "${info.prompt}" · seed ${info.seed}`);
+          },
           onProgress: (p) => {
-            if (p.step === 1) sampled++;
-            const detail = samplingDetail(sampled, samplings, p.step, p.totalSteps);
+            const detail = samplingDetail((sample?.index ?? 0) + 1, sample?.total ?? 1, p.step, p.totalSteps, sample?.side);
             if (job.update(p.step, p.totalSteps, detail)) this.panel.post({ type: 'progress', runId: job.id, step: p.step, totalSteps: p.totalSteps, message: detail });
           },
         },
@@ -227,7 +308,7 @@ export class RunController implements vscode.Disposable {
    */
   async compare(document: vscode.TextDocument, line: number, keySetFile?: string): Promise<CompletedRun | undefined> {
     if (!this.checkDocument(document, 'compare')) return undefined;
-    const { file, runsDir, provider } = this.settings(document);
+    const { file, runsDir, provider, models } = this.settings(document);
     const text = document.getText();
     let keySet: KeySetSummary | undefined;
     try {
@@ -243,7 +324,7 @@ export class RunController implements vscode.Disposable {
     return this.job('compare', promptText, async (job) => {
       let phase = 0;
       const done = await comparePrompt(
-        { file, text, line, keySetFile: chosen.file, runsDir, builtinModelsDir: this.builtinModelsDir, provider, allowModelPaths: vscode.workspace.isTrusted },
+        { file, text, line, keySetFile: chosen.file, runsDir, builtinModelsDir: this.builtinModelsDir, provider, models, allowModelPaths: vscode.workspace.isTrusted },
         this.pipelines,
         {
           signal: job.signal,
@@ -268,7 +349,12 @@ export class RunController implements vscode.Disposable {
   /** The base model's fingerprint for the file's `model:` (no ONNX session is created). */
   async modelOf(file: string, text: string): Promise<{ id: string; hash: string }> {
     const parsed = parsePromptFile(text, file);
-    const root = resolveModel(effectiveSettings(parsed.settings).model, file, { builtinModelsDir: this.builtinModelsDir, allowPaths: vscode.workspace.isTrusted }, parsed.settings.model?.valueRange);
+    const root = resolveModel(
+      effectiveSettings(parsed.settings).model,
+      file,
+      { builtinModelsDir: this.builtinModelsDir, named: userModels(vscode.Uri.file(file)), allowPaths: vscode.workspace.isTrusted },
+      parsed.settings.model?.valueRange,
+    );
     const folder = await openModelFolder(root);
     return { id: folder.id, hash: folder.hash };
   }
@@ -309,3 +395,4 @@ export class RunController implements vscode.Disposable {
     this.finished.dispose();
   }
 }
+

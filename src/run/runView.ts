@@ -5,13 +5,13 @@ import * as path from 'node:path';
 import { encodePng } from '../engine/image/png';
 import { decodeSafetensors } from '../engine/safetensors';
 import type { RunResult } from '../engine/run/runResult';
-import type { ComparisonView, CompareView, DetectionView, RunView, ScoresView, WordView } from '../protocol/messages';
+import type { ComparisonView, CompareView, DetectionView, LayerView, MapFilter, RunView, ScoresView, WordView } from '../protocol/messages';
 
 function bufferOf(bytes: Uint8Array | Float32Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
-export function toRunView(result: RunResult, written: { id: string; folder: string }): RunView {
+export function toRunView(result: RunResult, written: { id: string; folder: string }, filter?: MapFilter): RunView {
   const { mapHeight: h, mapWidth: w } = result;
   const wordMaps = new Float32Array(result.words.length * h * w);
   result.words.forEach((word, i) => wordMaps.set(word.map, i * h * w));
@@ -39,6 +39,10 @@ export function toRunView(result: RunResult, written: { id: string; folder: stri
       totalLoss: s.totalLoss,
       pairs: s.pairs,
     },
+    ...(s?.masks ? { masks: bufferOf(s.masks) } : {}),
+    layers: result.layers.map(({ name, gridH, gridW, heads }) => ({ name, gridH, gridW, heads })),
+    mapRecipe: result.mapRecipe,
+    ...(filter ? { filter } : {}),
     ...(t ? { timeline: { steps: t.timesteps.length, height: t.height, width: t.width, data: bufferOf(t.data) } } : {}),
     ...(result.detection ? { detection: result.detection } : {}),
     totalMs: result.timings.totalMs,
@@ -51,8 +55,9 @@ interface RunJson {
   settings?: { seed?: number; steps?: number };
   model?: { id?: string };
   provider?: { name?: string };
-  maps?: { file?: string; height?: number; width?: number; timeline?: { timesteps?: number[]; height?: number; width?: number } };
+  maps?: { file?: string; height?: number; width?: number; recipe?: string; timeline?: { timesteps?: number[]; height?: number; width?: number } };
   words?: WordView[];
+  layers?: LayerView[];
   scores?: ScoresView;
   detection?: DetectionView;
   files?: { image?: string };
@@ -75,6 +80,7 @@ export async function loadRunView(folder: string): Promise<RunView> {
   const h = json.maps?.height ?? shape[1] ?? 0;
   const w = json.maps?.width ?? shape[2] ?? 0;
   const overlap = f32('overlap_map');
+  const masks = f32('object_masks');
   const timeline = f32('timeline');
   const timelineShape = maps.tensors.get('timeline')?.shape;
   return {
@@ -101,6 +107,9 @@ export async function loadRunView(folder: string): Promise<RunView> {
           pairs: json.scores.pairs,
         }
       : undefined,
+    ...(masks ? { masks: Uint8Array.from(masks, (v) => (v > 0.5 ? 1 : 0)).buffer } : {}),
+    ...(Array.isArray(json.layers) ? { layers: json.layers.map(({ name, gridH, gridW, heads }) => ({ name, gridH, gridW, heads })) } : {}),
+    ...(json.maps?.recipe ? { mapRecipe: json.maps.recipe } : {}),
     ...(timeline && timelineShape && timelineShape.length === 4
       ? { timeline: { steps: timelineShape[0], height: timelineShape[2], width: timelineShape[3], data: bufferOf(timeline) } }
       : {}),

@@ -630,6 +630,35 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       await webviewShot('06-results-step');
     });
 
+    await steps.step('attention analysis: object masks and the overlap matrix; a head filter re-makes the maps (keyboard)', async () => {
+      if (!frame) throw new Error('no webview frame');
+      const masks = frame.locator('#masks figure[data-mask]');
+      const labels = await masks.evaluateAll((figures) => figures.map((f) => f.getAttribute('data-mask') ?? ''));
+      if (labels.join(',') !== 'circle,square,all objects') throw new Error(`mask figures: ${labels.join(', ')}`);
+      for (const canvas of await frame.locator('#masks canvas').all()) {
+        const drawn = await drawnState(canvas);
+        if (drawn !== 'ok') throw new Error(`a mask picture: ${drawn}`);
+      }
+      const headers = await frame.locator('#matrix th[scope="col"]').allInnerTexts();
+      const cells = await frame.locator('#matrix td:not(.corner)').allInnerTexts();
+      if (headers.join(',') !== 'circle,square' || cells.length !== 4) throw new Error(`matrix headers ${headers.join(', ')}, ${cells.length} cells`);
+      console.log(`    matrix: ${cells.join(' | ')}`);
+      await frame.locator('#analysis').scrollIntoViewIfNeeded();
+      await sleep(300);
+      await webviewShot('06b-analysis');
+      // The head dropdown from the keyboard: focus, then ArrowDown picks head 0.
+      const recipeBefore = (await frame.locator('#recipe').innerText()).trim();
+      await frame.locator('#f-head').focus();
+      await page.keyboard.press('ArrowDown');
+      await frame.locator('#recipe', { hasText: 'heads 0' }).waitFor({ timeout: 60_000 });
+      const value = await frame.locator('#f-head').inputValue();
+      if (value !== '0') throw new Error(`the head filter shows "${value}" after the re-run`);
+      console.log(`    maps: "${recipeBefore}" → "${(await frame.locator('#recipe').innerText()).trim()}"`);
+      await frame.locator('#filters').scrollIntoViewIfNeeded();
+      await sleep(300);
+      await webviewShot('06c-filtered-maps');
+    });
+
 
     let sidebar: Frame | undefined;
     await steps.step('the Prompt Lens activity bar item opens the run panel with the history', async () => {

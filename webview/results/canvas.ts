@@ -99,3 +99,46 @@ export function drawCurve(canvas: HTMLCanvasElement, values: number[], stroke: s
   values.forEach((v, i) => (i === 0 ? ctx.moveTo(x(i), y(v)) : ctx.lineTo(x(i), y(v))));
   ctx.stroke();
 }
+
+/**
+ * The image with object masks (Uint8 `[K, h, w]`, 1 inside) laid over it, mask `indices[i]` in
+ * `colours[i]`: a translucent fill and the cells' outline, so overlaps read as mixed colours.
+ */
+export function drawMasks(
+  canvas: HTMLCanvasElement,
+  image: HTMLImageElement | undefined,
+  masks: Uint8Array | undefined,
+  indices: number[],
+  h: number,
+  w: number,
+  colours: string[],
+  side = 128,
+): void {
+  canvas.width = side;
+  canvas.height = image && image.naturalWidth > 0 ? Math.round((side * image.naturalHeight) / image.naturalWidth) : side;
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return;
+  ctx.imageSmoothingEnabled = true;
+  if (image) ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
+  if (!masks) return;
+  ctx.imageSmoothingEnabled = false;
+  indices.forEach((k, i) => {
+    const [r, g, b] = hexRgb(colours[i] ?? '#ffffff');
+    const layer = new ImageData(w, h);
+    for (let p = 0; p < h * w; p++) {
+      if (!masks[k * h * w + p]) continue;
+      const y = Math.floor(p / w);
+      const x = p % w;
+      // Edge cells (a neighbour outside) opaque, inside cells translucent.
+      const inside = (yy: number, xx: number): boolean => yy >= 0 && yy < h && xx >= 0 && xx < w && masks[k * h * w + yy * w + xx] === 1;
+      const edge = !inside(y - 1, x) || !inside(y + 1, x) || !inside(y, x - 1) || !inside(y, x + 1);
+      layer.data.set([r, g, b, edge ? 230 : 110], p * 4);
+    }
+    ctx.drawImage(scratch(layer), 0, 0, canvas.width, canvas.height);
+  });
+}
+
+function hexRgb(hex: string): [number, number, number] {
+  const v = Number.parseInt(hex.replace('#', ''), 16);
+  return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
+}

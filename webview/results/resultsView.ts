@@ -2,9 +2,10 @@
 // scores, the per-pixel overlap, a step slider over the run's timeline) or a before/after view (base
 // and finetuned images side by side and split by a slider, score deltas, detector verdicts, the loss
 // curve). Browser code only; talks to the host through the protocol; keeps its state with setState.
-import type { CompareView, HostToWebview, ResultsWebviewState, RunView, ViewRef, WebviewToHost, WordView } from '../../src/protocol/messages';
+import type { CompareView, HostToWebview, MapFilter, ResultsWebviewState, RunView, ViewRef, WebviewToHost, WordView } from '../../src/protocol/messages';
+import { filterFrom, headOptions, layerOptions, layerValue, maskAreas, maskColour, overlapMatrix, sameFilter, type FilterOption } from '../../src/results/analysis';
 import { detectionSummary, formatDelta, scoreDeltas, signed, STATUS_TEXT, stepLabel } from '../../src/results/deltas';
-import { drawCurve, drawHeat, drawImageWithOverlay, drawReveal, mapMaxOf, VIEW_SIDE } from './canvas';
+import { drawCurve, drawHeat, drawImageWithOverlay, drawMasks, drawReveal, mapMaxOf, VIEW_SIDE } from './canvas';
 import { el, type VsCodeApi } from './dom';
 
 interface LoadedRun {
@@ -12,6 +13,8 @@ interface LoadedRun {
   image: HTMLImageElement;
   maps: Float32Array;
   timeline?: Float32Array;
+  /** Uint8 `[K, mapHeight, mapWidth]` object masks. */
+  masks?: Uint8Array;
 }
 
 interface Pair {
@@ -36,6 +39,10 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
   let comparison = 0;
   let reveal = 0.5;
   let runningId: string | undefined;
+  /** The folder of the run whose maps are being re-made with a filter (until its result or failure). */
+  let filtering: string | undefined;
+  /** The filter the shown run's maps were made with. */
+  let shownFilter: MapFilter = {};
   /** Offscreen overlays of the before/after pair, reused while the reveal slider moves. */
   let pairCanvases: { before: HTMLCanvasElement; after: HTMLCanvasElement } | undefined;
 
@@ -61,10 +68,12 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
         break;
       case 'runFailed':
         runningId = undefined;
+        endFiltering();
         showStatus(`Run failed: ${message.message}`, false, true);
         break;
       case 'runCancelled':
         runningId = undefined;
+        endFiltering();
         showStatus('Run cancelled.', false);
         break;
       case 'exportRequest':
@@ -92,6 +101,11 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
       redraw();
     });
   }
+  for (const id of ['f-layer', 'f-head', 'f-from', 'f-to']) el(id).addEventListener('change', () => requestFilter(id === 'f-layer'));
+  el<HTMLSelectElement>('f-scale').addEventListener('change', (e) => {
+    save({ scale: (e.target as HTMLSelectElement).value === 'shared' ? 'shared' : 'map' });
+    redraw();
+  });
   el<HTMLSelectElement>('c-which').addEventListener('change', (e) => {
     comparison = Number((e.target as HTMLSelectElement).value);
     save({ comparison, ref: compareRef() });
@@ -138,7 +152,13 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     const image = new Image();
     image.src = URL.createObjectURL(new Blob([run.imagePng], { type: 'image/png' }));
     await image.decode();
-    return { run, image, maps: new Float32Array(run.wordMaps), ...(run.timeline ? { timeline: new Float32Array(run.timeline.data) } : {}) };
+    return {
+      run,
+      image,
+      maps: new Float32Array(run.wordMaps),
+      ...(run.timeline ? { timeline: new Float32Array(run.timeline.data) } : {}),
+      ...(run.masks ? { masks: new Uint8Array(run.masks) } : {}),
+    };
   }
 
   /** Restores the saved word/step when the view is the one the state was saved for. */
@@ -222,10 +242,20 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
   async function showRun(run: RunView): Promise<void> {
     const loaded = await load(run);
     if (mode !== 'run' || single?.run.runFolder !== run.runFolder) window.scrollTo(0, 0);
+    const refiltered = filtering !== undefined && run.filter !== undefined && single?.run.prompt === run.prompt;
+    const keepWord = refiltered ? single?.run.words[selected]?.word : undefined;
+    filtering = undefined;
     single = loaded;
     compare = undefined;
     mode = 'run';
+    if (refiltered) {
+      // The same run with other maps: keep the word; the slider goes to all steps (the filter applies there).
+      save({ ref: { kind: 'run', folder: run.runFolder }, selectedWord: keepWord, step: timelineSteps(run) });
+    }
+    const sameRef = state.ref?.kind === 'run' && state.ref.folder === run.runFolder;
+    shownFilter = run.filter ?? (sameRef && state.filter ? state.filter : {});
     restoreFor({ kind: 'run', folder: run.runFolder }, run.words, timelineSteps(run));
+    save({ filter: shownFilter });
     el('empty').hidden = true;
     el('compare').hidden = true;
     el('result').hidden = false;
@@ -234,6 +264,9 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     renderRunChipsAndOverlay();
     renderGrid();
     renderScores();
+    const analysis = renderAnalysis();
+    const filters = renderFilters();
+    el('filters').setAttribute('aria-busy', 'false');
     post({
       type: 'rendered',
       state: {
@@ -242,6 +275,11 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
         tokenMaps: run.words.map((w) => w.word),
         mode: 'run',
         timelineSteps: timelineSteps(run),
+        masks: analysis.masks,
+        matrix: analysis.matrix,
+        filter: shownFilter,
+        layerOptions: filters.layers.map((o) => o.label),
+        headOptions: filters.heads.map((o) => o.label),
       },
     });
   }
@@ -253,7 +291,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     renderChips('chips', run.words, run.scores?.activations);
     setupStep('step', 'step-label', 'step-row', steps);
     const { map, h, w } = mapAt(single, selected);
-    const max = mapMaxOf(map);
+    const max = scaleMax(single, map);
     drawImageWithOverlay(el<HTMLCanvasElement>('overlay'), image, map, h, w, max);
     el('legend-word').textContent = `${run.words[selected]?.word ?? ''}${steps > 0 && position < steps ? ` · ${stepLabel(position, steps)}` : ''}`;
     el('legend-max').textContent = max.toFixed(3);
@@ -273,7 +311,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
       figure.setAttribute('aria-label', `show the attention of ${word.word}`);
       const canvas = document.createElement('canvas');
       const { map, h, w } = mapAt(single as LoadedRun, i);
-      drawHeat(canvas, map, h, w, mapMaxOf(map));
+      drawHeat(canvas, map, h, w, scaleMax(single as LoadedRun, map));
       const caption = document.createElement('figcaption');
       const activation = run.scores?.activations.find((a) => a.word === word.word);
       caption.textContent = activation ? `${word.word} · ${activation.value.toFixed(3)}` : word.word;
@@ -316,6 +354,179 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     el('detection').textContent = d ? `Detector: ${detectionSummary(d)} — ${d.objects.map((o) => `${o.object} ${STATUS_TEXT[o.status]}`).join(', ')}` : '';
     const overlap = new Float32Array(run.overlapMap);
     drawHeat(el<HTMLCanvasElement>('overlap-map'), overlap, run.mapHeight, run.mapWidth, mapMaxOf(overlap));
+  }
+
+  /** The maximum a map is scaled by: its own, or (shared) the largest of the prompt words' maps. */
+  function scaleMax(loaded: LoadedRun, map: Float32Array): number {
+    if (state.scale !== 'shared') return mapMaxOf(map);
+    let max = 0;
+    const words = loaded.run.words;
+    const plain = words.some((w) => !w.isSpecial);
+    words.forEach((w, i) => {
+      // <start> soaks up most attention: sharing its scale would darken every word.
+      if (plain && w.isSpecial) return;
+      max = Math.max(max, mapMaxOf(mapAt(loaded, i).map));
+    });
+    return max;
+  }
+
+  /** The object masks (each alone, then all together) and the pairwise overlap matrix. */
+  function renderAnalysis(): { masks: string[]; matrix: string[] } {
+    const grid = el('masks');
+    const table = el('matrix');
+    grid.replaceChildren();
+    table.replaceChildren();
+    const run = single?.run;
+    const s = run?.scores;
+    el('analysis').hidden = !s || s.activations.length === 0;
+    if (!single || !run || !s) return { masks: [], matrix: [] };
+    const words = s.activations.map((a) => a.word);
+    const size = run.mapHeight * run.mapWidth;
+    const masks = single.masks && single.masks.length === words.length * size ? single.masks : undefined;
+    const drawn: string[] = [];
+    const figure = (label: string, indices: number[], colourOf: (k: number) => string): void => {
+      const f = document.createElement('figure');
+      f.dataset.mask = label;
+      const canvas = document.createElement('canvas');
+      canvas.setAttribute('role', 'img');
+      canvas.setAttribute('aria-label', `mask of ${label} over the image`);
+      drawMasks(canvas, single?.image, masks, indices, run.mapHeight, run.mapWidth, indices.map(colourOf));
+      const caption = document.createElement('figcaption');
+      for (const k of indices) {
+        const swatch = document.createElement('span');
+        swatch.className = 'swatch';
+        swatch.style.background = colourOf(k);
+        caption.append(swatch);
+      }
+      caption.append(document.createTextNode(label));
+      f.append(canvas, caption);
+      grid.append(f);
+      drawn.push(label);
+    };
+    if (masks) {
+      words.forEach((word, k) => figure(word, [k], maskColour));
+      if (words.length > 1) figure('all objects', words.map((_, k) => k), maskColour);
+    } else {
+      const note = document.createElement('p');
+      note.className = 'muted';
+      note.textContent = 'This run record has no object masks (made before they were saved).';
+      grid.append(note);
+    }
+    // The matrix: a real table, header row and header column, one colour-scaled cell per pair.
+    const { cells } = overlapMatrix(s, masks ? maskAreas(masks, words.length, size) : undefined);
+    const caption = document.createElement('caption');
+    caption.className = 'muted small';
+    caption.textContent = 'Mask overlap of each pair of objects';
+    table.append(caption);
+    const head = document.createElement('tr');
+    const corner = document.createElement('td');
+    corner.className = 'corner';
+    head.append(corner);
+    words.forEach((word, k) => {
+      const th = document.createElement('th');
+      th.scope = 'col';
+      th.textContent = word;
+      th.style.borderBottom = `3px solid ${maskColour(k)}`;
+      head.append(th);
+    });
+    table.append(head);
+    const read: string[] = [];
+    cells.forEach((row, i) => {
+      const tr = document.createElement('tr');
+      const th = document.createElement('th');
+      th.scope = 'row';
+      th.textContent = words[i];
+      th.style.borderLeft = `3px solid ${maskColour(i)}`;
+      tr.append(th);
+      row.forEach((cell) => {
+        const td = document.createElement('td');
+        td.className = cell.kind;
+        const v = cell.value;
+        td.textContent = v === undefined || !Number.isFinite(v) ? '—' : cell.kind === 'area' ? `${(100 * v).toFixed(0)}%` : v.toFixed(2);
+        td.title = cell.label;
+        if (cell.kind !== 'area' && v !== undefined && Number.isFinite(v)) {
+          td.style.background = `color-mix(in srgb, var(--vscode-charts-orange, #d18616) ${Math.round(100 * Math.min(1, Math.max(0, v)))}%, transparent)`;
+        }
+        tr.append(td);
+        read.push(cell.label);
+      });
+      table.append(tr);
+    });
+    return { masks: drawn, matrix: read };
+  }
+
+  /** The layer, head and step filters, set to the shown run's filter. */
+  function renderFilters(): { layers: FilterOption[]; heads: FilterOption[] } {
+    const run = single?.run;
+    const layers = run?.layers ?? [];
+    el('filters').hidden = layers.length === 0;
+    const scale = el<HTMLSelectElement>('f-scale');
+    scale.value = state.scale ?? 'map';
+    const recipe = run?.mapRecipe ?? '';
+    el('recipe').textContent = layers.length === 0 ? `${recipe}${recipe ? ' · ' : ''}this run record does not list its layers, so the maps cannot be filtered` : `${recipe}. Single steps of the step slider show every layer and head.`;
+    if (!run || layers.length === 0) return { layers: [], heads: [] };
+    const layerList = layerOptions(layers);
+    const headList = headOptions(layers, shownFilter);
+    fillSelect(el<HTMLSelectElement>('f-layer'), layerList, layerValue(shownFilter));
+    fillSelect(el<HTMLSelectElement>('f-head'), headList, shownFilter.head !== undefined ? String(shownFilter.head) : '');
+    for (const [id, value] of [
+      ['f-from', (shownFilter.steps?.from ?? 0) + 1],
+      ['f-to', (shownFilter.steps?.to ?? run.steps - 1) + 1],
+    ] as const) {
+      const input = el<HTMLInputElement>(id);
+      input.max = String(run.steps);
+      input.value = String(value);
+    }
+    return { layers: layerList, heads: headList };
+  }
+
+  function fillSelect(select: HTMLSelectElement, options: FilterOption[], value: string): void {
+    select.replaceChildren();
+    const groups = new Map<string, HTMLOptGroupElement>();
+    for (const o of options) {
+      const option = document.createElement('option');
+      option.value = o.value;
+      option.textContent = o.label;
+      let parent: HTMLElement = select;
+      if (o.group) {
+        let group = groups.get(o.group);
+        if (!group) {
+          group = document.createElement('optgroup');
+          group.label = o.group;
+          groups.set(o.group, group);
+          select.append(group);
+        }
+        parent = group;
+      }
+      parent.append(option);
+    }
+    select.value = options.some((o) => o.value === value) ? value : '';
+  }
+
+  /** Asks the host to make the maps again with the filters' layers, heads and steps. */
+  function requestFilter(layerChanged: boolean): void {
+    if (!single) return;
+    const { run } = single;
+    let head = el<HTMLSelectElement>('f-head').value;
+    const layer = el<HTMLSelectElement>('f-layer').value;
+    if (layerChanged && head !== '') {
+      // A head the newly chosen layers do not all have would only fail: back to all heads.
+      const probe = filterFrom(layer, '', 1, run.steps, run.steps);
+      if (!headOptions(run.layers ?? [], probe).some((o) => o.value === head)) head = '';
+    }
+    const filter = filterFrom(layer, head, Number(el<HTMLInputElement>('f-from').value), Number(el<HTMLInputElement>('f-to').value), run.steps);
+    if (sameFilter(filter, shownFilter) && !filtering) return;
+    filtering = run.runFolder;
+    el('filters').setAttribute('aria-busy', 'true');
+    post({ type: 'filterMaps', runFolder: run.runFolder, filter });
+  }
+
+  /** A filter re-run ended without a result: the controls show the shown maps' filter again. */
+  function endFiltering(): void {
+    if (filtering === undefined) return;
+    filtering = undefined;
+    el('filters').setAttribute('aria-busy', 'false');
+    if (mode === 'run') renderFilters();
   }
 
   // ----- before/after -----

@@ -29,6 +29,7 @@ describe('status bar item', () => {
     assert.equal(trainingDetail(3, 10, Number.NaN), 'training step 3/10 · loss NaN');
     assert.equal(samplingDetail(2, 6, 4, 8), 'sampling 2/6 · step 4/8');
     assert.equal(samplingDetail(1, 1, 4, 8), 'sampling · step 4/8');
+    assert.equal(samplingDetail(3, 6, 1, 8, 'after'), 'sampling 3/6 · finetuned · step 1/8');
   });
 });
 

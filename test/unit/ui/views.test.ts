@@ -42,6 +42,8 @@ describe('run views', () => {
   test('a run read back from its folder equals the one sent right after the run', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pl-ui-'));
     const result = fakeResult('a red circle and a blue square');
+    result.scores?.masks.set([1, 1, 0, 1], 3);
+    result.layers = [{ name: 'mid_block.attentions.0.transformer_blocks.0.attn2', gridH: 2, gridW: 2, heads: 4 }];
     const written = await writeRunRecord(result, dir);
     const live = toRunView(result, written);
     const loaded = await loadRunView(written.folder);
@@ -52,6 +54,12 @@ describe('run views', () => {
     assert.deepEqual(loaded.words, live.words);
     assert.deepEqual(loaded.scores, live.scores);
     assert.deepEqual(loaded.detection, live.detection);
+    assert.ok(live.masks && loaded.masks, 'masks travel, live and from disk');
+    assert.deepEqual(new Uint8Array(loaded.masks), new Uint8Array(live.masks));
+    assert.equal(new Uint8Array(live.masks).reduce((a, b) => a + b, 0), 3);
+    assert.deepEqual(loaded.layers, live.layers);
+    assert.equal(loaded.layers?.[0]?.heads, 4);
+    assert.equal(loaded.mapRecipe, 'test');
     assert.equal(loaded.runId, written.id);
     assert.equal(loaded.seed, 5);
     assert.ok(loaded.imagePng.byteLength > 8);
