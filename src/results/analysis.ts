@@ -72,7 +72,7 @@ export function layerOptions(layers: LayerView[]): FilterOption[] {
   for (const l of layers) grids.set(`${l.gridH}x${l.gridW}`, (grids.get(`${l.gridH}x${l.gridW}`) ?? 0) + 1);
   return [
     // No layer option: DAAM's own choice (every grid but the coarsest).
-    { value: '', label: 'Default (DAAM: all but the coarsest grid)' },
+    { value: '', label: 'Default (DAAM)' },
     ...[...grids].map(([grid, n]) => ({ value: `grid:${grid}`, label: `${grid} (${n} layer${n === 1 ? '' : 's'})`, group: 'By grid' })),
     ...layers.map((l) => ({ value: `layer:${l.name}`, label: `${shortLayerName(l.name)} · ${l.gridH}x${l.gridW}`, group: 'Layer' })),
   ];
