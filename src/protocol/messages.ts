@@ -56,6 +56,8 @@ export interface MapFilter {
   layer?: string;
   /** One query grid, e.g. '16x16'. */
   grid?: string;
+  /** Every layer, the coarsest grid included (without `layer` or `grid`: DAAM's default, which drops it). */
+  allLayers?: boolean;
   head?: number;
   steps?: { from: number; to: number };
 }

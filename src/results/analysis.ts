@@ -55,7 +55,7 @@ function fmt(v: number | undefined): string {
 }
 
 export interface FilterOption {
-  /** `''` = all, `grid:16x16`, `layer:NAME`, or a head index. */
+  /** `''` = default, `all`, `grid:16x16`, `layer:NAME`, or a head index. */
   value: string;
   label: string;
   group?: string;
@@ -73,6 +73,7 @@ export function layerOptions(layers: LayerView[]): FilterOption[] {
   return [
     // No layer option: DAAM's own choice (every grid but the coarsest).
     { value: '', label: 'Default (DAAM)' },
+    { value: 'all', label: `All layers (${layers.length})` },
     ...[...grids].map(([grid, n]) => ({ value: `grid:${grid}`, label: `${grid} (${n} layer${n === 1 ? '' : 's'})`, group: 'By grid' })),
     ...layers.map((l) => ({ value: `layer:${l.name}`, label: `${shortLayerName(l.name)} · ${l.gridH}x${l.gridW}`, group: 'Layer' })),
   ];
@@ -92,7 +93,7 @@ export function headOptions(layers: LayerView[], filter: MapFilter): FilterOptio
 }
 
 export function layerValue(filter: MapFilter): string {
-  return filter.layer !== undefined ? `layer:${filter.layer}` : filter.grid !== undefined ? `grid:${filter.grid}` : '';
+  return filter.layer !== undefined ? `layer:${filter.layer}` : filter.grid !== undefined ? `grid:${filter.grid}` : filter.allLayers ? 'all' : '';
 }
 
 /** The filter the dropdowns and step inputs describe (steps 1-based in the inputs, 0-based in the filter). */
@@ -102,13 +103,14 @@ export function filterFrom(layer: string, head: string, from: number, to: number
   return {
     ...(layer.startsWith('layer:') ? { layer: layer.slice('layer:'.length) } : {}),
     ...(layer.startsWith('grid:') ? { grid: layer.slice('grid:'.length) } : {}),
+    ...(layer === 'all' ? { allLayers: true } : {}),
     ...(head !== '' && Number.isInteger(Number(head)) ? { head: Number(head) } : {}),
     ...(f !== 1 || t !== totalSteps ? { steps: { from: f - 1, to: t - 1 } } : {}),
   };
 }
 
 export function sameFilter(a: MapFilter, b: MapFilter): boolean {
-  return a.layer === b.layer && a.grid === b.grid && a.head === b.head && a.steps?.from === b.steps?.from && a.steps?.to === b.steps?.to;
+  return a.layer === b.layer && a.grid === b.grid && Boolean(a.allLayers) === Boolean(b.allLayers) && a.head === b.head && a.steps?.from === b.steps?.from && a.steps?.to === b.steps?.to;
 }
 
 const isStep = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
@@ -120,11 +122,13 @@ export function checkedFilter(value: unknown): MapFilter | undefined {
   const steps = f.steps as { from?: unknown; to?: unknown } | undefined;
   if (f.layer !== undefined && typeof f.layer !== 'string') return undefined;
   if (f.grid !== undefined && typeof f.grid !== 'string') return undefined;
+  if (f.allLayers !== undefined && typeof f.allLayers !== 'boolean') return undefined;
   if (f.head !== undefined && !isStep(f.head)) return undefined;
   if (steps !== undefined && (typeof steps !== 'object' || steps === null || !isStep(steps.from) || !isStep(steps.to))) return undefined;
   return {
     ...(typeof f.layer === 'string' ? { layer: f.layer } : {}),
     ...(typeof f.grid === 'string' ? { grid: f.grid } : {}),
+    ...(f.allLayers === true ? { allLayers: true } : {}),
     ...(isStep(f.head) ? { head: f.head } : {}),
     ...(steps && isStep(steps.from) && isStep(steps.to) ? { steps: { from: steps.from, to: steps.to } } : {}),
   };

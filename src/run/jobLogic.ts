@@ -65,8 +65,11 @@ export function progressDue(step: number, totalSteps: number, now: number, lastS
 }
 
 /** The engine's selection for a filter of the results view. */
-export function selectionOf(filter: MapFilter): SelectionOptions {
+export function selectionOf(filter: MapFilter, layers: readonly { gridH: number; gridW: number }[] = []): SelectionOptions {
+  // All layers: every grid named, so DAAM keeps the coarsest one too.
+  const all = filter.allLayers && filter.layer === undefined && filter.grid === undefined && layers.length > 0;
   return {
+    ...(all ? { grids: [...new Set(layers.map((l) => `${l.gridH}x${l.gridW}`))] } : {}),
     ...(filter.layer !== undefined ? { layers: [filter.layer] } : {}),
     ...(filter.grid !== undefined ? { grids: [filter.grid] } : {}),
     ...(filter.head !== undefined ? { heads: [filter.head] } : {}),
@@ -76,7 +79,7 @@ export function selectionOf(filter: MapFilter): SelectionOptions {
 
 /** "layer up_blocks.1…, head 3, steps 2–5" or "all layers, all heads, all steps". */
 export function describeFilter(filter: MapFilter): string {
-  const layers = filter.layer !== undefined ? `layer ${filter.layer}` : filter.grid !== undefined ? `${filter.grid} layers` : 'all layers';
+  const layers = filter.layer !== undefined ? `layer ${filter.layer}` : filter.grid !== undefined ? `${filter.grid} layers` : filter.allLayers ? 'all layers' : 'default layers';
   const heads = filter.head !== undefined ? `head ${filter.head}` : 'all heads';
   const steps = filter.steps ? (filter.steps.from === filter.steps.to ? `step ${filter.steps.from + 1}` : `steps ${filter.steps.from + 1}–${filter.steps.to + 1}`) : 'all steps';
   return `${layers}, ${heads}, ${steps}`;

@@ -157,7 +157,7 @@ export class RunController implements vscode.Disposable {
    * the same image, other maps. Scores and masks stay Separate-and-Enhance's own.
    */
   async filterMaps(folder: string, filter: MapFilter): Promise<CompletedRun | undefined> {
-    let source: { uri: vscode.Uri; text: string; line: number; prompt: string; seed: number; steps: number };
+    let source: Awaited<ReturnType<RunController['runSource']>>;
     try {
       source = await this.runSource(folder);
     } catch (error) {
@@ -166,15 +166,18 @@ export class RunController implements vscode.Disposable {
     }
     const label = `${source.prompt} · ${describeFilter(filter)}`;
     this.log.info(`Filter maps of ${path.basename(folder)}: ${describeFilter(filter)}`);
-    return this.sample(source.uri, source.text, source.line, label, { seed: source.seed, steps: source.steps }, filter);
+    return this.sample(source.uri, source.text, source.line, label, { seed: source.seed, steps: source.steps }, filter, source.layers);
   }
 
   /** The .prompt file, line and settings a run record was made from (the file as open in the editor, else on disk). */
-  private async runSource(folder: string): Promise<{ uri: vscode.Uri; text: string; line: number; prompt: string; seed: number; steps: number }> {
+  private async runSource(
+    folder: string,
+  ): Promise<{ uri: vscode.Uri; text: string; line: number; prompt: string; seed: number; steps: number; layers: { gridH: number; gridW: number }[] }> {
     const json = JSON.parse(await fs.readFile(path.join(folder, 'run.json'), 'utf8')) as {
       prompt?: string;
       source?: { file?: string; line?: number };
       settings?: { seed?: number; steps?: number };
+      layers?: { gridH: number; gridW: number }[];
     };
     const file = json.source?.file;
     if (typeof json.prompt !== 'string' || typeof file !== 'string' || typeof json.settings?.seed !== 'number' || typeof json.settings.steps !== 'number') {
@@ -192,7 +195,7 @@ export class RunController implements vscode.Disposable {
     const wantedLine = (json.source?.line ?? 1) - 1;
     const prompt = prompts.find((p) => p.line === wantedLine) ?? prompts[0];
     if (!prompt) throw new Error(`cannot filter the maps: "${json.prompt}" is no longer a prompt of ${path.basename(file)}; Generate it again`);
-    return { uri, text, line: prompt.line, prompt: json.prompt, seed: json.settings.seed, steps: json.settings.steps };
+    return { uri, text, line: prompt.line, prompt: json.prompt, seed: json.settings.seed, steps: json.settings.steps, layers: Array.isArray(json.layers) ? json.layers : [] };
   }
 
   /** One Generate job: the prompt on `line`, optionally with seed/steps overridden and the maps filtered. */
@@ -203,6 +206,7 @@ export class RunController implements vscode.Disposable {
     label: string,
     overrides: { seed?: number; steps?: number },
     filter?: MapFilter,
+    layers?: { gridH: number; gridW: number }[],
   ): Promise<CompletedRun | undefined> {
     const { file, runsDir, provider, models } = this.settings({ uri });
     return this.job('generate', label, async (job) => {
@@ -217,7 +221,7 @@ export class RunController implements vscode.Disposable {
           models,
           allowModelPaths: vscode.workspace.isTrusted,
           ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
-          ...(filter ? { selection: selectionOf(filter) } : {}),
+          ...(filter ? { selection: selectionOf(filter, layers) } : {}),
         },
         this.pipelines,
         {

@@ -14,6 +14,7 @@ const PROMPT = 'a red [circle] and a blue [square]';
 interface MapFilter {
   layer?: string;
   grid?: string;
+  allLayers?: boolean;
   head?: number;
   steps?: { from: number; to: number };
 }
@@ -96,6 +97,18 @@ suite('Attention analysis: masks, overlap matrix, map filters', () => {
     assert.deepEqual([record.settings.seed, record.settings.steps], [3, 4]);
     assert.deepEqual(state.masks, first.masks, 'masks and scores stay Separate-and-Enhance\'s own');
     assert.deepEqual(state.matrix, first.matrix);
+  });
+
+  test('"All layers" keeps the coarsest grid that DAAM\'s default leaves out', async function () {
+    this.timeout(JOB_TIMEOUT_MS);
+    const test = await api();
+    const done = await test.filterMaps(first.runFolder, { allLayers: true });
+    assert.ok(done, `the run finished (notice: ${test.lastNotice()})`);
+    const recipe = (JSON.parse(fs.readFileSync(path.join(done.runFolder, 'run.json'), 'utf8')) as { maps: { recipe: string } }).maps.recipe;
+    const before = (JSON.parse(fs.readFileSync(path.join(first.runFolder, 'run.json'), 'utf8')) as { maps: { recipe: string } }).maps.recipe;
+    suiteLog(`    default: ${before}\n    all layers: ${recipe}`);
+    const grids = (text: string): number => (text.match(/\d+x\d+/g) ?? []).filter((g) => !text.includes(`bicubic to ${g}`)).length;
+    assert.ok(grids(recipe) > grids(before), `more grids with all layers: "${recipe}" vs "${before}"`);
   });
 
   test('an invalid selection fails with the engine\'s message, listing the valid layers', async function () {

@@ -43,9 +43,9 @@ describe('attention analysis', () => {
 
   test('layer dropdown: all, by grid, each layer; heads follow the chosen layers', () => {
     const options = layerOptions(layers);
-    assert.deepEqual(options.map((o) => o.value), ['', 'grid:16x16', 'grid:8x8', ...layers.map((l) => `layer:${l.name}`)]);
-    assert.equal(options[1].label, '16x16 (2 layers)');
-    assert.equal(options[3].label, 'down_blocks.0.attentions.0 · 16x16');
+    assert.deepEqual(options.map((o) => o.value), ['', 'all', 'grid:16x16', 'grid:8x8', ...layers.map((l) => `layer:${l.name}`)]);
+    assert.equal(options[2].label, '16x16 (2 layers)');
+    assert.equal(options[4].label, 'down_blocks.0.attentions.0 · 16x16');
     assert.equal(headOptions(layers, {}).length, 1 + 4);
     assert.equal(headOptions(layers, { grid: '16x16' }).length, 1 + 2);
     assert.equal(headOptions(layers, { layer: layers[1].name }).length, 1 + 4);
@@ -56,6 +56,8 @@ describe('attention analysis', () => {
     assert.deepEqual(filterFrom('grid:8x8', '3', 2, 5, 8), { grid: '8x8', head: 3, steps: { from: 1, to: 4 } });
     assert.deepEqual(filterFrom(`layer:${layers[0].name}`, '', 6, 2, 8), { layer: layers[0].name, steps: { from: 5, to: 5 } }, 'to before from: one step');
     assert.equal(layerValue({ grid: '8x8' }), 'grid:8x8');
+    assert.deepEqual(filterFrom('all', '', 1, 8, 8), { allLayers: true });
+    assert.equal(layerValue({ allLayers: true }), 'all');
     assert.ok(sameFilter({ head: 1 }, { head: 1 }));
     assert.ok(!sameFilter({ head: 1 }, { head: 1, steps: { from: 0, to: 1 } }));
   });
@@ -63,10 +65,14 @@ describe('attention analysis', () => {
   test('the engine selection and the label of a filter', () => {
     assert.deepEqual(selectionOf({ grid: '16x16', head: 0, steps: { from: 2, to: 3 } }), { grids: ['16x16'], heads: [0], steps: { from: 2, to: 3 } });
     assert.deepEqual(selectionOf({}), {});
-    assert.equal(describeFilter({ head: 2, steps: { from: 0, to: 0 } }), 'all layers, head 2, step 1');
+    assert.deepEqual(selectionOf({ allLayers: true }, layers), { grids: ['16x16', '8x8'] }, 'all layers names every grid');
+    assert.equal(describeFilter({}), 'default layers, all heads, all steps');
+    assert.equal(describeFilter({ head: 2, steps: { from: 0, to: 0 } }), 'default layers, head 2, step 1');
   });
 
   test('a filter from the webview is type-checked', () => {
+    assert.deepEqual(checkedFilter({ allLayers: true }), { allLayers: true });
+    assert.equal(checkedFilter({ allLayers: 'yes' }), undefined);
     assert.deepEqual(checkedFilter({ layer: 'x', head: 1, steps: { from: 0, to: 2 } }), { layer: 'x', head: 1, steps: { from: 0, to: 2 } });
     assert.equal(checkedFilter({ head: -1 }), undefined);
     assert.equal(checkedFilter({ head: 1.5 }), undefined);
