@@ -654,9 +654,16 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       const value = await frame.locator('#f-head').inputValue();
       if (value !== '0') throw new Error(`the head filter shows "${value}" after the re-run`);
       console.log(`    maps: "${recipeBefore}" → "${(await frame.locator('#recipe').innerText()).trim()}"`);
+      // Scale (display only): every word map on the largest one's scale; no re-run.
+      const ownMax = Number(await frame.locator('#legend-max').innerText());
+      await frame.locator('#f-scale').selectOption('shared');
+      const sharedMax = Number(await frame.locator('#legend-max').innerText());
+      if (!(sharedMax >= ownMax)) throw new Error(`shared scale max ${sharedMax} is below the word's own max ${ownMax}`);
+      console.log(`    overlay scale: own max ${ownMax} → shared max ${sharedMax}`);
       await frame.locator('#filters').scrollIntoViewIfNeeded();
       await sleep(300);
       await webviewShot('06c-filtered-maps');
+      await frame.locator('#f-scale').selectOption('map');
     });
 
 
