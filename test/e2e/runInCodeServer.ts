@@ -607,6 +607,25 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       }
     });
 
+    await steps.step('hovering "circle" in the editor shows its heat map over the image (a real image hover)', async () => {
+      // Image hovers have regressed in VS Code releases before: check the picture loads, not only the text.
+      const word = promptLine.locator('span span', { hasText: /^circle$/ }).first();
+      const hover = page.locator('.monaco-hover:not(.hidden) img');
+      for (let attempt = 0; attempt < 3 && !(await hover.first().isVisible()); attempt++) {
+        await page.mouse.move(0, 0);
+        await word.hover();
+        await hover.first().waitFor({ timeout: 10_000 }).catch(() => undefined);
+      }
+      await hover.first().waitFor({ timeout: 10_000 });
+      const [natural, css] = await hover.first().evaluate((el: { naturalWidth: number; width: number }) => [el.naturalWidth, el.width]);
+      if (!(natural > 0 && css > 0)) throw new Error(`hover image did not load (natural ${natural}, css ${css})`);
+      const text = (await page.locator('.monaco-hover:not(.hidden)').first().innerText()).replace(/\s+/g, ' ');
+      if (!/activation/.test(text)) throw new Error(`hover has no activation score: "${text.slice(0, 200)}"`);
+      await steps.shot('05b-hover');
+      await page.keyboard.press('Escape');
+      await page.mouse.move(0, 0);
+    });
+
     const webviewShot = async (name: string): Promise<void> => {
       const webviewElement = page.locator('iframe.webview').first();
       if (!(await webviewElement.isVisible())) return;
