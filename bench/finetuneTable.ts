@@ -1,7 +1,7 @@
 // The paper's table in miniature (method.md §5) on the embedded model, measured by the detector:
 // two-object strict success before and after the Separate-and-Enhance finetune on the training
 // pairs and on held-out pairs, and single-object success before and after.
-//   npm run finetune-table [-- --seeds N --steps N --lr X --train-steps N --key-pull L --reference FILE.safetensors]
+//   npm run finetune-table [-- --model DIR --seeds N --steps N --lr X --train-steps N --key-pull L --reference FILE.safetensors]
 // --key-pull adds the layer-local stand-in for L_norm: lambda * ||W_k - W_k0||^2 keeps the keys near the base model's.
 // --reference adds a column for key weights finetuned elsewhere (the PyTorch full-autograd reference,
 // models/tiny-shapes/reference/finetune.py), loaded as an overlay of diffusers-named to_k weights.
@@ -32,11 +32,12 @@ interface Options {
   lr: number;
   trainSteps: number;
   keyPull: number;
+  model: string;
   reference?: string;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { seeds: 50, steps: 20, guidance: 4, lr: defaultFinetuneOptions.lr, trainSteps: defaultFinetuneOptions.steps, keyPull: 0 };
+  const o: Options = { seeds: 50, steps: 20, guidance: 4, lr: defaultFinetuneOptions.lr, trainSteps: defaultFinetuneOptions.steps, keyPull: 0, model: path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes') };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--seeds') o.seeds = Number(value);
@@ -45,6 +46,7 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--lr') o.lr = Number(value);
     else if (flag === '--train-steps') o.trainSteps = Number(value);
     else if (flag === '--key-pull') o.keyPull = Number(value);
+    else if (flag === '--model') o.model = path.resolve(value);
     else if (flag === '--reference') o.reference = path.resolve(value);
     else throw new Error(`unknown option ${flag}`);
   }
@@ -87,7 +89,7 @@ async function referenceKeys(file: string, pipeline: Pipeline): Promise<Map<stri
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  const pipeline = await Pipeline.load(await openModelFolder(path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes')));
+  const pipeline = await Pipeline.load(await openModelFolder(o.model));
   const trainer = await SepEnTrainer.create(pipeline);
   const trainStarted = performance.now();
   const trained = await trainer.train(
