@@ -11,7 +11,7 @@ Metrics (DDIM + classifier-free guidance, random seeds):
   single_strict: the named colour is found with the named shape and no other object;
   two_strict: both named (colour, shape) objects are found.
 
-  python3 quality.py --weights ../train/weights-fp16.pt [--n 64] [--steps 20] [--guidance 4]
+  python3 quality.py --weights weights-fp16.pt [--n 64] [--steps 20] [--guidance 1.5,2,4]
   python3 quality.py --calibrate      # detector accuracy on ground-truth scenes
 """
 from __future__ import annotations
@@ -216,7 +216,7 @@ if __name__ == "__main__":
     ap.add_argument("--weights", default=os.path.join(HERE, "weights-fp16.pt"))
     ap.add_argument("--n", type=int, default=64)
     ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--guidance", type=float, default=4.0)
+    ap.add_argument("--guidance", default="1.5", help="comma-separated guidance scales (1.5-2 work best; 4 hurts)")
     ap.add_argument("--calibrate", action="store_true")
     ap.add_argument("--grid", default=None, help="write a PNG grid of samples here")
     a = ap.parse_args()
@@ -227,7 +227,9 @@ if __name__ == "__main__":
     from sampler import load_pipeline
 
     pipe = load_pipeline(os.path.dirname(HERE), a.weights)
-    print(evaluate(pipe, a.n, a.steps, a.guidance))
+    gs = [float(v) for v in a.guidance.split(",")]
+    for gscale in gs:
+        print(f"guidance {gscale} steps {a.steps} n {a.n}:", evaluate(pipe, a.n, a.steps, gscale), flush=True)
     print("localisation (all scenes)", localisation(pipe, a.n))
     print("localisation (2-3 objects)", localisation(pipe, a.n, multi_only=True))
     if a.grid:
@@ -235,4 +237,4 @@ if __name__ == "__main__":
             pipe,
             ["a red circle", "a green square", "a blue triangle", "a yellow circle", "a red circle and a blue square",
              "a green triangle and a yellow square", "a blue circle, a red square and a green triangle"],
-            a.grid, a.steps, a.guidance)
+            a.grid, a.steps, gs[0])
