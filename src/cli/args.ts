@@ -48,7 +48,7 @@ Options:
   --heads 0,3           run: maps from these heads (default all)
   --timesteps A-B       run: maps from sampling steps A to B (1-based, e.g. 1-10, or one step: 5)
   --finetune-steps N    finetune: training steps (default 200)
-  --lr X                finetune: constant learning rate (default 1e-4)
+  --lr X                finetune: constant learning rate (default 3e-5)
   --heldout FILE        finetune: a .prompt file evaluated before/after, never trained on
   --provider P          execution provider: auto, cpu, cuda, webgpu (default: cpu)
   --quiet               no progress on stderr

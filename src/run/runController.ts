@@ -252,7 +252,7 @@ export class RunController implements vscode.Disposable {
     const { file, runsDir, provider, models } = this.settings(document);
     const config = vscode.workspace.getConfiguration('promptLens', document.uri);
     const steps = options.steps ?? config.get<number>('finetune.steps', 200);
-    const lr = options.lr ?? config.get<number>('finetune.learningRate', 1e-4);
+    const lr = options.lr ?? config.get<number>('finetune.learningRate', 3e-5);
     const text = document.getText();
     const parsed = parsePromptFile(text, file);
     const cursorPrompt = parsed.prompts.find((p) => p.line >= line)?.text;

@@ -114,7 +114,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
       trusted: vscode.workspace.isTrusted,
       history: [],
       keySets: [],
-      finetune: { steps: config.get<number>('finetune.steps', 200), lr: config.get<number>('finetune.learningRate', 1e-4) },
+      finetune: { steps: config.get<number>('finetune.steps', 200), lr: config.get<number>('finetune.learningRate', 3e-5) },
     };
     const document = this.editor?.document;
     if (!document || document.isClosed || document.uri.scheme !== 'file') return state;
