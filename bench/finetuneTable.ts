@@ -37,7 +37,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { seeds: 50, steps: 20, guidance: 4, lr: defaultFinetuneOptions.lr, trainSteps: defaultFinetuneOptions.steps, keyPull: 0, model: path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes') };
+  const o: Options = { seeds: 50, steps: 20, guidance: 2, lr: defaultFinetuneOptions.lr, trainSteps: defaultFinetuneOptions.steps, keyPull: 0, model: path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes') };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--seeds') o.seeds = Number(value);

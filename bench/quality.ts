@@ -16,7 +16,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { model: path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes'), seeds: 10, steps: 20, guidance: 4 };
+  const options: Options = { model: path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes'), seeds: 10, steps: 20, guidance: 2 };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--model') options.model = path.resolve(value);
