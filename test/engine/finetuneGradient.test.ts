@@ -49,11 +49,21 @@ describe('finetune gradient through the ONNX model', () => {
       moved.set(last.name, Float32Array.from(keys.get(last.name) as Float32Array, (w, i) => w + (eps * g[i]) / norm));
       return (await trainer.evaluate(batch, moved, lossLayers, defaultFinetuneOptions)).loss;
     };
-    const eps = 1e-2;
-    const fd = ((await lossAt(eps)) - (await lossAt(-eps))) / (2 * eps);
-    const relative = Math.abs(fd - norm) / norm;
+    // The loss is a max of smooth pieces: a step that crosses a kink (another pixel or head takes the
+    // max) is not a derivative. A kink shows as the one-sided differences disagreeing, so the step
+    // used is the one where they agree best.
+    const at0 = await lossAt(0);
+    let best = { eps: 0, fd: NaN, disagreement: Infinity };
+    for (const eps of [1e-2, 3e-3, 1e-3, 3e-4]) {
+      const [plus, minus] = [await lossAt(eps), await lossAt(-eps)];
+      const disagreement = Math.abs((plus - at0) / eps - (at0 - minus) / eps) / norm;
+      if (disagreement < best.disagreement) best = { eps, fd: (plus - minus) / (2 * eps), disagreement };
+    }
+    const relative = Math.abs(best.fd - norm) / norm;
     assert.ok(Number.isFinite(loss));
-    console.log(`last layer: analytic ${norm.toExponential(6)}, central difference ${fd.toExponential(6)}, relative error ${relative.toExponential(2)}`);
-    assert.ok(relative <= 1e-3, `finite difference ${fd} vs analytic ${norm}: relative error ${relative}`);
+    console.log(
+      `last layer: analytic ${norm.toExponential(6)}, central difference ${best.fd.toExponential(6)} (step ${best.eps}), relative error ${relative.toExponential(2)}`,
+    );
+    assert.ok(relative <= 1e-3, `finite difference ${best.fd} vs analytic ${norm}: relative error ${relative}`);
   });
 });
