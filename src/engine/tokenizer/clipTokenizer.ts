@@ -98,12 +98,11 @@ export class ClipTokenizer {
       }
       throw new Error(`${path.join(dir, name)}: expected a JSON object`);
     };
-    const [vocabText, mergesText, configText, specialText] = await Promise.all([
-      read('vocab.json', false),
-      read('merges.txt', false),
-      read('tokenizer_config.json', true),
-      read('special_tokens_map.json', true),
-    ]);
+    // Read in a fixed order so that, with several files missing, the error always names the first.
+    const vocabText = await read('vocab.json', false);
+    const mergesText = await read('merges.txt', false);
+    const configText = await read('tokenizer_config.json', true);
+    const specialText = await read('special_tokens_map.json', true);
     const vocab = json('vocab.json', vocabText);
     const config = json('tokenizer_config.json', configText);
     const special = json('special_tokens_map.json', specialText);
