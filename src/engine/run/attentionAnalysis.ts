@@ -112,10 +112,7 @@ export class AttentionAnalysis {
   finish(): AnalysisOutput {
     const { sampleH, sampleW } = this.input;
     if (!this.display || !this.scoring || !this.timeline) throw new Error('No attention was captured');
-    const specials = [
-      { label: START, index: 0 },
-      { label: END, index: this.input.tokenized.length - 1 },
-    ];
+    const specials = this.specials();
     const wordMaps = mergeWords(this.display.result(), this.spans, { specials });
     const hw = wordMaps.height * wordMaps.width;
     const words: WordMap[] = wordMaps.words.map((word, i) => ({
@@ -169,18 +166,20 @@ export class AttentionAnalysis {
     };
   }
 
+  /** The start and end tokens, shown after the words (the end token is the first padding position). */
+  private specials(): { label: string; index: number }[] {
+    return [
+      { label: START, index: 0 },
+      { label: END, index: this.input.tokenized.length - 1 },
+    ];
+  }
+
   private timelineData(): TimelineData | undefined {
     const frames = this.timeline?.frames() ?? [];
     if (frames.length === 0) return undefined;
     const { height, width } = frames[0].maps;
-    const perFrame = frames.map((f) =>
-      mergeWords(f.maps, this.spans, {
-        specials: [
-          { label: START, index: 0 },
-          { label: END, index: this.input.tokenized.length - 1 },
-        ],
-      }),
-    );
+    const specials = this.specials();
+    const perFrame = frames.map((f) => mergeWords(f.maps, this.spans, { specials }));
     const frameSize = perFrame[0].data.length;
     const data = new Float32Array(frames.length * frameSize);
     perFrame.forEach((f, i) => data.set(f.data, i * frameSize));
