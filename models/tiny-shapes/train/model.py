@@ -206,7 +206,8 @@ class Attention(nn.Module):
         self.to_k = nn.Linear(kv_dim, inner, bias=False)
         self.to_v = nn.Linear(kv_dim, inner, bias=False)
         self.to_out = nn.ModuleList([nn.Linear(inner, query_dim), nn.Dropout(0.0)])
-        self.store: list | None = None  # set to a list to capture probabilities (analysis only)
+        self.store: list | None = None  # set to a list to capture probabilities (analysis, grounding loss)
+        self.store_grad = False  # keep the graph of captured probabilities (the grounding loss trains through them)
 
     def head_to_batch_dim(self, t):
         b, n, c = t.shape
@@ -226,7 +227,7 @@ class Attention(nn.Module):
         scores = torch.bmm(q, k.transpose(1, 2)) * self.scale
         probs = scores.softmax(dim=-1)
         if self.store is not None:
-            self.store.append(probs.detach())
+            self.store.append(probs if self.store_grad else probs.detach())
         out = torch.bmm(probs, v)
         out = self.batch_to_head_dim(out)
         out = self.to_out[0](out)

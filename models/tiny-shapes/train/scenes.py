@@ -158,15 +158,18 @@ def make_scene(seed_or_rng, n: int | None = None, objects=None, template: str | 
     }
 
 
-def make_batch(rng: np.random.Generator, batch: int):
-    """Batch for training: images float32 [B,3,32,32] in [-1,1] and captions."""
+def make_batch(rng: np.random.Generator, batch: int, with_scenes: bool = False):
+    """Batch for training: images float32 [B,3,32,32] in [-1,1] and captions (and, with_scenes, the
+    scene dicts for their objects and coverage masks; the random stream is the same either way)."""
     imgs = np.empty((batch, 3, SIZE, SIZE), np.float32)
     caps = []
+    made = []
     for b in range(batch):
         s = make_scene(rng)
         imgs[b] = s["image"] * 2.0 - 1.0
         caps.append(s["caption"])
-    return imgs, caps
+        made.append(s)
+    return (imgs, caps, made) if with_scenes else (imgs, caps)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,10 @@
   plus checkpoints/step-N.pt snapshots (weights + EMA only) at each quality evaluation
 - --resume continues from checkpoints/last.pt; --resume-from PATH starts from a weights-only file
   (e.g. weights-fp16.pt: fresh optimizer, step counter taken from the file)
+- --ground-weight W adds W x the token grounding loss (grounding.py): each object word's cross-attention
+  map pulled onto its object's mask, so the maps the debugger shows say where the word went
+- --fresh-schedule with --resume-from: a new warm-up + cosine over --steps more steps (a finetune of the
+  resumed weights) instead of continuing the old schedule
 - runs on CUDA when available (same script), else CPU
 """
 from __future__ import annotations
@@ -35,6 +39,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "reference"))
 
 import scenes  # noqa: E402
+from grounding import GroundingCapture, token_loss, word_positions  # noqa: E402
 from model import UNetConfig, TextConfig, build, configs_from_dict, configs_to_dict, count_params  # noqa: E402
 from tokenizer_files import ClipTokenizer  # noqa: E402
 
@@ -68,6 +73,8 @@ def parse():
     ap.add_argument("--log", default=None)
     ap.add_argument("--channels", default="32,64")
     ap.add_argument("--text-layers", type=int, default=3)
+    ap.add_argument("--ground-weight", type=float, default=0.0, help="weight of the token grounding loss (0: off)")
+    ap.add_argument("--fresh-schedule", action="store_true", help="new warm-up + cosine over --steps from the resumed step")
     return ap.parse_args()
 
 
@@ -147,7 +154,8 @@ def main():
     snr = ac / (1 - ac)
     w_t = torch.clamp(snr, max=a.min_snr) / snr if a.min_snr > 0 else torch.ones_like(snr)
     empty_ids = torch.tensor(tok(""), dtype=torch.int64)
-    max_steps = a.max_steps or a.steps
+    sched_offset = step if a.fresh_schedule else 0
+    max_steps = a.max_steps or (sched_offset + a.steps)
     deadline = None
     if a.until:
         hh, mm = (int(v) for v in a.until.split(":"))
@@ -156,7 +164,7 @@ def main():
         if deadline < now:
             deadline += dt.timedelta(days=1)
     sched_p0 = 0.0
-    if ck is not None and step > a.warmup:
+    if ck is not None and step > a.warmup and not a.fresh_schedule:
         old_steps = int(ck.get("args", {}).get("steps", a.steps))
         sched_p0 = min(1.0, (step - a.warmup) / max(1, old_steps - a.warmup))
         sched_p0 = float(ck.get("lr_progress", sched_p0))
@@ -164,13 +172,15 @@ def main():
     sched_span = (deadline - dt.datetime.utcnow()).total_seconds() if deadline else None
 
     def progress():
-        if not (a.time_schedule and deadline) or step < a.warmup:
+        if not (a.time_schedule and deadline):
+            return None
+        if step - sched_offset < a.warmup:
             return None
         return min(1.0, sched_p0 + (1 - sched_p0) * (time.time() - sched_t0) / max(1.0, sched_span))
 
     def cur_progress():
         p = progress()
-        return p if p is not None else min(1.0, max(0.0, (step - a.warmup) / max(1, a.steps - a.warmup)))
+        return p if p is not None else min(1.0, max(0.0, (step - sched_offset - a.warmup) / max(1, a.steps - a.warmup)))
 
     def save_full(path):
         torch.save(
@@ -227,6 +237,7 @@ def main():
     last_ck = time.time()
     t_log = time.time()
     loss_acc = 0.0
+    tok_acc = 0.0
     n_acc = 0
     data_t = 0.0
     while step < max_steps:
@@ -238,9 +249,11 @@ def main():
             break
         t0 = time.time()
         rng = np.random.default_rng([a.seed, step])
-        imgs, caps = scenes.make_batch(rng, a.batch)
-        ids = torch.from_numpy(tok.batch(caps))
+        imgs, caps, made = scenes.make_batch(rng, a.batch, with_scenes=True)
+        ids_np = tok.batch(caps)
+        ids = torch.from_numpy(ids_np)
         drop = torch.from_numpy(rng.random(a.batch) < a.cfg_drop)
+        positions = [[] if drop[b] else word_positions(ids_np[b], made[b]["objects"], tok.encoder) for b in range(a.batch)]
         ids[drop] = empty_ids
         x0 = torch.from_numpy(imgs).to(dev)
         ids = ids.to(dev)
@@ -251,11 +264,19 @@ def main():
         a_t = ac[t][:, None, None, None]
         xt = a_t.sqrt() * x0 + (1 - a_t).sqrt() * noise
         for gr in opt.param_groups:
-            gr["lr"] = lr_at(step, a, rewarm, progress())
+            gr["lr"] = lr_at(step - sched_offset, a, None if a.fresh_schedule else rewarm, progress())
         ctx = te(ids)[0]
-        pred = un(xt, t, ctx)
+        if a.ground_weight:
+            with GroundingCapture(un) as cap:
+                pred = un(xt, t, ctx)
+        else:
+            pred = un(xt, t, ctx)
         per = (pred - noise).pow(2).mean(dim=(1, 2, 3))
         loss = (per * w_t[t]).mean()
+        if a.ground_weight:
+            l_token = token_loss(cap.probs, [s["coverage"] for s in made], positions)
+            loss = loss + a.ground_weight * l_token
+            tok_acc += float(l_token)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -270,9 +291,11 @@ def main():
         n_acc += 1
         if step % 50 == 0:
             el = time.time() - t_log
-            log(f"step {step} mse {loss_acc / n_acc:.4f} wloss {float(loss):.4f} lr {lr_at(step, a, rewarm, progress()):.2e} "
+            lr = opt.param_groups[0]["lr"]
+            log(f"step {step} mse {loss_acc / n_acc:.4f} token {tok_acc / n_acc:.4f} wloss {float(loss):.4f} lr {lr:.2e} "
                 f"{el / n_acc:.3f}s/step (data {data_t / n_acc:.3f}s)")
             loss_acc = 0.0
+            tok_acc = 0.0
             n_acc = 0
             data_t = 0.0
             t_log = time.time()

@@ -1,0 +1,35 @@
+"""Known values of the token grounding loss: /usr/bin/python3 train/test_grounding.py"""
+import numpy as np
+import torch
+
+from grounding import token_loss, word_positions
+from tokenizer_files import ClipTokenizer
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def test_word_positions_follow_caption_order():
+    tok = ClipTokenizer(os.path.join(os.path.dirname(HERE), "tokenizer"))
+    ids = np.asarray(tok("a photo of a red circle and a red square"))
+    # start, a, photo, of, a, red(5), circle(6), and, a, red(9), square(10)
+    assert word_positions(ids, [("red", "circle"), ("red", "square")], tok.encoder) == [(0, 5), (0, 6), (1, 9), (1, 10)]
+
+
+def test_token_loss_known_values():
+    grid, tokens, heads = 4, 5, 2
+    cov = np.zeros((1, 32, 32), np.float32)
+    cov[0, :8, :8] = 1  # the top-left cell of the 4x4 grid: area share 1/16
+    probs = torch.full((heads, grid * grid, tokens), 1.0 / tokens)  # uniform over pixels for every token
+    uniform = float(token_loss([probs], [cov], [[(0, 2)]]))
+    assert abs(uniform - (1 - 1 / 16) ** 2) < 1e-6
+    inside = probs.clone()
+    inside[:, 1:, 2] = 0  # token 2 attends only inside its object
+    assert float(token_loss([inside], [cov], [[(0, 2)]])) < 1e-12
+    assert float(token_loss([probs], [cov], [[]])) == 0.0  # nothing grounded (a dropped caption)
+
+
+if __name__ == "__main__":
+    test_word_positions_follow_caption_order()
+    test_token_loss_known_values()
+    print("ok")
