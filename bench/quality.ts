@@ -1,7 +1,8 @@
 // Quality report of the embedded model, measured by the detector on fixed prompt x seed pairs.
 //   npm run quality [-- --model DIR --seeds N --steps N --guidance G]
 // Prints: single- and two-object strict success, colour-only and shape-only presence, count errors,
-// and per-word attention localisation (a word's DAAM map denser on its own object than on the other).
+// and per-word attention localisation (a word's DAAM map denser on its own object than on the other), for
+// the default display maps (DAAM: every grid but the coarsest, here the 16x16 layers) and for the 8x8 layers.
 import * as path from 'node:path';
 import { checkImage, COLOURS, SHAPES, type DetectedObject, type RequestedObject } from '../src/engine/detector';
 import { openModelFolder } from '../src/engine/model/modelFolder';
@@ -29,6 +30,9 @@ function parseOptions(argv: string[]): Options {
 }
 
 type Obj = Required<RequestedObject>;
+
+/** The embedded model's coarser cross-attention grid, reported beside the default display maps. */
+const COARSE_GRID = 8;
 
 /** Every colour x shape once; two-object pairs with distinct colours and shapes (so each word names one object). */
 function promptSets(): { single: Obj[][]; double: Obj[][] } {
@@ -62,6 +66,8 @@ async function main(): Promise<void> {
     countError: { n: 0, hit: 0 },
     colourWords: { n: 0, hit: 0 },
     shapeWords: { n: 0, hit: 0 },
+    colourWordsCoarse: { n: 0, hit: 0 },
+    shapeWordsCoarse: { n: 0, hit: 0 },
   };
   const started = performance.now();
   // Two-object prompts: a fixed subset spread over the pairs so the total stays near the single set's.
@@ -72,10 +78,17 @@ async function main(): Promise<void> {
       for (let seed = 0; seed < options.seeds; seed++) {
         const tokenized = pipeline.tokenizer.encode(text);
         const [, h, w] = pipeline.sampleShape(undefined);
-        const analysis = new AttentionAnalysis({ prompt: text, objects: [], tokenized, steps: options.steps, sampleH: h, sampleW: w });
+        const input = { prompt: text, objects: [], tokenized, steps: options.steps, sampleH: h, sampleW: w };
+        const analysis = new AttentionAnalysis(input);
+        const coarse = new AttentionAnalysis({ ...input, selection: { grids: [COARSE_GRID] } });
         const out = await pipeline.generate(
           { prompt: text, negativePrompt: '', seed, steps: options.steps, guidance: options.guidance, eta: 0 },
-          { onAttention: analysis.onAttention },
+          {
+            onAttention: (captures) => {
+              analysis.onAttention(captures);
+              coarse.onAttention(captures);
+            },
+          },
         );
         const report = checkImage(out.image, objects);
         tally[set].n++;
@@ -90,19 +103,24 @@ async function main(): Promise<void> {
         }
         // Localisation needs both objects found: their boxes are where each word should look.
         if (set === 'double' && report.success) {
-          const { words, mapWidth } = analysis.finish();
           const boxes = report.objects.map((m) => report.detections[m.detection as number].bbox);
-          objects.forEach((o, i) => {
-            for (const [word, bucket] of [
-              [o.colour, tally.colourWords],
-              [o.shape, tally.shapeWords],
-            ] as const) {
-              const map = words.find((x) => x.word === word)?.map;
-              if (!map) continue;
-              bucket.n++;
-              if (density(map, mapWidth, boxes[i]) > density(map, mapWidth, boxes[1 - i])) bucket.hit++;
-            }
-          });
+          for (const [view, colourBucket, shapeBucket] of [
+            [analysis, tally.colourWords, tally.shapeWords],
+            [coarse, tally.colourWordsCoarse, tally.shapeWordsCoarse],
+          ] as const) {
+            const { words, mapWidth } = view.finish();
+            objects.forEach((o, i) => {
+              for (const [word, bucket] of [
+                [o.colour, colourBucket],
+                [o.shape, shapeBucket],
+              ] as const) {
+                const map = words.find((x) => x.word === word)?.map;
+                if (!map) continue;
+                bucket.n++;
+                if (density(map, mapWidth, boxes[i]) > density(map, mapWidth, boxes[1 - i])) bucket.hit++;
+              }
+            });
+          }
         }
       }
     }
@@ -115,8 +133,10 @@ async function main(): Promise<void> {
   console.log(`colour present (per object):    ${pct(tally.colourPresent)}`);
   console.log(`shape present (per object):     ${pct(tally.shapePresent)}`);
   console.log(`count errors (per image):       ${pct(tally.countError)}`);
-  console.log(`localisation, colour words:     ${pct(tally.colourWords)}  (two-object images with both objects found)`);
+  console.log(`localisation, colour words:     ${pct(tally.colourWords)}  (display maps; two-object images with both objects found)`);
   console.log(`localisation, shape words:      ${pct(tally.shapeWords)}`);
+  console.log(`  the ${COARSE_GRID}x${COARSE_GRID} layers, colour words: ${pct(tally.colourWordsCoarse)}`);
+  console.log(`  the ${COARSE_GRID}x${COARSE_GRID} layers, shape words:  ${pct(tally.shapeWordsCoarse)}`);
   console.log(`${tally.single.n + tally.double.n} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
