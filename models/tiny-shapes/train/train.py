@@ -182,37 +182,24 @@ def main():
         p = progress()
         return p if p is not None else min(1.0, max(0.0, (step - sched_offset - a.warmup) / max(1, a.steps - a.warmup)))
 
-    def save_full(path):
-        torch.save(
-            {
-                "config": configs_to_dict(tc, uc),
-                "step": step,
-                "text_encoder": te.state_dict(),
-                "unet": un.state_dict(),
-                "ema_text_encoder": ema_te.state_dict(),
-                "ema_unet": ema_un.state_dict(),
-                "optimizer": opt.state_dict(),
-                "args": vars(a),
-                "lr_progress": cur_progress(),
-            },
-            path + ".tmp",
-        )
+    def weights():
+        return {
+            "config": configs_to_dict(tc, uc),
+            "step": step,
+            "text_encoder": te.state_dict(),
+            "unet": un.state_dict(),
+            "ema_text_encoder": ema_te.state_dict(),
+            "ema_unet": ema_un.state_dict(),
+            "args": vars(a),
+            "lr_progress": cur_progress(),
+        }
+
+    def save_full(path):  # what --resume needs: the weights plus the optimizer state
+        torch.save({**weights(), "optimizer": opt.state_dict()}, path + ".tmp")
         os.replace(path + ".tmp", path)
 
     def save_weights(path):
-        torch.save(
-            {
-                "config": configs_to_dict(tc, uc),
-                "step": step,
-                "text_encoder": te.state_dict(),
-                "unet": un.state_dict(),
-                "ema_text_encoder": ema_te.state_dict(),
-                "ema_unet": ema_un.state_dict(),
-                "args": vars(a),
-                "lr_progress": cur_progress(),
-            },
-            path,
-        )
+        torch.save(weights(), path)
 
     def evaluate():
         from quality import evaluate as q_eval
