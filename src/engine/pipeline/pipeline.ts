@@ -8,6 +8,7 @@ import { instrumentUnet, loadOriginalKeys, type InstrumentedUnet } from '../onnx
 import { Rng } from '../random';
 import { DdimScheduler, readSchedulerConfig } from '../scheduler';
 import { createSession, type ProviderChoice, type SessionHandle } from '../session/createSession';
+import { DeviceUploader, disposeAll } from '../session/deviceInputs';
 import { ClipTokenizer, type TokenizedText } from '../tokenizer/clipTokenizer';
 import { float32Data, floatTensor, inputShape, inputType, integerTensor, keyTensor } from './tensors';
 
@@ -82,6 +83,18 @@ export interface PipelineOptions {
    * the finetune needs them; head-averaged outputs are cheaper for display-only use.
    */
   perHead?: boolean;
+  /**
+   * Keep the UNet inputs that are constant through a run (text embeddings, key weights) in GPU memory
+   * where the provider allows it (WebGPU; default true): uploaded once per run, or once per pipeline for
+   * the base keys, instead of at every step. false feeds them from host memory at every step.
+   */
+  deviceInputs?: boolean;
+}
+
+/** Whether the UNet's constant inputs stay on the device, and why (not). */
+export interface DeviceInputsInfo {
+  resident: boolean;
+  reason: string;
 }
 
 const VAE_SCALE = 8;
@@ -98,6 +111,11 @@ export class Pipeline {
     readonly instrumented: InstrumentedUnet,
     /** The base model's key-projection weights, fed to the UNet at every step unless a run overlays others. */
     private readonly baseKeyFeeds: Record<string, ort.Tensor>,
+    /** Uploads a run's constant inputs to the device; undefined where they are fed from the host. */
+    private readonly uploader: DeviceUploader | undefined,
+    /** `baseKeyFeeds` already on the device (with `uploader`), kept for the pipeline's lifetime. */
+    private readonly deviceBaseKeyFeeds: Record<string, ort.Tensor> | undefined,
+    readonly deviceInputs: DeviceInputsInfo,
   ) {}
 
   static async load(model: ModelFolder, options: PipelineOptions = {}): Promise<Pipeline> {
@@ -112,7 +130,8 @@ export class Pipeline {
       model.vaeDecoderPath ? open(model.vaeDecoderPath) : Promise.resolve(undefined),
     ]);
     const keyFeeds = keyFeedsFor(instrumented, await loadOriginalKeys(instrumented));
-    return new Pipeline(model, tokenizer, scheduler, textEncoder, unet, vaeDecoder, instrumented, keyFeeds);
+    const device = await keepKeysOnDevice(unet.provider, options.deviceInputs ?? true, keyFeeds);
+    return new Pipeline(model, tokenizer, scheduler, textEncoder, unet, vaeDecoder, instrumented, keyFeeds, device.uploader, device.keyFeeds, device.info);
   }
 
   /** The instrumented UNet's session, shared with the finetune (its key inputs take any weights). */
@@ -176,31 +195,50 @@ export class Pipeline {
     const timesteps = this.scheduler.timesteps(request.steps);
     const timestepType = inputType(this.unet.session, 'timestep');
     const unetSession = this.unet.session;
-    const hiddenTensor = floatTensor(unetSession, 'encoder_hidden_states', text.embeddings, text.dims);
-    const keyFeeds = request.keys ? keyFeedsFor(this.instrumented, request.keys) : this.baseKeyFeeds;
+    // Constant through the run: created once here (and, on the device, uploaded once; see deviceInputs).
+    let hiddenTensor = floatTensor(unetSession, 'encoder_hidden_states', text.embeddings, text.dims);
+    let keyFeeds = request.keys ? keyFeedsFor(this.instrumented, request.keys) : this.baseKeyFeeds;
     const fetches = ['out_sample', ...(hooks.onAttention ? this.instrumented.layers.map((l) => l.probsOutput) : [])];
 
     let unetMs = 0;
-    for (let i = 0; i < timesteps.length; i++) {
-      throwIfCancelled();
-      const t = timesteps[i];
-      const batchSample = new Float32Array(batch * plane);
-      for (let b = 0; b < batch; b++) batchSample.set(sample, b * plane);
-      const feeds: Record<string, ort.Tensor> = {
-        sample: floatTensor(unetSession, 'sample', batchSample, [batch, channels, height, width]),
-        timestep: integerTensor(timestepType, new Array<number>(batch).fill(t), [batch]),
-        encoder_hidden_states: hiddenTensor,
-        ...keyFeeds,
-      };
-      const stepStarted = performance.now();
-      const out = await this.unet.session.run(feeds, fetches);
-      unetMs += performance.now() - stepStarted;
-      const noise = float32Data(out.out_sample, 'out_sample');
-      const guidedNoise = guided ? combineGuidance(noise, plane, request.guidance) : noise;
-      if (hooks.onAttention) this.emitAttention(out, condIndex, i, t, height, width, hooks.onAttention);
-      const stepNoise = request.eta > 0 ? rng.normals(plane) : undefined;
-      sample = this.scheduler.step(guidedNoise, t, sample, request.steps, request.eta, stepNoise).prevSample;
-      hooks.onProgress?.({ step: i + 1, totalSteps: timesteps.length, timestep: t });
+    const uploadedForRun: ort.Tensor[] = [];
+    try {
+      if (this.uploader) {
+        const uploadStarted = performance.now();
+        hiddenTensor = await this.uploader.upload(hiddenTensor);
+        uploadedForRun.push(hiddenTensor);
+        if (request.keys) {
+          keyFeeds = await this.uploader.uploadAll(keyFeeds);
+          uploadedForRun.push(...Object.values(keyFeeds));
+        } else {
+          keyFeeds = this.deviceBaseKeyFeeds ?? keyFeeds;
+        }
+        unetMs += performance.now() - uploadStarted;
+      }
+      for (let i = 0; i < timesteps.length; i++) {
+        throwIfCancelled();
+        const t = timesteps[i];
+        const batchSample = new Float32Array(batch * plane);
+        for (let b = 0; b < batch; b++) batchSample.set(sample, b * plane);
+        const feeds: Record<string, ort.Tensor> = {
+          sample: floatTensor(unetSession, 'sample', batchSample, [batch, channels, height, width]),
+          timestep: integerTensor(timestepType, new Array<number>(batch).fill(t), [batch]),
+          encoder_hidden_states: hiddenTensor,
+          ...keyFeeds,
+        };
+        const stepStarted = performance.now();
+        const out = await this.unet.session.run(feeds, fetches);
+        unetMs += performance.now() - stepStarted;
+        const noise = float32Data(out.out_sample, 'out_sample');
+        const guidedNoise = guided ? combineGuidance(noise, plane, request.guidance) : noise;
+        if (hooks.onAttention) this.emitAttention(out, condIndex, i, t, height, width, hooks.onAttention);
+        const stepNoise = request.eta > 0 ? rng.normals(plane) : undefined;
+        sample = this.scheduler.step(guidedNoise, t, sample, request.steps, request.eta, stepNoise).prevSample;
+        hooks.onProgress?.({ step: i + 1, totalSteps: timesteps.length, timestep: t });
+      }
+    } finally {
+      // The run's own uploads (never the pipeline's base keys); no UNet call is in flight here.
+      disposeAll(uploadedForRun);
     }
     throwIfCancelled();
     const decodeStarted = performance.now();
@@ -279,6 +317,30 @@ export function queryGrid(queries: number, sampleH: number, sampleW: number): [n
     throw new Error(`Cannot place ${queries} attention queries on a grid for a ${sampleH}x${sampleW} sample`);
   }
   return [gridH, gridW];
+}
+
+/**
+ * Uploads the base keys once where the UNet's provider can keep inputs on the device. A failed upload is
+ * not fatal: the run feeds everything from host memory, as on CPU, and `reason` says why.
+ */
+async function keepKeysOnDevice(
+  provider: string,
+  wanted: boolean,
+  keyFeeds: Record<string, ort.Tensor>,
+): Promise<{ uploader?: DeviceUploader; keyFeeds?: Record<string, ort.Tensor>; info: DeviceInputsInfo }> {
+  if (!wanted) return { info: { resident: false, reason: 'turned off (deviceInputs: false)' } };
+  const uploader = DeviceUploader.for(provider);
+  if (!uploader) {
+    const reason = provider === 'cpu' ? 'cpu: host memory is the device' : `${provider}: onnxruntime-node 1.30 keeps tensors on the device for WebGPU only`;
+    return { info: { resident: false, reason } };
+  }
+  try {
+    const onDevice = await uploader.uploadAll(keyFeeds);
+    return { uploader, keyFeeds: onDevice, info: { resident: true, reason: 'webgpu: embeddings uploaded once per run, base keys once' } };
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return { info: { resident: false, reason: `webgpu: could not keep inputs on the device (${message}); fed from host memory every step` } };
+  }
 }
 
 function keyFeedsFor(instrumented: InstrumentedUnet, keys: Map<string, Float32Array>): Record<string, ort.Tensor> {
