@@ -1,0 +1,136 @@
+/**
+ * The WebGPU execution provider (bundled with onnxruntime-node) against CPU on the embedded model: the plain
+ * UNet, the instrumented one through the Pipeline (image, every attention map, a key overlay), and the
+ * constant inputs kept on the device. Skipped, saying why, where no WebGPU adapter can be created (no Vulkan
+ * loader or driver; Debian 12's own Mesa lavapipe is one Dawn turns down, see .ci/run).
+ */
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { before, describe, test, type TestContext } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { openModelFolder, type ModelFolder } from '../../src/engine/model/modelFolder';
+import { Pipeline, type GenerateRequest } from '../../src/engine/pipeline/pipeline';
+import { createSession } from '../../src/engine/session/createSession';
+
+const MODEL = path.resolve(__dirname, '..', '..', '..', 'models', 'tiny-shapes');
+/** Relative to the largest magnitude of the CPU result. */
+const TOLERANCE = 1e-3;
+
+function wave(n: number, phase: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.37 + phase));
+}
+
+/** Largest |a - b| over the largest |a|. */
+function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(a[i]));
+  }
+  return diff / (scale || 1);
+}
+
+function maxPixelDiff(a: Uint8Array | Uint8ClampedArray, b: Uint8Array | Uint8ClampedArray): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+interface Sampled {
+  image: Uint8Array | Uint8ClampedArray;
+  overlay: Uint8Array | Uint8ClampedArray;
+  /** [step][layer] conditional-sample probabilities. */
+  maps: Float32Array[][];
+}
+
+async function sample(pipeline: Pipeline): Promise<Sampled> {
+  const request: GenerateRequest = { prompt: 'a red circle and a blue square', negativePrompt: '', seed: 3, steps: 3, guidance: 2, eta: 0 };
+  const maps: Float32Array[][] = [];
+  const out = await pipeline.generate(request, { onAttention: (captures) => maps.push(captures.map((c) => Float32Array.from(c.probs))) });
+  // A finetuned-key overlay (uploaded per run on the device, unlike the base keys).
+  const keys = new Map(pipeline.instrumented.layers.map((l, i) => [l.name, wave(l.keyShape.reduce((a, b) => a * b, 1), i).map((v) => 0.05 * v)]));
+  const overlay = await pipeline.generate({ ...request, keys });
+  return { image: out.image.data, overlay: overlay.image.data, maps };
+}
+
+describe('WebGPU execution provider', () => {
+  let folder: ModelFolder;
+  let unavailable: string | undefined;
+
+  before(async () => {
+    folder = await openModelFolder(MODEL);
+    try {
+      const probe = await createSession(folder.textEncoderPath, 'webgpu');
+      await probe.session.release();
+    } catch (error) {
+      // The last line is ORT's "webgpu: <source location> ... was false. Failed to get a WebGPU adapter: ...".
+      const reason = (error instanceof Error ? error.message : String(error)).split('\n').pop() ?? '';
+      unavailable = `no WebGPU adapter here (${reason.replace(/^.* was false\. /, '').trim()})`;
+    }
+  });
+
+  const skipped = (t: TestContext): boolean => {
+    if (unavailable) t.skip(unavailable);
+    return unavailable !== undefined;
+  };
+
+  test('the plain UNet gives the CPU result', async (t) => {
+    if (skipped(t)) return;
+    const feeds = {
+      sample: new ort.Tensor('float32', wave(2 * 3 * 32 * 32, 0), [2, 3, 32, 32]),
+      timestep: new ort.Tensor('int64', BigInt64Array.from([500n, 20n]), [2]),
+      encoder_hidden_states: new ort.Tensor('float32', wave(2 * 16 * 128, 1), [2, 16, 128]),
+    };
+    const outputs: Float32Array[] = [];
+    for (const provider of ['cpu', 'webgpu'] as const) {
+      const handle = await createSession(folder.unetPath, provider);
+      assert.equal(handle.provider, provider);
+      outputs.push(Float32Array.from((await handle.session.run(feeds)).out_sample.data as Float32Array));
+      await handle.session.release();
+    }
+    const diff = relativeDiff(outputs[0], outputs[1]);
+    assert.ok(diff < TOLERANCE, `out_sample differs by ${diff} of its largest value`);
+  });
+
+  test('the instrumented pipeline gives the CPU image and maps, inputs kept on the device', async (t) => {
+    if (skipped(t)) return;
+    const cpu = await sample(await Pipeline.load(folder, { provider: 'cpu' }));
+    const pipeline = await Pipeline.load(folder, { provider: 'webgpu' });
+    assert.equal(pipeline.provider.name, 'webgpu');
+    assert.deepEqual(pipeline.provider.fallbacks, []);
+    assert.equal(pipeline.deviceInputs.resident, true, pipeline.deviceInputs.reason);
+    const gpu = await sample(pipeline);
+    assert.equal(gpu.maps.length, cpu.maps.length);
+    gpu.maps.forEach((layers, step) =>
+      layers.forEach((probs, layer) => {
+        const diff = relativeDiff(cpu.maps[step][layer], probs);
+        assert.ok(diff < TOLERANCE, `step ${step}, layer ${layer}: maps differ by ${diff} of their largest value`);
+      }),
+    );
+    // 8-bit images: a rounding step apart at most.
+    assert.ok(maxPixelDiff(cpu.image, gpu.image) <= 2, 'image');
+    assert.ok(maxPixelDiff(cpu.overlay, gpu.overlay) <= 2, 'image with a key overlay');
+  });
+
+  test('keeping the constant inputs on the device changes nothing', async (t) => {
+    if (skipped(t)) return;
+    const pipeline = await Pipeline.load(folder, { provider: 'webgpu', deviceInputs: false });
+    assert.equal(pipeline.deviceInputs.resident, false);
+    const host = await sample(pipeline);
+    const device = await sample(await Pipeline.load(folder, { provider: 'webgpu' }));
+    assert.deepEqual(device.image, host.image);
+    assert.deepEqual(device.overlay, host.overlay);
+    device.maps.forEach((layers, step) => layers.forEach((probs, layer) => assert.ok(relativeDiff(host.maps[step][layer], probs) < 1e-6)));
+  });
+
+  test('auto starts a GPU provider, saying why CUDA was skipped', async (t) => {
+    if (skipped(t)) return;
+    const handle = await createSession(folder.textEncoderPath, 'auto');
+    await handle.session.release();
+    assert.notEqual(handle.provider, 'cpu', handle.fallbacks.join('; '));
+    if (handle.provider === 'webgpu') assert.match(handle.fallbacks[0] ?? '', /^cuda: /);
+  });
+});
