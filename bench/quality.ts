@@ -34,16 +34,22 @@ type Obj = Required<RequestedObject>;
 /** The embedded model's coarser cross-attention grid, reported beside the default display maps. */
 const COARSE_GRID = 8;
 
-/** Every colour x shape once; two-object pairs with distinct colours and shapes (so each word names one object). */
-function promptSets(): { single: Obj[][]; double: Obj[][] } {
+/**
+ * Every colour x shape once; two-object pairs with distinct colours and shapes (so each word names one
+ * object, which localisation needs); and pairs that share a colour or a shape ("a red circle and a red
+ * square"), where binding each word to the right object is harder.
+ */
+function promptSets(): { single: Obj[][]; double: Obj[][]; shared: Obj[][] } {
   const all = COLOURS.flatMap((colour) => SHAPES.map((shape) => ({ colour, shape })));
   const double: Obj[][] = [];
+  const shared: Obj[][] = [];
   for (let i = 0; i < all.length; i++) {
     for (let j = i + 1; j < all.length; j++) {
-      if (all[i].colour !== all[j].colour && all[i].shape !== all[j].shape) double.push([all[i], all[j]]);
+      const distinct = all[i].colour !== all[j].colour && all[i].shape !== all[j].shape;
+      (distinct ? double : shared).push([all[i], all[j]]);
     }
   }
-  return { single: all.map((o) => [o]), double };
+  return { single: all.map((o) => [o]), double, shared };
 }
 
 const caption = (objects: Obj[]): string => objects.map((o) => `a ${o.colour} ${o.shape}`).join(' and ');
@@ -57,10 +63,11 @@ function density(map: Float32Array, width: number, box: DetectedObject['bbox']):
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const pipeline = await Pipeline.load(await openModelFolder(options.model));
-  const { single, double } = promptSets();
+  const { single, double, shared } = promptSets();
   const tally = {
     single: { n: 0, success: 0 },
     double: { n: 0, success: 0 },
+    shared: { n: 0, success: 0 },
     colourPresent: { n: 0, hit: 0 },
     shapePresent: { n: 0, hit: 0 },
     countError: { n: 0, hit: 0 },
@@ -72,7 +79,8 @@ async function main(): Promise<void> {
   const started = performance.now();
   // Two-object prompts: a fixed subset spread over the pairs so the total stays near the single set's.
   const doubles = double.filter((_, i) => i % Math.max(1, Math.floor(double.length / 24)) === 0).slice(0, 24);
-  for (const [set, prompts] of [['single', single], ['double', doubles]] as const) {
+  const shareds = shared.filter((_, i) => i % 2 === 0);
+  for (const [set, prompts] of [['single', single], ['double', doubles], ['shared', shareds]] as const) {
     for (const objects of prompts) {
       const text = caption(objects);
       for (let seed = 0; seed < options.seeds; seed++) {
@@ -129,7 +137,8 @@ async function main(): Promise<void> {
     t.n === 0 ? 'n/a' : `${((100 * (t.success ?? t.hit ?? 0)) / t.n).toFixed(1)}% (${t.success ?? t.hit}/${t.n})`;
   console.log(`model ${pipeline.model.id} (${pipeline.model.hash}); ${options.steps} DDIM steps, guidance ${options.guidance}, seeds 0..${options.seeds - 1}`);
   console.log(`single-object strict success:   ${pct(tally.single)}`);
-  console.log(`two-object strict success:      ${pct(tally.double)}`);
+  console.log(`two-object strict success:      ${pct(tally.double)}  (distinct colours and shapes)`);
+  console.log(`  sharing a colour or a shape:  ${pct(tally.shared)}`);
   console.log(`colour present (per object):    ${pct(tally.colourPresent)}`);
   console.log(`shape present (per object):     ${pct(tally.shapePresent)}`);
   console.log(`count errors (per image):       ${pct(tally.countError)}`);
@@ -137,7 +146,7 @@ async function main(): Promise<void> {
   console.log(`localisation, shape words:      ${pct(tally.shapeWords)}`);
   console.log(`  the ${COARSE_GRID}x${COARSE_GRID} layers, colour words: ${pct(tally.colourWordsCoarse)}`);
   console.log(`  the ${COARSE_GRID}x${COARSE_GRID} layers, shape words:  ${pct(tally.shapeWordsCoarse)}`);
-  console.log(`${tally.single.n + tally.double.n} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`${tally.single.n + tally.double.n + tally.shared.n} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
 main().catch((error) => {
