@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { writeRunRecord } from '../../src/engine/run/runRecord';
-import type { RunResult } from '../../src/engine/run/runResult';
+import { fakeRunResult } from '../fakes/runResult';
 import { suiteLog } from './log';
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -15,32 +15,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await wait(200);
   }
-}
-
-function fakeResult(prompt: string): RunResult {
-  const h = 8;
-  const w = 8;
-  const map = (k: number): Float32Array => Float32Array.from({ length: h * w }, (_, i) => ((i * (k + 3)) % 17) / 17);
-  const words = prompt.split(' ');
-  return {
-    prompt,
-    objects: [{ word: 'circle', start: 6, end: 12 }, { word: 'square', start: 24, end: 30 }],
-    settings: { seed: 7, steps: 20, guidance: 4, eta: 0, negative: '', scheduler: 'ddim' },
-    model: { id: 'tiny-shapes', path: '/m', hash: 'h' },
-    provider: { name: 'cpu', fallbacks: [] },
-    image: { width: 32, height: 32, channels: 3, data: Uint8Array.from({ length: 32 * 32 * 3 }, (_, i) => (i * 7) % 256) },
-    tokens: [],
-    mapHeight: h,
-    mapWidth: w,
-    mapRecipe: 'test',
-    layers: [],
-    words: words.map((word, i) => ({ word, tokenIndices: [i + 1], isObject: word === 'circle' || word === 'square', isSpecial: false, map: map(i) })),
-    scores: {
-      overlap: 0.2, overlapMap: map(9), activations: [{ word: 'circle', value: 0.07 }, { word: 'square', value: 0.08 }], weakest: 'circle',
-      enhanceLoss: 0.9, totalLoss: 0.5, pairs: [{ a: 'circle', b: 'square', iou: 0.25, ioaA: 0.5, ioaB: 0.4 }], masks: new Uint8Array(2 * h * w), basis: 'test',
-    },
-    timings: { textEncoderMs: 1, unetMs: 1, decodeMs: 1, totalMs: 3 },
-  };
 }
 
 function hoverText(hovers: vscode.Hover[]): string {
@@ -96,7 +70,7 @@ suite('Language features', () => {
     const tokens = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(5, 8));
     suiteLog(`    token hover: ${hoverText(tokens).replace(/base64,[A-Za-z0-9+/=]+/, 'base64,…')}`);
     assert.match(hoverText(tokens), /circle<\/w>/);
-    await writeRunRecord(fakeResult('a red circle and a blue square'), path.join(path.dirname(uri.fsPath), 'runs'));
+    await writeRunRecord(fakeRunResult('a red circle and a blue square'), path.join(path.dirname(uri.fsPath), 'runs'));
     const run = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(5, 8));
     const text = hoverText(run);
     suiteLog(`    run hover (${text.length} chars): ${text.replace(/base64,[A-Za-z0-9+/=]+/, 'base64,…')}`);

@@ -5,43 +5,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { effectiveSettings, parsePromptFile } from '../../../src/engine/promptFile';
 import { writeRunRecord } from '../../../src/engine/run/runRecord';
-import type { RunResult } from '../../../src/engine/run/runResult';
+import { fakeRunResult } from '../../fakes/runResult';
 import { initialComparison, loadCompareView, loadRunView, toRunView } from '../../../src/run/runView';
 import { settingRows } from '../../../src/sidebar/settingRows';
-
-function fakeResult(prompt: string, shift = 0): RunResult {
-  const h = 4;
-  const w = 4;
-  const words = prompt.split(' ');
-  const map = (k: number): Float32Array => Float32Array.from({ length: h * w }, (_, i) => ((i * (k + 3) + shift) % 7) / 7);
-  const steps = 3;
-  return {
-    prompt,
-    objects: [{ word: 'circle', start: 6, end: 12 }, { word: 'square', start: 24, end: 30 }],
-    settings: { seed: 5, steps, guidance: 4, eta: 0, negative: '', scheduler: 'ddim' },
-    model: { id: 'tiny-shapes', path: '/m', hash: 'h' },
-    provider: { name: 'cpu', fallbacks: [] },
-    image: { width: 8, height: 8, channels: 3, data: Uint8Array.from({ length: 8 * 8 * 3 }, (_, i) => (i * 5 + shift) % 256) },
-    tokens: [],
-    mapHeight: h,
-    mapWidth: w,
-    mapRecipe: 'test',
-    layers: [],
-    words: words.map((word, i) => ({ word, tokenIndices: [i + 1], isObject: word === 'circle' || word === 'square', isSpecial: false, map: map(i) })),
-    scores: {
-      overlap: 0.2 + shift / 100, overlapMap: map(9), activations: [{ word: 'circle', value: 0.3 }, { word: 'square', value: 0.4 }], weakest: 'circle',
-      enhanceLoss: 0.7, totalLoss: 0.55, pairs: [{ a: 'circle', b: 'square', iou: 0.25, ioaA: 0.5, ioaB: 0.4 }], masks: new Uint8Array(2 * h * w), basis: 'test',
-    },
-    timeline: { timesteps: [900, 500, 100], height: 2, width: 2, data: Float32Array.from({ length: steps * words.length * 4 }, (_, i) => i / 100) },
-    detection: { success: false, objects: [{ object: 'red circle', status: 'found' }, { object: 'blue square', status: 'missing' }], detected: ['red circle'], extra: [] },
-    timings: { textEncoderMs: 1, unetMs: 1, decodeMs: 1, totalMs: 3 },
-  };
-}
 
 describe('run views', () => {
   test('a run read back from its folder equals the one sent right after the run', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pl-ui-'));
-    const result = fakeResult('a red circle and a blue square');
+    const result = fakeRunResult('a red circle and a blue square');
     result.scores?.masks.set([1, 1, 0, 1], 3);
     result.layers = [{ name: 'mid_block.attentions.0.transformer_blocks.0.attn2', gridH: 2, gridW: 2, heads: 4 }];
     const written = await writeRunRecord(result, dir);
@@ -68,8 +39,8 @@ describe('run views', () => {
   test('a compare folder becomes one before/after pair; references outside it are refused', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pl-ui-'));
     const folder = path.join(dir, '20261127-compare-x');
-    const before = await writeRunRecord(fakeResult('a red circle and a blue square'), path.join(folder, 'before'));
-    const after = await writeRunRecord(fakeResult('a red circle and a blue square', 3), path.join(folder, 'after'));
+    const before = await writeRunRecord(fakeRunResult('a red circle and a blue square'), path.join(folder, 'before'));
+    const after = await writeRunRecord(fakeRunResult('a red circle and a blue square', 3), path.join(folder, 'after'));
     const compareJson = { prompt: 'a red circle and a blue square', keySet: '/r/20261127-finetune-y/keys.safetensors', before: path.relative(folder, before.folder), after: path.relative(folder, after.folder) };
     await fs.writeFile(path.join(folder, 'compare.json'), JSON.stringify(compareJson));
     const view = await loadCompareView(folder);
