@@ -1,9 +1,9 @@
 // The one results panel: created on first use, then reused in place (it stays where the user moved
 // it). It remembers what it shows by folder (a ViewRef), so closing and reopening it, or reloading the
 // window (WebviewPanelSerializer), brings the same view back, loaded again from the run folder.
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { pathExists } from '../engine/run/stagedFolder';
 import type { HostToWebview, MapFilter, RenderedState, ResultsWebviewState, ViewRef, WebviewToHost } from '../protocol/messages';
 import { loadCompareView, loadRunView } from '../run/runView';
 import { checkedFilter } from './analysis';
@@ -203,7 +203,7 @@ export class ResultsPanel implements vscode.Disposable {
     if (this.exportTarget) {
       target = vscode.Uri.file(this.exportTarget);
       this.exportTarget = undefined;
-      if (await exists(target.fsPath)) {
+      if (await pathExists(target.fsPath)) {
         // Never overwrite silently: without a dialog to confirm, refuse.
         void vscode.window.showErrorMessage(`Prompt Lens: ${target.fsPath} exists; not overwritten.`);
         this.exported.fire('');
@@ -229,15 +229,6 @@ export class ResultsPanel implements vscode.Disposable {
     this.panel?.dispose();
     this.rendered.dispose();
     this.exported.dispose();
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.stat(file);
-    return true;
-  } catch {
-    return false;
   }
 }
 

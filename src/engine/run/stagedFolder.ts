@@ -28,7 +28,7 @@ export async function writeStagedFolder(
     for (let attempt = 1; ; attempt++) {
       const id = attempt === 1 ? baseId : `${baseId}-${attempt}`;
       const folder = path.join(parentDir, id);
-      if (await exists(folder)) continue;
+      if (await pathExists(folder)) continue;
       await finish(staging, id);
       try {
         await fs.rename(staging, folder);
@@ -60,7 +60,8 @@ export function slug(text: string): string {
   return s || 'run';
 }
 
-async function exists(p: string): Promise<boolean> {
+/** Whether anything is at `p` (a file or folder); used before writing so nothing is overwritten. */
+export async function pathExists(p: string): Promise<boolean> {
   try {
     await fs.stat(p);
     return true;
