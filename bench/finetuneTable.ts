@@ -1,6 +1,7 @@
 // The paper's table in miniature (method.md §5) on the embedded model, measured by the detector:
 // two-object strict success before and after the Separate-and-Enhance finetune on the training
-// pairs and on held-out pairs, and single-object success before and after.
+// pairs and on held-out pairs (pairs with distinct colours and shapes, and pairs sharing one), and
+// single-object success before and after.
 //   npm run finetune-table [-- --model DIR --seeds N --steps N --lr X --train-steps N --key-pull L --reference FILE.safetensors]
 // --key-pull adds the layer-local stand-in for L_norm: lambda * ||W_k - W_k0||^2 keeps the keys near the base model's.
 // --reference adds a column for key weights finetuned elsewhere (the PyTorch full-autograd reference,
@@ -22,6 +23,9 @@ const pair = (a: string, b: string): Obj[] =>
   });
 const TRAIN = [pair('red circle', 'blue square'), pair('green triangle', 'yellow circle'), pair('blue triangle', 'red square'), pair('yellow square', 'green circle')];
 const HELD_OUT = [pair('red triangle', 'green square'), pair('blue circle', 'yellow triangle'), pair('green circle', 'red square'), pair('yellow triangle', 'blue square')];
+// Pairs that share a colour or a shape: where the embedded model binds words to objects worst (npm run quality).
+const TRAIN_SHARED = [pair('red circle', 'red square'), pair('blue triangle', 'green triangle'), pair('yellow square', 'yellow triangle'), pair('green circle', 'blue circle')];
+const HELD_OUT_SHARED = [pair('green square', 'green triangle'), pair('red triangle', 'yellow triangle'), pair('blue circle', 'blue square'), pair('yellow circle', 'red circle')];
 const SINGLE = ['red', 'green', 'blue', 'yellow'].flatMap((colour) => ['circle', 'square', 'triangle'].map((shape) => [{ colour, shape } as Obj]));
 const caption = (objects: Obj[]): string => objects.map((o) => `a ${o.colour} ${o.shape}`).join(' and ');
 
@@ -93,7 +97,7 @@ async function main(): Promise<void> {
   const trainer = await SepEnTrainer.create(pipeline);
   const trainStarted = performance.now();
   const trained = await trainer.train(
-    TRAIN.map((objects) => {
+    [...TRAIN, ...TRAIN_SHARED].map((objects) => {
       const text = caption(objects);
       return {
         text,
@@ -116,6 +120,8 @@ async function main(): Promise<void> {
   const rows: [string, Obj[][], number][] = [
     ['two objects, training pairs', TRAIN, o.seeds],
     ['two objects, held-out pairs', HELD_OUT, o.seeds],
+    ['sharing a colour or shape, training pairs', TRAIN_SHARED, o.seeds],
+    ['sharing a colour or shape, held-out pairs', HELD_OUT_SHARED, o.seeds],
     ['single object', SINGLE, Math.max(1, Math.round(o.seeds / 5))],
   ];
   console.log(`model ${pipeline.model.id} (${pipeline.model.hash}); finetune ${trained.curve.length} steps, lr ${o.lr}, key pull ${o.keyPull}, batch 4, loss ${first.toFixed(4)} → ${last.toFixed(4)} in ${(trainMs / 1000).toFixed(1)} s${trained.stopped ? ` (stopped: ${trained.stopped})` : ''}`);

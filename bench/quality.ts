@@ -71,6 +71,7 @@ async function main(): Promise<void> {
     colourPresent: { n: 0, hit: 0 },
     shapePresent: { n: 0, hit: 0 },
     countError: { n: 0, hit: 0 },
+    countHigh: { n: 0, hit: 0 },
     colourWords: { n: 0, hit: 0 },
     shapeWords: { n: 0, hit: 0 },
     colourWordsCoarse: { n: 0, hit: 0 },
@@ -103,6 +104,8 @@ async function main(): Promise<void> {
         if (report.success) tally[set].success++;
         tally.countError.n++;
         if (report.count !== objects.length) tally.countError.hit++;
+        tally.countHigh.n++;
+        if (report.count > objects.length) tally.countHigh.hit++;
         for (const o of objects) {
           tally.colourPresent.n++;
           if (report.detections.some((d) => d.colour === o.colour)) tally.colourPresent.hit++;
@@ -142,6 +145,7 @@ async function main(): Promise<void> {
   console.log(`colour present (per object):    ${pct(tally.colourPresent)}`);
   console.log(`shape present (per object):     ${pct(tally.shapePresent)}`);
   console.log(`count errors (per image):       ${pct(tally.countError)}`);
+  console.log(`  more objects than asked:         ${pct(tally.countHigh)}`);
   console.log(`localisation, colour words:     ${pct(tally.colourWords)}  (display maps; two-object images with both objects found)`);
   console.log(`localisation, shape words:      ${pct(tally.shapeWords)}`);
   console.log(`  the ${COARSE_GRID}x${COARSE_GRID} layers, colour words: ${pct(tally.colourWordsCoarse)}`);
