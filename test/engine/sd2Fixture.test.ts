@@ -1,0 +1,488 @@
+/**
+ * The engine on a Stable Diffusion 2.x-shaped model: test/fixtures/sd2-tiny (scripts/fixtures/make_sd_fixture.py --sd2),
+ * a random-weight miniature of stabilityai/stable-diffusion-2-1 exported as Optimum exports it: DDIM with
+ * v-prediction, a tokenizer that pads with "!", an OpenCLIP-style text encoder (GELU) whose width is the UNet's
+ * cross_attention_dim, Transformer2DModel with Linear proj_in/proj_out and upcast_attention (Cast before the
+ * scores), and SD 2.1's per-block head counts at one head dim (5, 10, 20, 20 heads of 64 there; 2, 4, 8, 8 of 4 here).
+ *
+ * The fp16-I/O variants (`optimum-cli export onnx --fp16`: float inputs and outputs declared float16) are derived
+ * here from the committed fixture by the graph surgery make_sd_fixture.py --fp16-io does, instead of being committed.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor, type TrainingPrompt } from '../../src/engine/finetune/trainer';
+import { tensorToRgb } from '../../src/engine/image/raster';
+import { checkCompatibility } from '../../src/engine/model/compatibility';
+import { openModelFolder } from '../../src/engine/model/modelFolder';
+import { loadOriginalKeys, type CrossAttentionLayer } from '../../src/engine/onnx/instrument';
+import { AttrType, DataType, decodeModel, encodeModel, type NodeProto } from '../../src/engine/onnx/proto';
+import { Pipeline, type AttentionCapture, type GenerateRequest } from '../../src/engine/pipeline/pipeline';
+import { Rng } from '../../src/engine/random';
+import { floatsToHalfs } from '../../src/engine/safetensors/f16';
+import { readSchedulerConfig } from '../../src/engine/scheduler';
+import { ClipTokenizer } from '../../src/engine/tokenizer/clipTokenizer';
+
+const ROOT = join(__dirname, '../../..');
+const FIXTURE = join(ROOT, 'test/fixtures/sd2-tiny');
+const TOKENS = 77;
+const TEXT_DIM = 32;
+const HEAD_DIM = 4;
+const LATENT = 8;
+
+/** The 16 attn2 layers (SD 1.x and 2.x alike) and the factor their query grid is below the latent's. */
+const EXPECTED_LAYERS: Record<string, number> = (() => {
+  const out: Record<string, number> = {};
+  for (const b of [0, 1, 2]) for (const j of [0, 1]) out[`down_blocks.${b}.attentions.${j}.transformer_blocks.0.attn2`] = 2 ** b;
+  out['mid_block.attentions.0.transformer_blocks.0.attn2'] = 8;
+  for (const b of [1, 2, 3]) for (const j of [0, 1, 2]) out[`up_blocks.${b}.attentions.${j}.transformer_blocks.0.attn2`] = 2 ** (3 - b);
+  return out;
+})();
+/** Heads by grid divisor: attention_head_dim [2, 4, 8, 8] per down block (the mid block takes the last, up blocks the reverse). */
+const HEADS: Record<number, number> = { 1: 2, 2: 4, 4: 8, 8: 8 };
+const headsOf = (layer: string): number => HEADS[EXPECTED_LAYERS[layer]];
+
+const PROMPT = 'a red cat and a blue dog';
+const TRAINING: TrainingPrompt[] = [{ text: PROMPT, objects: [{ word: 'cat', start: 6, end: 9 }, { word: 'dog', start: 21, end: 24 }] }];
+
+const tempDirs: string[] = [];
+after(() => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A private copy of the fixture: instrumentation writes its cache beside the UNet. */
+function copyFixture(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pl-sd2-tiny-'));
+  tempDirs.push(dir);
+  cpSync(FIXTURE, dir, { recursive: true, filter: (src) => !src.includes('.prompt-lens-') });
+  return dir;
+}
+
+function readJson(file: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+const MODELS = ['text_encoder', 'unet', 'vae_decoder'] as const;
+const modelPath = (dir: string, sub: (typeof MODELS)[number]): string => join(dir, sub, 'model.onnx');
+
+/**
+ * make_sd_fixture.py --fp16-io in TypeScript: every float32 graph input and output declared FLOAT16 around the
+ * unchanged float32 graph (input `x` -> Cast(to=FLOAT) -> `x_fp32`; `y_fp32` -> Cast(to=FLOAT16) -> output `y`).
+ */
+function fp16Io(path: string): string[] {
+  const model = decodeModel(readFileSync(path));
+  const graph = model.graph!;
+  const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
+  const rename = new Map<string, string>();
+  const castsIn: NodeProto[] = [];
+  const castsOut: NodeProto[] = [];
+  const cast = (input: string, output: string, to: number, label: string): NodeProto => ({
+    opType: 'Cast', name: `/fp16_io/Cast_${label}`, input: [input], output: [output], attribute: [{ name: 'to', type: AttrType.INT, i: to }],
+  });
+  for (const [values, isInput] of [[graph.input ?? [], true], [graph.output ?? [], false]] as const) {
+    for (const v of values) {
+      const tensorType = v.type?.tensorType;
+      if (!v.name || initializers.has(v.name) || !tensorType || tensorType.elemType !== DataType.FLOAT) continue;
+      const inner = `${v.name}_fp32`;
+      rename.set(v.name, inner);
+      tensorType.elemType = DataType.FLOAT16;
+      if (isInput) castsIn.push(cast(v.name, inner, DataType.FLOAT, v.name));
+      else castsOut.push(cast(inner, v.name, DataType.FLOAT16, v.name));
+    }
+  }
+  for (const n of graph.node ?? []) {
+    n.input = (n.input ?? []).map((x) => rename.get(x) ?? x);
+    n.output = (n.output ?? []).map((x) => rename.get(x) ?? x);
+  }
+  for (const v of graph.valueInfo ?? []) if (v.name && rename.has(v.name)) v.name = rename.get(v.name);
+  graph.node = [...castsIn, ...(graph.node ?? []), ...castsOut];
+  writeFileSync(path, encodeModel(model));
+  return [...rename.keys()];
+}
+
+/** make_sd_fixture.py --fp16: every float32 initializer with more than one element stored as FLOAT16 behind a Cast. */
+function fp16Weights(path: string): void {
+  const model = decodeModel(readFileSync(path));
+  const graph = model.graph!;
+  const casts: NodeProto[] = [];
+  for (const t of graph.initializer ?? []) {
+    const raw = t.rawData;
+    if (t.dataType !== DataType.FLOAT || !raw || raw.length <= 4) continue;
+    const copy = new Uint8Array(raw.length); // protobufjs hands out Buffer views into the file; Buffer.slice does not copy
+    copy.set(raw);
+    const name = t.name!;
+    t.name = `${name}__fp16`;
+    t.dataType = DataType.FLOAT16;
+    t.rawData = new Uint8Array(floatsToHalfs(new Float32Array(copy.buffer)).buffer);
+    casts.push({ opType: 'Cast', name: `/fp16_weights/Cast_${casts.length}`, input: [t.name], output: [name], attribute: [{ name: 'to', type: AttrType.INT, i: DataType.FLOAT }] });
+  }
+  graph.node = [...casts, ...(graph.node ?? [])];
+  writeFileSync(path, encodeModel(model));
+}
+
+/** softmax(q k^T / sqrt(d)) per head from the exposed queries and the keys e W_k^T: [B, heads, Nq, T]. */
+function recomputeProbs(layer: CrossAttentionLayer, query: ort.Tensor, hidden: Float32Array, key: Float32Array, batch: number): Float32Array {
+  const { heads, headDim, innerDim, textDim } = layer;
+  const nq = query.dims[2];
+  const q = query.data as Float32Array;
+  const wk = (c: number, d: number) => (layer.keyTransposed ? key[d * innerDim + c] : key[c * textDim + d]);
+  const keys = new Float64Array(batch * TOKENS * innerDim);
+  for (let b = 0; b < batch; b++) for (let t = 0; t < TOKENS; t++) for (let c = 0; c < innerDim; c++) {
+    let s = 0;
+    for (let d = 0; d < textDim; d++) s += hidden[(b * TOKENS + t) * textDim + d] * wk(c, d);
+    keys[(b * TOKENS + t) * innerDim + c] = s;
+  }
+  const out = new Float32Array(batch * heads * nq * TOKENS);
+  const row = new Float64Array(TOKENS);
+  for (let b = 0; b < batch; b++) for (let h = 0; h < heads; h++) for (let i = 0; i < nq; i++) {
+    let max = -Infinity;
+    for (let t = 0; t < TOKENS; t++) {
+      let s = 0;
+      for (let d = 0; d < headDim; d++) s += q[((b * heads + h) * nq + i) * headDim + d] * keys[(b * TOKENS + t) * innerDim + h * headDim + d];
+      row[t] = s / Math.sqrt(headDim);
+      max = Math.max(max, row[t]);
+    }
+    let sum = 0;
+    for (let t = 0; t < TOKENS; t++) sum += (row[t] = Math.exp(row[t] - max));
+    for (let t = 0; t < TOKENS; t++) out[((b * heads + h) * nq + i) * TOKENS + t] = row[t] / sum;
+  }
+  return out;
+}
+
+function checkLayers(layers: CrossAttentionLayer[], keyDtype: 'float32' | 'float16'): void {
+  assert.deepEqual(layers.map((l) => l.name).sort(), Object.keys(EXPECTED_LAYERS).sort());
+  for (const l of layers) {
+    const heads = headsOf(l.name);
+    assert.deepEqual([l.heads, l.headDim, l.innerDim, l.textDim], [heads, HEAD_DIM, heads * HEAD_DIM, TEXT_DIM], l.name);
+    assert.equal(l.keyDtype, keyDtype, l.name);
+    assert.deepEqual(l.keyShape, l.keyTransposed ? [TEXT_DIM, heads * HEAD_DIM] : [heads * HEAD_DIM, TEXT_DIM], l.name);
+  }
+}
+
+/** Every layer captured once per step, on its grid, with its own head count. */
+function checkCaptures(steps: AttentionCapture[][], timesteps: number[], gridH: number, gridW: number): void {
+  assert.equal(steps.length, timesteps.length);
+  for (const [i, captures] of steps.entries()) {
+    assert.deepEqual(captures.map((c) => c.layer).sort(), Object.keys(EXPECTED_LAYERS).sort());
+    for (const c of captures) {
+      const f = EXPECTED_LAYERS[c.layer];
+      assert.deepEqual([c.step, c.timestep], [i, timesteps[i]], c.layer);
+      assert.deepEqual([c.gridH, c.gridW, c.heads, c.tokens], [gridH / f, gridW / f, headsOf(c.layer), TOKENS], c.layer);
+      assert.equal(c.probs.length, c.heads * c.gridH * c.gridW * TOKENS, c.layer);
+      assert.ok(c.probs.every((v) => Number.isFinite(v) && v >= 0 && v <= 1), c.layer);
+    }
+  }
+}
+
+async function generateWithCaptures(pipeline: Pipeline, request: GenerateRequest) {
+  const steps: AttentionCapture[][] = [];
+  const out = await pipeline.generate(request, {
+    onAttention: (captures) => steps.push(captures.map((c) => ({ ...c, probs: c.probs.slice() }))), // probs: a view valid during the callback
+  });
+  return { out, steps };
+}
+
+const REQUEST: GenerateRequest = { prompt: PROMPT, negativePrompt: '', seed: 7, steps: 2, guidance: 7.5, eta: 0, size: { width: 64, height: 64 } };
+
+let dir: string;
+let pipeline: Pipeline;
+before(async () => {
+  dir = copyFixture();
+  pipeline = await Pipeline.load(await openModelFolder(dir)); // per-head outputs, as the finetune needs
+});
+
+test("sd2-tiny fixture: SD 2.1's configs and graph structure in Optimum's layout, within the size budget", async () => {
+  const index = readJson(join(FIXTURE, 'model_index.json'));
+  assert.equal(index._class_name, 'OnnxStableDiffusionPipeline');
+  assert.deepEqual(index.scheduler, ['diffusers', 'DDIMScheduler']);
+  const sched = await readSchedulerConfig(join(FIXTURE, 'scheduler/scheduler_config.json'));
+  assert.deepEqual(
+    [sched.predictionType, sched.betaSchedule, sched.betaStart, sched.betaEnd, sched.setAlphaToOne, sched.stepsOffset, sched.clipSample, sched.timestepSpacing],
+    ['v_prediction', 'scaled_linear', 0.00085, 0.012, false, 1, false, 'leading'],
+  );
+  const unetCfg = readJson(join(FIXTURE, 'unet/config.json'));
+  const textCfg = readJson(join(FIXTURE, 'text_encoder/config.json'));
+  assert.deepEqual(unetCfg.attention_head_dim, [2, 4, 8, 8]);
+  assert.deepEqual(unetCfg.block_out_channels, [2, 4, 8, 8].map((h) => h * HEAD_DIM));
+  assert.equal(unetCfg.use_linear_projection, true);
+  assert.equal(unetCfg.upcast_attention, true);
+  assert.equal(unetCfg.cross_attention_dim, TEXT_DIM);
+  assert.equal(textCfg.hidden_size, TEXT_DIM);
+  assert.equal(textCfg.hidden_act, 'gelu');
+  const fixtureInfo = unetCfg.prompt_lens_fixture as Record<string, unknown>;
+  assert.deepEqual(fixtureInfo.cross_attention_layers_grid_divisor, EXPECTED_LAYERS);
+  assert.deepEqual(fixtureInfo.cross_attention_layers_heads, Object.fromEntries(Object.keys(EXPECTED_LAYERS).map((l) => [l, headsOf(l)])));
+  assert.equal(readJson(join(FIXTURE, 'tokenizer/tokenizer_config.json')).pad_token, '!');
+
+  // The committed files (instrumentation caches excluded) stay within 5 MB.
+  let total = 0;
+  const walk = (d: string): void => {
+    for (const f of readdirSync(d, { withFileTypes: true })) {
+      if (f.isDirectory()) walk(join(d, f.name));
+      else if (!f.name.includes('.prompt-lens-')) total += statSync(join(d, f.name)).size;
+    }
+  };
+  walk(FIXTURE);
+  assert.ok(total < 5 * 1024 * 1024, `fixture files total ${total} bytes`);
+
+  // Linear proj_in/proj_out (MatMul on [B, HW, C]), not 1x1 convolutions; upcast_attention's Casts before the scores.
+  const unet = decodeModel(readFileSync(join(FIXTURE, 'unet/model.onnx'))).graph!.node ?? [];
+  const proj = unet.filter((n) => /\/attentions\.\d\/proj_(in|out)\//.test(n.name ?? ''));
+  assert.equal(new Set(proj.map((n) => n.name!.split('/proj_')[0])).size, 16);
+  assert.ok(proj.some((n) => n.opType === 'MatMul') && !proj.some((n) => n.opType === 'Conv'), 'Linear projections');
+  assert.equal(unet.filter((n) => n.opType === 'Softmax' && /attn2\/Softmax$/.test(n.name ?? '')).length, 16);
+  assert.ok(unet.some((n) => n.opType === 'Cast' && /attn2\/Cast/.test(n.name ?? '')), 'upcast_attention Casts in attn2');
+  // GELU (erf) in the text encoder, not CLIP's quick_gelu (x * sigmoid(1.702 x)).
+  const te = decodeModel(readFileSync(join(FIXTURE, 'text_encoder/model.onnx'))).graph!.node ?? [];
+  assert.ok(te.some((n) => n.opType === 'Erf') && !te.some((n) => n.opType === 'Sigmoid'));
+
+  const report = await checkCompatibility(copyFixture());
+  assert.ok(report.ok, JSON.stringify(report.checks));
+  const detail = (part: string) => report.checks.find((c) => c.part === part)?.detail ?? '';
+  assert.match(detail('scheduler'), /v_prediction prediction/);
+  assert.match(detail('UNet cross-attention'), /16 cross-attention layers .*heads x head dim: (2x4|4x4|8x4)(, (2x4|4x4|8x4)){2}\)/);
+});
+
+test('sd2-tiny: the tokenizer pads with "!" (id 0), and the engine feeds those ids', async () => {
+  const tokenizer = await ClipTokenizer.fromFolder(join(FIXTURE, 'tokenizer'));
+  const vocab = readJson(join(FIXTURE, 'tokenizer/vocab.json'));
+  assert.equal(vocab['!'], 0);
+  assert.equal(tokenizer.padId, 0);
+  assert.equal(tokenizer.endId, vocab['<|endoftext|>']);
+  const t = tokenizer.encode('a photo of a cat');
+  assert.equal(t.length, 7);
+  assert.deepEqual(Array.from(t.ids.slice(0, 7)), [tokenizer.startId, ...['a', 'photo', 'of', 'a', 'cat'].map((w) => vocab[`${w}</w>`] as number), tokenizer.endId]);
+  assert.ok(t.ids.slice(7).every((id) => id === 0), 'padded with "!"');
+  assert.equal(t.ids.filter((id) => id === tokenizer.endId).length, 1, 'one end token');
+  // A "!" written in the prompt is the word token "!</w>", not the padding.
+  assert.equal(tokenizer.encode('a cat!').ids[3], vocab['!</w>']);
+  // The pipeline encodes with that tokenizer: the padded positions see "!" embeddings, which differ from
+  // what <|endoftext|> padding gives (the SD 1.x tokenizer's), so the choice reaches the UNet.
+  const [bang] = (await pipeline.encodeText(['a cat'])).tokenized;
+  assert.equal(bang.ids[5], 0);
+  const te = await ort.InferenceSession.create(join(FIXTURE, 'text_encoder/model.onnx'));
+  const run = async (ids: Int32Array) => (await te.run({ input_ids: new ort.Tensor('int32', ids, [1, TOKENS]) })).last_hidden_state.data as Float32Array;
+  const endPadded = Int32Array.from(bang.ids, (id, i) => (i >= bang.length ? tokenizer.endId : id));
+  const viaPipeline = (await pipeline.encodeText(['a cat'])).embeddings;
+  assert.equal(maxAbsDiff(viaPipeline, await run(bang.ids)), 0);
+  assert.ok(maxAbsDiff(viaPipeline, await run(endPadded)) > 1e-3);
+});
+
+test('sd2-tiny: 16 cross-attention layers with 2/4/8 heads of 4; instrumented = plain; per-head probs = softmax(q k^T / 2)', async () => {
+  const inst = pipeline.instrumented;
+  assert.equal(inst.perHead, true);
+  checkLayers(inst.layers, 'float32');
+  const text = await pipeline.encodeText(['', PROMPT]);
+  const hidden = new ort.Tensor('float32', text.embeddings, text.dims);
+  const feeds = {
+    sample: new ort.Tensor('float32', Float32Array.from({ length: 2 * 4 * LATENT * LATENT }, (_, i) => Math.sin(i * 1.37 + 0.3)), [2, 4, LATENT, LATENT]),
+    timestep: new ort.Tensor('int64', BigInt64Array.from([981n, 1n]), [2]),
+    encoder_hidden_states: hidden,
+  };
+  const plain = await ort.InferenceSession.create(join(dir, 'unet/model.onnx'));
+  const expected = await plain.run(feeds);
+  const keys = await loadOriginalKeys(inst);
+  const keyFeeds = Object.fromEntries(inst.layers.map((l) => [l.keyInput, new ort.Tensor('float32', keys.get(l.name)!, [...l.keyShape])]));
+  const got = await pipeline.unetSession.run({ ...feeds, ...keyFeeds }, ['out_sample', ...inst.layers.flatMap((l) => [l.probsOutput, l.queryOutput])]);
+  const diff = maxAbsDiff(got.out_sample.data as Float32Array, expected.out_sample.data as Float32Array);
+  assert.ok(diff <= 1e-5, `instrumented out_sample differs from the plain graph by ${diff}`);
+  for (const l of inst.layers) {
+    const grid = LATENT / EXPECTED_LAYERS[l.name];
+    assert.deepEqual(got[l.probsOutput].dims, [2, l.heads, grid * grid, TOKENS], l.name);
+    assert.deepEqual(got[l.queryOutput].dims, [2, l.heads, grid * grid, HEAD_DIM], l.name);
+    const ref = recomputeProbs(l, got[l.queryOutput], text.embeddings, keys.get(l.name)!, 2);
+    const pd = maxAbsDiff(got[l.probsOutput].data as Float32Array, ref);
+    assert.ok(pd < 1e-4, `${l.name}: probabilities differ from softmax(q k^T / sqrt(d)) by ${pd}`);
+  }
+});
+
+test('sd2-tiny: 64x64 and 128x64 images with every layer captured on its grid with its heads', async () => {
+  const { out, steps } = await generateWithCaptures(pipeline, REQUEST);
+  assert.deepEqual([out.image.width, out.image.height, out.image.data.length], [64, 64, 64 * 64 * 3]);
+  assert.ok(new Set(out.image.data).size > 8, 'the decoded image is not flat');
+  assert.deepEqual(out.timesteps, [501, 1]);
+  checkCaptures(steps, out.timesteps, LATENT, LATENT);
+  // Live maps: not uniform over the tokens, on the finest and on the coarsest grid.
+  for (const layer of ['down_blocks.0.attentions.0.transformer_blocks.0.attn2', 'mid_block.attentions.0.transformer_blocks.0.attn2']) {
+    const first = steps[0].find((c) => c.layer === layer)!.probs.slice(0, TOKENS);
+    assert.ok(Math.max(...first) - Math.min(...first) > 1e-3, layer);
+  }
+  const wide = await generateWithCaptures(pipeline, { ...REQUEST, steps: 1, guidance: 1, size: { width: 128, height: 64 } });
+  assert.deepEqual([wide.out.image.width, wide.out.image.height], [128, 64]);
+  checkCaptures(wide.steps, wide.out.timesteps, LATENT, 2 * LATENT);
+});
+
+/** scaled_linear betas (SD): alpha_bar_t = prod_{s <= t} (1 - beta_s), beta_s = linspace(sqrt(0.00085), sqrt(0.012), 1000)_s^2. */
+function sdAlphaBars(): Float64Array {
+  const out = new Float64Array(1000);
+  let prod = 1;
+  for (let i = 0; i < 1000; i++) {
+    const b = Math.sqrt(0.00085) + ((Math.sqrt(0.012) - Math.sqrt(0.00085)) * i) / 999;
+    prod *= 1 - b * b;
+    out[i] = prod;
+  }
+  return out;
+}
+
+test("sd2-tiny: the pipeline's DDIM steps read the UNet output as v (v-prediction), as diffusers' DDIMScheduler does", async () => {
+  assert.equal(pipeline.scheduler.config.predictionType, 'v_prediction');
+  const request: GenerateRequest = { ...REQUEST, seed: 3, guidance: 1 }; // one UNet pass per step
+  const out = await pipeline.generate(request);
+  assert.deepEqual(out.timesteps, [501, 1]);
+
+  // The same two steps by hand with the plain UNet and diffusers' DDIM formulas (eta 0, set_alpha_to_one false).
+  const plain = await ort.InferenceSession.create(join(dir, 'unet/model.onnx'));
+  const vae = await ort.InferenceSession.create(join(dir, 'vae_decoder/model.onnx'));
+  const text = await pipeline.encodeText([request.prompt]);
+  const hidden = new ort.Tensor('float32', text.embeddings, text.dims);
+  const alphaBar = sdAlphaBars();
+  const plane = 4 * LATENT * LATENT;
+  const sampleBy = async (reading: 'v' | 'epsilon'): Promise<Uint8Array> => {
+    let x = new Rng(request.seed).normals(plane);
+    for (const t of [501, 1]) {
+      const res = await plain.run({
+        sample: new ort.Tensor('float32', x, [1, 4, LATENT, LATENT]),
+        timestep: new ort.Tensor('int64', BigInt64Array.from([BigInt(t)]), [1]),
+        encoder_hidden_states: hidden,
+      });
+      const m = res.out_sample.data as Float32Array;
+      const prev = t - 500;
+      const a = alphaBar[t];
+      const aPrev = prev >= 0 ? alphaBar[prev] : alphaBar[0];
+      x = Float32Array.from(x, (xi, i) => {
+        // v: x0 = sqrt(a) x - sqrt(1-a) v, eps = sqrt(a) v + sqrt(1-a) x; epsilon: x0 = (x - sqrt(1-a) eps) / sqrt(a)
+        const x0 = reading === 'v' ? Math.sqrt(a) * xi - Math.sqrt(1 - a) * m[i] : (xi - Math.sqrt(1 - a) * m[i]) / Math.sqrt(a);
+        const eps = reading === 'v' ? Math.sqrt(a) * m[i] + Math.sqrt(1 - a) * xi : m[i];
+        return Math.sqrt(aPrev) * x0 + Math.sqrt(1 - aPrev) * eps;
+      });
+    }
+    const decoded = await vae.run({ latent_sample: new ort.Tensor('float32', x.map((v) => v / 0.18215), [1, 4, LATENT, LATENT]) });
+    return tensorToRgb(decoded.sample.data as Float32Array, 64, 64).data;
+  };
+  const byV = await sampleBy('v');
+  const byEpsilon = await sampleBy('epsilon');
+  const vDiff = maxAbsDiff(out.image.data, byV);
+  const epsDiff = maxAbsDiff(out.image.data, byEpsilon);
+  console.log(`pipeline vs v reference: ${vDiff} levels; vs epsilon reading: ${epsDiff} levels`);
+  assert.ok(vDiff <= 1, `the pipeline's image differs from the v-prediction reference by ${vDiff} levels`);
+  assert.ok(epsDiff > 16, `the epsilon reading should give another image (max difference ${epsDiff} levels)`);
+});
+
+test('sd2-tiny: Separate-and-Enhance finetune on the 8x8 layers (2 heads of 4): exact last-layer gradient, 3 steps', async () => {
+  const trainer = await SepEnTrainer.create(pipeline);
+  const prepared = await trainer.prepare(TRAINING);
+  assert.deepEqual(prepared[0].objects, [[3], [7]]); // start, a, red, cat, and, a, blue, dog
+  const lossLayers = await trainer.lossLayers(prepared[0]);
+  assert.deepEqual([lossLayers.gridH, lossLayers.gridW], [8, 8]);
+  assert.deepEqual(
+    lossLayers.layers.map((l) => l.name),
+    ['down_blocks.0.attentions.0', 'down_blocks.0.attentions.1', 'up_blocks.3.attentions.0', 'up_blocks.3.attentions.1', 'up_blocks.3.attentions.2'].map(
+      (b) => `${b}.transformer_blocks.0.attn2`,
+    ),
+  );
+  assert.ok(lossLayers.layers.every((l) => l.heads === 2 && l.headDim === HEAD_DIM));
+
+  // The last cross-attention layer reaches the loss only through its own maps: its layer-local gradient is the
+  // full gradient, so it must match central differences (heads and head dim taken right, v or not).
+  const options = { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(pipeline) };
+  const batch = trainer.sampleBatch(prepared, new Rng(5), 0, { batch: 2, x0Scale: options.x0Scale });
+  const keys = trainer.baseKeySet();
+  const { grads } = await trainer.evaluate(batch, keys, lossLayers, options);
+  const last = lossLayers.layers[lossLayers.layers.length - 1];
+  const g = grads.get(last.name)!;
+  const norm = Math.hypot(...g);
+  assert.ok(norm > 0, 'the gradient is not zero');
+  const lossAt = async (eps: number): Promise<number> => {
+    const moved = new Map(keys);
+    moved.set(last.name, Float32Array.from(keys.get(last.name)!, (w, i) => w + (eps * g[i]) / norm));
+    return (await trainer.evaluate(batch, moved, lossLayers, options)).loss;
+  };
+  const at0 = await lossAt(0);
+  let best = { eps: 0, fd: NaN, disagreement: Infinity };
+  for (const eps of [1e-2, 3e-3, 1e-3]) {
+    const [plus, minus] = [await lossAt(eps), await lossAt(-eps)];
+    const disagreement = Math.abs((plus - at0) / eps - (at0 - minus) / eps) / norm;
+    if (disagreement < best.disagreement) best = { eps, fd: (plus - minus) / (2 * eps), disagreement };
+  }
+  const relative = Math.abs(best.fd - norm) / norm;
+  console.log(`last layer: analytic ${norm.toExponential(6)}, central difference ${best.fd.toExponential(6)} (step ${best.eps}), relative error ${relative.toExponential(2)}`);
+  assert.ok(relative <= 1e-3, `central difference ${best.fd} (step ${best.eps}) vs analytic ${norm}: relative error ${relative}`);
+
+  const result = await trainer.train(TRAINING, { ...options, steps: 3, batch: 2, lr: 1e-3 });
+  assert.equal(result.stopped, undefined);
+  assert.equal(result.curve.length, 3);
+  assert.ok(result.curve.every((s) => Number.isFinite(s.loss) && Number.isFinite(s.gradNorm) && s.gradNorm > 0));
+  assert.deepEqual(result.trainedLayers, lossLayers.layers.map((l) => l.name));
+  const base = trainer.baseKeySet();
+  for (const l of pipeline.instrumented.layers) {
+    const moved = maxAbsDiff(result.keys.get(l.name)!, base.get(l.name)!);
+    if (result.trainedLayers.includes(l.name)) assert.ok(moved > 0, `${l.name} was trained`);
+    else assert.equal(moved, 0, `${l.name} is not trained`);
+  }
+  // The finetuned keys sample (the overlay path of generate).
+  const tuned = await pipeline.generate({ ...REQUEST, keys: result.keys });
+  assert.equal(tuned.image.width, 64);
+});
+
+test('sd2-tiny with float16 I/O (optimum --fp16): float16 inputs and outputs; generation and maps match fp32 within fp16 rounding', async () => {
+  const fp16Dir = copyFixture();
+  const changed = MODELS.map((m) => fp16Io(modelPath(fp16Dir, m)));
+  assert.deepEqual(changed, [['last_hidden_state', 'pooler_output'], ['sample', 'encoder_hidden_states', 'out_sample'], ['latent_sample', 'sample']]);
+  const types = async (m: (typeof MODELS)[number]) => {
+    const s = await ort.InferenceSession.create(modelPath(fp16Dir, m));
+    return [...s.inputMetadata, ...s.outputMetadata].map((x) => `${x.name}:${x.isTensor ? x.type : '?'}`);
+  };
+  assert.deepEqual(await types('text_encoder'), ['input_ids:int32', 'last_hidden_state:float16', 'pooler_output:float16']);
+  assert.deepEqual(await types('unet'), ['sample:float16', 'timestep:int64', 'encoder_hidden_states:float16', 'out_sample:float16']);
+  assert.deepEqual(await types('vae_decoder'), ['latent_sample:float16', 'sample:float16']);
+
+  const fp16 = await Pipeline.load(await openModelFolder(fp16Dir));
+  checkLayers(fp16.instrumented.layers, 'float32'); // the weights stay float32 behind the float16 edge
+  const half = await generateWithCaptures(fp16, REQUEST);
+  const full = await generateWithCaptures(pipeline, REQUEST);
+  checkCaptures(half.steps, half.out.timesteps, LATENT, LATENT);
+  // Inputs and outputs rounded to 11 significant bits at every step: measured 1 level in the image, probabilities
+  // within 1e-3 at the first step and 5e-3 at the second (a peaked map, after one step of rounded latents).
+  const imageDiff = maxAbsDiff(half.out.image.data, full.out.image.data);
+  let probsDiff = 0;
+  for (const [i, captures] of half.steps.entries()) {
+    for (const c of captures) probsDiff = Math.max(probsDiff, maxAbsDiff(c.probs, full.steps[i].find((x) => x.layer === c.layer)!.probs));
+  }
+  console.log(`fp16 I/O vs fp32: image ${imageDiff} levels, attention probabilities ${probsDiff.toExponential(2)}`);
+  assert.ok(imageDiff <= 3, `image differs from fp32 by ${imageDiff} levels`);
+  assert.ok(probsDiff <= 2e-2, `attention probabilities differ from fp32 by ${probsDiff}`);
+
+  // The finetune feeds float16 samples and embeddings too; its first loss is fp32's within fp16 rounding.
+  const options = { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(fp16), steps: 2, batch: 2, lr: 1e-3 };
+  const tunedHalf = await (await SepEnTrainer.create(fp16)).train(TRAINING, options);
+  const tunedFull = await (await SepEnTrainer.create(pipeline)).train(TRAINING, options);
+  assert.equal(tunedHalf.curve.length, 2);
+  const lossDiff = Math.abs(tunedHalf.curve[0].loss - tunedFull.curve[0].loss);
+  assert.ok(lossDiff <= 1e-2 * Math.abs(tunedFull.curve[0].loss), `first loss ${tunedHalf.curve[0].loss} vs fp32 ${tunedFull.curve[0].loss}`);
+});
+
+test('sd2-tiny with float16 I/O and float16 weights (both of optimum --fp16): float16 keys, generation close to fp32', async () => {
+  const fp16Dir = copyFixture();
+  for (const m of MODELS) {
+    fp16Weights(modelPath(fp16Dir, m));
+    fp16Io(modelPath(fp16Dir, m));
+  }
+  const fp16 = await Pipeline.load(await openModelFolder(fp16Dir));
+  checkLayers(fp16.instrumented.layers, 'float16');
+  const half = await generateWithCaptures(fp16, REQUEST);
+  const full = await generateWithCaptures(pipeline, REQUEST);
+  checkCaptures(half.steps, half.out.timesteps, LATENT, LATENT);
+  const imageDiff = maxAbsDiff(half.out.image.data, full.out.image.data);
+  console.log(`fp16 I/O + weights vs fp32: image ${imageDiff} levels`);
+  assert.ok(imageDiff <= 4, `image differs from fp32 by ${imageDiff} levels`);
+});
