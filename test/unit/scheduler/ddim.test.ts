@@ -139,6 +139,78 @@ describe('step', () => {
   });
 });
 
+/**
+ * stabilityai/stable-diffusion-2-1's scheduler_config.json as an export writes it (diffusers 0.21 save_pretrained:
+ * every DDIMScheduler key, thresholding and zero-SNR rescaling off), the one test/fixtures/sd2-tiny carries.
+ */
+const sd21Config = {
+  _class_name: 'DDIMScheduler',
+  _diffusers_version: '0.21.0',
+  beta_end: 0.012,
+  beta_schedule: 'scaled_linear',
+  beta_start: 0.00085,
+  clip_sample: false,
+  clip_sample_range: 1.0,
+  dynamic_thresholding_ratio: 0.995,
+  num_train_timesteps: 1000,
+  prediction_type: 'v_prediction',
+  rescale_betas_zero_snr: false,
+  sample_max_value: 1.0,
+  set_alpha_to_one: false,
+  skip_prk_steps: true,
+  steps_offset: 1,
+  thresholding: false,
+  timestep_spacing: 'leading',
+  trained_betas: null,
+};
+
+describe('Stable Diffusion 2.1 (v-prediction)', () => {
+  const sample = Float32Array.from([1, -0.5]);
+  const output = Float32Array.from([0.5, 0.25]);
+
+  test('its exported scheduler_config.json parses, keys DDIM does not use included', () => {
+    const c = parseSchedulerConfig(sd21Config, 'sd21.json');
+    assert.equal(c.predictionType, 'v_prediction');
+    assert.equal(c.setAlphaToOne, false);
+    assert.deepEqual(new DdimScheduler(c).timesteps(50).slice(0, 3), [981, 961, 941]);
+  });
+
+  // Reference values: diffusers' DDIMScheduler.step formulas for v_prediction in float64 numpy,
+  //   x0 = sqrt(a_t) x - sqrt(1 - a_t) v, eps = sqrt(a_t) v + sqrt(1 - a_t) x,
+  //   x_prev = sqrt(a_prev) x0 + sqrt(1 - a_prev) eps (eta 0), a = cumprod(1 - linspace(sqrt(b0), sqrt(b1), 1000)**2).
+  test('first of 50 steps, t=981 -> 961', () => {
+    const s = new DdimScheduler(parseSchedulerConfig(sd21Config, 'sd21.json'));
+    near(s.alphasCumprod[981], 0.005775500139495751, 1e-12);
+    near(s.alphasCumprod[961], 0.007281727140942984, 1e-12);
+    const { prevSample, predOriginalSample } = s.step(output, 981, sample, 50);
+    near(predOriginalSample[0], -0.42255732277498137);
+    near(predOriginalSample[1], -0.2872753727603899);
+    near(prevSample[0], 0.995272757487793);
+    near(prevSample[1], -0.5023197523177962);
+  });
+
+  test('last of 50 steps, t=1, lands on alpha_bar[0] (set_alpha_to_one false)', () => {
+    const s = new DdimScheduler(parseSchedulerConfig(sd21Config, 'sd21.json'));
+    const { prevSample, predOriginalSample } = s.step(output, 1, sample, 50);
+    near(predOriginalSample[0], 0.9785080518268456);
+    near(predOriginalSample[1], -0.5098936247561123);
+    near(prevSample[0], 0.9938605372927938);
+    near(prevSample[1], -0.5029961390775173);
+  });
+
+  test('an exact v prediction recovers the original: v = sqrt(a) eps - sqrt(1 - a) x0', () => {
+    const s = new DdimScheduler(parseSchedulerConfig(sd21Config, 'sd21.json'));
+    const original = Float32Array.from([0.3, -0.7]);
+    const noise = Float32Array.from([1.2, 0.4]);
+    const t = 501;
+    const a = s.alphasCumprod[t];
+    const v = original.map((x0, i) => Math.sqrt(a) * noise[i] - Math.sqrt(1 - a) * x0);
+    const { predOriginalSample } = s.step(v, t, s.addNoise(original, noise, t), 2);
+    near(predOriginalSample[0], 0.3, 1e-6);
+    near(predOriginalSample[1], -0.7, 1e-6);
+  });
+});
+
 describe('parseSchedulerConfig', () => {
   test('applies diffusers defaults', () => {
     const c = parseSchedulerConfig('{}', 'a.json');
