@@ -17,6 +17,7 @@ import { openModelFolder } from '../../src/engine/model/modelFolder';
 import { Pipeline, type AttentionCapture } from '../../src/engine/pipeline/pipeline';
 import { instrumentUnet, loadOriginalKeys, type CrossAttentionLayer, type InstrumentedUnet } from '../../src/engine/onnx/instrument';
 import { AttrType, DataType, EXTERNAL, decodeModel, encodeModel, type NodeProto } from '../../src/engine/onnx/proto';
+import { float32Data, floatTensor, keyTensor } from '../../src/engine/pipeline/tensors';
 import { floatsToHalfs } from '../../src/engine/safetensors/f16';
 
 const ROOT = join(__dirname, '../../..');
@@ -62,31 +63,28 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 function keyFeeds(inst: InstrumentedUnet, keys: Map<string, Float32Array>): Record<string, ort.Tensor> {
-  return Object.fromEntries(
-    inst.layers.map((l) => {
-      const values = keys.get(l.name)!;
-      const tensor =
-        l.keyDtype === 'float16'
-          ? new ort.Tensor('float16', floatsToHalfs(values), [...l.keyShape])
-          : new ort.Tensor('float32', values, [...l.keyShape]);
-      return [l.keyInput, tensor];
-    }),
-  );
+  return Object.fromEntries(inst.layers.map((l) => [l.keyInput, keyTensor(l, keys.get(l.name)!)]));
 }
 
 /** Real text-encoder output for two prompts, so the keys are what a run would see. */
-async function textEmbeddings(dir: string): Promise<ort.Tensor> {
+interface Embeddings {
+  values: Float32Array;
+  dims: readonly number[];
+}
+
+async function textEmbeddings(dir: string): Promise<Embeddings> {
   const folder = await openModelFolder(dir);
   const pipeline = await Pipeline.load(folder);
   const text = await pipeline.encodeText(['', 'a photo of a cat and a dog']);
-  return new ort.Tensor('float32', text.embeddings, text.dims);
+  return { values: text.embeddings, dims: text.dims };
 }
 
-function unetFeeds(hidden: ort.Tensor, h = LATENT, w = LATENT): Record<string, ort.Tensor> {
+/** Feeds in the types the session declares, so fp16-I/O exports (optimum --fp16) get float16. */
+function unetFeeds(session: ort.InferenceSession, hidden: Embeddings, h = LATENT, w = LATENT): Record<string, ort.Tensor> {
   return {
-    sample: new ort.Tensor('float32', wave(2 * 4 * h * w, 0.3), [2, 4, h, w]),
+    sample: floatTensor(session, 'sample', wave(2 * 4 * h * w, 0.3), [2, 4, h, w]),
     timestep: new ort.Tensor('int64', BigInt64Array.from([981n, 1n]), [2]),
-    encoder_hidden_states: hidden,
+    encoder_hidden_states: floatTensor(session, 'encoder_hidden_states', hidden.values, hidden.dims),
   };
 }
 
@@ -94,7 +92,7 @@ function unetFeeds(hidden: ort.Tensor, h = LATENT, w = LATENT): Record<string, o
 function recomputeProbs(layer: CrossAttentionLayer, query: ort.Tensor, hidden: Float32Array, key: Float32Array, batch: number): Float32Array {
   const { heads, headDim, innerDim, textDim } = layer;
   const nq = query.dims[2];
-  const q = query.data as Float32Array;
+  const q = float32Data(query, 'query');
   // keys[b, t, c] = sum_d hidden[b, t, d] * W_k[c, d]; graph layout W_k^T [text, inner] when keyTransposed.
   const wk = (c: number, d: number) => (layer.keyTransposed ? key[d * innerDim + c] : key[c * textDim + d]);
   const keys = new Float32Array(batch * TOKENS * innerDim);
@@ -135,29 +133,29 @@ function checkLayers(layers: CrossAttentionLayer[], keyDtype: 'float32' | 'float
 }
 
 /** Instrumented vs plain UNet on the same feeds (original keys): out_sample within 1e-5, probs = softmax(q k^T). */
-async function checkInstrumentedMatchesPlain(unetPath: string, inst: InstrumentedUnet, hidden: ort.Tensor): Promise<void> {
+async function checkInstrumentedMatchesPlain(unetPath: string, inst: InstrumentedUnet, hidden: Embeddings): Promise<void> {
   const plain = await ort.InferenceSession.create(unetPath);
   const session = await ort.InferenceSession.create(inst.path);
   const keys = await loadOriginalKeys(inst);
-  const feeds = unetFeeds(hidden);
+  const feeds = unetFeeds(plain, hidden);
   const expected = await plain.run(feeds);
   const fetches = ['out_sample', ...inst.layers.flatMap((l) => [l.probsOutput, l.queryOutput])];
   const got = await session.run({ ...feeds, ...keyFeeds(inst, keys) }, fetches);
   assert.deepEqual(got.out_sample.dims, [2, 4, LATENT, LATENT]);
-  const diff = maxAbsDiff(got.out_sample.data as Float32Array, expected.out_sample.data as Float32Array);
+  const diff = maxAbsDiff(float32Data(got.out_sample, 'out_sample'), float32Data(expected.out_sample, 'out_sample'));
   assert.ok(diff <= 1e-5, `instrumented out_sample differs from the plain graph by ${diff}`);
   for (const l of inst.layers) {
     const grid = LATENT / EXPECTED_LAYERS[l.name];
     const probs = got[l.probsOutput];
     assert.deepEqual(probs.dims, [2, grid * grid, TOKENS], l.name);
     assert.deepEqual(got[l.queryOutput].dims, [2, l.heads, grid * grid, l.headDim], l.name);
-    const p = probs.data as Float32Array;
+    const p = float32Data(probs, l.probsOutput);
     for (let r = 0; r < 2 * grid * grid; r++) {
       let s = 0;
       for (let t = 0; t < TOKENS; t++) s += p[r * TOKENS + t];
       assert.ok(Math.abs(s - 1) < 1e-4, `${l.name}: row ${r} sums to ${s}`);
     }
-    const ref = recomputeProbs(l, got[l.queryOutput], hidden.data as Float32Array, keys.get(l.name)!, 2);
+    const ref = recomputeProbs(l, got[l.queryOutput], hidden.values, keys.get(l.name)!, 2);
     const pd = maxAbsDiff(p, ref);
     assert.ok(pd < 1e-4, `${l.name}: probabilities differ from softmax(q k^T / sqrt(d)) by ${pd}`);
   }
@@ -290,9 +288,10 @@ test('sd-tiny with external data (unet/model.onnx + model.onnx_data): instrument
   const shared = await instrumentUnet(unetPath, { perHead: true, shareWeights: true });
   checkLayers(shared.layers, 'float32');
   const session = await ort.InferenceSession.create(shared.path);
-  const got = await session.run({ ...unetFeeds(hidden), ...keyFeeds(shared, external) }, ['out_sample']);
-  const plain = await (await ort.InferenceSession.create(unetPath)).run(unetFeeds(hidden));
-  assert.ok(maxAbsDiff(got.out_sample.data as Float32Array, plain.out_sample.data as Float32Array) <= 1e-5);
+  const got = await session.run({ ...unetFeeds(session, hidden), ...keyFeeds(shared, external) }, ['out_sample']);
+  const plainSession = await ort.InferenceSession.create(unetPath);
+  const plain = await plainSession.run(unetFeeds(plainSession, hidden));
+  assert.ok(maxAbsDiff(float32Data(got.out_sample, 'out_sample'), float32Data(plain.out_sample, 'out_sample')) <= 1e-5);
 });
 
 /** Every float32 initializer with more than one element stored as FLOAT16 behind a Cast (make_sd_fixture.py --fp16). */
