@@ -1,6 +1,6 @@
 // Quality report of the embedded model, measured by the detector on fixed prompt x seed pairs.
 //   npm run quality [-- --model DIR --seeds N --steps N --guidance G]
-// Prints: single- and two-object strict success, colour-only and shape-only presence, count errors,
+// Prints: single-, two- and three-object strict success, colour-only and shape-only presence, count errors,
 // and per-word attention localisation (a word's DAAM map denser on its own object than on the other), for
 // the default display maps (DAAM: every grid but the coarsest, here the 16x16 layers) and for the 8x8 layers.
 import * as path from 'node:path';
@@ -39,7 +39,7 @@ const COARSE_GRID = 8;
  * object, which localisation needs); and pairs that share a colour or a shape ("a red circle and a red
  * square"), where binding each word to the right object is harder.
  */
-function promptSets(): { single: Obj[][]; double: Obj[][]; shared: Obj[][] } {
+function promptSets(): { single: Obj[][]; double: Obj[][]; shared: Obj[][]; triple: Obj[][] } {
   const all = COLOURS.flatMap((colour) => SHAPES.map((shape) => ({ colour, shape })));
   const double: Obj[][] = [];
   const shared: Obj[][] = [];
@@ -49,10 +49,19 @@ function promptSets(): { single: Obj[][]; double: Obj[][]; shared: Obj[][] } {
       (distinct ? double : shared).push([all[i], all[j]]);
     }
   }
-  return { single: all.map((o) => [o]), double, shared };
+  // Three objects: one of each shape in three distinct colours.
+  const triple: Obj[][] = [];
+  for (const a of COLOURS) for (const b of COLOURS) for (const c of COLOURS) {
+    if (a !== b && b !== c && a !== c) triple.push([{ colour: a, shape: SHAPES[0] }, { colour: b, shape: SHAPES[1] }, { colour: c, shape: SHAPES[2] }]);
+  }
+  return { single: all.map((o) => [o]), double, shared, triple };
 }
 
-const caption = (objects: Obj[]): string => objects.map((o) => `a ${o.colour} ${o.shape}`).join(' and ');
+/** The training captions' form: "a red circle", "a red circle and a blue square", "a red circle, a green square and a blue triangle". */
+function caption(objects: Obj[]): string {
+  const phrases = objects.map((o) => `a ${o.colour} ${o.shape}`);
+  return phrases.length <= 2 ? phrases.join(' and ') : `${phrases.slice(0, -1).join(', ')} and ${phrases[phrases.length - 1]}`;
+}
 
 function density(map: Float32Array, width: number, box: DetectedObject['bbox']): number {
   let sum = 0;
@@ -60,20 +69,31 @@ function density(map: Float32Array, width: number, box: DetectedObject['bbox']):
   return sum / Math.max(1, box.width * box.height);
 }
 
+/** Whether the map's maximum lies in the box: stricter than "denser here than on the other object". */
+function peakInside(map: Float32Array, width: number, box: DetectedObject['bbox']): boolean {
+  let best = 0;
+  for (let i = 1; i < map.length; i++) if (map[i] > map[best]) best = i;
+  const [x, y] = [best % width, Math.floor(best / width)];
+  return x >= box.x && x < box.x + box.width && y >= box.y && y < box.y + box.height;
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const pipeline = await Pipeline.load(await openModelFolder(options.model));
-  const { single, double, shared } = promptSets();
+  const { single, double, shared, triple } = promptSets();
   const tally = {
     single: { n: 0, success: 0 },
     double: { n: 0, success: 0 },
     shared: { n: 0, success: 0 },
+    triple: { n: 0, success: 0 },
     colourPresent: { n: 0, hit: 0 },
     shapePresent: { n: 0, hit: 0 },
     countError: { n: 0, hit: 0 },
     countHigh: { n: 0, hit: 0 },
     colourWords: { n: 0, hit: 0 },
     shapeWords: { n: 0, hit: 0 },
+    colourPeaks: { n: 0, hit: 0 },
+    shapePeaks: { n: 0, hit: 0 },
     colourWordsCoarse: { n: 0, hit: 0 },
     shapeWordsCoarse: { n: 0, hit: 0 },
   };
@@ -81,7 +101,8 @@ async function main(): Promise<void> {
   // Two-object prompts: a fixed subset spread over the pairs so the total stays near the single set's.
   const doubles = double.filter((_, i) => i % Math.max(1, Math.floor(double.length / 24)) === 0).slice(0, 24);
   const shareds = shared.filter((_, i) => i % 2 === 0);
-  for (const [set, prompts] of [['single', single], ['double', doubles], ['shared', shareds]] as const) {
+  const triples = triple.filter((_, i) => i % 2 === 0);
+  for (const [set, prompts] of [['single', single], ['double', doubles], ['shared', shareds], ['triple', triples]] as const) {
     for (const objects of prompts) {
       const text = caption(objects);
       for (let seed = 0; seed < options.seeds; seed++) {
@@ -115,20 +136,24 @@ async function main(): Promise<void> {
         // Localisation needs both objects found: their boxes are where each word should look.
         if (set === 'double' && report.success) {
           const boxes = report.objects.map((m) => report.detections[m.detection as number].bbox);
-          for (const [view, colourBucket, shapeBucket] of [
-            [analysis, tally.colourWords, tally.shapeWords],
-            [coarse, tally.colourWordsCoarse, tally.shapeWordsCoarse],
+          for (const [view, colourBucket, shapeBucket, peakBuckets] of [
+            [analysis, tally.colourWords, tally.shapeWords, [tally.colourPeaks, tally.shapePeaks]],
+            [coarse, tally.colourWordsCoarse, tally.shapeWordsCoarse, undefined],
           ] as const) {
             const { words, mapWidth } = view.finish();
             objects.forEach((o, i) => {
-              for (const [word, bucket] of [
-                [o.colour, colourBucket],
-                [o.shape, shapeBucket],
+              for (const [word, bucket, peakBucket] of [
+                [o.colour, colourBucket, peakBuckets?.[0]],
+                [o.shape, shapeBucket, peakBuckets?.[1]],
               ] as const) {
                 const map = words.find((x) => x.word === word)?.map;
                 if (!map) continue;
                 bucket.n++;
                 if (density(map, mapWidth, boxes[i]) > density(map, mapWidth, boxes[1 - i])) bucket.hit++;
+                if (peakBucket) {
+                  peakBucket.n++;
+                  if (peakInside(map, mapWidth, boxes[i])) peakBucket.hit++;
+                }
               }
             });
           }
@@ -142,15 +167,19 @@ async function main(): Promise<void> {
   console.log(`single-object strict success:   ${pct(tally.single)}`);
   console.log(`two-object strict success:      ${pct(tally.double)}  (distinct colours and shapes)`);
   console.log(`  sharing a colour or a shape:  ${pct(tally.shared)}`);
+  console.log(`  all two-object prompts:       ${pct({ n: tally.double.n + tally.shared.n, success: tally.double.success + tally.shared.success })}`);
+  console.log(`three-object strict success:    ${pct(tally.triple)}`);
   console.log(`colour present (per object):    ${pct(tally.colourPresent)}`);
   console.log(`shape present (per object):     ${pct(tally.shapePresent)}`);
   console.log(`count errors (per image):       ${pct(tally.countError)}`);
   console.log(`  more objects than asked:         ${pct(tally.countHigh)}`);
   console.log(`localisation, colour words:     ${pct(tally.colourWords)}  (display maps; two-object images with both objects found)`);
   console.log(`localisation, shape words:      ${pct(tally.shapeWords)}`);
+  console.log(`  peak on its own object, colour words: ${pct(tally.colourPeaks)}`);
+  console.log(`  peak on its own object, shape words:  ${pct(tally.shapePeaks)}`);
   console.log(`  the ${COARSE_GRID}x${COARSE_GRID} layers, colour words: ${pct(tally.colourWordsCoarse)}`);
   console.log(`  the ${COARSE_GRID}x${COARSE_GRID} layers, shape words:  ${pct(tally.shapeWordsCoarse)}`);
-  console.log(`${tally.single.n + tally.double.n + tally.shared.n} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`${tally.single.n + tally.double.n + tally.shared.n + tally.triple.n} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
 main().catch((error) => {
