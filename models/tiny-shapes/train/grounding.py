@@ -9,6 +9,10 @@ TokenCompose's token-level term (Wang et al., CVPR 2024, arXiv 2312.03626):
 where A is the word's head-averaged attention map in one cross-attention layer and M its object's mask
 at that layer's resolution. Both the colour word and the shape word of an object are grounded on it.
 Captions dropped for classifier-free guidance are not grounded.
+
+L_token is scale-free: it places a word's attention but leaves its mass with the start token. TokenCompose's
+pixel-level term, a per-pixel binary cross-entropy between A and M, also raises the mass inside the object
+(`pixel_loss`), which is what Separate-and-Enhance's peak activation reads.
 """
 from __future__ import annotations
 
@@ -56,11 +60,9 @@ def word_positions(ids: np.ndarray, objects: list[tuple[str, str]], vocab: dict[
     return out
 
 
-def token_loss(probs: list[torch.Tensor], coverage: list[np.ndarray], positions: list[list[tuple[int, int]]]) -> torch.Tensor:
-    """probs: per layer [B*heads, N, T] (any order); coverage[b]: [n_objects, 32, 32] in [0, 1] (empty for samples not
-    grounded); positions[b]: word_positions of sample b. Returns L_token (0 when nothing is grounded)."""
-    total = probs[0].new_zeros(())
-    count = 0
+def _grounded_maps(probs: list[torch.Tensor], coverage: list[np.ndarray], positions: list[list[tuple[int, int]]]):
+    """Yields (a [words, N], masks [words, N]) per layer and grounded sample: each word's head-averaged map and
+    its object's mask at the layer's grid (any coverage inside a cell counts: small objects still own a cell at 8x8)."""
     mask_cache: dict[tuple[int, int], torch.Tensor] = {}
     for p in probs:
         bh, n, _ = p.shape
@@ -73,13 +75,30 @@ def token_loss(probs: list[torch.Tensor], coverage: list[np.ndarray], positions:
             key = (b, grid)
             if key not in mask_cache:
                 cov = torch.from_numpy(coverage[b]).to(p.device)[:, None]
-                # any coverage inside a cell counts: small objects still own a cell at 8x8
                 mask_cache[key] = (F.adaptive_avg_pool2d(cov, grid)[:, 0] > 0).flatten(1).float()
             masks = mask_cache[key]
             obj = torch.tensor([k for k, _ in pos], device=p.device)
             tok = torch.tensor([t for _, t in pos], device=p.device)
-            a = maps[b][:, tok].T  # [words, N]
-            inside = (a * masks[obj]).sum(1) / a.sum(1).clamp_min(1e-12)
-            total = total + (1 - inside).pow(2).sum()
-            count += len(pos)
+            yield maps[b][:, tok].T, masks[obj]
+
+
+def token_loss(probs: list[torch.Tensor], coverage: list[np.ndarray], positions: list[list[tuple[int, int]]]) -> torch.Tensor:
+    """probs: per layer [B*heads, N, T] (any order); coverage[b]: [n_objects, 32, 32] in [0, 1] (empty for samples not
+    grounded); positions[b]: word_positions of sample b. Returns L_token (0 when nothing is grounded)."""
+    total = probs[0].new_zeros(())
+    count = 0
+    for a, m in _grounded_maps(probs, coverage, positions):
+        inside = (a * m).sum(1) / a.sum(1).clamp_min(1e-12)
+        total = total + (1 - inside).pow(2).sum()
+        count += a.shape[0]
+    return total / max(1, count)
+
+
+def pixel_loss(probs: list[torch.Tensor], coverage: list[np.ndarray], positions: list[list[tuple[int, int]]]) -> torch.Tensor:
+    """TokenCompose's L_pixel: mean over grounded words and pixels of BCE(A(u), M(u)), same arguments as token_loss."""
+    total = probs[0].new_zeros(())
+    count = 0
+    for a, m in _grounded_maps(probs, coverage, positions):
+        total = total + F.binary_cross_entropy(a.clamp(1e-6, 1 - 1e-6), m, reduction="sum")
+        count += a.numel()
     return total / max(1, count)

@@ -14,7 +14,8 @@
 - --resume continues from checkpoints/last.pt; --resume-from PATH starts from a weights-only file
   (e.g. weights-fp16.pt: fresh optimizer, step counter taken from the file)
 - --ground-weight W adds W x the token grounding loss (grounding.py): each object word's cross-attention
-  map pulled onto its object's mask, so the maps the debugger shows say where the word went
+  map pulled onto its object's mask, so the maps the debugger shows say where the word went;
+  --pixel-weight W adds TokenCompose's per-pixel term, which also raises the word's attention mass there
 - --fresh-schedule with --resume-from: a new warm-up + cosine over --steps more steps (a finetune of the
   resumed weights) instead of continuing the old schedule
 - runs on CUDA when available (same script), else CPU
@@ -39,7 +40,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "reference"))
 
 import scenes  # noqa: E402
-from grounding import GroundingCapture, token_loss, word_positions  # noqa: E402
+from grounding import GroundingCapture, pixel_loss, token_loss, word_positions  # noqa: E402
 from model import UNetConfig, TextConfig, build, configs_from_dict, configs_to_dict, count_params  # noqa: E402
 from tokenizer_files import ClipTokenizer  # noqa: E402
 
@@ -74,6 +75,7 @@ def parse():
     ap.add_argument("--channels", default="32,64")
     ap.add_argument("--text-layers", type=int, default=3)
     ap.add_argument("--ground-weight", type=float, default=0.0, help="weight of the token grounding loss (0: off)")
+    ap.add_argument("--pixel-weight", type=float, default=0.0, help="weight of the per-pixel grounding loss (0: off)")
     ap.add_argument("--fresh-schedule", action="store_true", help="new warm-up + cosine over --steps from the resumed step")
     return ap.parse_args()
 
@@ -225,6 +227,7 @@ def main():
     t_log = time.time()
     loss_acc = 0.0
     tok_acc = 0.0
+    pix_acc = 0.0
     n_acc = 0
     data_t = 0.0
     while step < max_steps:
@@ -253,17 +256,21 @@ def main():
         for gr in opt.param_groups:
             gr["lr"] = lr_at(step - sched_offset, a, None if a.fresh_schedule else rewarm, progress())
         ctx = te(ids)[0]
-        if a.ground_weight:
+        grounded = a.ground_weight > 0 or a.pixel_weight > 0
+        if grounded:
             with GroundingCapture(un) as cap:
                 pred = un(xt, t, ctx)
         else:
             pred = un(xt, t, ctx)
         per = (pred - noise).pow(2).mean(dim=(1, 2, 3))
         loss = (per * w_t[t]).mean()
-        if a.ground_weight:
-            l_token = token_loss(cap.probs, [s["coverage"] for s in made], positions)
-            loss = loss + a.ground_weight * l_token
+        if grounded:
+            coverage = [s["coverage"] for s in made]
+            l_token = token_loss(cap.probs, coverage, positions)
+            l_pixel = pixel_loss(cap.probs, coverage, positions)
+            loss = loss + a.ground_weight * l_token + a.pixel_weight * l_pixel
             tok_acc += float(l_token)
+            pix_acc += float(l_pixel)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -279,10 +286,11 @@ def main():
         if step % 50 == 0:
             el = time.time() - t_log
             lr = opt.param_groups[0]["lr"]
-            log(f"step {step} mse {loss_acc / n_acc:.4f} token {tok_acc / n_acc:.4f} wloss {float(loss):.4f} lr {lr:.2e} "
+            log(f"step {step} mse {loss_acc / n_acc:.4f} token {tok_acc / n_acc:.4f} pixel {pix_acc / n_acc:.4f} wloss {float(loss):.4f} lr {lr:.2e} "
                 f"{el / n_acc:.3f}s/step (data {data_t / n_acc:.3f}s)")
             loss_acc = 0.0
             tok_acc = 0.0
+            pix_acc = 0.0
             n_acc = 0
             data_t = 0.0
             t_log = time.time()
