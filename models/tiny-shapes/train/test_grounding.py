@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from grounding import token_loss, word_positions
+from grounding import pixel_loss, token_loss, word_positions
 from tokenizer_files import ClipTokenizer
 import os
 
@@ -29,7 +29,19 @@ def test_token_loss_known_values():
     assert float(token_loss([probs], [cov], [[]])) == 0.0  # nothing grounded (a dropped caption)
 
 
+def test_pixel_loss_known_values():
+    grid, tokens, heads = 4, 5, 2
+    cov = np.zeros((1, 32, 32), np.float32)
+    cov[0, :8, :8] = 1
+    half = torch.full((heads, grid * grid, tokens), 0.5)  # BCE(0.5, m) = log 2 whatever m is
+    assert abs(float(pixel_loss([half], [cov], [[(0, 2)]])) - np.log(2)) < 1e-6
+    exact = torch.zeros((heads, grid * grid, tokens))
+    exact[:, 0, 2] = 1  # the word's map is its mask
+    assert float(pixel_loss([exact], [cov], [[(0, 2)]])) < 1e-5
+
+
 if __name__ == "__main__":
     test_word_positions_follow_caption_order()
     test_token_loss_known_values()
+    test_pixel_loss_known_values()
     print("ok")
