@@ -8,10 +8,9 @@
  * The fp16-I/O variants (`optimum-cli export onnx --fp16`: float inputs and outputs declared float16) are derived
  * here from the committed fixture by the graph surgery make_sd_fixture.py --fp16-io does, instead of being committed.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor, type TrainingPrompt } from '../../src/engine/finetune/trainer';
@@ -22,9 +21,9 @@ import { loadOriginalKeys, type CrossAttentionLayer } from '../../src/engine/onn
 import { AttrType, DataType, decodeModel, encodeModel, type NodeProto } from '../../src/engine/onnx/proto';
 import { Pipeline, type AttentionCapture, type GenerateRequest } from '../../src/engine/pipeline/pipeline';
 import { Rng } from '../../src/engine/random';
-import { floatsToHalfs } from '../../src/engine/safetensors/f16';
 import { readSchedulerConfig } from '../../src/engine/scheduler';
 import { ClipTokenizer } from '../../src/engine/tokenizer/clipTokenizer';
+import { copyFixture, maxAbsDiff, recomputeProbs, SD_CROSS_ATTENTION_LAYERS, storeWeightsAsFp16 } from './sdExport';
 
 const ROOT = join(__dirname, '../../..');
 const FIXTURE = join(ROOT, 'test/fixtures/sd2-tiny');
@@ -33,14 +32,7 @@ const TEXT_DIM = 32;
 const HEAD_DIM = 4;
 const LATENT = 8;
 
-/** The 16 attn2 layers (SD 1.x and 2.x alike) and the factor their query grid is below the latent's. */
-const EXPECTED_LAYERS: Record<string, number> = (() => {
-  const out: Record<string, number> = {};
-  for (const b of [0, 1, 2]) for (const j of [0, 1]) out[`down_blocks.${b}.attentions.${j}.transformer_blocks.0.attn2`] = 2 ** b;
-  out['mid_block.attentions.0.transformer_blocks.0.attn2'] = 8;
-  for (const b of [1, 2, 3]) for (const j of [0, 1, 2]) out[`up_blocks.${b}.attentions.${j}.transformer_blocks.0.attn2`] = 2 ** (3 - b);
-  return out;
-})();
+const EXPECTED_LAYERS = SD_CROSS_ATTENTION_LAYERS;
 /** Heads by grid divisor: attention_head_dim [2, 4, 8, 8] per down block (the mid block takes the last, up blocks the reverse). */
 const HEADS: Record<number, number> = { 1: 2, 2: 4, 4: 8, 8: 8 };
 const headsOf = (layer: string): number => HEADS[EXPECTED_LAYERS[layer]];
@@ -48,28 +40,10 @@ const headsOf = (layer: string): number => HEADS[EXPECTED_LAYERS[layer]];
 const PROMPT = 'a red cat and a blue dog';
 const TRAINING: TrainingPrompt[] = [{ text: PROMPT, objects: [{ word: 'cat', start: 6, end: 9 }, { word: 'dog', start: 21, end: 24 }] }];
 
-const tempDirs: string[] = [];
-after(() => {
-  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-});
-
-/** A private copy of the fixture: instrumentation writes its cache beside the UNet. */
-function copyFixture(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pl-sd2-tiny-'));
-  tempDirs.push(dir);
-  cpSync(FIXTURE, dir, { recursive: true, filter: (src) => !src.includes('.prompt-lens-') });
-  return dir;
-}
+const copySd2Tiny = (): string => copyFixture(FIXTURE, 'pl-sd2-tiny-');
 
 function readJson(file: string): Record<string, unknown> {
   return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 const MODELS = ['text_encoder', 'unet', 'vae_decoder'] as const;
@@ -110,55 +84,6 @@ function fp16Io(path: string): string[] {
   return [...rename.keys()];
 }
 
-/** make_sd_fixture.py --fp16: every float32 initializer with more than one element stored as FLOAT16 behind a Cast. */
-function fp16Weights(path: string): void {
-  const model = decodeModel(readFileSync(path));
-  const graph = model.graph!;
-  const casts: NodeProto[] = [];
-  for (const t of graph.initializer ?? []) {
-    const raw = t.rawData;
-    if (t.dataType !== DataType.FLOAT || !raw || raw.length <= 4) continue;
-    const copy = new Uint8Array(raw.length); // protobufjs hands out Buffer views into the file; Buffer.slice does not copy
-    copy.set(raw);
-    const name = t.name!;
-    t.name = `${name}__fp16`;
-    t.dataType = DataType.FLOAT16;
-    t.rawData = new Uint8Array(floatsToHalfs(new Float32Array(copy.buffer)).buffer);
-    casts.push({ opType: 'Cast', name: `/fp16_weights/Cast_${casts.length}`, input: [t.name], output: [name], attribute: [{ name: 'to', type: AttrType.INT, i: DataType.FLOAT }] });
-  }
-  graph.node = [...casts, ...(graph.node ?? [])];
-  writeFileSync(path, encodeModel(model));
-}
-
-/** softmax(q k^T / sqrt(d)) per head from the exposed queries and the keys e W_k^T: [B, heads, Nq, T]. */
-function recomputeProbs(layer: CrossAttentionLayer, query: ort.Tensor, hidden: Float32Array, key: Float32Array, batch: number): Float32Array {
-  const { heads, headDim, innerDim, textDim } = layer;
-  const nq = query.dims[2];
-  const q = query.data as Float32Array;
-  const wk = (c: number, d: number) => (layer.keyTransposed ? key[d * innerDim + c] : key[c * textDim + d]);
-  const keys = new Float64Array(batch * TOKENS * innerDim);
-  for (let b = 0; b < batch; b++) for (let t = 0; t < TOKENS; t++) for (let c = 0; c < innerDim; c++) {
-    let s = 0;
-    for (let d = 0; d < textDim; d++) s += hidden[(b * TOKENS + t) * textDim + d] * wk(c, d);
-    keys[(b * TOKENS + t) * innerDim + c] = s;
-  }
-  const out = new Float32Array(batch * heads * nq * TOKENS);
-  const row = new Float64Array(TOKENS);
-  for (let b = 0; b < batch; b++) for (let h = 0; h < heads; h++) for (let i = 0; i < nq; i++) {
-    let max = -Infinity;
-    for (let t = 0; t < TOKENS; t++) {
-      let s = 0;
-      for (let d = 0; d < headDim; d++) s += q[((b * heads + h) * nq + i) * headDim + d] * keys[(b * TOKENS + t) * innerDim + h * headDim + d];
-      row[t] = s / Math.sqrt(headDim);
-      max = Math.max(max, row[t]);
-    }
-    let sum = 0;
-    for (let t = 0; t < TOKENS; t++) sum += (row[t] = Math.exp(row[t] - max));
-    for (let t = 0; t < TOKENS; t++) out[((b * heads + h) * nq + i) * TOKENS + t] = row[t] / sum;
-  }
-  return out;
-}
-
 function checkLayers(layers: CrossAttentionLayer[], keyDtype: 'float32' | 'float16'): void {
   assert.deepEqual(layers.map((l) => l.name).sort(), Object.keys(EXPECTED_LAYERS).sort());
   for (const l of layers) {
@@ -197,7 +122,7 @@ const REQUEST: GenerateRequest = { prompt: PROMPT, negativePrompt: '', seed: 7, 
 let dir: string;
 let pipeline: Pipeline;
 before(async () => {
-  dir = copyFixture();
+  dir = copySd2Tiny();
   pipeline = await Pipeline.load(await openModelFolder(dir)); // per-head outputs, as the finetune needs
 });
 
@@ -246,7 +171,7 @@ test("sd2-tiny fixture: SD 2.1's configs and graph structure in Optimum's layout
   const te = decodeModel(readFileSync(join(FIXTURE, 'text_encoder/model.onnx'))).graph!.node ?? [];
   assert.ok(te.some((n) => n.opType === 'Erf') && !te.some((n) => n.opType === 'Sigmoid'));
 
-  const report = await checkCompatibility(copyFixture());
+  const report = await checkCompatibility(copySd2Tiny());
   assert.ok(report.ok, JSON.stringify(report.checks));
   const detail = (part: string) => report.checks.find((c) => c.part === part)?.detail ?? '';
   assert.match(detail('scheduler'), /v_prediction prediction/);
@@ -300,7 +225,7 @@ test('sd2-tiny: 16 cross-attention layers with 2/4/8 heads of 4; instrumented = 
     const grid = LATENT / EXPECTED_LAYERS[l.name];
     assert.deepEqual(got[l.probsOutput].dims, [2, l.heads, grid * grid, TOKENS], l.name);
     assert.deepEqual(got[l.queryOutput].dims, [2, l.heads, grid * grid, HEAD_DIM], l.name);
-    const ref = recomputeProbs(l, got[l.queryOutput], text.embeddings, keys.get(l.name)!, 2);
+    const ref = recomputeProbs(l, got[l.queryOutput], text.embeddings, keys.get(l.name)!, 2, TOKENS);
     const pd = maxAbsDiff(got[l.probsOutput].data as Float32Array, ref);
     assert.ok(pd < 1e-4, `${l.name}: probabilities differ from softmax(q k^T / sqrt(d)) by ${pd}`);
   }
@@ -435,7 +360,7 @@ test('sd2-tiny: Separate-and-Enhance finetune on the 8x8 layers (2 heads of 4): 
 });
 
 test('sd2-tiny with float16 I/O (optimum --fp16): float16 inputs and outputs; generation and maps match fp32 within fp16 rounding', async () => {
-  const fp16Dir = copyFixture();
+  const fp16Dir = copySd2Tiny();
   const changed = MODELS.map((m) => fp16Io(modelPath(fp16Dir, m)));
   assert.deepEqual(changed, [['last_hidden_state', 'pooler_output'], ['sample', 'encoder_hidden_states', 'out_sample'], ['latent_sample', 'sample']]);
   const types = async (m: (typeof MODELS)[number]) => {
@@ -472,9 +397,9 @@ test('sd2-tiny with float16 I/O (optimum --fp16): float16 inputs and outputs; ge
 });
 
 test('sd2-tiny with float16 I/O and float16 weights (both of optimum --fp16): float16 keys, generation close to fp32', async () => {
-  const fp16Dir = copyFixture();
+  const fp16Dir = copySd2Tiny();
   for (const m of MODELS) {
-    fp16Weights(modelPath(fp16Dir, m));
+    storeWeightsAsFp16(modelPath(fp16Dir, m));
     fp16Io(modelPath(fp16Dir, m));
   }
   const fp16 = await Pipeline.load(await openModelFolder(fp16Dir));

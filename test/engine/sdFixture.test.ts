@@ -7,18 +7,17 @@
  * The external-data and float16-weight variants are derived here from the committed fixture (with the engine's own
  * protobuf codec) instead of being committed: both are over the size budget as files.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { openModelFolder } from '../../src/engine/model/modelFolder';
 import { Pipeline, type AttentionCapture } from '../../src/engine/pipeline/pipeline';
 import { instrumentUnet, loadOriginalKeys, type CrossAttentionLayer, type InstrumentedUnet } from '../../src/engine/onnx/instrument';
-import { AttrType, DataType, EXTERNAL, decodeModel, encodeModel, type NodeProto } from '../../src/engine/onnx/proto';
+import { EXTERNAL, decodeModel, encodeModel } from '../../src/engine/onnx/proto';
 import { float32Data, floatTensor, keyTensor } from '../../src/engine/pipeline/tensors';
-import { floatsToHalfs } from '../../src/engine/safetensors/f16';
+import { copyFixture, maxAbsDiff, meanOverHeads, recomputeProbs, SD_CROSS_ATTENTION_LAYERS, storeWeightsAsFp16 } from './sdExport';
 
 const ROOT = join(__dirname, '../../..');
 const FIXTURE = join(ROOT, 'test/fixtures/sd-tiny');
@@ -27,39 +26,14 @@ const TEXT_DIM = 64;
 const HEADS = 2;
 const LATENT = 8;
 
-/** The 16 attn2 layers of SD 1.x (layers_per_block 2) and the factor their query grid is below the latent's. */
-const EXPECTED_LAYERS: Record<string, number> = (() => {
-  const out: Record<string, number> = {};
-  for (const b of [0, 1, 2]) for (const j of [0, 1]) out[`down_blocks.${b}.attentions.${j}.transformer_blocks.0.attn2`] = 2 ** b;
-  out['mid_block.attentions.0.transformer_blocks.0.attn2'] = 8;
-  for (const b of [1, 2, 3]) for (const j of [0, 1, 2]) out[`up_blocks.${b}.attentions.${j}.transformer_blocks.0.attn2`] = 2 ** (3 - b);
-  return out;
-})();
+const EXPECTED_LAYERS = SD_CROSS_ATTENTION_LAYERS;
 /** block_out_channels 16,16,32,32 with 2 heads: inner dim per grid divisor. */
 const INNER_DIM: Record<number, number> = { 1: 16, 2: 16, 4: 32, 8: 32 };
 
-const tempDirs: string[] = [];
-after(() => {
-  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-});
-
-/** A private copy of the fixture: instrumentation writes its cache beside the UNet. */
-function copyFixture(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pl-sd-tiny-'));
-  tempDirs.push(dir);
-  cpSync(FIXTURE, dir, { recursive: true, filter: (src) => !src.includes('.prompt-lens-') });
-  return dir;
-}
+const copySdTiny = (): string => copyFixture(FIXTURE, 'pl-sd-tiny-');
 
 function wave(n: number, phase: number, amp = 1): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => amp * Math.sin(i * 1.37 + phase));
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 function keyFeeds(inst: InstrumentedUnet, keys: Map<string, Float32Array>): Record<string, ort.Tensor> {
@@ -86,37 +60,6 @@ function unetFeeds(session: ort.InferenceSession, hidden: Embeddings, h = LATENT
     timestep: new ort.Tensor('int64', BigInt64Array.from([981n, 1n]), [2]),
     encoder_hidden_states: floatTensor(session, 'encoder_hidden_states', hidden.values, hidden.dims),
   };
-}
-
-/** softmax(q k^T) recomputed from the exposed queries and the keys e W_k^T, averaged over heads: [B, Nq, T]. */
-function recomputeProbs(layer: CrossAttentionLayer, query: ort.Tensor, hidden: Float32Array, key: Float32Array, batch: number): Float32Array {
-  const { heads, headDim, innerDim, textDim } = layer;
-  const nq = query.dims[2];
-  const q = float32Data(query, 'query');
-  // keys[b, t, c] = sum_d hidden[b, t, d] * W_k[c, d]; graph layout W_k^T [text, inner] when keyTransposed.
-  const wk = (c: number, d: number) => (layer.keyTransposed ? key[d * innerDim + c] : key[c * textDim + d]);
-  const keys = new Float32Array(batch * TOKENS * innerDim);
-  for (let b = 0; b < batch; b++) for (let t = 0; t < TOKENS; t++) for (let c = 0; c < innerDim; c++) {
-    let s = 0;
-    for (let d = 0; d < textDim; d++) s += hidden[(b * TOKENS + t) * textDim + d] * wk(c, d);
-    keys[(b * TOKENS + t) * innerDim + c] = s;
-  }
-  const out = new Float32Array(batch * nq * TOKENS);
-  const row = new Float64Array(TOKENS);
-  const scale = 1 / Math.sqrt(headDim);
-  for (let b = 0; b < batch; b++) for (let h = 0; h < heads; h++) for (let i = 0; i < nq; i++) {
-    let max = -Infinity;
-    for (let t = 0; t < TOKENS; t++) {
-      let s = 0;
-      for (let d = 0; d < headDim; d++) s += q[((b * heads + h) * nq + i) * headDim + d] * keys[(b * TOKENS + t) * innerDim + h * headDim + d];
-      row[t] = s * scale;
-      max = Math.max(max, row[t]);
-    }
-    let sum = 0;
-    for (let t = 0; t < TOKENS; t++) sum += (row[t] = Math.exp(row[t] - max));
-    for (let t = 0; t < TOKENS; t++) out[(b * nq + i) * TOKENS + t] += row[t] / sum / heads;
-  }
-  return out;
 }
 
 function checkLayers(layers: CrossAttentionLayer[], keyDtype: 'float32' | 'float16'): void {
@@ -155,7 +98,7 @@ async function checkInstrumentedMatchesPlain(unetPath: string, inst: Instrumente
       for (let t = 0; t < TOKENS; t++) s += p[r * TOKENS + t];
       assert.ok(Math.abs(s - 1) < 1e-4, `${l.name}: row ${r} sums to ${s}`);
     }
-    const ref = recomputeProbs(l, got[l.queryOutput], hidden.values, keys.get(l.name)!, 2);
+    const ref = meanOverHeads(recomputeProbs(l, got[l.queryOutput], hidden.values, keys.get(l.name)!, 2, TOKENS), 2, l.heads, grid * grid, TOKENS);
     const pd = maxAbsDiff(p, ref);
     assert.ok(pd < 1e-4, `${l.name}: probabilities differ from softmax(q k^T / sqrt(d)) by ${pd}`);
   }
@@ -192,7 +135,7 @@ test('sd-tiny fixture: Optimum layout, opened by the engine, within the size bud
 });
 
 test('sd-tiny: instrumentation finds the 16 cross-attention layers (baddbmm form) and changes nothing', async () => {
-  const dir = copyFixture();
+  const dir = copySdTiny();
   const unetPath = join(dir, 'unet/model.onnx');
   const inst = await instrumentUnet(unetPath, { perHead: false });
   checkLayers(inst.layers, 'float32');
@@ -200,7 +143,7 @@ test('sd-tiny: instrumentation finds the 16 cross-attention layers (baddbmm form
 });
 
 test('sd-tiny: 64x64 image in 2 steps with attention captures at latent/1, /2, /4, /8', async () => {
-  const dir = copyFixture();
+  const dir = copySdTiny();
   for (const perHead of [false, true]) {
     const pipeline = await Pipeline.load(await openModelFolder(dir), { perHead });
     assert.deepEqual(pipeline.sampleShape({ width: 64, height: 64 }), [4, LATENT, LATENT]);
@@ -239,7 +182,7 @@ test('sd-tiny: 64x64 image in 2 steps with attention captures at latent/1, /2, /
 });
 
 test('sd-tiny: non-square latents (dynamic height/width) place queries on the right grids', async () => {
-  const dir = copyFixture();
+  const dir = copySdTiny();
   const pipeline = await Pipeline.load(await openModelFolder(dir));
   const seen: AttentionCapture[] = [];
   const out = await pipeline.generate(
@@ -254,7 +197,7 @@ test('sd-tiny: non-square latents (dynamic height/width) place queries on the ri
 });
 
 test('sd-tiny with external data (unet/model.onnx + model.onnx_data): instrumented = plain', async () => {
-  const dir = copyFixture();
+  const dir = copySdTiny();
   const unetPath = join(dir, 'unet/model.onnx');
   const model = decodeModel(readFileSync(unetPath));
   const chunks: Buffer[] = [];
@@ -281,7 +224,7 @@ test('sd-tiny with external data (unet/model.onnx + model.onnx_data): instrument
   checkLayers(inst.layers, 'float32');
   await checkInstrumentedMatchesPlain(unetPath, inst, hidden);
   // The keys read from the external file equal the embedded originals.
-  const embedded = await loadOriginalKeys(await instrumentUnet(join(copyFixture(), 'unet/model.onnx'), { perHead: false }));
+  const embedded = await loadOriginalKeys(await instrumentUnet(join(copySdTiny(), 'unet/model.onnx'), { perHead: false }));
   const external = await loadOriginalKeys(inst);
   for (const [name, values] of embedded) assert.deepEqual(external.get(name), values, name);
   // Sharing weights with the original (the >256 MiB default) also works with external data.
@@ -297,28 +240,12 @@ test('sd-tiny with external data (unet/model.onnx + model.onnx_data): instrument
 /** Every float32 initializer with more than one element stored as FLOAT16 behind a Cast (make_sd_fixture.py --fp16). */
 function fp16WeightsUnet(dir: string): string {
   const unetPath = join(dir, 'unet/model.onnx');
-  const model = decodeModel(readFileSync(unetPath));
-  const graph = model.graph!;
-  const casts: NodeProto[] = [];
-  for (const t of graph.initializer ?? []) {
-    const raw = t.rawData;
-    if (t.dataType !== DataType.FLOAT || !raw || raw.length <= 4) continue;
-    const copy = new Uint8Array(raw.length); // protobufjs hands out Buffer views into the file; Buffer.slice does not copy
-    copy.set(raw);
-    const floats = new Float32Array(copy.buffer);
-    const name = t.name!;
-    t.name = `${name}__fp16`;
-    t.dataType = DataType.FLOAT16;
-    t.rawData = new Uint8Array(floatsToHalfs(floats).buffer);
-    casts.push({ opType: 'Cast', name: `/fp16_weights/Cast_${casts.length}`, input: [t.name], output: [name], attribute: [{ name: 'to', type: AttrType.INT, i: DataType.FLOAT }] });
-  }
-  graph.node = [...casts, ...(graph.node ?? [])];
-  writeFileSync(unetPath, encodeModel(model));
+  storeWeightsAsFp16(unetPath);
   return unetPath;
 }
 
 test('sd-tiny with float16 weights behind Cast: instrumentation finds float16 keys; instrumented = plain', async () => {
-  const dir = copyFixture();
+  const dir = copySdTiny();
   const unetPath = fp16WeightsUnet(dir);
   const inst = await instrumentUnet(unetPath, { perHead: false });
   checkLayers(inst.layers, 'float16');
@@ -328,7 +255,7 @@ test('sd-tiny with float16 weights behind Cast: instrumentation finds float16 ke
 test(
   'sd-tiny with float16 weights: the pipeline generates',
   async () => {
-    const dir = copyFixture();
+    const dir = copySdTiny();
     fp16WeightsUnet(dir);
     const pipeline = await Pipeline.load(await openModelFolder(dir));
     const out = await pipeline.generate({ prompt: 'a cat', negativePrompt: '', seed: 1, steps: 2, guidance: 7.5, eta: 0, size: { width: 64, height: 64 } });
