@@ -621,6 +621,7 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       if (!(natural > 0 && css > 0)) throw new Error(`hover image did not load (natural ${natural}, css ${css})`);
       const text = (await page.locator('.monaco-hover:not(.hidden)').first().innerText()).replace(/\s+/g, ' ');
       if (!/activation/.test(text)) throw new Error(`hover has no activation score: "${text.slice(0, 200)}"`);
+      await sleep(500); // the hover fades in: a shot taken at once is half transparent
       await steps.shot('05b-hover');
       await page.keyboard.press('Escape');
       await page.mouse.move(0, 0);
