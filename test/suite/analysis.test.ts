@@ -5,56 +5,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { EXTENSION_ID, promptLensApi, withTimeout, type CompletedRender } from './extensionApi';
 import { suiteLog } from './log';
 
-const EXTENSION_ID = 'prompt-lens.prompt-lens';
 const JOB_TIMEOUT_MS = 120_000;
 const PROMPT = 'a red [circle] and a blue [square]';
 
-interface MapFilter {
-  layer?: string;
-  grid?: string;
-  allLayers?: boolean;
-  head?: number;
-  steps?: { from: number; to: number };
-}
-
-interface RenderedState {
-  runId: string;
-  imageShown: boolean;
-  tokenMaps: string[];
-  mode?: 'run' | 'compare';
-  masks?: string[];
-  matrix?: string[];
-  filter?: MapFilter;
-  layerOptions?: string[];
-  headOptions?: string[];
-  runFolder: string;
-}
-
-interface TestApi {
-  whenResultsRendered(): Promise<RenderedState>;
-  lastNotice(): string | undefined;
-  filterMaps(folder: string, filter: MapFilter): Promise<{ runId: string; runFolder: string } | undefined>;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function api(): Promise<TestApi> {
-  const ext = vscode.extensions.getExtension(EXTENSION_ID);
-  assert.ok(ext);
-  return (await ext.activate()) as TestApi;
-}
-
 suite('Attention analysis: masks, overlap matrix, map filters', () => {
   let uri: vscode.Uri;
-  let first: RenderedState;
+  let first: CompletedRender;
 
   suiteSetup(async () => {
     const root = vscode.workspace.workspaceFolders![0].uri;
@@ -64,7 +23,7 @@ suite('Attention analysis: masks, overlap matrix, map filters', () => {
 
   test('a two-object run shows both masks, the combined one and the 2×2 overlap matrix', async function () {
     this.timeout(JOB_TIMEOUT_MS);
-    const test = await api();
+    const test = await promptLensApi();
     const done = (await vscode.commands.executeCommand('promptLens.generate', uri, 4)) as { runId: string } | undefined;
     assert.ok(done, `the run finished (notice: ${test.lastNotice()})`);
     first = await withTimeout(test.whenResultsRendered(), 30_000, 'the run view');
@@ -83,7 +42,7 @@ suite('Attention analysis: masks, overlap matrix, map filters', () => {
 
   test('a head filter re-runs the same prompt and seed: the same image, other maps', async function () {
     this.timeout(JOB_TIMEOUT_MS);
-    const test = await api();
+    const test = await promptLensApi();
     const done = await test.filterMaps(first.runFolder, { head: 0, steps: { from: 1, to: 3 } });
     assert.ok(done, `the filtered run finished (notice: ${test.lastNotice()})`);
     const state = await withTimeout(test.whenResultsRendered(), 30_000, 'the filtered view');
@@ -101,7 +60,7 @@ suite('Attention analysis: masks, overlap matrix, map filters', () => {
 
   test('"All layers" keeps the coarsest grid that DAAM\'s default leaves out', async function () {
     this.timeout(JOB_TIMEOUT_MS);
-    const test = await api();
+    const test = await promptLensApi();
     const done = await test.filterMaps(first.runFolder, { allLayers: true });
     assert.ok(done, `the run finished (notice: ${test.lastNotice()})`);
     const recipe = (JSON.parse(fs.readFileSync(path.join(done.runFolder, 'run.json'), 'utf8')) as { maps: { recipe: string } }).maps.recipe;
@@ -113,7 +72,7 @@ suite('Attention analysis: masks, overlap matrix, map filters', () => {
 
   test('an invalid selection fails with the engine\'s message, listing the valid layers', async function () {
     this.timeout(JOB_TIMEOUT_MS);
-    const test = await api();
+    const test = await promptLensApi();
     const done = await test.filterMaps(first.runFolder, { layer: 'no_such_block' });
     assert.equal(done, undefined);
     assert.match(test.lastNotice() ?? '', /unknown layer 'no_such_block'; valid layers are:\n\s+\S+attn2/);

@@ -4,27 +4,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { EXTENSION_ID, withTimeout, type PromptLensTestApi } from './extensionApi';
 import { E2E_OUT_ENV, suiteLog } from './log';
 
-const EXTENSION_ID = 'prompt-lens.prompt-lens';
 const LANGUAGE_ID = 'prompt-lens';
 const GENERATE = 'promptLens.generate';
 const PROMPT_LINE = 'a red [circle] and a blue [square]';
 const GENERATE_TIMEOUT_MS = 150_000;
-
-/** What the results webview reports back after drawing a run. */
-interface RenderedState {
-  runId?: string;
-  imageShown: boolean;
-  /** Words whose attention maps the webview drew. */
-  tokenMaps: string[];
-  runFolder: string;
-}
-
-/** The test API that the extension's activate() returns. */
-interface PromptLensTestApi {
-  whenResultsRendered(): Promise<RenderedState>;
-}
 
 function isTestApi(value: unknown): value is PromptLensTestApi {
   return typeof value === 'object' && value !== null && typeof (value as PromptLensTestApi).whenResultsRendered === 'function';
@@ -34,14 +20,6 @@ async function fixtureUri(): Promise<vscode.Uri> {
   const found = await vscode.workspace.findFiles('**/shapes.prompt', '**/node_modules/**', 1);
   assert.equal(found.length, 1, `shapes.prompt not found in the workspace ${JSON.stringify(vscode.workspace.workspaceFolders?.map((f) => f.uri.toString()))}`);
   return found[0]!;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Keeps evidence of a run for people reading the CI output (only when the e2e runner asks for it). */

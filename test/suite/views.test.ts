@@ -5,48 +5,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { promptLensApi, withTimeout } from './extensionApi';
 import { E2E_OUT_ENV, suiteLog } from './log';
 
-const EXTENSION_ID = 'prompt-lens.prompt-lens';
 const JOB_TIMEOUT_MS = 120_000;
 const PROMPT = 'a red [circle] and a blue [square]';
 
-interface RenderedState {
-  runId: string;
-  imageShown: boolean;
-  tokenMaps: string[];
-  mode?: 'run' | 'compare';
-  afterImageShown?: boolean;
-  deltas?: string[];
-  timelineSteps?: number;
-  runFolder: string;
-}
-
-interface SidebarRendered {
-  history: string[];
-  keySets: string[];
-  jobs: string[];
-  model?: string;
-}
-
-interface TestApi {
-  whenResultsRendered(): Promise<RenderedState>;
-  nextResultsRender(): Promise<RenderedState>;
-  whenSidebarRendered(accept?: (s: SidebarRendered) => boolean): Promise<SidebarRendered>;
-  statusText(): string | undefined;
-  lastNotice(): string | undefined;
-  exportViewTo(file: string): Promise<string | undefined>;
-}
-
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 async function until<T>(what: string, probe: () => T | undefined, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
@@ -65,12 +30,6 @@ function folders(dir: string): string[] {
   } catch {
     return [];
   }
-}
-
-async function api(): Promise<TestApi> {
-  const ext = vscode.extensions.getExtension(EXTENSION_ID);
-  assert.ok(ext);
-  return (await ext.activate()) as TestApi;
 }
 
 suite('Lens commands, before/after view, sidebar, cancel', () => {
@@ -109,7 +68,7 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
   });
 
   test('Compare before any Finetune says to run Finetune first, and writes nothing', async () => {
-    const test = await api();
+    const test = await promptLensApi();
     const done = await runLens(/^Compare/);
     assert.equal(done, undefined);
     assert.match(test.lastNotice() ?? '', /Run Finetune first/);
@@ -118,7 +77,7 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
 
   test('Finetune lens: trains 10 steps, then the before/after view draws both images and the deltas', async function () {
     this.timeout(JOB_TIMEOUT_MS);
-    const test = await api();
+    const test = await promptLensApi();
     const started = Date.now();
     const done = (await withTimeout(runLens(/^Finetune/) as Promise<{ runId: string; runFolder: string } | undefined>, JOB_TIMEOUT_MS, 'the finetune')) ?? undefined;
     assert.ok(done, 'the finetune finished');
@@ -138,7 +97,7 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
 
   test('the view exports as PNG, and an existing file is never overwritten', async function () {
     this.timeout(40_000);
-    const test = await api();
+    const test = await promptLensApi();
     const file = path.join(path.dirname(uri.fsPath), 'export.png');
     const saved = await test.exportViewTo(file);
     assert.equal(saved, file);
@@ -156,7 +115,7 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
 
   test('Compare lens: the newest key set of the same base model, before/after view', async function () {
     this.timeout(JOB_TIMEOUT_MS);
-    const test = await api();
+    const test = await promptLensApi();
     const done = (await withTimeout(runLens(/^Compare/) as Promise<{ runId: string; runFolder: string } | undefined>, JOB_TIMEOUT_MS, 'the compare')) ?? undefined;
     assert.ok(done, `the compare ran (notice: ${test.lastNotice()})`);
     assert.match(path.basename(done.runFolder), /-compare-/);
@@ -169,7 +128,7 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
 
   test('with two key sets of the model, Compare asks which one (newest first) with a QuickPick', async function () {
     this.timeout(JOB_TIMEOUT_MS);
-    const test = await api();
+    const test = await promptLensApi();
     // A second finetune, with options as the sidebar passes them (3 steps).
     const second = (await vscode.commands.executeCommand('promptLens.finetune', uri, line, { steps: 3, lr: 2e-4 })) as { runFolder: string } | undefined;
     assert.ok(second, 'the second finetune ran');
@@ -193,7 +152,7 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
 
   test('Generate lens: the run view with a step slider over its timeline', async function () {
     this.timeout(JOB_TIMEOUT_MS);
-    const test = await api();
+    const test = await promptLensApi();
     const done = (await withTimeout(runLens(/Generate/) as Promise<{ runId: string } | undefined>, JOB_TIMEOUT_MS, 'the run')) ?? undefined;
     assert.ok(done);
     const state = await withTimeout(test.whenResultsRendered(), 30_000, 'the run view');
@@ -205,7 +164,7 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
 
   test('closing the results panel and showing it again brings the same run back (read from its folder)', async function () {
     this.timeout(30_000);
-    const test = await api();
+    const test = await promptLensApi();
     const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.label === 'Prompt Lens Results');
     assert.equal(tabs.length, 1, 'one results panel, reused by every job');
     await vscode.window.tabGroups.close(tabs);
@@ -220,7 +179,7 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
 
   test('the sidebar run panel lists the run and the key set', async function () {
     this.timeout(30_000);
-    const test = await api();
+    const test = await promptLensApi();
     await vscode.commands.executeCommand('promptLens.runPanel.focus');
     const shown = await withTimeout(
       test.whenSidebarRendered((s) => s.history.length >= 1 && s.keySets.length >= 1),
@@ -236,7 +195,7 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
 
   test('cancel through the status bar item\'s command: the run stops and no run folder is written', async function () {
     this.timeout(60_000);
-    const test = await api();
+    const test = await promptLensApi();
     const cancelUri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, 'cancel', 'long.prompt');
     await vscode.workspace.fs.writeFile(cancelUri, Buffer.from(`---\nsteps: 400\nseed: 2\n---\n${PROMPT}\n`));
     const cancelRuns = path.join(path.dirname(cancelUri.fsPath), 'runs');
@@ -255,7 +214,7 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
 
   test('cancelling a Finetune while it trains writes no folder', async function () {
     this.timeout(60_000);
-    const test = await api();
+    const test = await promptLensApi();
     const before = folders(runsDir);
     const running = Promise.resolve(vscode.commands.executeCommand('promptLens.finetune', uri, line, { steps: 400 }));
     await until('the status bar to show a training step', () => {
