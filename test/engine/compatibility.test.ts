@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { checkCompatibility } from '../../src/engine/model/compatibility';
+import { MODEL_DEFAULTS_FILE } from '../../src/engine/model/modelDefaults';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const TINY = path.join(ROOT, 'models', 'tiny-shapes');
@@ -11,18 +12,44 @@ const TINY = path.join(ROOT, 'models', 'tiny-shapes');
 describe('model compatibility check', () => {
   const work = mkdtempSync(path.join(tmpdir(), 'compat-'));
   after(() => rmSync(work, { recursive: true, force: true }));
+  /** A copy of the embedded model's export (no training files, checkpoints or instrumented caches). */
+  const copyTiny = (name: string): string => {
+    const dir = path.join(work, name);
+    const skip = ['.prompt-lens-', `${path.sep}train`, `${path.sep}checkpoints`, `${path.sep}reference`];
+    cpSync(TINY, dir, { recursive: true, filter: (src) => !skip.some((part) => src.includes(part)) });
+    return dir;
+  };
 
   test('the embedded model and the SD 1.x-shaped fixture pass every check', async () => {
     for (const dir of [TINY, path.join(ROOT, 'test', 'fixtures', 'sd-tiny')]) {
       const report = await checkCompatibility(dir);
       assert.ok(report.ok, JSON.stringify(report.checks));
-      assert.deepEqual(report.checks.map((c) => c.part), ['folder layout', 'tokenizer', 'scheduler', 'text encoder', 'UNet cross-attention']);
+      assert.deepEqual(report.checks.map((c) => c.part), ['folder layout', 'recommended settings', 'tokenizer', 'scheduler', 'text encoder', 'UNet cross-attention']);
     }
   });
 
+  test("the model's recommended settings are listed, or their absence", async () => {
+    const detail = async (dir: string) => (await checkCompatibility(dir)).checks.find((c) => c.part === 'recommended settings')?.detail;
+    assert.equal(await detail(TINY), 'prompt_lens.json: steps 20, guidance 2');
+    assert.match((await detail(path.join(ROOT, 'test', 'fixtures', 'sd-tiny'))) ?? '', /^none .*: the engine's defaults apply$/);
+  });
+
+  test('a bad defaults file fails its check, naming the file and the key', async () => {
+    const dir = copyTiny('bad-defaults');
+    writeFileSync(path.join(dir, MODEL_DEFAULTS_FILE), '{"defaults": {"guidance": "low"}}');
+    const report = await checkCompatibility(dir);
+    assert.equal(report.ok, false);
+    const defaults = report.checks.find((c) => c.part === 'recommended settings');
+    assert.equal(defaults?.ok, false);
+    assert.equal(
+      defaults?.detail,
+      `${path.join(dir, MODEL_DEFAULTS_FILE)}: "defaults.guidance" must be a number >= 0 (the classifier-free guidance scale), got "low"`,
+    );
+    assert.ok(report.checks.filter((c) => c !== defaults).every((c) => c.ok), JSON.stringify(report.checks));
+  });
+
   test('a UNet without cross-attention fails that check and says what was seen', async () => {
-    const dir = path.join(work, 'no-cross');
-    cpSync(TINY, dir, { recursive: true, filter: (src) => !src.includes('.prompt-lens-') && !src.includes(`${path.sep}train`) });
+    const dir = copyTiny('no-cross');
     cpSync(path.join(ROOT, 'test', 'fixtures', 'onnx', 'no_cross_attn.onnx'), path.join(dir, 'unet', 'model.onnx'));
     const report = await checkCompatibility(dir);
     assert.equal(report.ok, false);

@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { instrumentUnet } from '../onnx/instrument';
 import { readSchedulerConfig } from '../scheduler';
 import { ClipTokenizer } from '../tokenizer';
+import { describeModelDefaults, MODEL_DEFAULTS_FILE, readModelDefaults } from './modelDefaults';
 import { openModelFolder, type ModelFolder } from './modelFolder';
 
 export interface CompatibilityCheck {
@@ -36,6 +37,10 @@ export async function checkCompatibility(root: string): Promise<CompatibilityRep
   });
   if (!folder) return { ok: false, checks };
   const found = folder;
+  await record('recommended settings', async () => {
+    const described = describeModelDefaults(await readModelDefaults(found.root));
+    return described ? `${MODEL_DEFAULTS_FILE}: ${described}` : `none (a ${MODEL_DEFAULTS_FILE} beside model_index.json can recommend them): the engine's defaults apply`;
+  });
   await record('tokenizer', async () => {
     const tokenizer = await ClipTokenizer.fromFolder(found.tokenizerDir);
     return `CLIP BPE, ${tokenizer.vocabSize} entries, ${tokenizer.maxLength} tokens`;

@@ -1,5 +1,16 @@
 export { parsePromptFile, formatDiagnostic } from './parse';
-export { defaultSettings, effectiveSettings, type EffectiveSettings } from './defaults';
+export {
+  defaultSettings,
+  effectiveSettingKeys,
+  effectiveSettings,
+  modelDefaultKeys,
+  resolveSettings,
+  type EffectiveSettings,
+  type ModelDefaultKey,
+  type ModelDefaults,
+  type ResolvedSettings,
+  type SettingSource,
+} from './defaults';
 export { resolveModelReference, type ModelReference } from './modelRef';
 export type {
   ParsedPromptFile,

@@ -1,8 +1,10 @@
 // The `model:` setting to a folder: a bare name is an embedded model, anything path-like is a
 // folder relative to the .prompt file. Unknown names are the user's input error, with the choices.
+// Once the folder is known, so are the model's recommended settings, and with them the run's.
 import * as path from 'node:path';
+import { readModelDefaults } from '../model/modelDefaults';
 import { builtinModelNames } from '../model/modelFolder';
-import { resolveModelReference, type SourceRange } from '../promptFile';
+import { effectiveSettings, resolveModelReference, resolveSettings, type PromptSettings, type ResolvedSettings, type SourceRange } from '../promptFile';
 import { InputError } from './errors';
 
 export interface ModelLookup {
@@ -40,4 +42,17 @@ export function resolveModel(model: string, promptFile: string, lookup: ModelLoo
     }); for your own export give a folder path such as ./models/sd15-onnx, or add it with "Prompt Lens: Add Model…"`,
     location,
   );
+}
+
+export interface ResolvedFileSettings extends ResolvedSettings {
+  modelRoot: string;
+}
+
+/**
+ * The file's model folder and its run settings: each from the file if it sets it, else the
+ * model's recommended defaults (`prompt_lens.json`), else the engine's. A bad defaults file is a ModelError.
+ */
+export async function resolveFileSettings(written: PromptSettings, promptFile: string, lookup: ModelLookup): Promise<ResolvedFileSettings> {
+  const modelRoot = resolveModel(effectiveSettings(written).model, promptFile, lookup, written.model?.valueRange);
+  return { modelRoot, ...resolveSettings(written, await readModelDefaults(modelRoot)) };
 }

@@ -1,0 +1,91 @@
+// A model folder's recommended run settings (`prompt_lens.json` beside `model_index.json`), e.g.
+// {"defaults": {"guidance": 2, "steps": 20}}: a .prompt file that leaves a setting out gets the
+// model's value instead of the engine's Stable Diffusion defaults. Values obey the front matter's rules.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { Document } from 'yaml';
+import { modelDefaultKeys, type ModelDefaultKey, type ModelDefaults } from '../promptFile';
+import { settingCheckers, suggestKey } from '../promptFile/settings';
+import { ModelError } from './modelFolder';
+
+export const MODEL_DEFAULTS_FILE = 'prompt_lens.json';
+
+const EXAMPLE = '{"defaults": {"guidance": 2, "steps": 20}}';
+
+export function modelDefaultsPath(root: string): string {
+  return path.join(root, MODEL_DEFAULTS_FILE);
+}
+
+/** The folder's recommended settings; none when it has no defaults file. Throws a ModelError naming the file and every bad key. */
+export async function readModelDefaults(root: string): Promise<ModelDefaults> {
+  const file = modelDefaultsPath(root);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    // No file (or no folder: opening the model reports that) means no recommendations.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return {};
+    throw new ModelError(`${file}: cannot be read: ${error instanceof Error ? error.message : String(error)}`, root);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ModelError(`${file}: not valid JSON (${error instanceof Error ? error.message : String(error)}); expected e.g. ${EXAMPLE}`, root);
+  }
+  const { defaults, problems } = checkModelDefaults(json);
+  if (problems.length > 0) throw new ModelError(problems.map((problem) => `${file}: ${problem}`).join('\n'), root);
+  return defaults;
+}
+
+/** Validates the parsed JSON: every problem, each naming its key. */
+export function checkModelDefaults(json: unknown): { defaults: ModelDefaults; problems: string[] } {
+  const defaults: ModelDefaults = {};
+  if (!isRecord(json) || !isRecord(json.defaults)) {
+    return { defaults, problems: [`expected an object with a "defaults" object, e.g. ${EXAMPLE}`] };
+  }
+  const problems = Object.keys(json)
+    .filter((key) => key !== 'defaults')
+    .map((key) => `unknown key "${key}"; the file holds only "defaults"`);
+  for (const [key, value] of Object.entries(json.defaults)) {
+    if (!isModelDefaultKey(key)) {
+      problems.push(unknownKeyProblem(key));
+      continue;
+    }
+    const checked = settingCheckers[key](new Document().createNode(value));
+    if ('error' in checked) problems.push(`"defaults.${key}" must be ${checked.error}`);
+    else (defaults as Record<string, unknown>)[key] = checked.value;
+  }
+  return { defaults, problems };
+}
+
+function unknownKeyProblem(key: string): string {
+  const allowed = `allowed: ${modelDefaultKeys.join(', ')}`;
+  if (key === 'model' || key === 'seed') {
+    return `"defaults.${key}" cannot be a model default (it belongs in the .prompt file's front matter); ${allowed}`;
+  }
+  const suggestion = suggestKey(key);
+  const hint = suggestion && isModelDefaultKey(suggestion) ? `did you mean "${suggestion}"? ` : '';
+  return `unknown setting "defaults.${key}"; ${hint}${allowed}`;
+}
+
+function isModelDefaultKey(key: string): key is ModelDefaultKey {
+  return (modelDefaultKeys as readonly string[]).includes(key);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** "guidance 2, steps 20", for logs and the compatibility check. */
+export function describeModelDefaults(defaults: ModelDefaults): string {
+  return modelDefaultKeys
+    .filter((key) => defaults[key] !== undefined)
+    .map((key) => {
+      const value = defaults[key];
+      const shown = typeof value === 'object' ? `${value.width}x${value.height}` : typeof value === 'string' ? JSON.stringify(value) : String(value);
+      return `${key} ${shown}`;
+    })
+    .join(', ');
+}
