@@ -1,9 +1,10 @@
 // End to end through the real embedded ONNX model: .prompt text → run folder.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, promises as fs } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, promises as fs, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { MODEL_DEFAULTS_FILE } from '../../src/engine/model/modelDefaults';
 import { ModelError } from '../../src/engine/model/modelFolder';
 import { CancelledError } from '../../src/engine/pipeline/pipeline';
 import { PipelineCache } from '../../src/engine/pipeline/pipelineCache';
@@ -54,6 +55,8 @@ describe('runPrompt on the embedded model', () => {
     }
     const json = JSON.parse(await fs.readFile(path.join(written.folder, 'run.json'), 'utf8'));
     assert.equal(json.prompt, result.prompt);
+    assert.deepEqual(json.settings, { seed: 3, steps: 4, guidance: 4, eta: 0, negative: '', scheduler: 'ddim' });
+    assert.deepEqual(json.settingSources, { seed: 'file', steps: 'file', guidance: 'file', eta: 'engine', negative: 'engine', scheduler: 'engine', size: 'engine' });
     assert.deepEqual(json.objects.map((o: { word: string }) => o.word), ['circle', 'square']);
     assert.equal(json.model.id, 'tiny-shapes');
     assert.match(json.model.hash, /^[0-9a-f]{16}$/);
@@ -123,6 +126,53 @@ describe('runPrompt on the embedded model', () => {
       runPrompt(request({ selection: { layers: ['up_blocks.9'] } }), pipelines),
       (e: Error) => e instanceof InputError && /selection: unknown layer 'up_blocks.9'; valid layers are:\n {2}down_blocks.0.attentions.0/.test(e.message),
     );
+  });
+
+  test("a file that sets neither guidance nor steps samples tiny-shapes at its recommended 2 and 20, recorded as the model's", async () => {
+    const bare = await runPrompt(request({ text: '---\nseed: 5\n---\na red [circle]\n' }), pipelines);
+    assert.equal(bare.result.settings.guidance, 2);
+    assert.equal(bare.result.settings.steps, 20);
+    const json = JSON.parse(await fs.readFile(path.join(bare.written.folder, 'run.json'), 'utf8'));
+    assert.deepEqual(json.settings, { seed: 5, steps: 20, guidance: 2, eta: 0, negative: '', scheduler: 'ddim' });
+    assert.deepEqual(json.settingSources, { seed: 'file', steps: 'model', guidance: 'model', eta: 'engine', negative: 'engine', scheduler: 'engine', size: 'engine' });
+    assert.equal(json.maps.timeline.timesteps.length, 20, 'twenty steps were sampled');
+    // The same values written in the file give the same image: the defaults reached the sampler.
+    const explicit = await runPrompt(request({ text: '---\nseed: 5\nguidance: 2\nsteps: 20\n---\na red [circle]\n' }), pipelines);
+    assert.deepEqual(bare.result.image.data, explicit.result.image.data);
+    const sd = await runPrompt(request({ text: '---\nseed: 5\nguidance: 7.5\nsteps: 20\n---\na red [circle]\n' }), pipelines);
+    assert.notDeepEqual(bare.result.image.data, sd.result.image.data, 'guidance 7.5 would give another image');
+  });
+
+  test("a CLI override is recorded as such, not as the file's or the model's", async () => {
+    const { result } = await runPrompt(request({ text: '---\nseed: 5\n---\na [circle]\n', overrides: { steps: 2, seed: 9 } }), pipelines);
+    assert.deepEqual([result.settings.seed, result.settings.steps, result.settings.guidance], [9, 2, 2]);
+    assert.equal(result.settings.sources?.seed, 'override');
+    assert.equal(result.settings.sources?.steps, 'override');
+    assert.equal(result.settings.sources?.guidance, 'model');
+  });
+
+  test("a model folder's bad defaults file stops the run, naming the file; a size it recommends is checked against the model", async () => {
+    // The embedded model's parts linked into a folder with its own prompt_lens.json.
+    const model = path.join(work, 'linked-model');
+    mkdirSync(model);
+    for (const part of ['model_index.json', 'scheduler', 'text_encoder', 'tokenizer', 'unet']) {
+      symlinkSync(path.join(MODELS, 'tiny-shapes', part), path.join(model, part));
+    }
+    const defaultsFile = path.join(model, MODEL_DEFAULTS_FILE);
+    const text = '---\nmodel: ./linked-model\n---\na [circle]\n';
+    writeFileSync(defaultsFile, '{"defaults": {"steps": 2.5}}');
+    await assert.rejects(
+      runPrompt(request({ text }), pipelines),
+      (e: Error) => e instanceof ModelError && e.message === `${defaultsFile}: "defaults.steps" must be an integer from 1 to 1000, got 2.5`,
+    );
+    writeFileSync(defaultsFile, '{"defaults": {"size": 64, "steps": 2}}');
+    await assert.rejects(
+      runPrompt(request({ text }), pipelines),
+      (e: Error) => e instanceof InputError && e.message.startsWith(`${defaultsFile}: "defaults.size" does not fit the model (size: this model only makes 32x32 images, not 64x64`),
+    );
+    writeFileSync(defaultsFile, '{"defaults": {"steps": 2, "guidance": 1.5}}');
+    const { result } = await runPrompt(request({ text }), pipelines);
+    assert.deepEqual([result.settings.steps, result.settings.guidance], [2, 1.5]);
   });
 
   test('bad input names the file, line and setting', async () => {

@@ -101,6 +101,8 @@ function mapsSafetensors(result: RunResult): Uint8Array {
 }
 
 function runJson(result: RunResult, id: string, now: Date, files: PictureFiles): unknown {
+  // The values stay a flat object; where each came from sits beside them.
+  const { sources, ...settings } = result.settings;
   return {
     version: RUN_RECORD_VERSION,
     id,
@@ -108,7 +110,8 @@ function runJson(result: RunResult, id: string, now: Date, files: PictureFiles):
     source: result.source,
     prompt: result.prompt,
     objects: result.objects,
-    settings: result.settings,
+    settings,
+    settingSources: sources,
     model: result.model,
     provider: result.provider,
     tokens: result.tokens,

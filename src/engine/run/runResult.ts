@@ -2,6 +2,7 @@
 // webview are built from.
 import type { RasterImage } from '../image/png';
 import type { GenerateTimings } from '../pipeline/pipeline';
+import type { SettingSource } from '../promptFile';
 
 export interface RunSettings {
   seed: number;
@@ -11,7 +12,12 @@ export interface RunSettings {
   negative: string;
   scheduler: 'ddim';
   size?: { width: number; height: number };
+  /** Where each value came from (runs of a .prompt file). */
+  sources?: Record<Exclude<keyof RunSettings, 'sources'>, RunSettingSource>;
 }
+
+/** A SettingSource, or 'override': the job's own value (the CLI's --seed/--steps, a re-run of a run's seed and steps). */
+export type RunSettingSource = SettingSource | 'override';
 
 export interface ObjectMark {
   word: string;

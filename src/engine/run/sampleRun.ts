@@ -4,12 +4,13 @@ import * as path from 'node:path';
 import { checkImage, parseCaption, type DetectionReport } from '../detector';
 import type { GenerateProgress, Pipeline } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
-import { effectiveSettings, formatDiagnostic, parsePromptFile, type ParsedPromptFile, type PromptLine, type SourceRange } from '../promptFile';
+import { modelDefaultsPath } from '../model/modelDefaults';
+import { formatDiagnostic, parsePromptFile, type ParsedPromptFile, type PromptLine, type SourceRange } from '../promptFile';
 import type { ProviderChoice } from '../session/createSession';
 import type { SelectionOptions } from '../attention';
 import { AttentionAnalysis, SelectionError } from './attentionAnalysis';
 import { InputError } from './errors';
-import { resolveModel } from './resolveModel';
+import { resolveFileSettings } from './resolveModel';
 import type { RunDetection, RunResult, RunSettings } from './runResult';
 
 export interface PromptFileSource {
@@ -27,8 +28,9 @@ export interface PromptFileSource {
 
 export interface OpenedPromptFile {
   parsed: ParsedPromptFile;
-  /** Settings of the file with defaults filled in; seeds as written (a list). */
+  /** The seeds to run: the file's list (or the override's one). */
   seeds: number[];
+  /** Each value from the file, else the model's recommended defaults, else the engine's; `sources` says which. */
   settings: RunSettings;
   pipeline: Pipeline;
 }
@@ -56,27 +58,35 @@ export async function openPromptFile(
       errors.length === 1 ? undefined : { file, line: first.line, column: first.column },
     );
   }
-  const fileSettings = effectiveSettings(parsed.settings);
-  const seeds = overrides.seed === undefined ? fileSettings.seed : [overrides.seed];
+  const { modelRoot, values, sources } = await resolveFileSettings(parsed.settings, file, {
+    builtinModelsDir: source.builtinModelsDir,
+    named: source.models,
+    allowPaths: source.allowModelPaths,
+  });
+  const seeds = overrides.seed === undefined ? values.seed : [overrides.seed];
   const settings: RunSettings = {
     // A list of seeds is for batch jobs; a single run takes the first.
     seed: seeds[0],
-    steps: overrides.steps ?? fileSettings.steps,
-    guidance: fileSettings.guidance,
-    eta: fileSettings.eta,
-    negative: fileSettings.negative,
-    scheduler: 'ddim',
-    ...(fileSettings.size !== undefined ? { size: fileSettings.size } : {}),
+    steps: overrides.steps ?? values.steps,
+    guidance: values.guidance,
+    eta: values.eta,
+    negative: values.negative,
+    scheduler: values.scheduler,
+    ...(values.size !== undefined ? { size: values.size } : {}),
+    sources: {
+      seed: overrides.seed === undefined ? sources.seed : 'override',
+      steps: overrides.steps === undefined ? sources.steps : 'override',
+      guidance: sources.guidance,
+      eta: sources.eta,
+      negative: sources.negative,
+      scheduler: sources.scheduler,
+      size: sources.size,
+    },
   };
-  const modelRoot = resolveModel(
-    fileSettings.model,
-    file,
-    { builtinModelsDir: source.builtinModelsDir, named: source.models, allowPaths: source.allowModelPaths },
-    parsed.settings.model?.valueRange,
-  );
   hooks.onStatus?.(`Loading ${path.basename(modelRoot)}…`);
   const pipeline = await pipelines.get(modelRoot, source.provider);
-  checkSampleShape(pipeline, settings, file, parsed.settings.size?.valueRange);
+  const sizeOrigin = sources.size === 'model' ? { defaultsFile: modelDefaultsPath(modelRoot) } : { where: parsed.settings.size?.valueRange };
+  checkSampleShape(pipeline, settings, file, sizeOrigin);
   return { parsed, seeds, settings, pipeline };
 }
 
@@ -153,10 +163,14 @@ function summarise(report: DetectionReport): RunDetection {
   };
 }
 
-function checkSampleShape(pipeline: Pipeline, settings: RunSettings, file: string, where?: SourceRange): void {
+/** A size the model cannot take is reported where it was set: the file's `size:` or the model's defaults file. */
+function checkSampleShape(pipeline: Pipeline, settings: RunSettings, file: string, origin: { where?: SourceRange; defaultsFile?: string }): void {
   try {
     pipeline.sampleShape(settings.size);
   } catch (error) {
-    throw new InputError(error instanceof Error ? error.message : String(error), where && { file, line: where.line, column: where.column });
+    const message = error instanceof Error ? error.message : String(error);
+    const { where, defaultsFile } = origin;
+    if (defaultsFile) throw new InputError(`${defaultsFile}: "defaults.size" does not fit the model (${message})`);
+    throw new InputError(message, where && { file, line: where.line, column: where.column });
   }
 }
