@@ -222,8 +222,8 @@ export interface KeySetItem {
 export interface SettingRow {
   key: string;
   value: string;
-  /** Written in the file's front matter (else the default). */
-  fromFile: boolean;
+  /** Where the value comes from: the file's front matter, the model's recommended defaults (its prompt_lens.json) or the engine's defaults. */
+  source: 'file' | 'model' | 'engine';
   /** The sidebar can set it (a single number). */
   editable?: boolean;
 }

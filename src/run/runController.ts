@@ -9,11 +9,11 @@ import { findKeySets, type KeySetSummary } from '../engine/history';
 import { openModelFolder } from '../engine/model/modelFolder';
 import { CancelledError } from '../engine/pipeline/pipeline';
 import type { PipelineCache } from '../engine/pipeline/pipelineCache';
-import { effectiveSettings, parsePromptFile } from '../engine/promptFile';
+import { effectiveSettings, parsePromptFile, type PromptSettings } from '../engine/promptFile';
 import type { LoadedPipelineInfo } from '../engine/pipeline/pipelineCache';
 import { comparePrompt } from '../engine/run/comparePrompt';
 import { InputError } from '../engine/run/errors';
-import { resolveModel } from '../engine/run/resolveModel';
+import { resolveFileSettings, resolveModel, type ModelLookup, type ResolvedFileSettings } from '../engine/run/resolveModel';
 import { runFinetune } from '../engine/run/runFinetune';
 import { runPrompt } from '../engine/run/runPrompt';
 import type { ProviderChoice } from '../engine/session/createSession';
@@ -353,14 +353,18 @@ export class RunController implements vscode.Disposable {
   /** The base model's fingerprint for the file's `model:` (no ONNX session is created). */
   async modelOf(file: string, text: string): Promise<{ id: string; hash: string }> {
     const parsed = parsePromptFile(text, file);
-    const root = resolveModel(
-      effectiveSettings(parsed.settings).model,
-      file,
-      { builtinModelsDir: this.builtinModelsDir, named: userModels(vscode.Uri.file(file)), allowPaths: vscode.workspace.isTrusted },
-      parsed.settings.model?.valueRange,
-    );
+    const root = resolveModel(effectiveSettings(parsed.settings).model, file, this.modelLookup(file), parsed.settings.model?.valueRange);
     const folder = await openModelFolder(root);
     return { id: folder.id, hash: folder.hash };
+  }
+
+  /** The run settings for a .prompt file's front matter and where each comes from (its model's recommended defaults included). */
+  fileSettings(file: string, written: PromptSettings): Promise<ResolvedFileSettings> {
+    return resolveFileSettings(written, file, this.modelLookup(file));
+  }
+
+  private modelLookup(file: string): ModelLookup {
+    return { builtinModelsDir: this.builtinModelsDir, named: userModels(vscode.Uri.file(file)), allowPaths: vscode.workspace.isTrusted };
   }
 
   private async pickKeySet(

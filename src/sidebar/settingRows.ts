@@ -1,10 +1,7 @@
-// The run settings of a .prompt file as the sidebar lists them: every key, its value, and whether the
-// front matter sets it or the default applies (vscode-free, unit-tested).
-import type { EffectiveSettings } from '../engine/promptFile';
-import type { PromptSettings } from '../engine/promptFile/types';
+// The run settings of a .prompt file as the sidebar lists them: every key, its effective value, and
+// where it comes from: the front matter, the model's recommended defaults or the engine's (vscode-free, unit-tested).
+import { effectiveSettingKeys, type EffectiveSettings, type ResolvedSettings } from '../engine/promptFile';
 import type { SettingRow } from '../protocol/messages';
-
-const ORDER: (keyof EffectiveSettings)[] = ['model', 'seed', 'steps', 'guidance', 'scheduler', 'size', 'eta', 'negative'];
 
 function show(key: keyof EffectiveSettings, value: EffectiveSettings[keyof EffectiveSettings]): string {
   if (value === undefined) return key === 'size' ? "model's native size" : '';
@@ -14,9 +11,9 @@ function show(key: keyof EffectiveSettings, value: EffectiveSettings[keyof Effec
   return String(value);
 }
 
-export function settingRows(written: PromptSettings, effective: EffectiveSettings): SettingRow[] {
-  return ORDER.map((key) => {
-    const editable = key === 'steps' || key === 'guidance' || (key === 'seed' && effective.seed.length === 1);
-    return { key, value: show(key, effective[key]), fromFile: written[key] !== undefined, ...(editable ? { editable } : {}) };
+export function settingRows({ values, sources }: ResolvedSettings): SettingRow[] {
+  return effectiveSettingKeys.map((key) => {
+    const editable = key === 'steps' || key === 'guidance' || (key === 'seed' && values.seed.length === 1);
+    return { key, value: show(key, values[key]), source: sources[key], ...(editable ? { editable } : {}) };
   });
 }

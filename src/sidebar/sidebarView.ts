@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findKeySets, findRuns, thumbnailPng } from '../engine/history';
-import { effectiveSettings, parsePromptFile } from '../engine/promptFile';
+import { parsePromptFile, resolveSettings } from '../engine/promptFile';
 import type { HistoryItem, KeySetItem, SidebarState, SidebarToHost, SidebarToWebview } from '../protocol/messages';
 import type { ResultsPanel } from '../results/resultsPanel';
 import { sidebarHtml } from '../results/resultsHtml';
@@ -123,13 +123,15 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     const parsed = parsePromptFile(text, file);
     const line = this.editor?.selection.active.line ?? 0;
     const prompt = parsed.prompts.find((p) => p.line >= line) ?? parsed.prompts[parsed.prompts.length - 1];
-    state.file = { name: vscode.workspace.asRelativePath(document.uri), settings: settingRows(parsed.settings, effectiveSettings(parsed.settings)), ...(prompt ? { prompt: prompt.text } : {}) };
+    // A model that cannot be resolved (or a bad defaults file) fails the run with its own message; until then, the engine's defaults.
+    const resolved = await this.controller.fileSettings(file, parsed.settings).catch(() => resolveSettings(parsed.settings));
+    state.file = { name: vscode.workspace.asRelativePath(document.uri), settings: settingRows(resolved), ...(prompt ? { prompt: prompt.text } : {}) };
     const runsDir = runsDirFor(document.uri);
     state.runsDir = runsDir;
     const [runs, keySets, hash] = await Promise.all([
       findRuns(runsDir).catch(() => []),
       findKeySets(runsDir).catch(() => []),
-      this.modelHash(file, text, effectiveSettings(parsed.settings).model),
+      this.modelHash(file, text, resolved.values.model),
     ]);
     state.history = await Promise.all(
       runs.slice(0, HISTORY_LIMIT).map(async (run): Promise<HistoryItem> => {

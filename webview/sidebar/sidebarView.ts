@@ -1,7 +1,7 @@
 // The sidebar run panel: model and provider, the active file's run settings, the run queue with
 // progress and cancel, finetune controls, saved key sets (click = Compare) and the run history with
 // thumbnails (click = open in the results panel). Browser code; state comes from the host.
-import type { HistoryItem, JobView, KeySetItem, SidebarState, SidebarToHost, SidebarToWebview } from '../../src/protocol/messages';
+import type { HistoryItem, JobView, KeySetItem, SettingRow, SidebarState, SidebarToHost, SidebarToWebview } from '../../src/protocol/messages';
 import { el, type VsCodeApi } from '../results/dom';
 
 export function startSidebar(vscode: VsCodeApi): void {
@@ -54,13 +54,13 @@ export function startSidebar(vscode: VsCodeApi): void {
           const key = row.key;
           const input = document.createElement('input');
           input.type = 'number';
-          input.className = `input${row.fromFile ? '' : ' default'}`;
+          input.className = `input${row.source === 'file' ? '' : ' default'}`;
           input.value = row.value;
           input.step = key === 'guidance' ? 'any' : '1';
           input.min = key === 'steps' ? '1' : '0';
           input.dataset.setting = key;
-          input.setAttribute('aria-label', `${key} (front matter${row.fromFile ? '' : ', now the default'})`);
-          input.title = row.fromFile ? `${key} in the front matter; change it here or in the file` : `default ${key}; a change writes it into the front matter`;
+          input.setAttribute('aria-label', `${key} (${SOURCE_LABEL[row.source]})`);
+          input.title = row.source === 'file' ? `${key} in the front matter; change it here or in the file` : `${SOURCE_TITLE[row.source]}; a change writes it into the front matter`;
           input.addEventListener('change', () => {
             const value = Number(input.value);
             if (input.value !== '' && String(value) !== row.value) post({ type: 'setSetting', key, value });
@@ -68,11 +68,13 @@ export function startSidebar(vscode: VsCodeApi): void {
           td.append(input);
         } else {
           td.textContent = row.value;
-          if (!row.fromFile) {
+          if (row.source !== 'file') {
             td.className = 'muted';
-            td.title = 'default (not in the front matter)';
+            td.title = SOURCE_TITLE[row.source];
           }
         }
+        // "2 (model default)": a value the file leaves to the model's recommendation says so.
+        if (row.source === 'model') td.append(modelDefaultNote());
         tr.append(th, td);
         return tr;
       }),
@@ -217,4 +219,22 @@ export function startSidebar(vscode: VsCodeApi): void {
   }
 
   post({ type: 'ready' });
+}
+
+const SOURCE_LABEL: Record<SettingRow['source'], string> = {
+  file: 'front matter',
+  model: 'model default',
+  engine: 'default',
+};
+
+const SOURCE_TITLE: Record<Exclude<SettingRow['source'], 'file'>, string> = {
+  model: "the model's recommended default (its prompt_lens.json), not in the front matter",
+  engine: 'default (not in the front matter)',
+};
+
+function modelDefaultNote(): HTMLSpanElement {
+  const note = document.createElement('span');
+  note.className = 'muted';
+  note.textContent = ` (${SOURCE_LABEL.model})`;
+  return note;
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { effectiveSettings, parsePromptFile } from '../../../src/engine/promptFile';
+import { parsePromptFile, resolveSettings } from '../../../src/engine/promptFile';
 import { writeRunRecord } from '../../../src/engine/run/runRecord';
 import { fakeRunResult } from '../../fakes/runResult';
 import { initialComparison, loadCompareView, loadRunView, toRunView } from '../../../src/run/runView';
@@ -68,13 +68,24 @@ describe('run views', () => {
 describe('sidebar run settings', () => {
   test('every key, written ones marked, defaults filled in', () => {
     const parsed = parsePromptFile('---\nseed: [1, 2]\nsteps: 8\n---\na red [circle]\n', 'x.prompt');
-    const rows = settingRows(parsed.settings, effectiveSettings(parsed.settings));
+    const rows = settingRows(resolveSettings(parsed.settings));
     const by = (key: string) => rows.find((r) => r.key === key);
-    assert.deepEqual(by('seed'), { key: 'seed', value: '1, 2', fromFile: true });
-    assert.deepEqual(by('steps'), { key: 'steps', value: '8', fromFile: true, editable: true });
-    assert.deepEqual(by('model'), { key: 'model', value: 'tiny-shapes', fromFile: false });
-    assert.deepEqual(by('size'), { key: 'size', value: "model's native size", fromFile: false });
+    assert.deepEqual(by('seed'), { key: 'seed', value: '1, 2', source: 'file' });
+    assert.deepEqual(by('steps'), { key: 'steps', value: '8', source: 'file', editable: true });
+    assert.deepEqual(by('guidance'), { key: 'guidance', value: '7.5', source: 'engine', editable: true });
+    assert.deepEqual(by('model'), { key: 'model', value: 'tiny-shapes', source: 'engine' });
+    assert.deepEqual(by('size'), { key: 'size', value: "model's native size", source: 'engine' });
     assert.equal(by('negative')?.value, '(none)');
     assert.deepEqual(rows.map((r) => r.key), ['model', 'seed', 'steps', 'guidance', 'scheduler', 'size', 'eta', 'negative']);
+  });
+
+  test("values the file leaves out show the model's recommended defaults, marked as such", () => {
+    const parsed = parsePromptFile('---\nsteps: 8\n---\na red [circle]\n', 'x.prompt');
+    const rows = settingRows(resolveSettings(parsed.settings, { steps: 20, guidance: 2, size: { width: 64, height: 32 } }));
+    const by = (key: string) => rows.find((r) => r.key === key);
+    assert.deepEqual(by('steps'), { key: 'steps', value: '8', source: 'file', editable: true }, 'the file wins');
+    assert.deepEqual(by('guidance'), { key: 'guidance', value: '2', source: 'model', editable: true });
+    assert.deepEqual(by('size'), { key: 'size', value: '64×32', source: 'model' });
+    assert.deepEqual(by('eta'), { key: 'eta', value: '0', source: 'engine' });
   });
 });
