@@ -34,8 +34,8 @@ export const SETTING_DOCS: Readonly<Record<SettingKey, { detail: string; documen
     detail: `integer or list (default ${defaultSettings.seed[0]})`,
     documentation: 'Seed of the initial noise: an integer from 0 to 4294967295, or a list of them; a single run takes the first.',
   },
-  steps: { detail: `1–1000 (default ${defaultSettings.steps})`, documentation: 'Number of sampling steps.' },
-  guidance: { detail: `number ≥ 0 (default ${defaultSettings.guidance})`, documentation: 'Classifier-free guidance scale; 1 turns guidance off.' },
+  steps: { detail: `1–1000 (default: the model's recommended, else ${defaultSettings.steps})`, documentation: 'Number of sampling steps.' },
+  guidance: { detail: `number ≥ 0 (default: the model's recommended, else ${defaultSettings.guidance})`, documentation: 'Classifier-free guidance scale; 1 turns guidance off.' },
   scheduler: { detail: `ddim (default)`, documentation: 'The sampler; `ddim` is the only one so far.' },
   size: {
     detail: 'multiple of 8 or WIDTHxHEIGHT',
