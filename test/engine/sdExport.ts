@@ -1,13 +1,14 @@
 // Helpers shared by the tests of the Stable Diffusion-shaped fixtures (sd-tiny for 1.x, sd2-tiny for 2.x):
-// the layers both families have, private fixture copies, fp16 weights by graph surgery, and attention
-// recomputed from the exposed queries.
+// the layers both families have, private fixture copies, fp16 weights by graph surgery, generation with its
+// attention captures, and attention recomputed from the exposed queries.
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
 import type { CrossAttentionLayer } from '../../src/engine/onnx/instrument';
+import type { AttentionCapture, GenerateRequest, Pipeline } from '../../src/engine/pipeline/pipeline';
 import { AttrType, DataType, decodeModel, encodeModel, type NodeProto } from '../../src/engine/onnx/proto';
 import { float32Data } from '../../src/engine/pipeline/tensors';
 import { floatsToHalfs } from '../../src/engine/safetensors/f16';
@@ -20,6 +21,9 @@ export const SD_CROSS_ATTENTION_LAYERS: Readonly<Record<string, number>> = (() =
   for (const b of [1, 2, 3]) for (const j of [0, 1, 2]) out[`up_blocks.${b}.attentions.${j}.transformer_blocks.0.attn2`] = 2 ** (3 - b);
   return out;
 })();
+
+/** The three graphs of an Optimum Stable Diffusion folder, each at `<name>/model.onnx`. */
+export const SD_MODELS = ['text_encoder', 'unet', 'vae_decoder'] as const;
 
 const tempDirs: string[] = [];
 after(() => {
@@ -38,6 +42,35 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** `name:type` of a graph's inputs and outputs as onnxruntime reads them. */
+export async function declaredTypes(path: string): Promise<string[]> {
+  const session = await ort.InferenceSession.create(path);
+  return [...session.inputMetadata, ...session.outputMetadata].map((x) => `${x.name}:${x.isTensor ? x.type : '?'}`);
+}
+
+/** The inputs and outputs optimum-cli --fp16 declares: every float one float16, the token ids and timestep integers. */
+export async function checkFloat16Io(dir: string): Promise<void> {
+  const at = (m: (typeof SD_MODELS)[number]) => join(dir, m, 'model.onnx');
+  assert.deepEqual(await declaredTypes(at('text_encoder')), ['input_ids:int32', 'last_hidden_state:float16', 'pooler_output:float16']);
+  assert.deepEqual(await declaredTypes(at('unet')), ['sample:float16', 'timestep:int64', 'encoder_hidden_states:float16', 'out_sample:float16']);
+  assert.deepEqual(await declaredTypes(at('vae_decoder')), ['latent_sample:float16', 'sample:float16']);
+}
+
+/** A generation and every step's captures (copied: a capture's probs are a view valid during the callback only). */
+export async function generateWithCaptures(pipeline: Pipeline, request: GenerateRequest) {
+  const steps: AttentionCapture[][] = [];
+  const out = await pipeline.generate(request, { onAttention: (captures) => steps.push(captures.map((c) => ({ ...c, probs: c.probs.slice() }))) });
+  return { out, steps };
+}
+
+/** Largest difference between two runs' attention probabilities, over every step and layer. */
+export function maxCaptureDiff(a: AttentionCapture[][], b: AttentionCapture[][]): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (const [i, captures] of a.entries()) for (const c of captures) m = Math.max(m, maxAbsDiff(c.probs, b[i].find((x) => x.layer === c.layer)!.probs));
   return m;
 }
 

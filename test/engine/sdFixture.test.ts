@@ -12,12 +12,14 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor } from '../../src/engine/finetune/trainer';
 import { openModelFolder } from '../../src/engine/model/modelFolder';
 import { Pipeline, type AttentionCapture } from '../../src/engine/pipeline/pipeline';
 import { instrumentUnet, loadOriginalKeys, type CrossAttentionLayer, type InstrumentedUnet } from '../../src/engine/onnx/instrument';
 import { EXTERNAL, decodeModel, encodeModel } from '../../src/engine/onnx/proto';
 import { float32Data, floatTensor, keyTensor } from '../../src/engine/pipeline/tensors';
-import { copyFixture, maxAbsDiff, meanOverHeads, recomputeProbs, SD_CROSS_ATTENTION_LAYERS, storeWeightsAsFp16 } from './sdExport';
+import { toHalfPrecisionExport } from './halfPrecisionExport';
+import { checkFloat16Io, copyFixture, generateWithCaptures, maxAbsDiff, maxCaptureDiff, meanOverHeads, recomputeProbs, SD_CROSS_ATTENTION_LAYERS, SD_MODELS, storeWeightsAsFp16 } from './sdExport';
 
 const ROOT = join(__dirname, '../../..');
 const FIXTURE = join(ROOT, 'test/fixtures/sd-tiny');
@@ -75,8 +77,15 @@ function checkLayers(layers: CrossAttentionLayer[], keyDtype: 'float32' | 'float
   }
 }
 
+/** How close the exposed probabilities are to their definition: rows sum to 1, and softmax(q k^T / sqrt(d)) recomputed. */
+interface ProbsTolerance {
+  rowSum: number;
+  recomputed: number;
+}
+const FLOAT32_PROBS: ProbsTolerance = { rowSum: 1e-4, recomputed: 1e-4 };
+
 /** Instrumented vs plain UNet on the same feeds (original keys): out_sample within 1e-5, probs = softmax(q k^T). */
-async function checkInstrumentedMatchesPlain(unetPath: string, inst: InstrumentedUnet, hidden: Embeddings): Promise<void> {
+async function checkInstrumentedMatchesPlain(unetPath: string, inst: InstrumentedUnet, hidden: Embeddings, tolerance = FLOAT32_PROBS): Promise<void> {
   const plain = await ort.InferenceSession.create(unetPath);
   const session = await ort.InferenceSession.create(inst.path);
   const keys = await loadOriginalKeys(inst);
@@ -87,6 +96,8 @@ async function checkInstrumentedMatchesPlain(unetPath: string, inst: Instrumente
   assert.deepEqual(got.out_sample.dims, [2, 4, LATENT, LATENT]);
   const diff = maxAbsDiff(float32Data(got.out_sample, 'out_sample'), float32Data(expected.out_sample, 'out_sample'));
   assert.ok(diff <= 1e-5, `instrumented out_sample differs from the plain graph by ${diff}`);
+  let worstRowSum = 0;
+  let worstRecomputed = 0;
   for (const l of inst.layers) {
     const grid = LATENT / EXPECTED_LAYERS[l.name];
     const probs = got[l.probsOutput];
@@ -96,12 +107,15 @@ async function checkInstrumentedMatchesPlain(unetPath: string, inst: Instrumente
     for (let r = 0; r < 2 * grid * grid; r++) {
       let s = 0;
       for (let t = 0; t < TOKENS; t++) s += p[r * TOKENS + t];
-      assert.ok(Math.abs(s - 1) < 1e-4, `${l.name}: row ${r} sums to ${s}`);
+      assert.ok(Math.abs(s - 1) < tolerance.rowSum, `${l.name}: row ${r} sums to ${s}`);
+      worstRowSum = Math.max(worstRowSum, Math.abs(s - 1));
     }
     const ref = meanOverHeads(recomputeProbs(l, got[l.queryOutput], hidden.values, keys.get(l.name)!, 2, TOKENS), 2, l.heads, grid * grid, TOKENS);
     const pd = maxAbsDiff(p, ref);
-    assert.ok(pd < 1e-4, `${l.name}: probabilities differ from softmax(q k^T / sqrt(d)) by ${pd}`);
+    assert.ok(pd < tolerance.recomputed, `${l.name}: probabilities differ from softmax(q k^T / sqrt(d)) by ${pd}`);
+    worstRecomputed = Math.max(worstRecomputed, pd);
   }
+  console.log(`instrumented = plain within ${diff.toExponential(1)}; probabilities: rows sum to 1 within ${worstRowSum.toExponential(1)}, softmax(q k^T) recomputed within ${worstRecomputed.toExponential(1)}`);
 }
 
 test('sd-tiny fixture: Optimum layout, opened by the engine, within the size budget', async () => {
@@ -262,6 +276,44 @@ test(
     assert.equal(out.image.width, 64);
   },
 );
+
+test('sd-tiny traced in half precision (optimum --fp16 on CUDA): float16 weights, keys, activations and I/O; instrumented = plain; generation, maps and finetune close to fp32', async () => {
+  const dir = copySdTiny();
+  const kept = Object.fromEntries(SD_MODELS.map((m) => [m, toHalfPrecisionExport(join(dir, m, 'model.onnx'))]));
+  // float32 only where diffusers computes in float32: the sinusoidal timestep embedding, the VAE's upcast softmax.
+  assert.deepEqual(kept, { text_encoder: [], unet: ['/time_proj/Cast'], vae_decoder: ['/decoder/mid_block/attentions.0/Cast_6'] });
+  await checkFloat16Io(dir);
+  const unetPath = join(dir, 'unet/model.onnx');
+  const inst = await instrumentUnet(unetPath, { perHead: false });
+  checkLayers(inst.layers, 'float16');
+  // Probabilities rounded to float16 (rows measured to sum to 1 within 2e-7 on the CPU provider, which computes
+  // float16 kernels it lacks in float32); recomputed in float64 from the float16 queries and keys: 3.4e-4.
+  await checkInstrumentedMatchesPlain(unetPath, inst, await textEmbeddings(dir), { rowSum: 1e-3, recomputed: 2e-3 });
+
+  const half = await Pipeline.load(await openModelFolder(dir));
+  const full = await Pipeline.load(await openModelFolder(FIXTURE));
+  const request = { prompt: 'a photo of a cat and a dog', negativePrompt: '', seed: 7, steps: 2, guidance: 7.5, eta: 0, size: { width: 64, height: 64 } };
+  const [a, b] = [await generateWithCaptures(half, request), await generateWithCaptures(full, request)];
+  const imageDiff = maxAbsDiff(a.out.image.data, b.out.image.data);
+  const probsDiff = maxCaptureDiff(a.steps, b.steps);
+  console.log(`half-precision trace vs fp32: image ${imageDiff} levels, attention probabilities ${probsDiff.toExponential(2)}`);
+  // Measured: 1 level, 5.9e-3.
+  assert.ok(imageDiff <= 4, `image differs from fp32 by ${imageDiff} levels`);
+  assert.ok(probsDiff <= 2e-2, `attention probabilities differ from fp32 by ${probsDiff}`);
+
+  // The finetune's gradient reads float16 maps and keys; its loss curve follows fp32's (measured within 1.2e-4 relative).
+  const training = [{ text: 'a red cat and a blue dog', objects: [{ word: 'cat', start: 6, end: 9 }, { word: 'dog', start: 21, end: 24 }] }];
+  const options = { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(half), steps: 2, batch: 2, lr: 1e-3 };
+  const tunedHalf = await (await SepEnTrainer.create(half)).train(training, options);
+  const tunedFull = await (await SepEnTrainer.create(full)).train(training, options);
+  for (const [i, s] of tunedHalf.curve.entries()) {
+    const ref = tunedFull.curve[i].loss;
+    assert.ok(Math.abs(s.loss - ref) <= 1e-2 * Math.abs(ref), `step ${i}: loss ${s.loss} vs fp32 ${ref}`);
+  }
+  for (const l of half.instrumented.layers) assert.equal(tunedHalf.keys.get(l.name)!.length, l.keyShape[0] * l.keyShape[1], l.name);
+  const tuned = await half.generate({ ...request, keys: tunedHalf.keys });
+  assert.ok(maxAbsDiff(tuned.image.data, a.out.image.data) > 0, 'the finetuned float16 keys change the image');
+});
 
 /**
  * Optional: the same checks on another SD 1.x/2.x-structured ONNX folder, e.g. a real Optimum export or a

@@ -11,8 +11,11 @@ import * as ort from 'onnxruntime-node';
 import { openModelFolder, type ModelFolder } from '../../src/engine/model/modelFolder';
 import { Pipeline, type GenerateRequest } from '../../src/engine/pipeline/pipeline';
 import { createSession, gpuDeviceNodes } from '../../src/engine/session/createSession';
+import { toHalfPrecisionExport } from './halfPrecisionExport';
+import { copyFixture, generateWithCaptures, maxCaptureDiff, SD_MODELS } from './sdExport';
 
 const MODEL = path.resolve(__dirname, '..', '..', '..', 'models', 'tiny-shapes');
+const SD_TINY = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sd-tiny');
 /** Relative to the largest magnitude of the CPU result. */
 const TOLERANCE = 1e-3;
 
@@ -124,6 +127,29 @@ describe('WebGPU execution provider', () => {
     assert.deepEqual(device.image, host.image);
     assert.deepEqual(device.overlay, host.overlay);
     device.maps.forEach((layers, step) => layers.forEach((probs, layer) => assert.ok(relativeDiff(host.maps[step][layer], probs) < 1e-6)));
+  });
+
+  test('a Stable Diffusion export traced in half precision runs in float16 on the device, float16 keys resident', async (t) => {
+    if (skipped(t)) return;
+    // optimum --fp16 writes these for GPUs; the CPU provider computes the float16 kernels it lacks in float32.
+    const dir = copyFixture(SD_TINY, 'pl-webgpu-half-');
+    for (const m of SD_MODELS) toHalfPrecisionExport(path.join(dir, m, 'model.onnx'));
+    const half = await openModelFolder(dir);
+    const pipeline = await Pipeline.load(half, { provider: 'webgpu' });
+    assert.deepEqual([pipeline.provider.name, pipeline.provider.fallbacks, pipeline.deviceInputs.resident], ['webgpu', [], true]);
+    assert.ok(pipeline.instrumented.layers.every((l) => l.keyDtype === 'float16'));
+    const cpuPipeline = await Pipeline.load(half, { provider: 'cpu' });
+    const request: GenerateRequest = { prompt: 'a photo of a cat and a dog', negativePrompt: '', seed: 7, steps: 1, guidance: 7.5, eta: 0, size: { width: 64, height: 64 } };
+    const keys = new Map(pipeline.instrumented.layers.map((l, i) => [l.name, wave(l.keyShape[0] * l.keyShape[1], i).map((v) => 0.05 * v)]));
+    for (const run of [request, { ...request, keys }]) {
+      const [gpu, cpu] = [await generateWithCaptures(pipeline, run), await generateWithCaptures(cpuPipeline, run)];
+      const imageDiff = maxPixelDiff(cpu.out.image.data, gpu.out.image.data);
+      const mapsDiff = maxCaptureDiff(gpu.steps, cpu.steps);
+      console.log(`half precision, ${run.keys ? 'with' : 'without'} a key overlay: WebGPU vs CPU image ${imageDiff} levels, maps ${mapsDiff.toExponential(1)}`);
+      // float16 arithmetic on the device against float32 on the CPU. Measured 3-4 levels; maps 1.6e-2 with the
+      // random-weight keys' peaked scores, 4e-4 with the small overlay keys.
+      assert.ok(imageDiff <= 10 && mapsDiff <= 5e-2, `${run.keys ? 'with' : 'without'} a key overlay: image ${imageDiff} levels, maps ${mapsDiff}`);
+    }
   });
 
   test('auto takes WebGPU only where a GPU device exists, saying why it skipped the others', async () => {
