@@ -235,6 +235,7 @@ const SOURCE_TITLE: Record<Exclude<SettingRow['source'], 'file'>, string> = {
 function modelDefaultNote(): HTMLSpanElement {
   const note = document.createElement('span');
   note.className = 'muted';
+  note.style.whiteSpace = 'nowrap'; // the cell breaks anywhere (long paths); the note reads as one piece
   note.textContent = ` (${SOURCE_LABEL.model})`;
   return note;
 }
