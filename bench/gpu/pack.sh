@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Packs what the GPU benchmark needs on the device machine, which has no Node.js and no network: a stripped Node
+# binary, the benchmark bundled into one file with onnxruntime-node's JS, onnxruntime's Linux x64 addon, and the
+# Vulkan loader packages WebGPU needs on an NVIDIA machine. Run it here, in the repository root, after `npm ci`:
+#   bash bench/gpu/pack.sh            -> .device/ (git-ignored)
+# then on the device (the `device` tool's run, with carry [".device"]):
+#   bash bench/gpu/device.sh
+# Everything that travels (the tracked tree and .device/) must stay under the tool's 64 MiB.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+DEST=.device
+LIMIT=$((64 * 1024 * 1024))
+rm -rf "$DEST"
+ORT="$DEST/node_modules/onnxruntime-node"
+mkdir -p "$DEST/dist" "$ORT/bin/napi-v6/linux/x64" "$DEST/node_modules/onnxruntime-common" "$DEST/debs"
+
+# The benchmark and its imports in one file, except onnxruntime-node, which loads its addon by a path computed at
+# run time (bin/napi-v6/<platform>/<arch>/ beside its dist/): its JS and onnxruntime-common travel as they are.
+npx esbuild bench/providers.ts --bundle --platform=node --target=node20 --format=cjs --log-level=warning \
+  --external:onnxruntime-node --outfile="$DEST/dist/providers.js"
+cp -r node_modules/onnxruntime-node/package.json node_modules/onnxruntime-node/dist "$ORT/"
+cp -r node_modules/onnxruntime-common/package.json node_modules/onnxruntime-common/dist "$DEST/node_modules/onnxruntime-common/"
+ADDON=node_modules/onnxruntime-node/bin/napi-v6/linux/x64
+cp "$ADDON/onnxruntime_binding.node" "$ORT/bin/napi-v6/linux/x64/"
+xz -T0 -6 -c "$ADDON/libonnxruntime.so.1" >"$ORT/bin/napi-v6/linux/x64/libonnxruntime.so.1.xz"
+
+# Debian's node carries its debug info (99 MB); stripped and compressed it is about 22 MB.
+strip -o "$DEST/node" "$(readlink -f "$(command -v node)")"
+xz -T0 -6 "$DEST/node"
+
+# The device README's recipe: the Vulkan loader for amd64 from this machine's apt sources.
+lists=$(mktemp -d)
+mkdir -p "$lists/partial"
+apt_amd64=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 "-oDir::State::Lists=$lists")
+apt-get "${apt_amd64[@]}" update -qq
+(cd "$DEST/debs" && apt-get "${apt_amd64[@]}" download -qq libvulkan1)
+rm -rf "$lists"
+
+tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
+packed=$(du -sb "$DEST" | cut -f1)
+total=$((tree + packed))
+printf 'packed %s: %.1f MiB; tracked tree %.1f MiB; together %.1f MiB of the 64 MiB that can travel\n' \
+  "$DEST" "$(echo "$packed / 1048576" | bc -l)" "$(echo "$tree / 1048576" | bc -l)" "$(echo "$total / 1048576" | bc -l)"
+if [ "$total" -gt "$LIMIT" ]; then
+  echo "too large to travel: $total bytes > $LIMIT" >&2
+  exit 1
+fi
