@@ -1,19 +1,26 @@
 // Quality report of the embedded model, measured by the detector on fixed prompt x seed pairs.
-//   npm run quality [-- --model DIR --seeds N --steps N --guidance G]
+//   npm run quality [-- --model DIR --seeds N --steps N --guidance G --records FILE.json]
 // Prints: single-, two- and three-object strict success, colour-only and shape-only presence, count errors,
 // and per-word attention localisation (a word's DAAM map denser on its own object than on the other), for
 // the default display maps (DAAM: every grid but the coarsest, here the 16x16 layers) and for the 8x8 layers.
+// Then, on every two-object image, whether the Separate-and-Enhance scores (the run record's) tell the
+// detector's failures from its successes: their means and medians per outcome and failure kind, and AUROCs.
+// --records writes those per-image scores and verdicts as JSON.
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { checkImage, COLOURS, SHAPES, type DetectedObject, type RequestedObject } from '../src/engine/detector';
+import { checkImage, COLOURS, SHAPES, type DetectedObject, type DetectionReport, type RequestedObject } from '../src/engine/detector';
 import { openModelFolder } from '../src/engine/model/modelFolder';
 import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { AttentionAnalysis } from '../src/engine/run/attentionAnalysis';
+import type { RunScores } from '../src/engine/run/runResult';
+import { auroc, aurocStandardError } from './auroc';
 
 interface Options {
   model: string;
   seeds: number;
   steps: number;
   guidance: number;
+  records?: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -24,6 +31,7 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--seeds') options.seeds = Number(value);
     else if (flag === '--steps') options.steps = Number(value);
     else if (flag === '--guidance') options.guidance = Number(value);
+    else if (flag === '--records') options.records = path.resolve(value);
     else throw new Error(`unknown option ${flag}`);
   }
   return options;
@@ -69,14 +77,139 @@ function density(map: Float32Array, width: number, box: DetectedObject['bbox']):
   return sum / Math.max(1, box.width * box.height);
 }
 
-/** Marks on the shape words, as a user marks objects: the S&E scores are computed for them. */
+/**
+ * Marks on the shape words, as a user marks objects and as the finetune table trains: the S&E scores are
+ * computed for them. Each mark is labelled by its object ("circle (red)"), because the analysis merges marks
+ * with the same label into one object, and "a green circle and a blue circle" must stay two objects (as the
+ * finetune sees them: one token position each).
+ */
 function shapeMarks(text: string, objects: Obj[]): { word: string; start: number; end: number }[] {
   let from = 0;
   return objects.map((o) => {
     const start = text.indexOf(o.shape, text.indexOf(o.colour, from));
     from = start + o.shape.length;
-    return { word: o.shape, start, end: from };
+    return { word: `${o.shape} (${o.colour})`, start, end: from };
   });
+}
+
+/** One two-object image: the detector's verdict and the S&E scores its run record would hold. */
+interface PairRecord {
+  /** What the two objects have in common ("a red circle and a red square": colour). */
+  shares: 'nothing' | 'colour' | 'shape';
+  prompt: string;
+  seed: number;
+  success: boolean;
+  failure?: FailureKind;
+  /** The weaker object's smoothed peak, min_i a_i. */
+  weakest: number;
+  /** L_sep = max over cells and heads of M1*M2/(M1+M2). */
+  overlap: number;
+  /** IoU of the two objects' masks (each map at 0.4 of its maximum). */
+  iou: number;
+  /** L_en = 1 - min_i a_i. */
+  enhance: number;
+  /** L = L_sep + 0.5 L_en. */
+  total: number;
+}
+
+type FailureKind = 'fewer objects than asked' | 'an object missing, others drawn' | 'right colour, wrong shape' | 'right shape, wrong colour';
+
+/** The detector's reason for a failed image, one per image, the first that applies in this order. */
+function failureKind(report: DetectionReport, asked: number): FailureKind {
+  // The detector cannot tell an absent object from one merged into a touching region of the same colour.
+  if (report.count < asked) return 'fewer objects than asked';
+  const statuses = report.objects.map((o) => o.status);
+  if (statuses.includes('missing')) return 'an object missing, others drawn';
+  return statuses.includes('wrong-shape') ? 'right colour, wrong shape' : 'right shape, wrong colour';
+}
+
+function pairRecord(objects: Obj[], prompt: string, seed: number, report: DetectionReport, scores: RunScores | undefined): PairRecord {
+  if (!scores || scores.pairs.length !== 1) throw new Error(`"${prompt}": expected S&E scores for two objects`);
+  const [first, second] = objects;
+  return {
+    shares: first.colour === second.colour ? 'colour' : first.shape === second.shape ? 'shape' : 'nothing',
+    prompt,
+    seed,
+    success: report.success,
+    ...(report.success ? {} : { failure: failureKind(report, 2) }),
+    weakest: Math.min(...scores.activations.map((a) => a.value)),
+    overlap: scores.overlap,
+    iou: scores.pairs[0].iou,
+    enhance: scores.enhanceLoss,
+    total: scores.totalLoss,
+  };
+}
+
+/** The scores compared; `failureHigh`: a failure should score higher (a loss) rather than lower (an activation). */
+const SCORES: { label: string; of: (r: PairRecord) => number; failureHigh: boolean }[] = [
+  { label: 'weakest activation', of: (r) => r.weakest, failureHigh: false },
+  { label: 'L_sep', of: (r) => r.overlap, failureHigh: true },
+  { label: 'mask IoU', of: (r) => r.iou, failureHigh: true },
+  { label: 'L_en', of: (r) => r.enhance, failureHigh: true },
+  { label: 'L', of: (r) => r.total, failureHigh: true },
+];
+
+/** Per-kind AUROC rows only where the kind has this many images: fewer say nothing. */
+const MIN_KIND_FOR_AUROC = 5;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Markdown table: mean / median of each score per outcome and failure kind, then AUROCs of failure against success. */
+function scoreTable(records: PairRecord[]): string[] {
+  const successes = records.filter((r) => r.success);
+  const failures = records.filter((r) => !r.success);
+  const kinds = [...new Set(failures.map((r) => r.failure as FailureKind))].sort();
+  const oriented = (score: (typeof SCORES)[number], rs: PairRecord[]): number[] => rs.map((r) => (score.failureHigh ? score.of(r) : -score.of(r)));
+  const statsRow = (label: string, rs: PairRecord[]): string => {
+    const cells = SCORES.map((s) => {
+      const values = rs.map(s.of);
+      return values.length === 0 ? 'n/a' : `${(values.reduce((a, b) => a + b, 0) / values.length).toFixed(3)} / ${median(values).toFixed(3)}`;
+    });
+    return `| ${label} | ${rs.length} | ${cells.join(' | ')} |`;
+  };
+  const aurocRow = (label: string, bad: PairRecord[], good: PairRecord[]): string => {
+    const cells = SCORES.map((s) => {
+      const a = auroc(oriented(s, bad), oriented(s, good));
+      return Number.isNaN(a) ? 'n/a' : `${a.toFixed(2)} ± ${aurocStandardError(a, bad.length, good.length).toFixed(2)}`;
+    });
+    return `| ${label} | ${bad.length} / ${good.length} | ${cells.join(' | ')} |`;
+  };
+  // Within prompts: each prompt's failures against its own successes, pooled over pairs of images, so
+  // that scores which only differ between prompts (pairs sharing a colour fail more) cannot pass for seeing failures.
+  const prompts = [...new Set(records.map((r) => r.prompt))].map((p) => records.filter((r) => r.prompt === p));
+  const byPrompt = prompts.filter((rs) => rs.some((r) => r.success) && rs.some((r) => !r.success));
+  const withinCells = SCORES.map((s) => {
+    let weighted = 0;
+    let pairs = 0;
+    for (const rs of byPrompt) {
+      const [bad, good] = [rs.filter((r) => !r.success), rs.filter((r) => r.success)];
+      weighted += auroc(oriented(s, bad), oriented(s, good)) * bad.length * good.length;
+      pairs += bad.length * good.length;
+    }
+    return pairs === 0 ? 'n/a' : (weighted / pairs).toFixed(2);
+  });
+  const mixed = byPrompt.flat();
+  return [
+    `| two-object images | n | ${SCORES.map((s) => s.label).join(' | ')} |`,
+    `|---|---|${SCORES.map(() => '---').join('|')}|`,
+    statsRow('successes', successes),
+    statsRow('successes, pairs sharing a colour', successes.filter((r) => r.shares === 'colour')),
+    statsRow('failures', failures),
+    ...kinds.map((k) => statsRow(`failures: ${k}`, failures.filter((r) => r.failure === k))),
+    aurocRow('AUROC, failures vs successes', failures, successes),
+    aurocRow('AUROC, pairs sharing a colour or shape only', failures.filter((r) => r.shares !== 'nothing'), successes.filter((r) => r.shares !== 'nothing')),
+    aurocRow('AUROC, pairs sharing a colour only', failures.filter((r) => r.shares === 'colour'), successes.filter((r) => r.shares === 'colour')),
+    `| AUROC within prompts (${byPrompt.length} prompts with both outcomes) | ${mixed.filter((r) => !r.success).length} / ${mixed.filter((r) => r.success).length} | ${withinCells.join(' | ')} |`,
+    // Per kind against the images like them: pairs sharing a colour, where the failures are.
+    ...kinds
+      .map((k) => [k, failures.filter((r) => r.failure === k && r.shares === 'colour')] as const)
+      .filter(([, bad]) => bad.length >= MIN_KIND_FOR_AUROC)
+      .map(([k, bad]) => aurocRow(`AUROC, ${k} vs successes, pairs sharing a colour`, bad, successes.filter((r) => r.shares === 'colour'))),
+  ];
 }
 
 /** Whether the map's maximum lies in the box: stricter than "denser here than on the other object". */
@@ -107,8 +240,7 @@ async function main(): Promise<void> {
     colourWordsCoarse: { n: 0, hit: 0 },
     shapeWordsCoarse: { n: 0, hit: 0 },
   };
-  /** Separate-and-Enhance's activation of the weakest object (two-object images): how much mass the loss can raise. */
-  const weakestPeaks: number[] = [];
+  const pairRecords: PairRecord[] = [];
   const started = performance.now();
   // Two-object prompts: a fixed subset spread over the pairs so the total stays near the single set's.
   const doubles = double.filter((_, i) => i % Math.max(1, Math.floor(double.length / 24)) === 0).slice(0, 24);
@@ -145,15 +277,16 @@ async function main(): Promise<void> {
           tally.shapePresent.n++;
           if (report.detections.some((d) => d.shape === o.shape)) tally.shapePresent.hit++;
         }
+        if (set !== 'double' && set !== 'shared') continue;
+        const shown = analysis.finish();
+        pairRecords.push(pairRecord(objects, text, seed, report, shown.scores));
         // Localisation needs both objects found: their boxes are where each word should look.
         if (set === 'double' && report.success) {
           const boxes = report.objects.map((m) => report.detections[m.detection as number].bbox);
-          for (const [view, colourBucket, shapeBucket, peakBuckets] of [
-            [analysis, tally.colourWords, tally.shapeWords, [tally.colourPeaks, tally.shapePeaks]],
-            [coarse, tally.colourWordsCoarse, tally.shapeWordsCoarse, undefined],
+          for (const [{ words, mapWidth }, colourBucket, shapeBucket, peakBuckets] of [
+            [shown, tally.colourWords, tally.shapeWords, [tally.colourPeaks, tally.shapePeaks]],
+            [coarse.finish(), tally.colourWordsCoarse, tally.shapeWordsCoarse, undefined],
           ] as const) {
-            const { words, mapWidth, scores } = view.finish();
-            if (view === analysis && scores) weakestPeaks.push(Math.min(...scores.activations.map((a) => a.value)));
             objects.forEach((o, i) => {
               for (const [word, bucket, peakBucket] of [
                 [o.colour, colourBucket, peakBuckets?.[0]],
@@ -192,8 +325,20 @@ async function main(): Promise<void> {
   console.log(`  peak on its own object, shape words:  ${pct(tally.shapePeaks)}`);
   console.log(`  the ${COARSE_GRID}x${COARSE_GRID} layers, colour words: ${pct(tally.colourWordsCoarse)}`);
   console.log(`  the ${COARSE_GRID}x${COARSE_GRID} layers, shape words:  ${pct(tally.shapeWordsCoarse)}`);
+  // The model card's figure: distinct pairs with both objects found.
+  const weakestPeaks = pairRecords.filter((r) => r.shares === 'nothing' && r.success).map((r) => r.weakest);
   const meanPeak = weakestPeaks.reduce((a, b) => a + b, 0) / Math.max(1, weakestPeaks.length);
   console.log(`weakest object's activation (S&E, shape words): mean ${meanPeak.toFixed(3)} over ${weakestPeaks.length} two-object images with both found`);
+  console.log('');
+  console.log(`Do the S&E scores see the failures? Every two-object image; cells: mean / median; AUROC: a failure scores worse (higher loss, lower activation) than a success, ± Hanley-McNeil SE`);
+  const byShared = (['nothing', 'colour', 'shape'] as const).map((shares) => {
+    const rs = pairRecords.filter((r) => r.shares === shares);
+    return `${shares === 'nothing' ? 'distinct' : `sharing a ${shares}`} ${pct({ n: rs.length, success: rs.filter((r) => r.success).length })}`;
+  });
+  console.log(`two-object success by what the objects share: ${byShared.join(', ')}`);
+  for (const line of scoreTable(pairRecords)) console.log(line);
+  console.log('');
+  if (options.records) await fs.writeFile(options.records, JSON.stringify(pairRecords, null, 1));
   console.log(`${tally.single.n + tally.double.n + tally.shared.n + tally.triple.n} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
