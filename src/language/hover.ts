@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { latestRunFor, thumbnailPng, wordInRun, type RunSummary, type WordInRun } from '../engine/history';
-import { parsePromptFile, type PromptLine } from '../engine/promptFile';
+import { objectLabels, parsePromptFile, type PromptLine } from '../engine/promptFile';
 import { documentModel } from './documentModel';
 import { OPEN_RUN_COMMAND, runHoverMarkdown, tokenHoverMarkdown } from './hoverLogic';
 import type { ModelService } from './modelService';
@@ -52,7 +52,9 @@ export class PromptHover implements vscode.HoverProvider {
         this.log.warn(`Prompt Lens: reading runs in ${runsDir} failed: ${String(error)}`);
       }
     }
-    const inRun = run && [mark?.word, word.word].map((w) => (w ? wordInRun(run, w) : undefined)).find((w) => w !== undefined);
+    // A mark is looked up by its object label ("circle #2" where two marks share the word), then by its word.
+    const label = mark ? objectLabels(prompt.objects)[prompt.objects.indexOf(mark)] : undefined;
+    const inRun = run && [label, mark?.word, word.word].map((w) => (w ? wordInRun(run, w) : undefined)).find((w) => w !== undefined);
     if (run && runsDir && inRun) {
       const markdown = new vscode.MarkdownString(
         runHoverMarkdown({ run, word: inRun, thumbnail: await this.thumbnail(inRun), size: THUMBNAIL_SIDE, runsDir }),

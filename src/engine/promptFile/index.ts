@@ -11,6 +11,7 @@ export {
   type ResolvedSettings,
   type SettingSource,
 } from './defaults';
+export { objectLabels } from './marks';
 export { resolveModelReference, type ModelReference } from './modelRef';
 export type {
   ParsedPromptFile,

@@ -63,3 +63,18 @@ export function parseMarks(raw: string, line: number): MarkedLine {
     diagnostics,
   };
 }
+
+/**
+ * One label per marked object, in mark order: its word (lower case), numbered "#1", "#2"… where several marks
+ * share a word ("a red [circle] and a blue [circle]"), so that each object keeps its own map and scores.
+ */
+export function objectLabels(objects: readonly { word: string }[]): string[] {
+  const words = objects.map((o) => o.word.toLowerCase());
+  const seen = new Map<string, number>();
+  return words.map((word) => {
+    if (words.indexOf(word) === words.lastIndexOf(word)) return word;
+    const n = (seen.get(word) ?? 0) + 1;
+    seen.set(word, n);
+    return `${word} #${n}`;
+  });
+}

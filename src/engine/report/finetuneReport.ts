@@ -3,6 +3,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { FinetuneStep } from '../finetune/trainer';
+import { objectLabels } from '../promptFile/marks';
 import type { Comparison, FinetuneRunResult } from '../run/runFinetune';
 import type { RunResult } from '../run/runResult';
 
@@ -50,7 +51,8 @@ async function comparisonSection(c: Comparison, dir: string, inline: (rel: strin
     const json = JSON.parse(await fs.readFile(path.join(dir, folder, 'run.json'), 'utf8')) as {
       files: { imageLarge: string; maps: { word: string; overlay: string }[] };
     };
-    const objects = json.files.maps.filter((m) => run.objects.some((o) => o.word.toLowerCase() === m.word));
+    const labels = objectLabels(run.objects);
+    const objects = json.files.maps.filter((m) => labels.includes(m.word));
     const images = [await inline(path.join(folder, json.files.imageLarge)), ...(await Promise.all(objects.map((m) => inline(path.join(folder, m.overlay)))))];
     return `<div><b>${label}</b> <span class="muted">${verdict(run)}</span><br>${images
       .map((src, i) => `<img src="${src}" alt="${i === 0 ? 'image' : esc(objects[i - 1].word)}" title="${i === 0 ? 'image' : esc(objects[i - 1].word)}">`)

@@ -15,6 +15,7 @@ import {
   type WordSpan,
 } from '../attention';
 import { resizeMapBilinear } from '../image/raster';
+import { objectLabels } from '../promptFile/marks';
 import type { AttentionCapture } from '../pipeline/pipeline';
 import type { TokenizedText } from '../tokenizer/clipTokenizer';
 import type { ObjectMark, RunLayer, RunScores, TimelineData, WordMap } from './runResult';
@@ -195,7 +196,11 @@ function userSelection(catalogue: LayerInfo[], options: SelectionOptions | undef
   }
 }
 
-/** Prompt words (sub-word tokens grouped) and marked objects, as word spans over token positions. */
+/**
+ * Prompt words (sub-word tokens grouped; a word's map covers all its occurrences, as DAAM's does) and marked
+ * objects, as word spans over token positions. Each mark is its own object: marks sharing a word get numbered
+ * labels ("circle #1", "circle #2") with their own positions, as the finetune treats them.
+ */
 function wordSpans(input: AnalysisInput): { spans: WordSpan[]; objectWords: string[] } {
   const { tokenized, prompt, objects } = input;
   const byWord = new Map<number, { start: number; end: number; tokens: number[] }>();
@@ -209,14 +214,15 @@ function wordSpans(input: AnalysisInput): { spans: WordSpan[]; objectWords: stri
   });
   const spans: WordSpan[] = [...byWord.values()].map((w) => ({ word: prompt.slice(w.start, w.end).toLowerCase(), tokenIndices: w.tokens }));
   const objectWords: string[] = [];
-  for (const object of objects) {
-    const word = object.word.toLowerCase();
-    const tokenIndices = tokenized.tokens.flatMap((t, i) => (t.wordIndex >= 0 && t.start < object.end && t.end > object.start ? [i] : []));
-    if (tokenIndices.length === 0) continue; // truncated away; the caller reports it
-    // A multi-word mark ([traffic light]) becomes its own entry; a single word is already a span.
-    if (!spans.some((s) => s.word === word)) spans.push({ word, tokenIndices });
-    if (!objectWords.includes(word)) objectWords.push(word);
-  }
+  const labels = objectLabels(objects);
+  objects.forEach((object, i) => {
+    const label = labels[i];
+    const tokenIndices = tokenized.tokens.flatMap((t, j) => (t.wordIndex >= 0 && t.start < object.end && t.end > object.start ? [j] : []));
+    if (tokenIndices.length === 0) return; // truncated away; the caller reports it
+    // A multi-word mark ([traffic light]) or a numbered one becomes its own entry; a single word is already a span.
+    if (!spans.some((s) => s.word === label)) spans.push({ word: label, tokenIndices });
+    objectWords.push(label);
+  });
   return { spans, objectWords };
 }
 

@@ -65,4 +65,47 @@ describe('attention analysis of a run', () => {
     assert.match(s.basis, /step 2 of 2/);
     assert.equal(out.timeline?.timesteps.length, 2);
   });
+
+  test('marks sharing a word are separate objects, numbered, each with its own map and scores', () => {
+    // "red circle and blue circle": start, red, circle, and, blue, circle, end; the first circle attends to the
+    // top-left cell, the second to the bottom-right one.
+    const prompt = 'red circle and blue circle';
+    const words = [['red', 0, 3], ['circle', 4, 10], ['and', 11, 14], ['blue', 15, 19], ['circle', 20, 26]] as const;
+    const twoCircles = {
+      ids: Int32Array.from([10, 1, 2, 3, 5, 2, 11]),
+      length: 7,
+      truncated: false,
+      tokens: [
+        { id: 10, text: '<|startoftext|>', wordIndex: -1, start: 0, end: 0 },
+        ...words.map(([w, start, end], i) => ({ id: i + 1, text: `${w}</w>`, wordIndex: i, start, end })),
+        { id: 11, text: '<|endoftext|>', wordIndex: -1, start: 26, end: 26 },
+      ],
+    } as unknown as TokenizedText;
+    const probs = new Float32Array(4 * 7);
+    for (let q = 0; q < 4; q++) probs.set([0.3, 0.1, q === 0 ? 0.4 : 0.05, 0.05, 0.05, q === 3 ? 0.4 : 0.05, 0], q * 7);
+    for (let q = 0; q < 4; q++) probs[q * 7 + 6] = 1 - probs.slice(q * 7, q * 7 + 6).reduce((a, b) => a + b, 0);
+    const analysis = new AttentionAnalysis({
+      prompt,
+      objects: [
+        { word: 'circle', start: 4, end: 10 },
+        { word: 'Circle', start: 20, end: 26 },
+      ],
+      tokenized: twoCircles,
+      steps: 1,
+      sampleH: 2,
+      sampleW: 2,
+    });
+    analysis.onAttention([{ layer: 'up.attn2', step: 0, timestep: 500, gridH: 2, gridW: 2, heads: 1, tokens: 7, probs }]);
+    const out = analysis.finish();
+    assert.deepEqual(out.words.map((w) => w.word), ['red', 'circle', 'and', 'blue', 'circle #1', 'circle #2', '<start>', '<end>']);
+    assert.deepEqual(out.words.filter((w) => w.isObject).map((w) => [w.word, w.tokenIndices]), [['circle #1', [2]], ['circle #2', [5]]]);
+    assert.deepEqual(out.words.find((w) => w.word === 'circle')?.tokenIndices, [2, 5], 'the word keeps every occurrence');
+    assert.deepEqual([...(out.words.find((w) => w.word === 'circle #2')?.map ?? [])].map((v) => Math.round(v * 100) / 100), [0.05, 0.05, 0.05, 0.4]);
+    const s = out.scores;
+    assert.ok(s);
+    assert.deepEqual(s.activations.map((a) => a.word), ['circle #1', 'circle #2']);
+    assert.deepEqual(s.pairs.map((p) => [p.a, p.b, p.iou]), [['circle #1', 'circle #2', 0]]);
+    assert.deepEqual([...s.masks], [1, 0, 0, 0, 0, 0, 0, 1], 'each circle masks its own cell');
+    assert.ok(Math.abs(s.overlap - 0.02 / 0.45) < 1e-6, `overlap ${s.overlap}`);
+  });
 });
