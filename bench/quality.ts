@@ -79,16 +79,14 @@ function density(map: Float32Array, width: number, box: DetectedObject['bbox']):
 
 /**
  * Marks on the shape words, as a user marks objects and as the finetune table trains: the S&E scores are
- * computed for them. Each mark is labelled by its object ("circle (red)"), because the analysis merges marks
- * with the same label into one object, and "a green circle and a blue circle" must stay two objects (as the
- * finetune sees them: one token position each).
+ * computed for them ("a green circle and a blue circle" gives two objects, circle #1 and circle #2).
  */
 function shapeMarks(text: string, objects: Obj[]): { word: string; start: number; end: number }[] {
   let from = 0;
   return objects.map((o) => {
     const start = text.indexOf(o.shape, text.indexOf(o.colour, from));
     from = start + o.shape.length;
-    return { word: `${o.shape} (${o.colour})`, start, end: from };
+    return { word: o.shape, start, end: from };
   });
 }
 
