@@ -2,6 +2,7 @@
 // folder (reloaded when the folder's files change). No ONNX session is created here. vscode-free.
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
+import { MODEL_DEFAULTS_FILE, readModelDefaults } from '../engine/model/modelDefaults';
 import { builtinModelNames, openModelFolder } from '../engine/model/modelFolder';
 import { resolveModelReference } from '../engine/promptFile';
 import { ClipTokenizer } from '../engine/tokenizer';
@@ -35,6 +36,7 @@ const WATCHED = [
   'tokenizer/merges.txt',
   'tokenizer/tokenizer_config.json',
   'tokenizer/special_tokens_map.json',
+  MODEL_DEFAULTS_FILE,
 ];
 
 export class ModelService {
@@ -102,6 +104,8 @@ async function loadModel(root: string, builtin: boolean): Promise<ModelLookup> {
   let folder;
   try {
     folder = await openModelFolder(root);
+    // A run would stop on a broken recommended-settings file: say so on `model:` as soon as it is typed.
+    await readModelDefaults(root);
   } catch (error) {
     return { kind: 'error', message: messageOf(error) };
   }

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parsePromptFile } from '../../../src/engine/promptFile';
@@ -45,6 +45,18 @@ describe('model service', () => {
     const empty = await mkdtemp(path.join(tmpdir(), 'pl-model-'));
     const notModel = await models.lookup(empty, FILE, true);
     assert.match(notModel.kind === 'error' ? notModel.message : '', /model_index\.json is missing/);
+  });
+
+  test("a model whose recommended settings are broken is an error on model:, and fixing the file clears it", async () => {
+    const copy = await mkdtemp(path.join(tmpdir(), 'pl-model-'));
+    await cp(path.join(MODELS, 'tiny-shapes'), copy, { recursive: true, filter: (src) => !src.includes('.prompt-lens-') && !src.includes('/train') });
+    await writeFile(path.join(copy, 'prompt_lens.json'), '{"defaults": {"guidance": "low"}}');
+    const ds = await check(`---\nmodel: ${copy}\n---\na red [circle]\n`);
+    assert.deepEqual(brief(ds), [`1:7-${7 + copy.length} error model`]);
+    assert.match(ds[0].message, /prompt_lens\.json: "defaults\.guidance" must be a number/);
+    // The lookup is cached per folder until one of its files changes (a new size here).
+    await writeFile(path.join(copy, 'prompt_lens.json'), '{"defaults": {"guidance": 2}}');
+    assert.deepEqual(await check(`---\nmodel: ${copy}\n---\na red [circle]\n`), []);
   });
 
   test('an untrusted workspace loads embedded models only, even when given as a path', async () => {
