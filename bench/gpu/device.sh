@@ -10,6 +10,7 @@
 #   PL_EXPORT_TIMEOUT=s   give up the export after s seconds (default 420)
 #   PL_STEPS=n            DDIM steps per timing (default 10)
 #   PL_PROVIDER=p         webgpu (default), cuda or auto
+#   PL_PYTHON=path        the Python with PyTorch for the export (default python3)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -54,7 +55,7 @@ models=(models/tiny-shapes test/fixtures/sd-tiny)
 if [ "${PL_FULL_SIZE:-1}" = 1 ]; then
   full=$WORK/sd-full
   start=$SECONDS
-  if OMP_NUM_THREADS=$(nproc) timeout "${PL_EXPORT_TIMEOUT:-420}" python3 scripts/fixtures/make_sd_fixture.py \
+  if OMP_NUM_THREADS=$(nproc) timeout "${PL_EXPORT_TIMEOUT:-420}" "${PL_PYTHON:-python3}" scripts/fixtures/make_sd_fixture.py \
     --full-size --external-data --no-verify --out "$full" >"$OUT/export.log" 2>&1; then
     say "SD 1.5-sized export in $((SECONDS - start)) s: $(du -sh "$full" | cut -f1)"
     models+=("$full")
