@@ -24,7 +24,7 @@ import { Rng } from '../../src/engine/random';
 import { readSchedulerConfig } from '../../src/engine/scheduler';
 import { ClipTokenizer } from '../../src/engine/tokenizer/clipTokenizer';
 import { toHalfPrecisionExport } from './halfPrecisionExport';
-import { checkFloat16Io, copyFixture, generateWithCaptures, maxAbsDiff, maxCaptureDiff, recomputeProbs, SD_CROSS_ATTENTION_LAYERS, SD_MODELS, storeWeightsAsFp16 } from './sdExport';
+import { checkCloseTo, checkFinetuneCloseTo, checkFloat16Io, copyFixture, generateWithCaptures, maxAbsDiff, recomputeProbs, SD_CROSS_ATTENTION_LAYERS, SD_MODELS, storeWeightsAsFp16 } from './sdExport';
 
 const ROOT = join(__dirname, '../../..');
 const FIXTURE = join(ROOT, 'test/fixtures/sd2-tiny');
@@ -360,24 +360,12 @@ test('sd2-tiny with float16 I/O (optimum --fp16): float16 inputs and outputs; ge
 
   const fp16 = await Pipeline.load(await openModelFolder(fp16Dir));
   checkLayers(fp16.instrumented.layers, 'float32'); // the weights stay float32 behind the float16 edge
-  const half = await generateWithCaptures(fp16, REQUEST);
-  const full = await generateWithCaptures(pipeline, REQUEST);
-  checkCaptures(half.steps, half.out.timesteps, LATENT, LATENT);
   // Inputs and outputs rounded to 11 significant bits at every step: measured 1 level in the image, probabilities
   // within 1e-3 at the first step and 5e-3 at the second (a peaked map, after one step of rounded latents).
-  const imageDiff = maxAbsDiff(half.out.image.data, full.out.image.data);
-  const probsDiff = maxCaptureDiff(half.steps, full.steps);
-  console.log(`fp16 I/O vs fp32: image ${imageDiff} levels, attention probabilities ${probsDiff.toExponential(2)}`);
-  assert.ok(imageDiff <= 3, `image differs from fp32 by ${imageDiff} levels`);
-  assert.ok(probsDiff <= 2e-2, `attention probabilities differ from fp32 by ${probsDiff}`);
-
-  // The finetune feeds float16 samples and embeddings too; its first loss is fp32's within fp16 rounding.
-  const options = { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(fp16), steps: 2, batch: 2, lr: 1e-3 };
-  const tunedHalf = await (await SepEnTrainer.create(fp16)).train(TRAINING, options);
-  const tunedFull = await (await SepEnTrainer.create(pipeline)).train(TRAINING, options);
-  assert.equal(tunedHalf.curve.length, 2);
-  const lossDiff = Math.abs(tunedHalf.curve[0].loss - tunedFull.curve[0].loss);
-  assert.ok(lossDiff <= 1e-2 * Math.abs(tunedFull.curve[0].loss), `first loss ${tunedHalf.curve[0].loss} vs fp32 ${tunedFull.curve[0].loss}`);
+  const { variant } = await checkCloseTo('fp16 I/O vs fp32', fp16, pipeline, REQUEST, { image: 3, probs: 2e-2 });
+  checkCaptures(variant.steps, variant.out.timesteps, LATENT, LATENT);
+  // The finetune feeds float16 samples and embeddings too.
+  await checkFinetuneCloseTo(fp16, pipeline, TRAINING, REQUEST);
 });
 
 test('sd2-tiny traced in half precision (optimum --fp16 on CUDA): upcast attention scores in float32, float16 elsewhere; generation, maps and finetune close to fp32', async () => {
@@ -392,26 +380,11 @@ test('sd2-tiny traced in half precision (optimum --fp16 on CUDA): upcast attenti
   await checkFloat16Io(dir);
   const half = await Pipeline.load(await openModelFolder(dir));
   checkLayers(half.instrumented.layers, 'float16');
-  const a = await generateWithCaptures(half, REQUEST);
-  const b = await generateWithCaptures(pipeline, REQUEST);
-  checkCaptures(a.steps, a.out.timesteps, LATENT, LATENT);
-  const imageDiff = maxAbsDiff(a.out.image.data, b.out.image.data);
-  const probsDiff = maxCaptureDiff(a.steps, b.steps);
-  console.log(`half-precision trace vs fp32: image ${imageDiff} levels, attention probabilities ${probsDiff.toExponential(2)}`);
   // Measured: 3 levels, 8.3e-3 (the scores are float32, the queries and keys float16).
-  assert.ok(imageDiff <= 8, `image differs from fp32 by ${imageDiff} levels`);
-  assert.ok(probsDiff <= 3e-2, `attention probabilities differ from fp32 by ${probsDiff}`);
-
-  const options = { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(half), steps: 2, batch: 2, lr: 1e-3 };
-  const tunedHalf = await (await SepEnTrainer.create(half)).train(TRAINING, options);
-  const tunedFull = await (await SepEnTrainer.create(pipeline)).train(TRAINING, options);
+  const { variant } = await checkCloseTo('half-precision trace vs fp32', half, pipeline, REQUEST, { image: 8, probs: 3e-2 });
+  checkCaptures(variant.steps, variant.out.timesteps, LATENT, LATENT);
   // Measured within 6e-5 of fp32 (relative) at both steps.
-  for (const [i, s] of tunedHalf.curve.entries()) {
-    const ref = tunedFull.curve[i].loss;
-    assert.ok(Math.abs(s.loss - ref) <= 1e-2 * Math.abs(ref), `step ${i}: loss ${s.loss} vs fp32 ${ref}`);
-  }
-  const tuned = await half.generate({ ...REQUEST, keys: tunedHalf.keys });
-  assert.ok(maxAbsDiff(tuned.image.data, a.out.image.data) > 0, 'the finetuned float16 keys change the image');
+  await checkFinetuneCloseTo(half, pipeline, TRAINING, REQUEST);
 });
 
 test('sd2-tiny with float16 I/O and float16 weights (both of optimum --fp16): float16 keys, generation close to fp32', async () => {
@@ -422,10 +395,6 @@ test('sd2-tiny with float16 I/O and float16 weights (both of optimum --fp16): fl
   }
   const fp16 = await Pipeline.load(await openModelFolder(fp16Dir));
   checkLayers(fp16.instrumented.layers, 'float16');
-  const half = await generateWithCaptures(fp16, REQUEST);
-  const full = await generateWithCaptures(pipeline, REQUEST);
-  checkCaptures(half.steps, half.out.timesteps, LATENT, LATENT);
-  const imageDiff = maxAbsDiff(half.out.image.data, full.out.image.data);
-  console.log(`fp16 I/O + weights vs fp32: image ${imageDiff} levels`);
-  assert.ok(imageDiff <= 4, `image differs from fp32 by ${imageDiff} levels`);
+  const { variant } = await checkCloseTo('fp16 I/O + weights vs fp32', fp16, pipeline, REQUEST, { image: 4, probs: 2e-2 });
+  checkCaptures(variant.steps, variant.out.timesteps, LATENT, LATENT);
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { CrossAttentionLayer } from '../../src/engine/onnx/instrument';
+import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor, type TrainingPrompt } from '../../src/engine/finetune/trainer';
 import type { AttentionCapture, GenerateRequest, Pipeline } from '../../src/engine/pipeline/pipeline';
 import { AttrType, DataType, decodeModel, encodeModel, type NodeProto } from '../../src/engine/onnx/proto';
 import { float32Data } from '../../src/engine/pipeline/tensors';
@@ -72,6 +73,40 @@ export function maxCaptureDiff(a: AttentionCapture[][], b: AttentionCapture[][])
   let m = 0;
   for (const [i, captures] of a.entries()) for (const c of captures) m = Math.max(m, maxAbsDiff(c.probs, b[i].find((x) => x.layer === c.layer)!.probs));
   return m;
+}
+
+/** How far a variant of a model may sample from the float32 model: image levels, attention probabilities. */
+export interface Fp32Bounds {
+  image: number;
+  probs: number;
+}
+
+/**
+ * The same request on a variant (fp16 forms, another provider) and on the reference pipeline: the image and every
+ * step's attention probabilities apart by at most `bounds`, printed. Returns both runs.
+ */
+export async function checkCloseTo(label: string, variant: Pipeline, reference: Pipeline, request: GenerateRequest, bounds: Fp32Bounds) {
+  const [a, b] = [await generateWithCaptures(variant, request), await generateWithCaptures(reference, request)];
+  const imageDiff = maxAbsDiff(a.out.image.data, b.out.image.data);
+  const probsDiff = maxCaptureDiff(a.steps, b.steps);
+  console.log(`${label}: image ${imageDiff} levels, attention probabilities ${probsDiff.toExponential(2)}`);
+  assert.ok(imageDiff <= bounds.image && probsDiff <= bounds.probs, `${label}: image ${imageDiff} levels, probabilities ${probsDiff}`);
+  return { variant: a, reference: b };
+}
+
+/** Two finetune steps on a variant and on the float32 model: the loss curves within 1%, and the variant's keys change its image. */
+export async function checkFinetuneCloseTo(variant: Pipeline, reference: Pipeline, training: TrainingPrompt[], request: GenerateRequest): Promise<void> {
+  const options = { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(variant), steps: 2, batch: 2, lr: 1e-3 };
+  const tuned = await (await SepEnTrainer.create(variant)).train(training, options);
+  const tunedReference = await (await SepEnTrainer.create(reference)).train(training, options);
+  assert.equal(tuned.curve.length, 2);
+  for (const [i, s] of tuned.curve.entries()) {
+    const ref = tunedReference.curve[i].loss;
+    assert.ok(Math.abs(s.loss - ref) <= 1e-2 * Math.abs(ref), `step ${i}: loss ${s.loss} vs ${ref}`);
+  }
+  for (const l of variant.instrumented.layers) assert.equal(tuned.keys.get(l.name)!.length, l.keyShape[0] * l.keyShape[1], l.name);
+  const [before, after] = [await variant.generate(request), await variant.generate({ ...request, keys: tuned.keys })];
+  assert.ok(maxAbsDiff(after.image.data, before.image.data) > 0, 'the finetuned keys change the image');
 }
 
 /** Every float32 initializer with more than one element stored as FLOAT16 behind a Cast (make_sd_fixture.py --fp16). */

@@ -12,14 +12,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor } from '../../src/engine/finetune/trainer';
 import { openModelFolder } from '../../src/engine/model/modelFolder';
 import { Pipeline, type AttentionCapture } from '../../src/engine/pipeline/pipeline';
 import { instrumentUnet, loadOriginalKeys, type CrossAttentionLayer, type InstrumentedUnet } from '../../src/engine/onnx/instrument';
 import { EXTERNAL, decodeModel, encodeModel } from '../../src/engine/onnx/proto';
 import { float32Data, floatTensor, keyTensor } from '../../src/engine/pipeline/tensors';
 import { toHalfPrecisionExport } from './halfPrecisionExport';
-import { checkFloat16Io, copyFixture, generateWithCaptures, maxAbsDiff, maxCaptureDiff, meanOverHeads, recomputeProbs, SD_CROSS_ATTENTION_LAYERS, SD_MODELS, storeWeightsAsFp16 } from './sdExport';
+import { checkCloseTo, checkFinetuneCloseTo, checkFloat16Io, copyFixture, maxAbsDiff, meanOverHeads, recomputeProbs, SD_CROSS_ATTENTION_LAYERS, SD_MODELS, storeWeightsAsFp16 } from './sdExport';
 
 const ROOT = join(__dirname, '../../..');
 const FIXTURE = join(ROOT, 'test/fixtures/sd-tiny');
@@ -293,26 +292,11 @@ test('sd-tiny traced in half precision (optimum --fp16 on CUDA): float16 weights
   const half = await Pipeline.load(await openModelFolder(dir));
   const full = await Pipeline.load(await openModelFolder(FIXTURE));
   const request = { prompt: 'a photo of a cat and a dog', negativePrompt: '', seed: 7, steps: 2, guidance: 7.5, eta: 0, size: { width: 64, height: 64 } };
-  const [a, b] = [await generateWithCaptures(half, request), await generateWithCaptures(full, request)];
-  const imageDiff = maxAbsDiff(a.out.image.data, b.out.image.data);
-  const probsDiff = maxCaptureDiff(a.steps, b.steps);
-  console.log(`half-precision trace vs fp32: image ${imageDiff} levels, attention probabilities ${probsDiff.toExponential(2)}`);
   // Measured: 1 level, 5.9e-3.
-  assert.ok(imageDiff <= 4, `image differs from fp32 by ${imageDiff} levels`);
-  assert.ok(probsDiff <= 2e-2, `attention probabilities differ from fp32 by ${probsDiff}`);
-
+  await checkCloseTo('half-precision trace vs fp32', half, full, request, { image: 4, probs: 2e-2 });
   // The finetune's gradient reads float16 maps and keys; its loss curve follows fp32's (measured within 1.2e-4 relative).
   const training = [{ text: 'a red cat and a blue dog', objects: [{ word: 'cat', start: 6, end: 9 }, { word: 'dog', start: 21, end: 24 }] }];
-  const options = { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(half), steps: 2, batch: 2, lr: 1e-3 };
-  const tunedHalf = await (await SepEnTrainer.create(half)).train(training, options);
-  const tunedFull = await (await SepEnTrainer.create(full)).train(training, options);
-  for (const [i, s] of tunedHalf.curve.entries()) {
-    const ref = tunedFull.curve[i].loss;
-    assert.ok(Math.abs(s.loss - ref) <= 1e-2 * Math.abs(ref), `step ${i}: loss ${s.loss} vs fp32 ${ref}`);
-  }
-  for (const l of half.instrumented.layers) assert.equal(tunedHalf.keys.get(l.name)!.length, l.keyShape[0] * l.keyShape[1], l.name);
-  const tuned = await half.generate({ ...request, keys: tunedHalf.keys });
-  assert.ok(maxAbsDiff(tuned.image.data, a.out.image.data) > 0, 'the finetuned float16 keys change the image');
+  await checkFinetuneCloseTo(half, full, training, request);
 });
 
 /**
