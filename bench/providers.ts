@@ -80,17 +80,23 @@ async function main(): Promise<void> {
   folders.sort((a, b) => a.bytes - b.bytes);
   let largest: string | undefined;
   for (const { folder, bytes } of folders) {
+    // One pipeline loaded at a time, each released after its timing: with the CPU one still loaded, loading
+    // the second pipeline of the SD 1.5-sized export ran out of this machine's 24 GB.
     const cpu = await Pipeline.load(folder, { provider: 'cpu' });
     const cpuMs = await timeRun(cpu, steps);
+    await cpu.release();
     let line = `${folder.id} (UNet ${(bytes / 2 ** 20).toFixed(1)} MiB): cpu ${cpuMs.toFixed(2)} ms/step`;
     try {
       const load = (options: PipelineOptions): Promise<Pipeline> => Pipeline.load(folder, { provider, ...options });
       const gpu = await load({});
       const gpuMs = await timeRun(gpu, steps);
+      await gpu.release();
       line += `; ${gpu.provider.name} ${gpuMs.toFixed(2)} ms/step; speedup ${(cpuMs / gpuMs).toFixed(2)}x`;
       line += `\n  constant inputs: ${gpu.deviceInputs.reason}`;
       if (gpu.deviceInputs.resident) {
-        const hostMs = await timeRun(await load({ deviceInputs: false }), steps);
+        const host = await load({ deviceInputs: false });
+        const hostMs = await timeRun(host, steps);
+        await host.release();
         line += `; fed from host memory every step instead: ${hostMs.toFixed(2)} ms/step`;
       }
       if (gpu.provider.fallbacks.length > 0) line += `\n  fell back: ${gpu.provider.fallbacks.join('; ')}`;

@@ -134,6 +134,16 @@ export class Pipeline {
     return new Pipeline(model, tokenizer, scheduler, textEncoder, unet, vaeDecoder, instrumented, keyFeeds, device.uploader, device.keyFeeds, device.info);
   }
 
+  /**
+   * Frees the sessions' native memory (an SD 1.5 pipeline holds several GB) and the keys kept on the device,
+   * instead of waiting for the garbage collector. The pipeline must not be used afterwards.
+   */
+  async release(): Promise<void> {
+    if (this.deviceBaseKeyFeeds) disposeAll(Object.values(this.deviceBaseKeyFeeds));
+    await this.uploader?.release();
+    for (const handle of [this.textEncoder, this.unet, this.vaeDecoder]) await handle?.session.release();
+  }
+
   /** The instrumented UNet's session, shared with the finetune (its key inputs take any weights). */
   get unetSession(): ort.InferenceSession {
     return this.unet.session;

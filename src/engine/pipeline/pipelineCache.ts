@@ -1,5 +1,7 @@
-// One loaded pipeline per model folder and provider: sessions are expensive to create (and the
-// instrumented graph is written once), so the extension and CLI reuse them across runs.
+// The loaded pipeline, reused across runs: sessions are expensive to create (and the instrumented graph
+// is written once). Only one is kept: asking for another model or provider releases the previous one,
+// since a Stable Diffusion pipeline holds several GB. Jobs run one at a time (the run queue; the CLI runs
+// one command), so the released pipeline is idle.
 import { openModelFolder } from '../model/modelFolder';
 import type { ProviderChoice } from '../session/createSession';
 import { Pipeline } from './pipeline';
@@ -27,6 +29,7 @@ export class PipelineCache {
     const key = `${provider}:${modelRoot}`;
     let pipeline = this.pipelines.get(key);
     if (!pipeline) {
+      this.clear();
       pipeline = openModelFolder(modelRoot)
         .then((folder) => Pipeline.load(folder, { provider, ...(this.options.threads ? { threads: this.options.threads } : {}) }))
         .then((loaded) => {
@@ -40,7 +43,9 @@ export class PipelineCache {
     return pipeline;
   }
 
+  /** Releases every loaded pipeline (in the background: nothing waits on the memory being freed). */
   clear(): void {
+    for (const pipeline of this.pipelines.values()) pipeline.then((p) => p.release()).catch(() => undefined);
     this.pipelines.clear();
   }
 }

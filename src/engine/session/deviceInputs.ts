@@ -52,6 +52,13 @@ export class DeviceUploader {
     return out;
   }
 
+  /** Releases the upload sessions; tensors already uploaded stay until their owners dispose them. */
+  async release(): Promise<void> {
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const session of await Promise.allSettled(sessions)) if (session.status === 'fulfilled') await session.value.release();
+  }
+
   /** Uploads every tensor of a feed map; on failure, whatever was already uploaded is disposed. */
   async uploadAll(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
     const out: Record<string, ort.Tensor> = {};
