@@ -27,7 +27,7 @@ xz -T0 -6 -c "$ADDON/libonnxruntime.so.1" >"$ORT/bin/napi-v6/linux/x64/libonnxru
 
 # Debian's node carries its debug info (99 MB); stripped and compressed it is about 22 MB.
 strip -o "$DEST/node" "$(readlink -f "$(command -v node)")"
-xz -T0 -6 "$DEST/node"
+xz -f -T0 -6 "$DEST/node"
 
 # The device README's recipe: the Vulkan loader for amd64 from this machine's apt sources.
 lists=$(mktemp -d)
