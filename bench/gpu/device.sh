@@ -66,4 +66,4 @@ if [ "${PL_FULL_SIZE:-1}" = 1 ]; then
 fi
 
 "$WORK/node" "$WORK/dist/providers.js" "${models[@]}" --provider "${PL_PROVIDER:-webgpu}" --steps "${PL_STEPS:-10}" 2>&1 |
-  grep -v 'VerifyEachNodeIsAssignedToAnEp' | tee "$OUT/providers.txt"
+  grep --line-buffered -v 'VerifyEachNodeIsAssignedToAnEp' | tee "$OUT/providers.txt"
