@@ -25,18 +25,28 @@ export interface FinetuneArgs extends Omit<RunArgs, 'command' | 'line'> {
   heldOut?: string;
 }
 
-export type CliArgs = RunArgs | FinetuneArgs | { command: 'help' } | { command: 'version' };
+export interface CheckArgs {
+  command: 'check';
+  /** A model folder, or the name of an embedded model. */
+  model: string;
+}
+
+export type CliArgs = RunArgs | FinetuneArgs | CheckArgs | { command: 'help' } | { command: 'version' };
 
 export class UsageError extends Error {}
 
 export const USAGE = `Usage: prompt-lens run FILE.prompt [options]
        prompt-lens finetune FILE.prompt [options]
+       prompt-lens check MODEL
 
 run       generates an image for one prompt of a .prompt file and writes a run record
           (image, per-word attention maps, scores, run.json, report.html) to a new folder.
 finetune  Separate-and-Enhance finetune of the cross-attention key projections on the
           file's prompts with two or more [marked] objects; writes the keys
           (keys.safetensors), the loss curve and before/after runs of every prompt.
+check     whether Prompt Lens can use a model folder (or an embedded model by name): its
+          layout, recommended settings, tokenizer, scheduler, text encoder and UNet
+          cross-attention, each with what was found or what to do instead.
 
 Options:
   --line N              run: 1-based line of the prompt (default: the first prompt)
@@ -63,6 +73,10 @@ export function parseArgs(argv: string[]): CliArgs {
   if (argv.length === 0 || argv.includes('-h') || argv.includes('--help')) return { command: 'help' };
   if (argv[0] === '--version') return { command: 'version' };
   const [command, ...rest] = argv;
+  if (command === 'check') {
+    if (rest.length !== 1 || rest[0].startsWith('--')) throw new UsageError('check takes one model folder (or embedded model name) and no options');
+    return { command, model: rest[0] };
+  }
   if (command !== 'run' && command !== 'finetune') throw new UsageError(`Unknown command "${command}"`);
   const args: Omit<RunArgs, 'command'> & Omit<FinetuneArgs, 'command'> = { file: '', quiet: false };
   const only = (flag: string, wanted: 'run' | 'finetune'): void => {

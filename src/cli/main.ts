@@ -11,6 +11,7 @@ import { runFinetune } from '../engine/run/runFinetune';
 import { runPrompt } from '../engine/run/runPrompt';
 import { KeySetError } from '../engine/finetune/keySet';
 import { parseArgs, UsageError, USAGE, type FinetuneArgs, type RunArgs } from './args';
+import { checkModel } from './check';
 
 const EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130 } as const;
 
@@ -134,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${pkg.version}\n`);
       return EXIT.ok;
     }
+    if (args.command === 'check') return (await checkModel(args.model, BUILTIN_MODELS, (line) => process.stdout.write(`${line}\n`))) ? EXIT.ok : EXIT.badInput;
     return args.command === 'run' ? await run(args) : await finetune(args);
   } catch (error) {
     if (error instanceof CancelledError) {

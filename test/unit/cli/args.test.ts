@@ -58,4 +58,11 @@ describe('prompt-lens arguments', () => {
     assert.throws(() => parseArgs(['run', 'a.prompt', 'b.prompt']), /Only one file/);
     assert.throws(() => parseArgs(['run', 'a.prompt', '--frob']), /Unknown option --frob/);
   });
+
+  test('check takes one model and nothing else', () => {
+    assert.deepEqual(parseArgs(['check', 'models/sd15-onnx']), { command: 'check', model: 'models/sd15-onnx' });
+    assert.throws(() => parseArgs(['check']), UsageError);
+    assert.throws(() => parseArgs(['check', 'a', 'b']), UsageError);
+    assert.throws(() => parseArgs(['check', '--provider']), UsageError);
+  });
 });
