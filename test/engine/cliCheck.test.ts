@@ -20,7 +20,7 @@ test('an embedded model by name: every part passes', async () => {
   const { ok, out } = await lines('tiny-shapes');
   assert.equal(ok, true);
   assert.equal(out[0], path.join(MODELS, 'tiny-shapes'));
-  assert.deepEqual(out.slice(1, -1).map((l) => l.split(':')[0]), ['✓ folder layout', '✓ recommended settings', '✓ tokenizer', '✓ scheduler', '✓ text encoder', '✓ UNet cross-attention']);
+  assert.deepEqual(out.slice(1, -1).map((l) => l.split(':')[0]), ['✓ folder layout', '✓ recommended settings', '✓ tokenizer', '✓ scheduler', '✓ text encoder', '✓ UNet inputs', '✓ VAE decoder', '✓ UNet cross-attention']);
   assert.match(out.join('\n'), /recommended settings: prompt_lens\.json: .*guidance 2/);
   assert.equal(out.at(-1), 'Prompt Lens can use this model.');
 });

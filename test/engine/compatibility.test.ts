@@ -8,6 +8,7 @@ import { MODEL_DEFAULTS_FILE } from '../../src/engine/model/modelDefaults';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const TINY = path.join(ROOT, 'models', 'tiny-shapes');
+const SD_TINY = path.join(ROOT, 'test', 'fixtures', 'sd-tiny');
 
 describe('model compatibility check', () => {
   const work = mkdtempSync(path.join(tmpdir(), 'compat-'));
@@ -24,7 +25,7 @@ describe('model compatibility check', () => {
     for (const dir of [TINY, path.join(ROOT, 'test', 'fixtures', 'sd-tiny')]) {
       const report = await checkCompatibility(dir);
       assert.ok(report.ok, JSON.stringify(report.checks));
-      assert.deepEqual(report.checks.map((c) => c.part), ['folder layout', 'recommended settings', 'tokenizer', 'scheduler', 'text encoder', 'UNet cross-attention']);
+      assert.deepEqual(report.checks.map((c) => c.part), ['folder layout', 'recommended settings', 'tokenizer', 'scheduler', 'text encoder', 'UNet inputs', 'VAE decoder', 'UNet cross-attention']);
     }
   });
 
@@ -56,7 +57,33 @@ describe('model compatibility check', () => {
     const unet = report.checks.find((c) => c.part === 'UNet cross-attention');
     assert.equal(unet?.ok, false);
     assert.match(unet?.detail ?? '', /no cross-attention found: \d+ Softmax node\(s\) seen/);
-    assert.ok(report.checks.filter((c) => c.part !== 'UNet cross-attention').every((c) => c.ok));
+    // The stand-in graph's cross-attention is not as wide as the embedded text encoder either.
+    assert.match(report.checks.find((c) => c.part === 'UNet inputs')?.detail ?? '', /takes 32-wide text states but the text encoder gives 128/);
+    assert.ok(report.checks.filter((c) => !c.part.startsWith('UNet')).every((c) => c.ok));
+  });
+
+  test("each part's inputs, outputs and widths: what the engine feeds and reads", async () => {
+    const detail = async (dir: string) => Object.fromEntries((await checkCompatibility(dir)).checks.map((c) => [c.part, c.detail]));
+    const tiny = await detail(TINY);
+    assert.equal(tiny['text encoder'], 'input_ids → last_hidden_state (128 wide)');
+    assert.equal(tiny['UNet inputs'], 'sample, timestep, encoder_hidden_states → out_sample (3 channels)');
+    assert.equal(tiny['VAE decoder'], 'none: the UNet samples pixels');
+    const sd = await detail(SD_TINY);
+    assert.equal(sd['UNet inputs'], 'sample, timestep, encoder_hidden_states → out_sample (4 channels)');
+    assert.equal(sd['VAE decoder'], 'latent_sample → sample');
+  });
+
+  test('a latent UNet without its VAE decoder, and a text encoder from another model, fail with what to do', async () => {
+    const dir = path.join(work, 'sd-parts');
+    cpSync(SD_TINY, dir, { recursive: true, filter: (src) => !src.includes('.prompt-lens-') });
+    rmSync(path.join(dir, 'vae_decoder'), { recursive: true });
+    cpSync(path.join(TINY, 'text_encoder', 'model.onnx'), path.join(dir, 'text_encoder', 'model.onnx'));
+    const report = await checkCompatibility(dir);
+    assert.equal(report.ok, false);
+    const failed = Object.fromEntries(report.checks.filter((c) => !c.ok).map((c) => [c.part, c.detail]));
+    assert.deepEqual(Object.keys(failed), ['UNet inputs', 'VAE decoder']);
+    assert.equal(failed['UNet inputs'], "the UNet's cross-attention takes 64-wide text states but the text encoder gives 128: they come from different models");
+    assert.match(failed['VAE decoder'], /^the UNet works on 4-channel latents but vae_decoder\/model\.onnx is missing/);
   });
 
   test('a folder that is not an export stops at the layout check', async () => {

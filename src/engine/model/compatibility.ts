@@ -49,19 +49,38 @@ export async function checkCompatibility(root: string): Promise<CompatibilityRep
     const config = await readSchedulerConfig(found.schedulerConfigPath);
     return `${config.betaSchedule} betas, ${config.predictionType} prediction, ${config.numTrainTimesteps} training steps (sampled with DDIM)`;
   });
-  await record('text encoder', async () => {
-    const session = await ort.InferenceSession.create(found.textEncoderPath);
-    try {
-      for (const name of ['input_ids']) {
-        if (!session.inputNames.includes(name)) throw new Error(`no input "${name}" (inputs: ${session.inputNames.join(', ')}); export with optimum-cli export onnx`);
+  let textWidth: number | undefined;
+  await record('text encoder', async () =>
+    withSession(found.textEncoderPath, (session) => {
+      requireNames(session, ['input_ids'], ['last_hidden_state']);
+      textWidth = staticDim(session.outputMetadata, 'last_hidden_state', 2);
+      return `input_ids → last_hidden_state${textWidth ? ` (${textWidth} wide)` : ''}`;
+    }),
+  );
+  let unetChannels: number | undefined;
+  await record('UNet inputs', async () =>
+    withSession(found.unetPath, (session) => {
+      requireNames(session, ['sample', 'timestep', 'encoder_hidden_states'], ['out_sample']);
+      unetChannels = staticDim(session.inputMetadata, 'sample', 1) ?? staticDim(session.outputMetadata, 'out_sample', 1);
+      const crossWidth = staticDim(session.inputMetadata, 'encoder_hidden_states', 2);
+      if (crossWidth && textWidth && crossWidth !== textWidth) {
+        throw new Error(`the UNet's cross-attention takes ${crossWidth}-wide text states but the text encoder gives ${textWidth}: they come from different models`);
       }
-      if (!session.outputNames.includes('last_hidden_state')) {
-        throw new Error(`no output "last_hidden_state" (outputs: ${session.outputNames.join(', ')})`);
+      return `sample, timestep, encoder_hidden_states → out_sample${unetChannels ? ` (${unetChannels} channels)` : ''}`;
+    }),
+  );
+  await record('VAE decoder', async () => {
+    if (!found.vaeDecoderPath) {
+      // A latent UNet's output is no picture: without the decoder a run would show its latents.
+      if (unetChannels !== undefined && unetChannels !== 3) {
+        throw new Error(`the UNet works on ${unetChannels}-channel latents but vae_decoder/model.onnx is missing: export the VAE decoder too (optimum-cli exports it)`);
       }
-      return 'input_ids → last_hidden_state';
-    } finally {
-      await session.release();
+      return 'none: the UNet samples pixels';
     }
+    return withSession(found.vaeDecoderPath, (session) => {
+      requireNames(session, ['latent_sample'], ['sample']);
+      return 'latent_sample → sample';
+    });
   });
   await record('UNet cross-attention', async () => {
     const instrumented = await instrumentUnet(found.unetPath, { perHead: true });
@@ -69,4 +88,30 @@ export async function checkCompatibility(root: string): Promise<CompatibilityRep
     return `${instrumented.layers.length} cross-attention layers found and instrumented (heads x head dim: ${heads})`;
   });
   return { ok: checks.every((c) => c.ok), folder, checks };
+}
+
+async function withSession<T>(file: string, use: (session: ort.InferenceSession) => T): Promise<T> {
+  const session = await ort.InferenceSession.create(file);
+  try {
+    return use(session);
+  } finally {
+    await session.release();
+  }
+}
+
+/** The inputs and outputs the engine feeds and reads, by the names optimum-cli gives them. */
+function requireNames(session: ort.InferenceSession, inputs: string[], outputs: string[]): void {
+  for (const name of inputs) {
+    if (!session.inputNames.includes(name)) throw new Error(`no input "${name}" (inputs: ${session.inputNames.join(', ')}); export with optimum-cli export onnx`);
+  }
+  for (const name of outputs) {
+    if (!session.outputNames.includes(name)) throw new Error(`no output "${name}" (outputs: ${session.outputNames.join(', ')}); export with optimum-cli export onnx`);
+  }
+}
+
+/** A dimension the graph fixes (not a named, dynamic one). */
+function staticDim(metadata: readonly ort.InferenceSession.ValueMetadata[], name: string, axis: number): number | undefined {
+  const meta = metadata.find((m) => m.name === name);
+  const dim = meta?.isTensor ? meta.shape[axis] : undefined;
+  return typeof dim === 'number' ? dim : undefined;
 }
