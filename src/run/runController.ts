@@ -15,7 +15,10 @@ import { comparePrompt } from '../engine/run/comparePrompt';
 import { InputError } from '../engine/run/errors';
 import { resolveFileSettings, resolveModel, type ModelLookup, type ResolvedFileSettings } from '../engine/run/resolveModel';
 import { runFinetune } from '../engine/run/runFinetune';
-import { runPrompt } from '../engine/run/runPrompt';
+import type { AttentionAnalysis } from '../engine/run/attentionAnalysis';
+import { refilterRun, runPrompt } from '../engine/run/runPrompt';
+import type { WrittenRun } from '../engine/run/runRecord';
+import type { RunResult } from '../engine/run/runResult';
 import type { ProviderChoice } from '../engine/session/createSession';
 import { userModels } from '../models/addModel';
 import type { JobKind, MapFilter } from '../protocol/messages';
@@ -60,6 +63,8 @@ export class RunController implements vscode.Disposable {
   model: ModelInUse | undefined;
   /** The last message shown to the user about a job that could not start (tests read it). */
   lastNotice: string | undefined;
+  /** The newest Generate's record and analysis: its maps can be filtered by layer or head without sampling again. */
+  private lastRun: { folder: string; result: RunResult; analysis: AttentionAnalysis; runsDir: string } | undefined;
 
   constructor(
     private readonly pipelines: PipelineCache,
@@ -152,11 +157,21 @@ export class RunController implements vscode.Disposable {
   }
 
   /**
-   * Runs the run in `folder` again (its prompt, seed and steps; the prompt looked up in its .prompt
-   * file by text) with the display maps aggregating only `filter`'s layer or grid, head and steps:
-   * the same image, other maps. Scores and masks stay Separate-and-Enhance's own.
+   * The run in `folder` with the display maps aggregating only `filter`'s layer or grid, head and steps: the
+   * same image, other maps, as a new run. For the newest Generate over all steps, from its stored per-layer
+   * sums; otherwise sampled again (its prompt, seed and steps; the prompt looked up in its .prompt file by
+   * text). Scores and masks stay Separate-and-Enhance's own.
    */
   async filterMaps(folder: string, filter: MapFilter): Promise<CompletedRun | undefined> {
+    const last = this.lastRun?.folder === folder ? this.lastRun : undefined;
+    const selection = last ? selectionOf(filter, last.result.layers) : undefined;
+    if (last && selection && last.analysis.canRefilter(selection)) {
+      this.log.info(`Filter maps of ${path.basename(folder)}: ${describeFilter(filter)}, from the run's stored maps`);
+      return this.job('generate', `${last.result.prompt} · ${describeFilter(filter)}`, async (job) => {
+        job.status('Aggregating the stored maps…');
+        return this.showRun(await refilterRun(last, selection, last.runsDir), filter, last);
+      });
+    }
     let source: Awaited<ReturnType<RunController['runSource']>>;
     try {
       source = await this.runSource(folder);
@@ -210,6 +225,7 @@ export class RunController implements vscode.Disposable {
   ): Promise<CompletedRun | undefined> {
     const { file, runsDir, provider, models } = this.settings({ uri });
     return this.job('generate', label, async (job) => {
+      let analysis: AttentionAnalysis | undefined;
       const done = await runPrompt(
         {
           file,
@@ -232,15 +248,22 @@ export class RunController implements vscode.Disposable {
               this.panel.post({ type: 'progress', runId: job.id, step: p.step, totalSteps: p.totalSteps });
             }
           },
+          onAnalysis: (a) => (analysis = a),
         },
       );
-      this.folders.set(done.written.id, done.written.folder);
-      this.log.info(`Done in ${Math.round(done.result.timings.totalMs)} ms on ${done.result.provider.name}: ${done.written.folder}`);
-      this.usedModel(done.result);
-      this.panel.showView({ kind: 'run', folder: done.written.folder }, { type: 'result', run: toRunView(done.result, done.written, filter) });
-      this.finished.fire({ kind: 'generate', folder: done.written.folder });
-      return { runId: done.written.id, runFolder: done.written.folder };
+      return this.showRun(done, filter, analysis && { analysis, runsDir });
     });
+  }
+
+  /** A Generate's (or a filter's) new record: shown, remembered for filtering, announced. */
+  private showRun(done: { result: RunResult; written: WrittenRun }, filter: MapFilter | undefined, kept: { analysis: AttentionAnalysis; runsDir: string } | undefined): CompletedRun {
+    this.folders.set(done.written.id, done.written.folder);
+    this.log.info(`Done in ${Math.round(done.result.timings.totalMs)} ms on ${done.result.provider.name}: ${done.written.folder}`);
+    this.usedModel(done.result);
+    this.lastRun = kept && { folder: done.written.folder, result: done.result, ...kept };
+    this.panel.showView({ kind: 'run', folder: done.written.folder }, { type: 'result', run: toRunView(done.result, done.written, filter) });
+    this.finished.fire({ kind: 'generate', folder: done.written.folder });
+    return { runId: done.written.id, runFolder: done.written.folder };
   }
 
   /**

@@ -40,6 +40,20 @@ suite('Attention analysis: masks, overlap matrix, map filters', () => {
     suiteLog(`    matrix: ${first.matrix?.join(' | ')}`);
   });
 
+  test("a head filter over every step of the newest run is aggregated from its stored maps, without sampling", async function () {
+    this.timeout(JOB_TIMEOUT_MS);
+    const test = await promptLensApi();
+    const done = await test.filterMaps(first.runFolder, { head: 1 });
+    assert.ok(done, `the filtered run finished (notice: ${test.lastNotice()})`);
+    const state = await withTimeout(test.whenResultsRendered(), 30_000, 'the filtered view');
+    assert.equal(state.runId, done.runId);
+    const record = JSON.parse(fs.readFileSync(path.join(done.runFolder, 'run.json'), 'utf8')) as { maps: { recipe: string; aggregatedFrom?: string } };
+    assert.equal(record.maps.aggregatedFrom, path.basename(first.runFolder));
+    assert.match(record.maps.recipe, /heads 1, all 4 steps/);
+    assert.ok(fs.readFileSync(path.join(first.runFolder, 'image.png')).equals(fs.readFileSync(path.join(done.runFolder, 'image.png'))), 'the same image');
+    assert.deepEqual(state.masks, first.masks);
+  });
+
   test('a head filter re-runs the same prompt and seed: the same image, other maps', async function () {
     this.timeout(JOB_TIMEOUT_MS);
     const test = await promptLensApi();

@@ -64,8 +64,16 @@ export class AttentionAnalysis {
   private scoreTimestep = 0;
   private scoreGrid = '';
   private catalogue: LayerInfo[] = [];
+  /** Text positions per map (the model's padded length). */
+  private tokens = 0;
   private readonly spans: WordSpan[];
   private readonly objectWords: string[];
+  /**
+   * Every layer's maps, all heads, summed over the steps at the layer's own grid: enough to aggregate the
+   * display maps again for other layers or heads without sampling again (DAAM sums over time before its
+   * bicubic upsampling, which is linear, and its clamp). Per-step maps are not kept: a step range re-samples.
+   */
+  private readonly layerSums = new Map<string, { info: LayerInfo; sums: Float32Array }>();
 
   constructor(private readonly input: AnalysisInput) {
     const { spans, objectWords } = wordSpans(input);
@@ -77,6 +85,7 @@ export class AttentionAnalysis {
   readonly onAttention = (captures: AttentionCapture[]): void => {
     if (!this.display) this.start(captures);
     for (const capture of captures) {
+      this.addToLayerSums(capture);
       this.display?.add(capture);
       this.timeline?.add(capture);
       if (capture.step === this.scoreStep) {
@@ -90,6 +99,7 @@ export class AttentionAnalysis {
     const catalogue: LayerInfo[] = captures.map((c) => ({ name: c.layer, gridH: c.gridH, gridW: c.gridW, heads: c.heads }));
     this.catalogue = catalogue;
     const tokens = captures[0].tokens;
+    this.tokens = tokens;
     const { steps, sampleH, sampleW } = this.input;
     this.display = new AttentionAccumulator({
       outH: sampleH,
@@ -111,10 +121,58 @@ export class AttentionAnalysis {
   }
 
   finish(): AnalysisOutput {
-    const { sampleH, sampleW } = this.input;
     if (!this.display || !this.scoring || !this.timeline) throw new Error('No attention was captured');
+    const display = this.displayMaps(this.display, this.input.selection);
+    return {
+      ...display,
+      layers: this.catalogue.map(({ name, gridH, gridW, heads }) => ({ name, gridH, gridW, heads })),
+      scores: this.scores(display.mapHeight, display.mapWidth),
+      timeline: this.timelineData(),
+    };
+  }
+
+  /** Whether `selection` can be aggregated from the stored sums: any layers and heads, but every step. */
+  canRefilter(selection: SelectionOptions): boolean {
+    const steps = selection.steps;
+    if (this.layerSums.size === 0) return false;
+    if (steps === undefined || steps === 'all') return true;
+    if (typeof steps === 'number') return this.input.steps === 1 && steps === 0;
+    return (steps.from ?? 0) <= 0 && (steps.to ?? Infinity) >= this.input.steps - 1;
+  }
+
+  /** The display maps for other layers or heads, from the stored sums: what sampling again with `selection` would give. */
+  refilter(selection: SelectionOptions): Pick<AnalysisOutput, 'words' | 'mapHeight' | 'mapWidth' | 'mapRecipe'> {
+    if (!this.canRefilter(selection)) throw new Error('a step range needs the per-step maps, which are not kept: sample again');
+    const accumulator = new AttentionAccumulator({
+      outH: this.input.sampleH,
+      outW: this.input.sampleW,
+      tokens: this.tokens,
+      selection: userSelection(this.catalogue, { ...selection, steps: 'all' }, this.input.steps),
+      recipe: 'daam',
+    });
+    // The sums enter as one step holding every step's maps.
+    for (const { info, sums } of this.layerSums.values()) {
+      accumulator.add({ layer: info.name, step: 0, timestep: 0, gridH: info.gridH, gridW: info.gridW, heads: info.heads, tokens: this.tokens, probs: sums });
+    }
+    return this.displayMaps(accumulator, selection);
+  }
+
+  private addToLayerSums(capture: AttentionCapture): void {
+    let entry = this.layerSums.get(capture.layer);
+    if (!entry) {
+      entry = { info: { name: capture.layer, gridH: capture.gridH, gridW: capture.gridW, heads: capture.heads }, sums: new Float32Array(capture.probs.length) };
+      this.layerSums.set(capture.layer, entry);
+    }
+    const { sums } = entry;
+    const probs = capture.probs;
+    for (let i = 0; i < sums.length; i++) sums[i] += probs[i];
+  }
+
+  /** Word maps merged from token maps, with the specials, and the recipe they were made by. */
+  private displayMaps(accumulator: AttentionAccumulator, selection: SelectionOptions | undefined): Pick<AnalysisOutput, 'words' | 'mapHeight' | 'mapWidth' | 'mapRecipe'> {
+    const { sampleH, sampleW } = this.input;
     const specials = this.specials();
-    const wordMaps = mergeWords(this.display.result(), this.spans, { specials });
+    const wordMaps = mergeWords(accumulator.result(), this.spans, { specials });
     const hw = wordMaps.height * wordMaps.width;
     const words: WordMap[] = wordMaps.words.map((word, i) => ({
       word,
@@ -123,15 +181,12 @@ export class AttentionAnalysis {
       isSpecial: word === START || word === END,
       map: wordMaps.data.slice(i * hw, (i + 1) * hw),
     }));
-    const layerNames = this.display.layers.map((l) => `${l.gridH}x${l.gridW}`);
+    const layerNames = accumulator.layers.map((l) => `${l.gridH}x${l.gridW}`);
     return {
       words,
-      layers: this.catalogue.map(({ name, gridH, gridW, heads }) => ({ name, gridH, gridW, heads })),
       mapHeight: wordMaps.height,
       mapWidth: wordMaps.width,
-      mapRecipe: `DAAM: ${describeSelection(this.input.selection, [...new Set(layerNames)], this.input.steps)}, bicubic to ${sampleH}x${sampleW}`,
-      scores: this.scores(wordMaps.height, wordMaps.width),
-      timeline: this.timelineData(),
+      mapRecipe: `DAAM: ${describeSelection(selection, [...new Set(layerNames)], this.input.steps)}, bicubic to ${sampleH}x${sampleW}`,
     };
   }
 

@@ -1,13 +1,14 @@
 // One run from a .prompt file: open it, pick the prompt, sample with attention capture, and write
 // the run record. Shared by the extension and the CLI.
+import * as path from 'node:path';
 import type { SelectionOptions } from '../attention';
-import type { GenerateProgress } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import type { PromptLine } from '../promptFile';
+import { SelectionError, type AttentionAnalysis } from './attentionAnalysis';
 import { InputError } from './errors';
 import { writeRunRecord, type WrittenRun } from './runRecord';
 import type { RunResult } from './runResult';
-import { openPromptFile, sampleRun, type PromptFileSource } from './sampleRun';
+import { openPromptFile, sampleRun, type PromptFileSource, type SampleHooks } from './sampleRun';
 
 export interface RunPromptRequest extends PromptFileSource {
   /** 0-based line of the prompt; a non-prompt line runs the next prompt below it. Default: the first prompt. */
@@ -18,16 +19,29 @@ export interface RunPromptRequest extends PromptFileSource {
   runsDir: string;
 }
 
-export interface RunPromptHooks {
-  signal?: AbortSignal;
-  onStatus?(message: string): void;
-  onProgress?(progress: GenerateProgress): void;
+/**
+ * The run's display maps for other layers or heads, from the stored per-layer sums of its analysis instead of
+ * sampling again (same image, scores and timeline), written as a new run record like any run.
+ */
+export async function refilterRun(
+  source: { folder: string; result: RunResult; analysis: AttentionAnalysis },
+  selection: SelectionOptions,
+  runsDir: string,
+): Promise<{ result: RunResult; written: WrittenRun }> {
+  let maps: ReturnType<AttentionAnalysis['refilter']>;
+  try {
+    maps = source.analysis.refilter(selection);
+  } catch (error) {
+    throw error instanceof SelectionError ? new InputError(`selection: ${error.message}`) : error;
+  }
+  const result: RunResult = { ...source.result, ...maps, mapsAggregatedFrom: source.result.mapsAggregatedFrom ?? path.basename(source.folder) };
+  return { result, written: await writeRunRecord(result, runsDir) };
 }
 
 export async function runPrompt(
   request: RunPromptRequest,
   pipelines: PipelineCache,
-  hooks: RunPromptHooks = {},
+  hooks: SampleHooks = {},
 ): Promise<{ result: RunResult; written: WrittenRun }> {
   const opened = await openPromptFile(request, pipelines, request.overrides, hooks);
   const prompt = pickPrompt(opened.parsed.prompts, request.line, request.file);

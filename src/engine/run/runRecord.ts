@@ -122,6 +122,7 @@ function runJson(result: RunResult, id: string, now: Date, files: PictureFiles):
       height: result.mapHeight,
       width: result.mapWidth,
       recipe: result.mapRecipe,
+      aggregatedFrom: result.mapsAggregatedFrom,
       timeline: result.timeline
         ? { timesteps: result.timeline.timesteps, height: result.timeline.height, width: result.timeline.width }
         : undefined,

@@ -99,6 +99,8 @@ export interface RunResult {
   mapWidth: number;
   /** Recipe used for `words[].map`, e.g. "daam: all layers, all heads, all steps". */
   mapRecipe: string;
+  /** The run whose stored maps were aggregated again for other layers or heads (its folder name), instead of sampling. */
+  mapsAggregatedFrom?: string;
   words: WordMap[];
   /** Every cross-attention layer of the model, in graph order. */
   layers: RunLayer[];

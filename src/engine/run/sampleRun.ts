@@ -39,6 +39,8 @@ export interface SampleHooks {
   signal?: AbortSignal;
   onStatus?(message: string): void;
   onProgress?(progress: GenerateProgress): void;
+  /** The run's analysis once done, for display maps of other layers or heads without sampling again. */
+  onAnalysis?(analysis: AttentionAnalysis): void;
 }
 
 /** Parses the file (errors name file:line:col), resolves its model and loads (or reuses) the pipeline. */
@@ -128,7 +130,7 @@ export async function sampleRun(
     throw error instanceof SelectionError ? new InputError(`selection: ${error.message}`) : error;
   });
   const detection = detect(prompt.text, output.image);
-  return {
+  const result: RunResult = {
     prompt: prompt.text,
     objects: prompt.objects.map(({ word, start, end }) => ({ word, start, end })),
     source: { file, line: prompt.line + 1 },
@@ -141,6 +143,8 @@ export async function sampleRun(
     ...(detection ? { detection } : {}),
     timings: output.timings,
   };
+  hooks.onAnalysis?.(analysis);
+  return result;
 }
 
 /**

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { AttentionCapture } from '../../../src/engine/pipeline/pipeline';
+import type { SelectionOptions } from '../../../src/engine/attention';
 import { AttentionAnalysis } from '../../../src/engine/run/attentionAnalysis';
 import type { TokenizedText } from '../../../src/engine/tokenizer';
 
@@ -107,5 +108,41 @@ describe('attention analysis of a run', () => {
     assert.deepEqual(s.pairs.map((p) => [p.a, p.b, p.iou]), [['circle #1', 'circle #2', 0]]);
     assert.deepEqual([...s.masks], [1, 0, 0, 0, 0, 0, 0, 1], 'each circle masks its own cell');
     assert.ok(Math.abs(s.overlap - 0.02 / 0.45) < 1e-6, `overlap ${s.overlap}`);
+  });
+
+  test('other layers or heads from the stored sums: the maps sampling again with that selection gives', () => {
+    // Two layers on two grids, two heads, three steps of varied maps.
+    const layers = [
+      { layer: 'down.attn2', gridH: 2, gridW: 2 },
+      { layer: 'up.attn2', gridH: 1, gridW: 1 },
+    ];
+    const steps = [0, 1, 2].map((step) =>
+      layers.map(({ layer, gridH, gridW }, l) => {
+        const probs = new Float32Array(2 * gridH * gridW * 6);
+        for (let i = 0; i < probs.length; i++) probs[i] = 0.05 + 0.1 * Math.abs(Math.sin(1.3 * i + 0.7 * step + 2.1 * l));
+        return { layer, step, timestep: 900 - 300 * step, gridH, gridW, heads: 2, tokens: 6, probs };
+      }),
+    );
+    const analyse = (selection?: SelectionOptions) => {
+      const analysis = new AttentionAnalysis({ prompt: PROMPT, objects: [{ word: 'circle', start: 4, end: 10 }, { word: 'square', start: 15, end: 21 }], tokenized, steps: 3, sampleH: 4, sampleW: 4, ...(selection ? { selection } : {}) });
+      for (const captures of steps) analysis.onAttention(captures);
+      return analysis;
+    };
+    const stored = analyse();
+    stored.finish();
+    for (const selection of [{ heads: [1] }, { layers: ['up.attn2'] }, { grids: ['2x2'], heads: [0] }, { steps: { from: 0, to: 2 } }] as SelectionOptions[]) {
+      assert.equal(stored.canRefilter(selection), true, JSON.stringify(selection));
+      const again = stored.refilter(selection);
+      const sampled = analyse(selection).finish();
+      assert.equal(again.mapRecipe, sampled.mapRecipe);
+      assert.deepEqual(again.words.map((w) => w.word), sampled.words.map((w) => w.word));
+      for (const [i, w] of again.words.entries()) {
+        for (let j = 0; j < w.map.length; j++) assert.ok(Math.abs(w.map[j] - sampled.words[i].map[j]) < 1e-6, `${JSON.stringify(selection)} ${w.word}[${j}]`);
+      }
+    }
+    // Per-step maps are not kept: a part of the steps needs sampling again.
+    assert.equal(stored.canRefilter({ steps: { from: 1, to: 2 } }), false);
+    assert.equal(stored.canRefilter({ steps: 1 }), false);
+    assert.throws(() => stored.refilter({ steps: { from: 1, to: 2 } }), /sample again/);
   });
 });
