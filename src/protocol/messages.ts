@@ -145,8 +145,10 @@ export interface RenderedState {
   deltas?: string[];
   /** Steps the step slider offers (0 when the run has no timeline). */
   timelineSteps?: number;
-  /** Objects whose masks were drawn (the mask grid). */
+  /** Objects whose masks were drawn (the mask grid; before/after: the base run's). */
   masks?: string[];
+  /** Before/after: the finetuned run's object masks drawn. */
+  afterMasks?: string[];
   /** The overlap matrix's cells as read, row by row ("circle × square IoU 0.25"). */
   matrix?: string[];
   /** The filter the maps were made with. */

@@ -159,6 +159,13 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
       <h2>Detector</h2>
       <table id="c-detect" class="deltas"></table>
     </div>
+    <div id="c-masks-section">
+      <h2>Object masks <span class="muted small">each object's map at 0.4 of its max</span></h2>
+      <p class="muted small">base</p>
+      <div id="c-masks-before" class="mask-grid"></div>
+      <p class="muted small">finetuned</p>
+      <div id="c-masks-after" class="mask-grid"></div>
+    </div>
     <div>
       <h2>Per-pixel overlap</h2>
       <div class="pair small">

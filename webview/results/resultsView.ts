@@ -370,6 +370,50 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     return max;
   }
 
+  /** A run's object masks, when its record has them for every object. */
+  function objectMasks(loaded: LoadedRun): Uint8Array | undefined {
+    const s = loaded.run.scores;
+    const size = loaded.run.mapHeight * loaded.run.mapWidth;
+    return s && loaded.masks && loaded.masks.length === s.activations.length * size ? loaded.masks : undefined;
+  }
+
+  /** Each object's mask over the image, then all together, into `grid`; returns the labels drawn. */
+  function renderMaskFigures(grid: HTMLElement, loaded: LoadedRun, labelPrefix = ''): string[] {
+    const { run } = loaded;
+    const words = run.scores?.activations.map((a) => a.word) ?? [];
+    const masks = objectMasks(loaded);
+    const drawn: string[] = [];
+    const figure = (label: string, indices: number[]): void => {
+      const f = document.createElement('figure');
+      f.dataset.mask = label;
+      const canvas = document.createElement('canvas');
+      canvas.setAttribute('role', 'img');
+      canvas.setAttribute('aria-label', `${labelPrefix}mask of ${label} over the image`);
+      drawMasks(canvas, loaded.image, masks, indices, run.mapHeight, run.mapWidth, indices.map(maskColour));
+      const caption = document.createElement('figcaption');
+      for (const k of indices) {
+        const swatch = document.createElement('span');
+        swatch.className = 'swatch';
+        swatch.style.background = maskColour(k);
+        caption.append(swatch);
+      }
+      caption.append(document.createTextNode(label));
+      f.append(canvas, caption);
+      grid.append(f);
+      drawn.push(label);
+    };
+    if (masks) {
+      words.forEach((word, k) => figure(word, [k]));
+      if (words.length > 1) figure('all objects', words.map((_, k) => k));
+    } else {
+      const note = document.createElement('p');
+      note.className = 'muted';
+      note.textContent = 'This run record has no object masks (made before they were saved).';
+      grid.append(note);
+    }
+    return drawn;
+  }
+
   /** The object masks (each alone, then all together) and the pairwise overlap matrix. */
   function renderAnalysis(): { masks: string[]; matrix: string[] } {
     const grid = el('masks');
@@ -382,36 +426,8 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     if (!single || !run || !s) return { masks: [], matrix: [] };
     const words = s.activations.map((a) => a.word);
     const size = run.mapHeight * run.mapWidth;
-    const masks = single.masks && single.masks.length === words.length * size ? single.masks : undefined;
-    const drawn: string[] = [];
-    const figure = (label: string, indices: number[], colourOf: (k: number) => string): void => {
-      const f = document.createElement('figure');
-      f.dataset.mask = label;
-      const canvas = document.createElement('canvas');
-      canvas.setAttribute('role', 'img');
-      canvas.setAttribute('aria-label', `mask of ${label} over the image`);
-      drawMasks(canvas, single?.image, masks, indices, run.mapHeight, run.mapWidth, indices.map(colourOf));
-      const caption = document.createElement('figcaption');
-      for (const k of indices) {
-        const swatch = document.createElement('span');
-        swatch.className = 'swatch';
-        swatch.style.background = colourOf(k);
-        caption.append(swatch);
-      }
-      caption.append(document.createTextNode(label));
-      f.append(canvas, caption);
-      grid.append(f);
-      drawn.push(label);
-    };
-    if (masks) {
-      words.forEach((word, k) => figure(word, [k], maskColour));
-      if (words.length > 1) figure('all objects', words.map((_, k) => k), maskColour);
-    } else {
-      const note = document.createElement('p');
-      note.className = 'muted';
-      note.textContent = 'This run record has no object masks (made before they were saved).';
-      grid.append(note);
-    }
+    const masks = objectMasks(single);
+    const drawn = renderMaskFigures(grid, single);
     // The matrix: a real table, header row and header column, one colour-scaled cell per pair.
     const { cells } = overlapMatrix(s, masks ? maskAreas(masks, words.length, size) : undefined);
     const caption = document.createElement('caption');
@@ -621,6 +637,14 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
       tr.append(cell('td', 'The detector only reads prompts in the embedded model’s vocabulary.'));
       detect.append(tr);
     }
+    // Object masks before and after: did the finetune pull the objects' maps apart?
+    const maskRows: Record<'before' | 'after', string[]> = { before: [], after: [] };
+    for (const [side, loaded] of [['before', before], ['after', after]] as const) {
+      const grid = el(`c-masks-${side}`);
+      grid.replaceChildren();
+      maskRows[side] = renderMaskFigures(grid, loaded, side === 'before' ? 'base: ' : 'finetuned: ');
+    }
+    el('c-masks-section').hidden = !before.run.scores || before.run.scores.activations.length === 0;
     for (const [id, run] of [['c-overlap-before', before.run], ['c-overlap-after', after.run]] as const) {
       const overlap = new Float32Array(run.overlapMap);
       drawHeat(el<HTMLCanvasElement>(id), overlap, run.mapHeight, run.mapWidth, Math.max(mapMaxOf(new Float32Array(before.run.overlapMap)), mapMaxOf(new Float32Array(after.run.overlapMap))));
@@ -635,6 +659,8 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
         mode: 'compare',
         deltas: deltas.map(formatDelta),
         timelineSteps: steps,
+        masks: maskRows.before,
+        afterMasks: maskRows.after,
       },
     });
   }
