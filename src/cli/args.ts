@@ -40,7 +40,8 @@ export const USAGE = `Usage: prompt-lens run FILE.prompt [options]
        prompt-lens check MODEL
 
 run       generates an image for one prompt of a .prompt file and writes a run record
-          (image, per-word attention maps, scores, run.json, report.html) to a new folder.
+          (image, per-word attention maps, scores, run.json, report.html) to a new folder;
+          once per seed when the file lists several (seed: [1, 2, 3]), then a summary.
 finetune  Separate-and-Enhance finetune of the cross-attention key projections on the
           file's prompts with two or more [marked] objects; writes the keys
           (keys.safetensors), the loss curve and before/after runs of every prompt.
@@ -51,7 +52,7 @@ check     whether Prompt Lens can use a model folder (or an embedded model by na
 Options:
   --line N              run: 1-based line of the prompt (default: the first prompt)
   --out DIR             folder that receives the new folder (default: runs/ beside FILE)
-  --seed S              seed (overrides the file's front matter)
+  --seed S              one seed (overrides the file's front matter)
   --steps N             DDIM sampling steps (overrides the file's front matter)
   --layers L1,L2        run: maps from these cross-attention layers (names or prefixes, e.g. up_blocks.1)
   --grids 16,8          run: maps from layers with these query grids

@@ -8,7 +8,8 @@ import { PipelineCache } from '../engine/pipeline/pipelineCache';
 import { ModelError } from '../engine/model/modelFolder';
 import { InputError } from '../engine/run/errors';
 import { runFinetune } from '../engine/run/runFinetune';
-import { runPrompt } from '../engine/run/runPrompt';
+import { runPromptSeeds } from '../engine/run/runPrompt';
+import { seedSummary } from '../engine/run/seedSummary';
 import { KeySetError } from '../engine/finetune/keySet';
 import { parseArgs, UsageError, USAGE, type FinetuneArgs, type RunArgs } from './args';
 import { checkModel } from './check';
@@ -95,7 +96,7 @@ async function run(args: RunArgs): Promise<number> {
   const file = path.resolve(args.file);
   const progress = progressPrinter(args.quiet);
   const say = progress.say;
-  const { result, written } = await runPrompt(
+  const runs = await runPromptSeeds(
     {
       file,
       text: await readPromptFile(file),
@@ -113,13 +114,19 @@ async function run(args: RunArgs): Promise<number> {
     },
     cliPipelines(),
     { signal: cancelOnInterrupt(), onStatus: say, onProgress: (p) => progress.step(p.step, p.totalSteps, 'step') },
+    {
+      // Each run's folder and report as soon as it is written: a cancel keeps the earlier seeds' runs.
+      onWritten: ({ result, written }) => {
+        say(`"${result.prompt}" on ${result.model.id} (${result.provider.name}), seed ${result.settings.seed}, in ${Math.round(result.timings.totalMs)} ms`);
+        if (result.scores) {
+          const s = result.scores;
+          say(`overlap ${s.overlap.toFixed(3)} · weakest ${s.weakest} · ${s.activations.map((a) => `${a.word} ${a.value.toFixed(3)}`).join(' · ')}`);
+        }
+        process.stdout.write(`${written.folder}\n${written.report}\n`);
+      },
+    },
   );
-  say(`"${result.prompt}" on ${result.model.id} (${result.provider.name}) in ${Math.round(result.timings.totalMs)} ms`);
-  if (result.scores) {
-    const s = result.scores;
-    say(`overlap ${s.overlap.toFixed(3)} · weakest ${s.weakest} · ${s.activations.map((a) => `${a.word} ${a.value.toFixed(3)}`).join(' · ')}`);
-  }
-  process.stdout.write(`${written.folder}\n${written.report}\n`);
+  if (runs.length > 1) say(seedSummary(runs.map((r) => r.result)));
   return EXIT.ok;
 }
 

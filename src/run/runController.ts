@@ -16,9 +16,10 @@ import { InputError } from '../engine/run/errors';
 import { resolveFileSettings, resolveModel, type ModelLookup, type ResolvedFileSettings } from '../engine/run/resolveModel';
 import { runFinetune } from '../engine/run/runFinetune';
 import type { AttentionAnalysis } from '../engine/run/attentionAnalysis';
-import { refilterRun, runPrompt } from '../engine/run/runPrompt';
+import { refilterRun, runPromptSeeds } from '../engine/run/runPrompt';
 import type { WrittenRun } from '../engine/run/runRecord';
 import type { RunResult } from '../engine/run/runResult';
+import { seedSummary } from '../engine/run/seedSummary';
 import type { ProviderChoice } from '../engine/session/createSession';
 import { userModels } from '../models/addModel';
 import type { JobKind, MapFilter } from '../protocol/messages';
@@ -226,7 +227,8 @@ export class RunController implements vscode.Disposable {
     const { file, runsDir, provider, models } = this.settings({ uri });
     return this.job('generate', label, async (job) => {
       let analysis: AttentionAnalysis | undefined;
-      const done = await runPrompt(
+      // Every seed of the file's list, each its own run; the view shows the last, History lists them all.
+      const runs = await runPromptSeeds(
         {
           file,
           text,
@@ -250,8 +252,16 @@ export class RunController implements vscode.Disposable {
           },
           onAnalysis: (a) => (analysis = a),
         },
+        {
+          onWritten: ({ written }, index, of) => {
+            if (index === of - 1) return;
+            this.folders.set(written.id, written.folder);
+            this.finished.fire({ kind: 'generate', folder: written.folder });
+          },
+        },
       );
-      return this.showRun(done, filter, analysis && { analysis, runsDir });
+      if (runs.length > 1) this.log.info(seedSummary(runs.map((r) => r.result)));
+      return this.showRun(runs[runs.length - 1], filter, analysis && { analysis, runsDir });
     });
   }
 

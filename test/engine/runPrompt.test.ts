@@ -11,7 +11,8 @@ import { PipelineCache } from '../../src/engine/pipeline/pipelineCache';
 import { decodeSafetensors } from '../../src/engine/safetensors';
 import { InputError } from '../../src/engine/run/errors';
 import type { AttentionAnalysis } from '../../src/engine/run/attentionAnalysis';
-import { refilterRun, runPrompt, type RunPromptRequest } from '../../src/engine/run/runPrompt';
+import { refilterRun, runPrompt, runPromptSeeds, type RunPromptRequest } from '../../src/engine/run/runPrompt';
+import { seedSummary } from '../../src/engine/run/seedSummary';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const MODELS = path.join(ROOT, 'models');
@@ -94,6 +95,21 @@ describe('runPrompt on the embedded model', () => {
     assert.notDeepEqual(a.result.image.data, c.result.image.data);
     assert.notEqual(a.written.folder, b.written.folder, 'a second run never overwrites the first');
     assert.equal(a.result.scores?.overlap, 0, 'one object has no overlap');
+  });
+
+  test('a list of seeds gives one run per seed, in order, each reported as it is written; runPrompt and an override give one', async () => {
+    const text = TEXT.replace('seed: 3', 'seed: [3, 5]');
+    const heard: string[] = [];
+    const runs = await runPromptSeeds(request({ text }), pipelines, {}, { onWritten: (run, i, of) => heard.push(`${run.result.settings.seed} ${i + 1}/${of}`) });
+    assert.deepEqual(runs.map((r) => r.result.settings.seed), [3, 5]);
+    assert.deepEqual(heard, ['3 1/2', '5 2/2']);
+    assert.notEqual(runs[0].written.folder, runs[1].written.folder);
+    assert.notDeepEqual(runs[0].result.image.data, runs[1].result.image.data);
+    const single = await runPrompt(request({ text }), pipelines);
+    assert.deepEqual(single.result.image.data, runs[0].result.image.data, 'runPrompt: the first seed');
+    const overridden = await runPromptSeeds(request({ text, overrides: { seed: 9 } }), pipelines);
+    assert.deepEqual(overridden.map((r) => [r.result.settings.seed, r.result.settings.sources?.seed]), [[9, 'override']]);
+    assert.match(seedSummary(runs.map((r) => r.result)), /^2 seeds \(3, 5\) · all objects found in \d\/2 · mean overlap \d\.\d{3} · mean weakest activation \d\.\d{3}$/);
   });
 
   test("a model name from the user's own list resolves to its folder", async () => {

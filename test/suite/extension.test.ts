@@ -106,4 +106,22 @@ suite('Prompt Lens extension', () => {
     assert.equal(record.settings?.seed, 1, 'front matter seed: 1 applies');
     saveArtifact('generated-image.png', fs.readFileSync(path.join(state.runFolder, 'image.png')));
   });
+
+  test('Generate with a list of seeds writes one run per seed and shows the last', async function () {
+    this.timeout(GENERATE_TIMEOUT_MS + 10_000);
+    const api: unknown = await vscode.extensions.getExtension(EXTENSION_ID)!.activate();
+    assert.ok(isTestApi(api));
+    const root = vscode.workspace.workspaceFolders![0].uri;
+    const uri = vscode.Uri.joinPath(root, 'seeds', 'seeds.prompt');
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(`---\nsteps: 4\nseed: [2, 7]\n---\n${PROMPT_LINE}\n`));
+    const done = (await vscode.commands.executeCommand(GENERATE, uri, 4)) as { runFolder: string } | undefined;
+    assert.ok(done, 'the job finished');
+    const state = await withTimeout(api.whenResultsRendered(), GENERATE_TIMEOUT_MS, 'the results webview to render');
+    assert.equal(state.runFolder, done.runFolder);
+    const runs = path.join(root.fsPath, 'seeds', 'runs');
+    const seeds = fs.readdirSync(runs).map((name) => (JSON.parse(fs.readFileSync(path.join(runs, name, 'run.json'), 'utf8')) as { settings: { seed: number } }).settings.seed);
+    assert.deepEqual(seeds.sort((a, b) => a - b), [2, 7], `one run per seed in ${runs}`);
+    const shown = JSON.parse(fs.readFileSync(path.join(done.runFolder, 'run.json'), 'utf8')) as { settings: { seed: number } };
+    assert.equal(shown.settings.seed, 7, 'the view shows the last seed');
+  });
 });

@@ -27,7 +27,7 @@ export async function refilterRun(
   source: { folder: string; result: RunResult; analysis: AttentionAnalysis },
   selection: SelectionOptions,
   runsDir: string,
-): Promise<{ result: RunResult; written: WrittenRun }> {
+): Promise<PromptRun> {
   let maps: ReturnType<AttentionAnalysis['refilter']>;
   try {
     maps = source.analysis.refilter(selection);
@@ -38,17 +38,45 @@ export async function refilterRun(
   return { result, written: await writeRunRecord(result, runsDir) };
 }
 
+/** One run of the prompt: the first seed of the file's list, or the override's. */
 export async function runPrompt(
   request: RunPromptRequest,
   pipelines: PipelineCache,
   hooks: SampleHooks = {},
-): Promise<{ result: RunResult; written: WrittenRun }> {
+): Promise<PromptRun> {
+  const [first] = await runPromptSeeds(request, pipelines, hooks, { limit: 1 });
+  return first;
+}
+
+export interface PromptRun {
+  result: RunResult;
+  written: WrittenRun;
+}
+
+/**
+ * A run of the prompt for every seed of the file's list (`seed: [1, 2, 3]`; the override's one when given), in
+ * order, each written as its own record: composition failures depend on the seed. `limit` caps the count;
+ * `onWritten` hears of each record as soon as it is written (a cancel keeps the ones before it).
+ */
+export async function runPromptSeeds(
+  request: RunPromptRequest,
+  pipelines: PipelineCache,
+  hooks: SampleHooks = {},
+  options: { limit?: number; onWritten?(run: PromptRun, index: number, of: number): void } = {},
+): Promise<PromptRun[]> {
   const opened = await openPromptFile(request, pipelines, request.overrides, hooks);
   const prompt = pickPrompt(opened.parsed.prompts, request.line, request.file);
-  const result = await sampleRun(opened.pipeline, prompt, opened.settings, request.file, hooks, undefined, request.selection);
-  hooks.onStatus?.('Writing the run record…');
-  const written = await writeRunRecord(result, request.runsDir);
-  return { result, written };
+  const seeds = opened.seeds.slice(0, options.limit ?? Infinity);
+  const runs: PromptRun[] = [];
+  for (const [i, seed] of seeds.entries()) {
+    if (seeds.length > 1) hooks.onStatus?.(`Seed ${seed} (${i + 1} of ${seeds.length})…`);
+    const result = await sampleRun(opened.pipeline, prompt, { ...opened.settings, seed }, request.file, hooks, undefined, request.selection);
+    hooks.onStatus?.('Writing the run record…');
+    const run = { result, written: await writeRunRecord(result, request.runsDir) };
+    runs.push(run);
+    options.onWritten?.(run, i, seeds.length);
+  }
+  return runs;
 }
 
 function pickPrompt(prompts: PromptLine[], line: number | undefined, file: string): PromptLine {
