@@ -28,6 +28,8 @@ export interface PromptLensTestApi {
   exportViewTo(file: string): Promise<string | undefined>;
   /** Re-runs the run in `folder` with its display maps filtered, as the results view's filters do. */
   filterMaps(folder: string, filter: MapFilter): Promise<{ runId: string; runFolder: string } | undefined>;
+  /** Shows another seed's run of the newest Generate, as the results view's seed list does. */
+  openSeedRun(folder: string): Promise<void>;
 }
 
 export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
@@ -41,6 +43,7 @@ export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
   const panel = new ResultsPanel(context.extensionUri, {
     onCancel: (runId) => runController.cancel(runId),
     onFilterMaps: (folder, filter) => void runController.filterMaps(folder, filter).then(completed),
+    onOpenSeedRun: (folder) => void runController.openSeedRun(folder),
     log,
   });
   const runController = new RunController(pipelines, panel, queue, log, builtinModelsDir);
@@ -143,5 +146,6 @@ export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
       return panel.requestExport();
     },
     filterMaps: async (folder, filter) => completed(await runController.filterMaps(folder, filter)),
+    openSeedRun: (folder) => runController.openSeedRun(folder),
   };
 }

@@ -62,6 +62,11 @@ export interface MapFilter {
   steps?: { from: number; to: number };
 }
 
+export interface SeedRun {
+  seed: number;
+  runFolder: string;
+}
+
 export interface RunView {
   runId: string;
   runFolder: string;
@@ -88,6 +93,8 @@ export interface RunView {
   mapRecipe?: string;
   /** The filter this run's maps were made with (a filter re-run in this window). */
   filter?: MapFilter;
+  /** The runs of the Generate that made this one, one per seed of the file's list (absent for a single seed). */
+  seedRuns?: SeedRun[];
   timeline?: TimelineView;
   detection?: DetectionView;
   totalMs: number;
@@ -145,6 +152,8 @@ export interface RenderedState {
   deltas?: string[];
   /** Steps the step slider offers (0 when the run has no timeline). */
   timelineSteps?: number;
+  /** The seeds the seed list offers (a Generate of several seeds). */
+  seeds?: number[];
   /** Objects whose masks were drawn (the mask grid; before/after: the base run's). */
   masks?: string[];
   /** Before/after: the finetuned run's object masks drawn. */
@@ -180,6 +189,8 @@ export type WebviewToHost =
   /** Re-run the shown run (same prompt, seed, steps) with its display maps filtered. */
   | { type: 'filterMaps'; runFolder: string; filter: MapFilter }
   | { type: 'revealRunFolder'; runId: string; folder?: string }
+  /** Show another seed's run of the shown Generate (one of the view's `seedRuns`). */
+  | { type: 'openSeedRun'; runFolder: string }
   | { type: 'exportPng'; png: ArrayBuffer; name: string; folder?: string };
 
 // ---------------------------------------------------------------------------------------------

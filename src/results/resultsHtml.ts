@@ -50,6 +50,10 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
     <div>
       <h1 id="prompt"></h1>
       <p id="meta" class="muted"></p>
+      <p id="seed-row" hidden>
+        <label for="seed-select" class="muted">Seed</label>
+        <select id="seed-select" class="select" title="The runs of this Generate, one per seed of the file's list"></select>
+      </p>
     </div>
     <div class="actions">
       <vscode-button id="export" appearance="secondary" title="Save this view as a PNG image">Export PNG</vscode-button>

@@ -16,6 +16,8 @@ export interface ResultsPanelEvents {
   onCancel(runId: string): void;
   /** The webview asks to re-run the shown run with its display maps filtered. */
   onFilterMaps(folder: string, filter: MapFilter): void;
+  /** The webview asks for another seed's run of the shown Generate. */
+  onOpenSeedRun(folder: string): void;
   log: vscode.LogOutputChannel;
 }
 
@@ -160,6 +162,9 @@ export class ResultsPanel implements vscode.Disposable {
       }
       case 'revealRunFolder':
         void this.reveal(message.folder);
+        break;
+      case 'openSeedRun':
+        if (typeof message.runFolder === 'string') this.events.onOpenSeedRun(message.runFolder);
         break;
       case 'exportPng':
         void this.saveExport(message.png, message.name);

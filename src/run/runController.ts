@@ -22,11 +22,11 @@ import type { RunResult } from '../engine/run/runResult';
 import { seedSummary } from '../engine/run/seedSummary';
 import type { ProviderChoice } from '../engine/session/createSession';
 import { userModels } from '../models/addModel';
-import type { JobKind, MapFilter } from '../protocol/messages';
+import type { JobKind, MapFilter, RunView, SeedRun } from '../protocol/messages';
 import type { ResultsPanel } from '../results/resultsPanel';
 import { chooseKeySet, describeFilter, keySetsForModel, selectionOf, NO_KEY_SET_MESSAGE, samplingDetail, trainingDetail } from './jobLogic';
 import type { JobContext, JobQueue } from './jobQueue';
-import { loadCompareView, toRunView } from './runView';
+import { loadCompareView, loadRunView, toRunView } from './runView';
 
 export const LANGUAGE_ID = 'prompt-lens';
 
@@ -64,6 +64,8 @@ export class RunController implements vscode.Disposable {
   model: ModelInUse | undefined;
   /** The last message shown to the user about a job that could not start (tests read it). */
   lastNotice: string | undefined;
+  /** The runs of the newest Generate with several seeds: the results view switches between them. */
+  private seedRuns: SeedRun[] = [];
   /** The newest Generate's record and analysis: its maps can be filtered by layer or head without sampling again. */
   private lastRun: { folder: string; result: RunResult; analysis: AttentionAnalysis; runsDir: string } | undefined;
 
@@ -261,6 +263,7 @@ export class RunController implements vscode.Disposable {
         },
       );
       if (runs.length > 1) this.log.info(seedSummary(runs.map((r) => r.result)));
+      this.seedRuns = runs.length > 1 ? runs.map((r) => ({ seed: r.result.settings.seed, runFolder: r.written.folder })) : [];
       return this.showRun(runs[runs.length - 1], filter, analysis && { analysis, runsDir });
     });
   }
@@ -271,9 +274,23 @@ export class RunController implements vscode.Disposable {
     this.log.info(`Done in ${Math.round(done.result.timings.totalMs)} ms on ${done.result.provider.name}: ${done.written.folder}`);
     this.usedModel(done.result);
     this.lastRun = kept && { folder: done.written.folder, result: done.result, ...kept };
-    this.panel.showView({ kind: 'run', folder: done.written.folder }, { type: 'result', run: toRunView(done.result, done.written, filter) });
+    this.panel.showView({ kind: 'run', folder: done.written.folder }, { type: 'result', run: this.withSeedRuns(toRunView(done.result, done.written, filter)) });
     this.finished.fire({ kind: 'generate', folder: done.written.folder });
     return { runId: done.written.id, runFolder: done.written.folder };
+  }
+
+  /** Another seed's run of the newest Generate, read from its record (only those runs: the request comes from the webview). */
+  async openSeedRun(folder: string): Promise<void> {
+    if (!this.seedRuns.some((r) => r.runFolder === folder)) return;
+    try {
+      this.panel.showView({ kind: 'run', folder }, { type: 'result', run: this.withSeedRuns(await loadRunView(folder)) });
+    } catch (error) {
+      this.notice(`cannot show ${folder}: ${error instanceof Error ? error.message : String(error)}`, 'error');
+    }
+  }
+
+  private withSeedRuns(run: RunView): RunView {
+    return this.seedRuns.some((r) => r.runFolder === run.runFolder) ? { ...run, seedRuns: this.seedRuns } : run;
   }
 
   /**

@@ -119,9 +119,17 @@ suite('Prompt Lens extension', () => {
     const state = await withTimeout(api.whenResultsRendered(), GENERATE_TIMEOUT_MS, 'the results webview to render');
     assert.equal(state.runFolder, done.runFolder);
     const runs = path.join(root.fsPath, 'seeds', 'runs');
-    const seeds = fs.readdirSync(runs).map((name) => (JSON.parse(fs.readFileSync(path.join(runs, name, 'run.json'), 'utf8')) as { settings: { seed: number } }).settings.seed);
-    assert.deepEqual(seeds.sort((a, b) => a - b), [2, 7], `one run per seed in ${runs}`);
-    const shown = JSON.parse(fs.readFileSync(path.join(done.runFolder, 'run.json'), 'utf8')) as { settings: { seed: number } };
-    assert.equal(shown.settings.seed, 7, 'the view shows the last seed');
+    const bySeed = new Map(
+      fs.readdirSync(runs).map((name) => [(JSON.parse(fs.readFileSync(path.join(runs, name, 'run.json'), 'utf8')) as { settings: { seed: number } }).settings.seed, path.join(runs, name)]),
+    );
+    assert.deepEqual([...bySeed.keys()].sort((a, b) => a - b), [2, 7], `one run per seed in ${runs}`);
+    assert.equal(done.runFolder, bySeed.get(7), 'the view shows the last seed');
+    assert.deepEqual(state.seeds, [2, 7], 'the seed list offers both runs');
+    // The seed list switches to the other run, and keeps offering both.
+    const rendered = api.nextResultsRender();
+    await api.openSeedRun(bySeed.get(2)!);
+    const other = await withTimeout(rendered, 30_000, 'the other seed\'s run');
+    assert.equal(other.runId, path.basename(bySeed.get(2)!));
+    assert.deepEqual(other.seeds, [2, 7]);
   });
 });

@@ -106,6 +106,10 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     save({ scale: (e.target as HTMLSelectElement).value === 'shared' ? 'shared' : 'map' });
     redraw();
   });
+  el<HTMLSelectElement>('seed-select').addEventListener('change', (e) => {
+    const runFolder = (e.target as HTMLSelectElement).value;
+    if (runFolder && runFolder !== single?.run.runFolder) post({ type: 'openSeedRun', runFolder });
+  });
   el<HTMLSelectElement>('c-which').addEventListener('change', (e) => {
     comparison = Number((e.target as HTMLSelectElement).value);
     save({ comparison, ref: compareRef() });
@@ -261,6 +265,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     el('result').hidden = false;
     el('prompt').textContent = run.prompt;
     el('meta').textContent = `${run.model} · ${run.provider} · seed ${run.seed} · ${run.steps} steps · ${Math.round(run.totalMs)} ms`;
+    const seeds = renderSeedRuns(run);
     renderRunChipsAndOverlay();
     renderGrid();
     renderScores();
@@ -274,6 +279,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
         imageShown: loaded.image.naturalWidth > 0,
         tokenMaps: run.words.map((w) => w.word),
         mode: 'run',
+        seeds,
         timelineSteps: timelineSteps(run),
         masks: analysis.masks,
         matrix: analysis.matrix,
@@ -368,6 +374,23 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
       max = Math.max(max, mapMaxOf(mapAt(loaded, i).map));
     });
     return max;
+  }
+
+  /** The seed list of a Generate of several seeds: one option per run, the shown one selected. */
+  function renderSeedRuns(run: RunView): number[] {
+    const runs = run.seedRuns ?? [];
+    const select = el<HTMLSelectElement>('seed-select');
+    select.replaceChildren(
+      ...runs.map((r) => {
+        const option = document.createElement('option');
+        option.value = r.runFolder;
+        option.textContent = `${r.seed}`;
+        return option;
+      }),
+    );
+    select.value = run.runFolder;
+    el('seed-row').hidden = runs.length < 2;
+    return runs.map((r) => r.seed);
   }
 
   /** A run's object masks, when its record has them for every object. */
