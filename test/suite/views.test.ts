@@ -109,6 +109,8 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
       fs.copyFileSync(file, path.join(out, 'exported-before-after.png'));
     }
     assert.deepEqual([...bytes.subarray(1, 4)].map((b) => String.fromCharCode(b)).join(''), 'PNG');
+    // Base and finetuned images, then both runs' object masks: four 256 px pictures with 16 px gaps (IHDR width).
+    assert.equal(bytes.readUInt32BE(16), 16 + 4 * (256 + 16), 'the export holds both images and both runs\' masks');
     const again = await test.exportViewTo(file);
     assert.equal(again, '', 'a second export to the same file is refused');
     assert.deepEqual(fs.readFileSync(file), bytes, 'the file is unchanged');

@@ -734,6 +734,14 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
 
   // ----- export -----
 
+  /** The mask grid's combined figure (or its only object's) for the PNG export, when the view drew one. */
+  function maskPicture(gridId: string, label: string): { canvas: HTMLCanvasElement; label: string }[] {
+    const figures = [...el(gridId).querySelectorAll<HTMLElement>('figure')];
+    const figure = figures.find((f) => f.dataset.mask === 'all objects') ?? (figures.length === 1 ? figures[0] : undefined);
+    const canvas = figure?.querySelector('canvas');
+    return canvas ? [{ canvas, label }] : [];
+  }
+
   async function exportPng(): Promise<void> {
     const styles = getComputedStyle(document.body);
     const fg = styles.color || '#000';
@@ -751,9 +759,13 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
       pictures = [
         { canvas: el<HTMLCanvasElement>('overlay'), label: el('legend-word').textContent ?? '' },
         { canvas: overlap, label: 'per-pixel overlap' },
+        ...maskPicture('masks', 'object masks'),
       ];
       lines = [run.prompt, el('meta').textContent ?? ''];
-      if (run.scores) lines.push(`overlap ${run.scores.overlap.toFixed(3)} · ${run.scores.activations.map((a) => `${a.word} ${a.value.toFixed(3)}`).join(' · ')}`);
+      if (run.scores) {
+        lines.push(`overlap ${run.scores.overlap.toFixed(3)} · ${run.scores.activations.map((a) => `${a.word} ${a.value.toFixed(3)}`).join(' · ')}`);
+        if (run.scores.pairs.length > 0) lines.push(run.scores.pairs.map((p) => `${p.a} × ${p.b} mask IoU ${p.iou.toFixed(2)}`).join(' · '));
+      }
       name = `${run.runId}`;
       folder = run.runFolder;
     } else if (mode === 'compare' && compare) {
@@ -761,6 +773,8 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
       pictures = [
         { canvas: el<HTMLCanvasElement>('c-before'), label: `base · ${detectionSummary(pair?.before.run.detection)}` },
         { canvas: el<HTMLCanvasElement>('c-after'), label: `finetuned · ${detectionSummary(pair?.after.run.detection)}` },
+        ...maskPicture('c-masks-before', 'base object masks'),
+        ...maskPicture('c-masks-after', 'finetuned object masks'),
       ];
       lines = [compare.view.title, el('c-meta').textContent ?? '', ...scoreDeltas(pair?.before.run.scores, pair?.after.run.scores).map(formatDelta)];
       name = `${compare.view.id}-${comparison + 1}`;
