@@ -1,7 +1,9 @@
 // "Will Prompt Lens work with this export?" — every part checked in turn, each with what was found
 // and what to do instead, so Add Model can say more than "failed to load".
-import * as ort from 'onnxruntime-node';
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import { instrumentUnet } from '../onnx/instrument';
+import { readGraphSignature, type GraphPort, type GraphSignature } from '../onnx/signature';
 import { readSchedulerConfig } from '../scheduler';
 import { ClipTokenizer } from '../tokenizer';
 import { describeModelDefaults, MODEL_DEFAULTS_FILE, readModelDefaults } from './modelDefaults';
@@ -50,25 +52,24 @@ export async function checkCompatibility(root: string): Promise<CompatibilityRep
     return `${config.betaSchedule} betas, ${config.predictionType} prediction, ${config.numTrainTimesteps} training steps (sampled with DDIM)`;
   });
   let textWidth: number | undefined;
-  await record('text encoder', async () =>
-    withSession(found.textEncoderPath, (session) => {
-      requireNames(session, ['input_ids'], ['last_hidden_state']);
-      textWidth = staticDim(session.outputMetadata, 'last_hidden_state', 2);
-      return `input_ids → last_hidden_state${textWidth ? ` (${textWidth} wide)` : ''}`;
-    }),
-  );
+  await record('text encoder', async () => {
+    const graph = await readGraphSignature(found.textEncoderPath);
+    requirePorts(graph, ['input_ids'], ['last_hidden_state']);
+    textWidth = fixedDim(graph.outputs, 'last_hidden_state', 2);
+    return `input_ids → last_hidden_state${textWidth ? ` (${textWidth} wide)` : ''}`;
+  });
   let unetChannels: number | undefined;
-  await record('UNet inputs', async () =>
-    withSession(found.unetPath, (session) => {
-      requireNames(session, ['sample', 'timestep', 'encoder_hidden_states'], ['out_sample']);
-      unetChannels = staticDim(session.inputMetadata, 'sample', 1) ?? staticDim(session.outputMetadata, 'out_sample', 1);
-      const crossWidth = staticDim(session.inputMetadata, 'encoder_hidden_states', 2);
-      if (crossWidth && textWidth && crossWidth !== textWidth) {
-        throw new Error(`the UNet's cross-attention takes ${crossWidth}-wide text states but the text encoder gives ${textWidth}: they come from different models`);
-      }
-      return `sample, timestep, encoder_hidden_states → out_sample${unetChannels ? ` (${unetChannels} channels)` : ''}`;
-    }),
-  );
+  await record('UNet inputs', async () => {
+    const graph = await readGraphSignature(found.unetPath);
+    requirePorts(graph, ['sample', 'timestep', 'encoder_hidden_states'], ['out_sample']);
+    // Exports name the channel axis ("num_channels"); diffusers' config beside the graph says how many.
+    unetChannels = fixedDim(graph.inputs, 'sample', 1) ?? fixedDim(graph.outputs, 'out_sample', 1) ?? (await configuredChannels(found.root));
+    const crossWidth = fixedDim(graph.inputs, 'encoder_hidden_states', 2);
+    if (crossWidth && textWidth && crossWidth !== textWidth) {
+      throw new Error(`the UNet's cross-attention takes ${crossWidth}-wide text states but the text encoder gives ${textWidth}: they come from different models`);
+    }
+    return `sample, timestep, encoder_hidden_states → out_sample${unetChannels ? ` (${unetChannels} channels)` : ''}`;
+  });
   await record('VAE decoder', async () => {
     if (!found.vaeDecoderPath) {
       // A latent UNet's output is no picture: without the decoder a run would show its latents.
@@ -77,10 +78,8 @@ export async function checkCompatibility(root: string): Promise<CompatibilityRep
       }
       return 'none: the UNet samples pixels';
     }
-    return withSession(found.vaeDecoderPath, (session) => {
-      requireNames(session, ['latent_sample'], ['sample']);
-      return 'latent_sample → sample';
-    });
+    requirePorts(await readGraphSignature(found.vaeDecoderPath), ['latent_sample'], ['sample']);
+    return 'latent_sample → sample';
   });
   await record('UNet cross-attention', async () => {
     const instrumented = await instrumentUnet(found.unetPath, { perHead: true });
@@ -90,28 +89,28 @@ export async function checkCompatibility(root: string): Promise<CompatibilityRep
   return { ok: checks.every((c) => c.ok), folder, checks };
 }
 
-async function withSession<T>(file: string, use: (session: ort.InferenceSession) => T): Promise<T> {
-  const session = await ort.InferenceSession.create(file);
-  try {
-    return use(session);
-  } finally {
-    await session.release();
-  }
-}
-
 /** The inputs and outputs the engine feeds and reads, by the names optimum-cli gives them. */
-function requireNames(session: ort.InferenceSession, inputs: string[], outputs: string[]): void {
-  for (const name of inputs) {
-    if (!session.inputNames.includes(name)) throw new Error(`no input "${name}" (inputs: ${session.inputNames.join(', ')}); export with optimum-cli export onnx`);
-  }
-  for (const name of outputs) {
-    if (!session.outputNames.includes(name)) throw new Error(`no output "${name}" (outputs: ${session.outputNames.join(', ')}); export with optimum-cli export onnx`);
+function requirePorts(graph: GraphSignature, inputs: string[], outputs: string[]): void {
+  for (const [wanted, ports, what] of [[inputs, graph.inputs, 'input'], [outputs, graph.outputs, 'output']] as const) {
+    const names = ports.map((p) => p.name);
+    for (const name of wanted) {
+      if (!names.includes(name)) throw new Error(`no ${what} "${name}" (${what}s: ${names.join(', ')}); export with optimum-cli export onnx`);
+    }
   }
 }
 
 /** A dimension the graph fixes (not a named, dynamic one). */
-function staticDim(metadata: readonly ort.InferenceSession.ValueMetadata[], name: string, axis: number): number | undefined {
-  const meta = metadata.find((m) => m.name === name);
-  const dim = meta?.isTensor ? meta.shape[axis] : undefined;
-  return typeof dim === 'number' ? dim : undefined;
+function fixedDim(ports: GraphPort[], name: string, axis: number): number | undefined {
+  const dim = ports.find((p) => p.name === name)?.dims[axis];
+  return typeof dim === 'number' && dim > 0 ? dim : undefined;
+}
+
+/** `in_channels` of diffusers' `unet/config.json`, when the export has one. */
+async function configuredChannels(root: string): Promise<number | undefined> {
+  try {
+    const config = JSON.parse(await readFile(path.join(root, 'unet', 'config.json'), 'utf8')) as { in_channels?: unknown };
+    return typeof config.in_channels === 'number' ? config.in_channels : undefined;
+  } catch {
+    return undefined;
+  }
 }

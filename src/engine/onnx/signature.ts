@@ -1,0 +1,34 @@
+// The inputs and outputs a graph declares, read from its protobuf: no session, so no weights loaded (creating a
+// session for an SD 1.5 UNet takes GBs and tens of seconds just to learn its input names).
+import { readFile } from 'node:fs/promises';
+import { decodeModel, toNumber, type ValueInfoProto } from './proto';
+
+export interface GraphPort {
+  name: string;
+  /** Fixed sizes as numbers, named (dynamic) axes as their names, unknown ones as '?'. */
+  dims: (number | string)[];
+}
+
+export interface GraphSignature {
+  inputs: GraphPort[];
+  outputs: GraphPort[];
+}
+
+export async function readGraphSignature(file: string): Promise<GraphSignature> {
+  let graph;
+  try {
+    graph = decodeModel(await readFile(file)).graph;
+  } catch (error) {
+    throw new Error(`${file} is not an ONNX model: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  // Older exports list initializers among the inputs too; only the fed ones count.
+  const initializers = new Set((graph?.initializer ?? []).map((t) => t.name));
+  const port = (v: ValueInfoProto): GraphPort => ({
+    name: v.name ?? '',
+    dims: (v.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue !== undefined ? toNumber(d.dimValue) : '?')),
+  });
+  return {
+    inputs: (graph?.input ?? []).filter((v) => !initializers.has(v.name)).map(port),
+    outputs: (graph?.output ?? []).map(port),
+  };
+}
