@@ -263,7 +263,8 @@ export class RunController implements vscode.Disposable {
         },
       );
       if (runs.length > 1) this.log.info(seedSummary(runs.map((r) => r.result)));
-      this.seedRuns = runs.length > 1 ? runs.map((r) => ({ seed: r.result.settings.seed, runFolder: r.written.folder })) : [];
+      // A filter's re-run (one seed) keeps the seed list of the Generate it came from.
+      if (!filter) this.seedRuns = runs.length > 1 ? runs.map((r) => ({ seed: r.result.settings.seed, runFolder: r.written.folder })) : [];
       return this.showRun(runs[runs.length - 1], filter, analysis && { analysis, runsDir });
     });
   }
