@@ -53,3 +53,13 @@ export function attrInts(node: NodeProto, name: string): number[] | undefined {
   const a = node.attribute?.find((x) => x.name === name);
   return a?.ints?.map((v) => (typeof v === 'number' ? v : v.toNumber()));
 }
+
+export function attrFloat(node: NodeProto, name: string): number | undefined {
+  const a = node.attribute?.find((x) => x.name === name);
+  return a?.f ?? undefined;
+}
+
+export function attrString(node: NodeProto, name: string): string | undefined {
+  const a = node.attribute?.find((x) => x.name === name);
+  return a?.s ? new TextDecoder().decode(a.s) : undefined;
+}

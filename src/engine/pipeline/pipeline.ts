@@ -116,6 +116,7 @@ export class Pipeline {
     /** `baseKeyFeeds` already on the device (with `uploader`), kept for the pipeline's lifetime. */
     private readonly deviceBaseKeyFeeds: Record<string, ort.Tensor> | undefined,
     readonly deviceInputs: DeviceInputsInfo,
+    private readonly threads: number | undefined,
   ) {}
 
   static async load(model: ModelFolder, options: PipelineOptions = {}): Promise<Pipeline> {
@@ -131,7 +132,12 @@ export class Pipeline {
     ]);
     const keyFeeds = keyFeedsFor(instrumented, await loadOriginalKeys(instrumented));
     const device = await keepKeysOnDevice(unet.provider, options.deviceInputs ?? true, keyFeeds);
-    return new Pipeline(model, tokenizer, scheduler, textEncoder, unet, vaeDecoder, instrumented, keyFeeds, device.uploader, device.keyFeeds, device.info);
+    return new Pipeline(model, tokenizer, scheduler, textEncoder, unet, vaeDecoder, instrumented, keyFeeds, device.uploader, device.keyFeeds, device.info, options.threads);
+  }
+
+  /** Another model (the UNet's gradient model) on the provider and threads the UNet runs with. */
+  openSession(path: string): Promise<SessionHandle> {
+    return createSession(path, this.unet.provider, this.threads);
   }
 
   /**
