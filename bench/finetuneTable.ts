@@ -35,13 +35,12 @@ interface Options {
   guidance: number;
   lr: number;
   trainSteps: number;
-  keyPull: number;
   model: string;
   reference?: string;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { seeds: 50, steps: 20, guidance: 2, lr: defaultFinetuneOptions.lr, trainSteps: defaultFinetuneOptions.steps, keyPull: 0, model: path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes') };
+  const o: Options = { seeds: 50, steps: 20, guidance: 2, lr: defaultFinetuneOptions.lr, trainSteps: defaultFinetuneOptions.steps, model: path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes') };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--seeds') o.seeds = Number(value);
@@ -49,7 +48,6 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--guidance') o.guidance = Number(value);
     else if (flag === '--lr') o.lr = Number(value);
     else if (flag === '--train-steps') o.trainSteps = Number(value);
-    else if (flag === '--key-pull') o.keyPull = Number(value);
     else if (flag === '--model') o.model = path.resolve(value);
     else if (flag === '--reference') o.reference = path.resolve(value);
     else throw new Error(`unknown option ${flag}`);
@@ -107,7 +105,7 @@ async function main(): Promise<void> {
         }),
       };
     }),
-    { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(pipeline), steps: o.trainSteps, lr: o.lr, keyPull: o.keyPull },
+    { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(pipeline), steps: o.trainSteps, lr: o.lr, },
   );
   const trainMs = performance.now() - trainStarted;
   const first = trained.curve[0]?.loss ?? NaN;
@@ -124,7 +122,7 @@ async function main(): Promise<void> {
     ['sharing a colour or shape, held-out pairs', HELD_OUT_SHARED, o.seeds],
     ['single object', SINGLE, Math.max(1, Math.round(o.seeds / 5))],
   ];
-  console.log(`model ${pipeline.model.id} (${pipeline.model.hash}); finetune ${trained.curve.length} steps, lr ${o.lr}, key pull ${o.keyPull}, batch 4, loss ${first.toFixed(4)} → ${last.toFixed(4)} in ${(trainMs / 1000).toFixed(1)} s${trained.stopped ? ` (stopped: ${trained.stopped})` : ''}`);
+  console.log(`model ${pipeline.model.id} (${pipeline.model.hash}); finetune ${trained.curve.length} steps, lr ${o.lr}, batch 4, loss ${first.toFixed(4)} → ${last.toFixed(4)} in ${(trainMs / 1000).toFixed(1)} s${trained.stopped ? ` (stopped: ${trained.stopped})` : ''}`);
   console.log(`sampling: ${o.steps} DDIM steps, guidance ${o.guidance}; detector strict success (every object found with its colour)`);
   console.log('');
   console.log(`| prompts | ${columns.map(([name]) => name).join(' | ')} |`);

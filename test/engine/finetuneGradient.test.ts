@@ -1,30 +1,28 @@
-// The finetune's analytic key gradient against finite differences through the real embedded ONNX model.
-// The last cross-attention layer's key reaches the loss only through its own maps, so there the
-// layer-local gradient is the full gradient and must match finite differences; for earlier layers
-// the left-out path (their effect on later layers' queries) is what the benchmark measures.
+// The finetune's gradient through the real embedded ONNX model (the UNet's gradient model, every key layer)
+// against central differences of the loss, with and without L_norm.
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { defaultFinetuneOptions, SepEnTrainer, type LossLayers, type PreparedPrompt, type TrainingSample } from '../../src/engine/finetune/trainer';
+import { defaultFinetuneOptions, SepEnTrainer, singleObjectPrompts, type LossLayers, type PreparedPrompt } from '../../src/engine/finetune/trainer';
 import { openModelFolder } from '../../src/engine/model/modelFolder';
 import { Pipeline } from '../../src/engine/pipeline/pipeline';
 import { Rng } from '../../src/engine/random';
+import { checkDirectionalDerivative } from './directionalCheck';
 
 const MODEL = path.resolve(__dirname, '..', '..', '..', 'models', 'tiny-shapes');
 const PROMPT = { text: 'a red circle and a blue square', objects: [{ word: 'circle', start: 6, end: 12 }, { word: 'square', start: 24, end: 30 }] };
 
 describe('finetune gradient through the ONNX model', () => {
+  let pipeline: Pipeline;
   let trainer: SepEnTrainer;
   let prepared: PreparedPrompt[];
   let lossLayers: LossLayers;
-  let batch: TrainingSample[];
 
   before(async () => {
-    const pipeline = await Pipeline.load(await openModelFolder(MODEL));
+    pipeline = await Pipeline.load(await openModelFolder(MODEL));
     trainer = await SepEnTrainer.create(pipeline);
-    prepared = await trainer.prepare([PROMPT]);
+    prepared = await trainer.prepare([PROMPT], true);
     lossLayers = await trainer.lossLayers(prepared[0]);
-    batch = trainer.sampleBatch(prepared, new Rng(5), 0, { batch: 2, x0Scale: defaultFinetuneOptions.x0Scale });
   });
 
   test('the loss reads the 16x16 layers of the embedded model', () => {
@@ -35,35 +33,30 @@ describe('finetune gradient through the ONNX model', () => {
     );
   });
 
-  test('directional derivative of the last layer matches central differences (rel. err <= 1e-3)', async () => {
-    const keys = trainer.baseKeySet();
-    const { loss, grads } = await trainer.evaluate(batch, keys, lossLayers, defaultFinetuneOptions);
-    const last = lossLayers.layers[lossLayers.layers.length - 1];
-    const g = grads.get(last.name) as Float64Array;
-    const norm = Math.hypot(...g);
-    assert.ok(norm > 0, 'the gradient is not zero');
-    // Step along the unit gradient: the derivative there is |g|; float32 forwards need a step well
-    // above their rounding (1e-7 relative) but small enough to stay off the max's kinks.
-    const lossAt = async (eps: number): Promise<number> => {
-      const moved = new Map(keys);
-      moved.set(last.name, Float32Array.from(keys.get(last.name) as Float32Array, (w, i) => w + (eps * g[i]) / norm));
-      return (await trainer.evaluate(batch, moved, lossLayers, defaultFinetuneOptions)).loss;
-    };
-    // The loss is a max of smooth pieces: a step that crosses a kink (another pixel or head takes the
-    // max) is not a derivative. A kink shows as the one-sided differences disagreeing, so the step
-    // used is the one where they agree best.
-    const at0 = await lossAt(0);
-    let best = { eps: 0, fd: NaN, disagreement: Infinity };
-    for (const eps of [1e-2, 3e-3, 1e-3, 3e-4]) {
-      const [plus, minus] = [await lossAt(eps), await lossAt(-eps)];
-      const disagreement = Math.abs((plus - at0) / eps - (at0 - minus) / eps) / norm;
-      if (disagreement < best.disagreement) best = { eps, fd: (plus - minus) / (2 * eps), disagreement };
-    }
-    const relative = Math.abs(best.fd - norm) / norm;
-    assert.ok(Number.isFinite(loss));
-    console.log(
-      `last layer: analytic ${norm.toExponential(6)}, central difference ${best.fd.toExponential(6)} (step ${best.eps}), relative error ${relative.toExponential(2)}`,
-    );
-    assert.ok(relative <= 1e-3, `finite difference ${best.fd} vs analytic ${norm}: relative error ${relative}`);
+  test('single-object prompts for L_norm keep each object with its words', () => {
+    assert.deepEqual(singleObjectPrompts(PROMPT), ['a red circle', 'a blue square']);
+    const bare = { text: 'red circle, blue square with green triangle', objects: [{ word: 'circle', start: 4, end: 10 }, { word: 'square', start: 17, end: 23 }, { word: 'triangle', start: 35, end: 43 }] };
+    assert.deepEqual(singleObjectPrompts(bare), ['red circle', 'blue square', 'green triangle']);
+  });
+
+  test('every key layer gets a gradient, and its directional derivative matches central differences', async () => {
+    const batch = trainer.sampleBatch(prepared, new Rng(5), 0, { batch: 2, x0Scale: defaultFinetuneOptions.x0Scale });
+    const { grads } = await trainer.evaluate(batch, trainer.baseKeySet(), lossLayers, defaultFinetuneOptions);
+    // All 7 keys reach the 16x16 maps of up_blocks.1, the last ones the loss reads.
+    assert.deepEqual([...grads.keys()].sort(), pipeline.instrumented.layers.map((l) => l.name).sort());
+    await checkDirectionalDerivative('tiny-shapes S&E loss', trainer, batch, lossLayers, defaultFinetuneOptions);
+  });
+
+  test('with L_norm (weight 0.5) the loss and its gradient still agree', async () => {
+    const options = { ...defaultFinetuneOptions, normWeight: 0.5 };
+    const batch = trainer.sampleBatch(prepared, new Rng(6), 0, { batch: 2, x0Scale: options.x0Scale });
+    assert.ok(batch.every((s) => s.single), 'each sample carries a single-object prompt');
+    const base = await trainer.evaluate(batch, trainer.baseKeySet(), lossLayers, options);
+    assert.equal(base.norm, 0, 'at the base keys the finetuned and frozen predictions are the same');
+    // Move the keys off the base so L_norm has a gradient of its own, then check the derivative there.
+    const moved = await trainer.train([PROMPT], { ...options, steps: 2, batch: 2, lr: 1e-2 });
+    const at = await trainer.evaluate(batch, moved.keys, lossLayers, options);
+    assert.ok(at.norm > 0, `L_norm after two steps: ${at.norm}`);
+    await checkDirectionalDerivative('tiny-shapes S&E + 0.5 L_norm (keys after 2 steps)', trainer, batch, lossLayers, options, moved.keys);
   });
 });

@@ -1,7 +1,7 @@
-// The Separate-and-Enhance finetune loop (method.md §2–4) on onnxruntime-node: noise-only latents,
-// one UNet forward per batch on a per-head instrumented graph, the layer-local analytic gradient of
-// the loss for each S&E layer's key projection, AdamW with clipping. Keys are graph inputs, so every
-// step feeds the updated weights to the same session: nothing is rebuilt.
+// The Separate-and-Enhance finetune loop (method.md §2–4) on onnxruntime-node: noise-only latents, one
+// forward of the per-head instrumented UNet for the maps, the loss and dL/d(maps) in JavaScript, then the
+// UNet's gradient model (src/engine/autodiff) for dL/dW_k of every key through the whole UNet; AdamW with
+// clipping. Keys are graph inputs, so every step feeds the updated weights to the same sessions.
 import * as ort from 'onnxruntime-node';
 import { loadOriginalKeys, type CrossAttentionLayer } from '../onnx/instrument';
 import { CancelledError, queryGrid, type Pipeline } from '../pipeline/pipeline';
@@ -10,10 +10,9 @@ import { Rng } from '../random';
 import { AdamW } from './adamw';
 import { clipGradNorm } from './clip';
 import { DivergenceGuard } from './guard';
-import { keyWeightGradient, transpose2d } from './keyGradient';
 import { sepEnLossAndGrad } from './lossGradients';
 import { mapGradToProbs, objectMaps } from './mapGradients';
-import { keyPull } from './regularisers';
+import { UnetGradient } from './unetGradient';
 
 /** A training prompt: its text and the token positions of each object (found by position, never hard-coded). */
 export interface TrainingPrompt {
@@ -34,8 +33,12 @@ export interface FinetuneOptions {
   enhanceWeight: number;
   /** Scale of the noise-only clean sample x0 = s * N(0, I); official 0.18215 (SD's latent scale). */
   x0Scale: number;
-  /** L2 pull of the keys toward the base model's (the layer-local stand-in for L_norm); 0 = off. */
-  keyPull: number;
+  /**
+   * Weight of the official L_norm (method.md §3): the mean squared difference between the finetuned and the
+   * frozen UNet's noise predictions on single-object prompts, at the batch's x_t and t; 0 = off (official
+   * large-scale run: 0.5).
+   */
+  normWeight: number;
   /** Query grid of the layers the loss reads; default: the grid nearest 16 (SD 1.x at 512 px). */
   grid?: number;
 }
@@ -58,7 +61,7 @@ export const defaultFinetuneOptions: Readonly<FinetuneOptions> = {
   separateWeight: 1.0,
   enhanceWeight: 0.5,
   x0Scale: 0.18215,
-  keyPull: 0,
+  normWeight: 0,
 };
 
 export interface FinetuneStep {
@@ -66,6 +69,8 @@ export interface FinetuneStep {
   loss: number;
   separate: number;
   enhance: number;
+  /** L_norm before its weight (0 when off). */
+  norm: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
   ms: number;
@@ -79,7 +84,7 @@ export interface FinetuneHooks {
 export interface FinetuneResult {
   /** Every layer's key weights in the graph's layout (untrained layers unchanged). */
   keys: Map<string, Float32Array>;
-  /** The layers the loss reads, hence the ones trained. */
+  /** The layers whose keys reach the loss through the UNet, hence the ones trained. */
   trainedLayers: string[];
   curve: FinetuneStep[];
   /** Set when the run stopped early: the reason, with `keys` from the last good step. */
@@ -90,10 +95,30 @@ export interface FinetuneResult {
 export interface PreparedPrompt {
   embedding: Float32Array;
   objects: number[][];
+  /** Frozen embeddings of its objects alone (L_norm's single-object prompts). */
+  singles: Float32Array[];
+}
+
+/**
+ * The single-object prompts of a training prompt for L_norm: each object with the words that lead up to it
+ * from the previous object ("a red circle and a blue square" -> "a red circle", "a blue square"), without
+ * the joining "and", "with" or comma.
+ */
+export function singleObjectPrompts(prompt: TrainingPrompt): string[] {
+  let from = 0;
+  return [...prompt.objects]
+    .sort((a, b) => a.start - b.start)
+    .map((o) => {
+      const phrase = prompt.text.slice(from, o.end).replace(/^[\s,;]*(?:(?:and|with|next to|beside)\b)?[\s,;]*/i, '');
+      from = o.end;
+      return phrase.trim();
+    });
 }
 
 export interface TrainingSample {
   prompt: PreparedPrompt;
+  /** A single-object prompt's frozen text embedding for L_norm at the same x_t and t, when it is on. */
+  single?: Float32Array;
   t: number;
   /** The noised sample x_t, `[C, H, W]`. */
   xt: Float32Array;
@@ -106,6 +131,9 @@ export interface LossLayers {
 }
 
 export class SepEnTrainer {
+  /** Gradient models by batch layout (rows and seeds), built on first use. */
+  private readonly gradients = new Map<string, UnetGradient>();
+
   private constructor(
     private readonly pipeline: Pipeline,
     private readonly session: ort.InferenceSession,
@@ -126,7 +154,7 @@ export class SepEnTrainer {
   }
 
   async train(prompts: TrainingPrompt[], options: FinetuneOptions, hooks: FinetuneHooks = {}): Promise<FinetuneResult> {
-    const prepared = await this.prepare(prompts);
+    const prepared = await this.prepare(prompts, options.normWeight > 0);
     const lossLayers = await this.lossLayers(prepared[0], options.grid);
     const keys = this.baseKeySet();
     const params = this.layers.map((l) => keys.get(l.name) as Float32Array);
@@ -134,7 +162,7 @@ export class SepEnTrainer {
     const guard = new DivergenceGuard();
     const rng = new Rng(options.seed);
     const curve: FinetuneStep[] = [];
-    const trainedLayers = lossLayers.layers.map((l) => l.name);
+    let trainedLayers: string[] = [];
     let lastGood = params.map((p) => Float32Array.from(p));
 
     for (let step = 0; step < options.steps; step++) {
@@ -142,24 +170,19 @@ export class SepEnTrainer {
       const started = performance.now();
       const batch = this.sampleBatch(prepared, rng, step, options);
       const evaluated = await this.evaluate(batch, keys, lossLayers, options);
-      let loss = evaluated.loss;
-      // keyPull: the layer-local stand-in for L_norm, keeping keys near the base model's.
-      if (options.keyPull > 0) {
-        for (const layer of lossLayers.layers) {
-          const pull = keyPull(keys.get(layer.name) as Float32Array, this.baseKeys.get(layer.name) as Float32Array, options.keyPull);
-          loss += pull.value;
-          const g = evaluated.grads.get(layer.name) as Float64Array;
-          for (let i = 0; i < g.length; i++) g[i] += pull.grad[i];
-        }
-      }
+      trainedLayers = this.layers.filter((l) => evaluated.grads.has(l.name)).map((l) => l.name);
+      // Like torch, a key the loss does not reach has no gradient and AdamW leaves it alone (no decay).
       const graphGrads = this.layers.map((l) => evaluated.grads.get(l.name));
       const present = graphGrads.filter((g): g is Float64Array => g !== undefined);
-      const stop = guard.check(loss, present);
+      const stop = guard.check(evaluated.loss, present);
       if (stop) return { keys: restore(this.layers, lastGood), trainedLayers, curve, stopped: stop };
       const gradNorm = clipGradNorm(present, 1.0);
       lastGood = params.map((p) => Float32Array.from(p));
       optimizer.step(graphGrads);
-      const record = { step: step + 1, loss, separate: evaluated.separate, enhance: evaluated.enhance, gradNorm, ms: performance.now() - started };
+      const record = {
+        step: step + 1, loss: evaluated.loss, separate: evaluated.separate, enhance: evaluated.enhance, norm: evaluated.norm, gradNorm,
+        ms: performance.now() - started,
+      };
       curve.push(record);
       hooks.onStep?.(record);
     }
@@ -173,63 +196,84 @@ export class SepEnTrainer {
     const scheduler = this.pipeline.scheduler;
     const trainSteps = scheduler.config.numTrainTimesteps;
     return Array.from({ length: options.batch }, (_, b) => {
-      const prompt = prepared[(step * options.batch + b) % prepared.length];
+      const index = step * options.batch + b;
+      const prompt = prepared[index % prepared.length];
       const t = Math.min(trainSteps - 1, Math.floor(rng.nextFloat64() * trainSteps));
       const x0 = rng.normals(plane).map((v) => v * options.x0Scale);
-      return { prompt, t, xt: scheduler.addNoise(x0, rng.normals(plane), t) };
+      // Each prompt's objects take turns as L_norm's single-object prompt.
+      const single = prompt.singles.length ? prompt.singles[Math.floor(index / prepared.length) % prompt.singles.length] : undefined;
+      return { prompt, t, xt: scheduler.addNoise(x0, rng.normals(plane), t), single };
     });
   }
 
   /**
-   * The batch-mean loss at `keys` and its layer-local gradient for each loss layer's key, in the
-   * graph's layout (method.md §4: each layer's queries are taken as inputs).
+   * The batch-mean loss at `keys` and its gradient for every key the loss reaches, in the graph's layout:
+   * one forward for the maps (and noise predictions), dL/d(maps) here, then the gradient model.
    */
   async evaluate(
     batch: TrainingSample[],
     keys: Map<string, Float32Array>,
     lossLayers: LossLayers,
-    weights: Pick<FinetuneOptions, 'separateWeight' | 'enhanceWeight'>,
-  ): Promise<{ loss: number; separate: number; enhance: number; grads: Map<string, Float64Array> }> {
+    weights: Pick<FinetuneOptions, 'separateWeight' | 'enhanceWeight' | 'normWeight'>,
+  ): Promise<{ loss: number; separate: number; enhance: number; norm: number; grads: Map<string, Float64Array> }> {
     const { layers, gridH, gridW } = lossLayers;
     const tokens = this.pipeline.tokenizer.maxLength;
-    const out = await this.forward(batch, keys, layers);
-    const grads = new Map<string, Float64Array>(layers.map((l) => [l.name, new Float64Array(l.textDim * l.innerDim)]));
-    let loss = 0;
+    const B = batch.length;
+    const singles = weights.normWeight > 0 ? batch.map((s) => s.single).filter((e): e is Float32Array => e !== undefined) : [];
+    if (singles.length !== 0 && singles.length !== B) throw new Error('L_norm needs a single-object prompt for every sample');
+    // Rows: the batch's pair prompts, then (with L_norm) the same x_t and t with a single-object prompt.
+    const rows = [...batch.map((s) => ({ xt: s.xt, t: s.t, embedding: s.prompt.embedding })), ...singles.map((e, b) => ({ xt: batch[b].xt, t: batch[b].t, embedding: e }))];
+    const noiseOutput = this.session.outputNames[0];
+    const seeds = [...layers.map((l) => l.probsOutput), ...(singles.length ? [noiseOutput] : [])];
+    const feeds = this.feeds(rows, keys);
+    const out = await this.session.run(feeds, seeds);
+
     let separate = 0;
     let enhance = 0;
-    const B = batch.length;
+    const seedGrads = new Map(layers.map((l) => [l.probsOutput, { data: new Float32Array(rows.length * l.heads * gridH * gridW * tokens), dims: [rows.length, l.heads, gridH * gridW, tokens] }]));
     batch.forEach((sample, b) => {
       const perLayer = layers.map((layer) => {
-        const probs = float32Data(out[layer.probsOutput], layer.probsOutput);
         const size = layer.heads * gridH * gridW * tokens;
-        return { heads: layer.heads, probs: probs.subarray(b * size, (b + 1) * size) };
+        return { heads: layer.heads, probs: float32Data(out[layer.probsOutput], layer.probsOutput).subarray(b * size, (b + 1) * size) };
       });
       const layout = { height: gridH, width: gridW, tokens, objects: sample.prompt.objects, keepHeads: true };
       const result = sepEnLossAndGrad(objectMaps(perLayer, layout), { separate: weights.separateWeight, enhance: weights.enhanceWeight });
-      loss += result.total / B;
       separate += result.separate / B;
       enhance += result.enhance / B;
       // The batch loss is the mean, so each sample's dL/dM carries 1/B.
       const dProbs = mapGradToProbs(result.grad.map((g) => g / B), layers.map((l) => l.heads), layout);
-      layers.forEach((layer, i) => {
-        const queries = float32Data(out[layer.queryOutput], layer.queryOutput);
-        const qSize = layer.heads * gridH * gridW * layer.headDim;
-        const shape = { heads: layer.heads, queries: gridH * gridW, headDim: layer.headDim, tokens, embedDim: layer.textDim };
-        const q = queries.subarray(b * qSize, (b + 1) * qSize);
-        keyWeightGradient(shape, [{ q, e: sample.prompt.embedding, probs: perLayer[i].probs, dProbs: dProbs[i] }], grads.get(layer.name));
-      });
+      layers.forEach((layer, i) => seedGrads.get(layer.probsOutput)!.data.set(dProbs[i], b * dProbs[i].length));
     });
-    // keyWeightGradient works in W^T [D, inner]; graphs that hold W itself get the transpose.
-    for (const layer of layers) {
-      if (!layer.keyTransposed) grads.set(layer.name, transpose2d(grads.get(layer.name) as Float64Array, layer.textDim, layer.innerDim));
+    let loss = weights.separateWeight * separate + weights.enhanceWeight * enhance;
+
+    let norm = 0;
+    if (singles.length) {
+      const predicted = float32Data(out[noiseOutput], noiseOutput);
+      const frozenOut = await this.session.run(this.feeds(rows.slice(B), this.baseKeys), [noiseOutput]);
+      const frozen = float32Data(frozenOut[noiseOutput], noiseOutput);
+      const plane = frozen.length / B;
+      const dNoise = new Float32Array(rows.length * plane);
+      // L_norm = mean over every element of (eps - eps_frozen)^2, on the single-object rows only.
+      for (let i = 0; i < frozen.length; i++) {
+        const diff = predicted[B * plane + i] - frozen[i];
+        norm += (diff * diff) / frozen.length;
+        dNoise[B * plane + i] = (2 * weights.normWeight * diff) / frozen.length;
+      }
+      loss += weights.normWeight * norm;
+      seedGrads.set(noiseOutput, { data: dNoise, dims: [rows.length, ...(out[noiseOutput] as ort.Tensor).dims.slice(1)] });
     }
-    return { loss, separate, enhance, grads };
+
+    const gradient = await this.gradientModel(seeds, feeds);
+    const grads = new Map<string, Float64Array>();
+    for (const [name, g] of await gradient.run(feeds, seedGrads)) grads.set(name, Float64Array.from(g));
+    return { loss, separate, enhance, norm, grads };
   }
 
   /** The layers whose maps the loss reads (the grid nearest 16 unless asked), found from one probe forward. */
   async lossLayers(probePrompt: PreparedPrompt, grid?: number): Promise<LossLayers> {
     const [channels, height, width] = this.pipeline.sampleShape(undefined);
-    const probe = await this.forward([{ prompt: probePrompt, t: 500, xt: new Float32Array(channels * height * width) }], this.baseKeys, this.layers, 'probs');
+    const feeds = this.feeds([{ xt: new Float32Array(channels * height * width), t: 500, embedding: probePrompt.embedding }], this.baseKeys);
+    const probe = await this.session.run(feeds, this.layers.map((l) => l.probsOutput));
     const grids = this.layers.map((l) => queryGrid(probe[l.probsOutput].dims[2], height, width));
     const sides = [...new Set(grids.map(([, w]) => w))];
     const wanted = grid ?? sides.reduce((best, s) => (Math.abs(s - 16) < Math.abs(best - 16) ? s : best));
@@ -239,11 +283,15 @@ export class SepEnTrainer {
     return { layers, gridH, gridW };
   }
 
-  /** Text embeddings (frozen) and object token positions of each prompt, computed once. */
-  async prepare(prompts: TrainingPrompt[]): Promise<PreparedPrompt[]> {
+  /** Text embeddings (frozen) and object token positions of each prompt, computed once; with `singles`, also its single-object prompts'. */
+  async prepare(prompts: TrainingPrompt[], singles = false): Promise<PreparedPrompt[]> {
     if (prompts.length === 0) throw new Error('The finetune needs at least one prompt with two or more marked objects');
-    const text = await this.pipeline.encodeText(prompts.map((p) => p.text));
+    const singleTexts = singles ? prompts.map(singleObjectPrompts) : prompts.map(() => []);
+    const texts = [...prompts.map((p) => p.text), ...singleTexts.flat()];
+    const text = await this.pipeline.encodeText(texts);
     const size = text.dims[1] * text.dims[2];
+    const embedding = (i: number) => text.embeddings.slice(i * size, (i + 1) * size);
+    let next = prompts.length;
     return prompts.map((prompt, i) => {
       const tokenized = text.tokenized[i];
       const objects = prompt.objects.map((o) => {
@@ -252,35 +300,45 @@ export class SepEnTrainer {
         return positions;
       });
       if (objects.length < 2) throw new Error(`"${prompt.text}" needs two or more marked objects for the finetune`);
-      return { embedding: text.embeddings.slice(i * size, (i + 1) * size), objects };
+      return { embedding: embedding(i), objects, singles: singleTexts[i].map(() => embedding(next++)) };
     });
   }
 
-  private async forward(
-    batch: TrainingSample[],
-    keys: Map<string, Float32Array>,
-    layers: CrossAttentionLayer[],
-    fetch: 'probs' | 'probs+queries' = 'probs+queries',
-  ): Promise<ort.InferenceSession.ReturnType> {
+  /** Frees the gradient models' sessions (the pipeline's own session stays). */
+  async release(): Promise<void> {
+    for (const g of this.gradients.values()) await g.release();
+    this.gradients.clear();
+  }
+
+  private async gradientModel(seeds: string[], feeds: Record<string, ort.Tensor>): Promise<UnetGradient> {
+    const key = JSON.stringify([seeds, feeds.sample.dims]);
+    let gradient = this.gradients.get(key);
+    if (!gradient) {
+      gradient = await UnetGradient.create(this.pipeline, { batch: feeds.sample.dims[0], seeds }, feeds);
+      this.gradients.set(key, gradient);
+    }
+    return gradient;
+  }
+
+  private feeds(rows: { xt: Float32Array; t: number; embedding: Float32Array }[], keys: Map<string, Float32Array>): Record<string, ort.Tensor> {
     const [channels, height, width] = this.pipeline.sampleShape(undefined);
     const plane = channels * height * width;
-    const B = batch.length;
+    const B = rows.length;
     const samples = new Float32Array(B * plane);
-    const embeddingSize = batch[0].prompt.embedding.length;
+    const embeddingSize = rows[0].embedding.length;
     const hidden = new Float32Array(B * embeddingSize);
-    batch.forEach((s, b) => {
-      samples.set(s.xt, b * plane);
-      hidden.set(s.prompt.embedding, b * embeddingSize);
+    rows.forEach((r, b) => {
+      samples.set(r.xt, b * plane);
+      hidden.set(r.embedding, b * embeddingSize);
     });
     const textDim = this.layers[0].textDim;
     const feeds: Record<string, ort.Tensor> = {
       sample: floatTensor(this.session, 'sample', samples, [B, channels, height, width]),
-      timestep: integerTensor(inputType(this.session, 'timestep'), batch.map((s) => s.t), [B]),
+      timestep: integerTensor(inputType(this.session, 'timestep'), rows.map((r) => r.t), [B]),
       encoder_hidden_states: floatTensor(this.session, 'encoder_hidden_states', hidden, [B, embeddingSize / textDim, textDim]),
     };
     for (const layer of this.layers) feeds[layer.keyInput] = keyTensor(layer, keys.get(layer.name) as Float32Array);
-    const fetches = layers.flatMap((l) => (fetch === 'probs' ? [l.probsOutput] : [l.probsOutput, l.queryOutput]));
-    return this.session.run(feeds, fetches);
+    return feeds;
   }
 }
 
