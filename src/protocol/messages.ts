@@ -250,8 +250,12 @@ export interface SidebarState {
   runsDir?: string;
   history: HistoryItem[];
   keySets: KeySetItem[];
-  finetune: { steps: number; lr: number };
+  /** The finetune a Start Finetune would run, and where each value comes from. */
+  finetune: { steps: number; lr: number; sources: { steps: FinetuneSettingSource; lr: FinetuneSettingSource } };
 }
+
+/** A finetune value's origin: the run panel's field, the user's setting, the model's prompt_lens.json, the engine. */
+export type FinetuneSettingSource = 'override' | 'setting' | 'model' | 'engine';
 
 export type SidebarToWebview =
   | { type: 'state'; state: SidebarState }
@@ -264,7 +268,8 @@ export type SidebarToHost =
   | { type: 'openRun'; folder: string }
   | { type: 'openFinetune'; folder: string }
   | { type: 'generate' }
-  | { type: 'finetune'; steps: number; lr: number }
+  /** Steps and rate only where the user typed them; left out, the model's or the user's settings apply. */
+  | { type: 'finetune'; steps?: number; lr?: number }
   | { type: 'compare'; keySetFile: string }
   /** Sets seed, steps or guidance in the active file's front matter (a WorkspaceEdit, undoable). */
   | { type: 'setSetting'; key: 'seed' | 'steps' | 'guidance'; value: number };

@@ -24,6 +24,7 @@ import type { ProviderChoice } from '../engine/session/createSession';
 import { userModels } from '../models/addModel';
 import type { JobKind, MapFilter, RunView, SeedRun } from '../protocol/messages';
 import type { ResultsPanel } from '../results/resultsPanel';
+import { userFinetuneSettings } from './finetuneConfig';
 import { chooseKeySet, describeFilter, keySetsForModel, selectionOf, NO_KEY_SET_MESSAGE, samplingDetail, trainingDetail } from './jobLogic';
 import type { JobContext, JobQueue } from './jobQueue';
 import { loadCompareView, loadRunView, toRunView } from './runView';
@@ -301,14 +302,12 @@ export class RunController implements vscode.Disposable {
   async finetune(document: vscode.TextDocument, line: number, options: FinetuneOptions = {}): Promise<CompletedRun | undefined> {
     if (!this.checkDocument(document, 'finetune')) return undefined;
     const { file, runsDir, provider, models } = this.settings(document);
-    const config = vscode.workspace.getConfiguration('promptLens', document.uri);
-    const steps = options.steps ?? config.get<number>('finetune.steps', 200);
-    const lr = options.lr ?? config.get<number>('finetune.learningRate', 3e-5);
+    const userSettings = userFinetuneSettings(vscode.workspace.getConfiguration('promptLens', document.uri));
     const text = document.getText();
     const parsed = parsePromptFile(text, file);
     const cursorPrompt = parsed.prompts.find((p) => p.line >= line)?.text;
-    this.log.info(`Finetune ${path.basename(file)}: ${steps} steps, lr ${lr} → ${runsDir}`);
-    return this.job('finetune', `${path.basename(file)} · ${steps} steps`, async (job) => {
+    this.log.info(`Finetune ${path.basename(file)} → ${runsDir}`);
+    return this.job('finetune', path.basename(file), async (job) => {
       // The engine says which before/after sample comes next (index of total, base or finetuned).
       let sample: { index: number; total: number; side: 'before' | 'after' } | undefined;
       const done = await runFinetune(
@@ -320,7 +319,8 @@ export class RunController implements vscode.Disposable {
           models,
           allowModelPaths: vscode.workspace.isTrusted,
           runsDir,
-          overrides: { finetuneSteps: steps, lr },
+          overrides: { finetuneSteps: options.steps, lr: options.lr },
+          userSettings,
         },
         this.pipelines,
         {

@@ -5,10 +5,13 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findKeySets, findRuns, thumbnailPng } from '../engine/history';
+import { readModelFinetune } from '../engine/model/modelDefaults';
+import { resolveFinetuneSettings } from '../engine/run/finetuneSettings';
 import { parsePromptFile, resolveSettings } from '../engine/promptFile';
 import type { HistoryItem, KeySetItem, SidebarState, SidebarToHost, SidebarToWebview } from '../protocol/messages';
 import type { ResultsPanel } from '../results/resultsPanel';
 import { sidebarHtml } from '../results/resultsHtml';
+import { finetuneState, userFinetuneSettings } from '../run/finetuneConfig';
 import type { JobQueue } from '../run/jobQueue';
 import { LANGUAGE_ID, runsDirFor, type RunController } from '../run/runController';
 import { EDITABLE_SETTINGS, frontMatterEdit, settingValueProblem } from './frontMatterEdit';
@@ -114,7 +117,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
       trusted: vscode.workspace.isTrusted,
       history: [],
       keySets: [],
-      finetune: { steps: config.get<number>('finetune.steps', 200), lr: config.get<number>('finetune.learningRate', 3e-5) },
+      finetune: finetuneState(resolveFinetuneSettings({ userSettings: userFinetuneSettings(config) })),
     };
     const document = this.editor?.document;
     if (!document || document.isClosed || document.uri.scheme !== 'file') return state;
@@ -126,6 +129,10 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     // A model that cannot be resolved (or a bad defaults file) fails the run with its own message; until then, the engine's defaults.
     const resolved = await this.controller.fileSettings(file, parsed.settings).catch(() => resolveSettings(parsed.settings));
     state.file = { name: vscode.workspace.asRelativePath(document.uri), settings: settingRows(resolved), ...(prompt ? { prompt: prompt.text } : {}) };
+    if ('modelRoot' in resolved) {
+      const model = await readModelFinetune(resolved.modelRoot).catch(() => ({}));
+      state.finetune = finetuneState(resolveFinetuneSettings({ userSettings: userFinetuneSettings(config), model }));
+    }
     const runsDir = runsDirFor(document.uri);
     state.runsDir = runsDir;
     const [runs, keySets, hash] = await Promise.all([

@@ -1,8 +1,11 @@
 // The sidebar run panel: model and provider, the active file's run settings, the run queue with
 // progress and cancel, finetune controls, saved key sets (click = Compare) and the run history with
 // thumbnails (click = open in the results panel). Browser code; state comes from the host.
-import type { HistoryItem, JobView, KeySetItem, SettingRow, SidebarState, SidebarToHost, SidebarToWebview } from '../../src/protocol/messages';
+import type { FinetuneSettingSource, HistoryItem, JobView, KeySetItem, SettingRow, SidebarState, SidebarToHost, SidebarToWebview } from '../../src/protocol/messages';
 import { el, type VsCodeApi } from '../results/dom';
+
+/** What the run panel says beside a finetune value it did not get from the user's typing. */
+const FINETUNE_SOURCE: Record<FinetuneSettingSource, string> = { override: '', setting: '(your setting)', model: '(model default)', engine: '(engine default)' };
 
 export function startSidebar(vscode: VsCodeApi): void {
   const post = (message: SidebarToHost): void => vscode.postMessage(message);
@@ -24,14 +27,17 @@ export function startSidebar(vscode: VsCodeApi): void {
 
   el('generate').addEventListener('click', () => post({ type: 'generate' }));
   el('finetune').addEventListener('click', () => {
-    const steps = Math.round(Number(el<HTMLInputElement>('ft-steps').value));
-    const lr = Number(el<HTMLInputElement>('ft-lr').value);
+    const stepsField = el<HTMLInputElement>('ft-steps');
+    const lrField = el<HTMLInputElement>('ft-lr');
+    const steps = Math.round(Number(stepsField.value));
+    const lr = Number(lrField.value);
     if (!(steps > 0) || !(lr > 0)) {
-      el('ft-steps').setAttribute('aria-invalid', String(!(steps > 0)));
-      el('ft-lr').setAttribute('aria-invalid', String(!(lr > 0)));
+      stepsField.setAttribute('aria-invalid', String(!(steps > 0)));
+      lrField.setAttribute('aria-invalid', String(!(lr > 0)));
       return;
     }
-    post({ type: 'finetune', steps, lr });
+    // Untouched fields show the model's or the user's settings: the host resolves them again, so they are not sent.
+    post({ type: 'finetune', ...(stepsField.dataset.touched ? { steps } : {}), ...(lrField.dataset.touched ? { lr } : {}) });
   });
 
   function render(): void {
@@ -86,8 +92,17 @@ export function startSidebar(vscode: VsCodeApi): void {
     // Keep what the user is typing; fill in the settings' defaults otherwise.
     if (document.activeElement !== steps && !steps.dataset.touched) steps.value = String(s.finetune.steps);
     if (document.activeElement !== lr && !lr.dataset.touched) lr.value = String(s.finetune.lr);
-    steps.oninput = () => (steps.dataset.touched = '1');
-    lr.oninput = () => (lr.dataset.touched = '1');
+    const sourceLabel = (field: HTMLInputElement, source: FinetuneSettingSource) => (field.dataset.touched ? '' : FINETUNE_SOURCE[source]);
+    el('ft-steps-source').textContent = sourceLabel(steps, s.finetune.sources.steps);
+    el('ft-lr-source').textContent = sourceLabel(lr, s.finetune.sources.lr);
+    steps.oninput = () => {
+      steps.dataset.touched = '1';
+      el('ft-steps-source').textContent = '';
+    };
+    lr.oninput = () => {
+      lr.dataset.touched = '1';
+      el('ft-lr-source').textContent = '';
+    };
     renderKeySets(s.keySets);
     renderHistory(s.history);
     renderJobs();

@@ -1,6 +1,7 @@
-// A model folder's recommended run settings (`prompt_lens.json` beside `model_index.json`), e.g.
-// {"defaults": {"guidance": 2, "steps": 20}}: a .prompt file that leaves a setting out gets the
-// model's value instead of the engine's Stable Diffusion defaults. Values obey the front matter's rules.
+// A model folder's recommended settings (`prompt_lens.json` beside `model_index.json`), e.g.
+// {"defaults": {"guidance": 2, "steps": 20}, "finetune": {"lr": 1e-4, "steps": 200}}: a .prompt file that
+// leaves a run setting out gets the model's value instead of the engine's Stable Diffusion defaults (values
+// obey the front matter's rules), and a finetune without an explicit rate or length gets the model's.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Document } from 'yaml';
@@ -16,8 +17,23 @@ export function modelDefaultsPath(root: string): string {
   return path.join(root, MODEL_DEFAULTS_FILE);
 }
 
-/** The folder's recommended settings; none when it has no defaults file. Throws a ModelError naming the file and every bad key. */
+/** The finetune settings a model recommends (measured on it: see its model card). */
+export interface ModelFinetune {
+  lr?: number;
+  steps?: number;
+}
+
+/** The folder's recommended run settings; none when it has no defaults file. Throws a ModelError naming the file and every bad key. */
 export async function readModelDefaults(root: string): Promise<ModelDefaults> {
+  return (await readModelSettings(root)).defaults;
+}
+
+/** The folder's recommended finetune settings (same file and errors as readModelDefaults). */
+export async function readModelFinetune(root: string): Promise<ModelFinetune> {
+  return (await readModelSettings(root)).finetune;
+}
+
+async function readModelSettings(root: string): Promise<{ defaults: ModelDefaults; finetune: ModelFinetune }> {
   const file = modelDefaultsPath(root);
   let text: string;
   try {
@@ -25,7 +41,7 @@ export async function readModelDefaults(root: string): Promise<ModelDefaults> {
   } catch (error) {
     // No file (or no folder: opening the model reports that) means no recommendations.
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return {};
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { defaults: {}, finetune: {} };
     throw new ModelError(`${file}: cannot be read: ${error instanceof Error ? error.message : String(error)}`, root);
   }
   let json: unknown;
@@ -34,20 +50,22 @@ export async function readModelDefaults(root: string): Promise<ModelDefaults> {
   } catch (error) {
     throw new ModelError(`${file}: not valid JSON (${error instanceof Error ? error.message : String(error)}); expected e.g. ${EXAMPLE}`, root);
   }
-  const { defaults, problems } = checkModelDefaults(json);
+  const { defaults, finetune, problems } = checkModelDefaults(json);
   if (problems.length > 0) throw new ModelError(problems.map((problem) => `${file}: ${problem}`).join('\n'), root);
-  return defaults;
+  return { defaults, finetune };
 }
 
 /** Validates the parsed JSON: every problem, each naming its key. */
-export function checkModelDefaults(json: unknown): { defaults: ModelDefaults; problems: string[] } {
+export function checkModelDefaults(json: unknown): { defaults: ModelDefaults; finetune: ModelFinetune; problems: string[] } {
   const defaults: ModelDefaults = {};
+  const finetune: ModelFinetune = {};
   if (!isRecord(json) || !isRecord(json.defaults)) {
-    return { defaults, problems: [`expected an object with a "defaults" object, e.g. ${EXAMPLE}`] };
+    return { defaults, finetune, problems: [`expected an object with a "defaults" object, e.g. ${EXAMPLE}`] };
   }
   const problems = Object.keys(json)
-    .filter((key) => key !== 'defaults')
-    .map((key) => `unknown key "${key}"; the file holds only "defaults"`);
+    .filter((key) => key !== 'defaults' && key !== 'finetune')
+    .map((key) => `unknown key "${key}"; the file holds only "defaults" and "finetune"`);
+  if (json.finetune !== undefined) problems.push(...checkFinetune(json.finetune, finetune));
   for (const [key, value] of Object.entries(json.defaults)) {
     if (!isModelDefaultKey(key)) {
       problems.push(unknownKeyProblem(key));
@@ -57,7 +75,23 @@ export function checkModelDefaults(json: unknown): { defaults: ModelDefaults; pr
     if ('error' in checked) problems.push(`"defaults.${key}" must be ${checked.error}`);
     else (defaults as Record<string, unknown>)[key] = checked.value;
   }
-  return { defaults, problems };
+  return { defaults, finetune, problems };
+}
+
+/** "finetune": {"lr": a rate in (0, 1], "steps": an integer from 1 to 100000}, the ranges of the promptLens.finetune settings. */
+function checkFinetune(json: unknown, into: ModelFinetune): string[] {
+  if (!isRecord(json)) return ['"finetune" must be an object, e.g. {"lr": 0.0001, "steps": 200}'];
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(json)) {
+    if (key === 'lr') {
+      if (typeof value === 'number' && value > 0 && value <= 1) into.lr = value;
+      else problems.push(`"finetune.lr" must be a learning rate above 0 and at most 1, got ${JSON.stringify(value)}`);
+    } else if (key === 'steps') {
+      if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 100000) into.steps = value;
+      else problems.push(`"finetune.steps" must be an integer from 1 to 100000, got ${JSON.stringify(value)}`);
+    } else problems.push(`unknown setting "finetune.${key}"; allowed: lr, steps`);
+  }
+  return problems;
 }
 
 function unknownKeyProblem(key: string): string {

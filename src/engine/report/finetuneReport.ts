@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { FinetuneStep } from '../finetune/trainer';
 import { objectLabels } from '../promptFile/marks';
+import { describeFinetuneSettings } from '../run/finetuneSettings';
 import type { Comparison, FinetuneRunResult } from '../run/runFinetune';
 import type { RunResult } from '../run/runResult';
 
@@ -22,7 +23,7 @@ table{border-collapse:collapse;background:#fff} th,td{border:1px solid #ddd;padd
 .pair{display:flex;gap:24px;flex-wrap:wrap;background:#fff;border:1px solid #ddd;padding:8px;margin:8px 0} .pair>div:first-child{flex-basis:100%}
 </style></head><body>
 <h1>Separate-and-Enhance finetune</h1>
-<p class="muted">run ${esc(id)} · ${result.curve.length} of ${o.steps} steps · lr ${o.lr} · batch ${o.batch} · L = ${o.separateWeight}·L<sub>sep</sub> + ${o.enhanceWeight}·L<sub>en</sub> · x0 = ${o.x0Scale}·N(0, I) · ${Math.round(result.trainMs)} ms${result.stopped ? ` · <b>stopped early: ${esc(result.stopped)}</b>` : ''}</p>
+<p class="muted">run ${esc(id)} · ${result.curve.length} steps trained · ${esc(describeFinetuneSettings({ values: o, sources: result.optionSources }))} · batch ${o.batch} · L = ${o.separateWeight}·L<sub>sep</sub> + ${o.enhanceWeight}·L<sub>en</sub>${o.normWeight ? ` + ${o.normWeight}·L<sub>norm</sub>` : ''} · gradient through the whole UNet · x0 = ${o.x0Scale}·N(0, I) · ${Math.round(result.trainMs)} ms${result.stopped ? ` · <b>stopped early: ${esc(result.stopped)}</b>` : ''}</p>
 <p>Trained on: ${result.trainedPrompts.map(esc).join(' · ')}<br><span class="muted">Trained layers (key projections): ${result.trainedLayers.map(esc).join(', ')}</span></p>
 <h2>Loss</h2>
 ${lossCurveSvg(result.curve)}

@@ -5,10 +5,12 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { encodeKeySet, type KeySetInfo } from '../finetune/keySet';
 import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor, type FinetuneOptions, type FinetuneStep } from '../finetune/trainer';
+import { readModelFinetune, type ModelFinetune } from '../model/modelDefaults';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import { parsePromptFile, type PromptLine } from '../promptFile';
 import { writeFinetuneReport } from '../report/finetuneReport';
 import { InputError } from './errors';
+import { describeFinetuneSettings, resolveFinetuneSettings, type FinetuneSettings } from './finetuneSettings';
 import { writeRunRecord } from './runRecord';
 import type { RunResult } from './runResult';
 import { openPromptFile, sampleRun, type PromptFileSource, type SampleHooks } from './sampleRun';
@@ -18,6 +20,8 @@ export interface RunFinetuneRequest extends PromptFileSource {
   /** Prompts evaluated before and after but never trained on (another .prompt file). */
   heldOut?: { file: string; text: string };
   overrides?: { seed?: number; steps?: number; lr?: number; finetuneSteps?: number };
+  /** The finetune rate and length the user set in the editor's settings (below overrides, above the model's). */
+  userSettings?: ModelFinetune;
   runsDir: string;
 }
 
@@ -42,6 +46,8 @@ export interface Comparison {
 
 export interface FinetuneRunResult {
   options: FinetuneOptions;
+  /** Where the rate and the length came from. */
+  optionSources: FinetuneSettings['sources'];
   trainedPrompts: string[];
   trainedLayers: string[];
   curve: FinetuneStep[];
@@ -64,14 +70,14 @@ export async function runFinetune(
     throw new InputError(`${request.file} has no prompt with two or more [marked] objects to finetune on`);
   }
   const heldOutLines = request.heldOut ? heldOutPrompts(request.heldOut) : [];
-  const options: FinetuneOptions = {
-    ...defaultFinetuneOptions,
-    x0Scale: x0ScaleFor(pipeline),
-    ...(request.overrides?.finetuneSteps !== undefined ? { steps: request.overrides.finetuneSteps } : {}),
-    ...(request.overrides?.lr !== undefined ? { lr: request.overrides.lr } : {}),
-  };
+  const chosen = resolveFinetuneSettings({
+    overrides: { lr: request.overrides?.lr, steps: request.overrides?.finetuneSteps },
+    userSettings: request.userSettings,
+    model: await readModelFinetune(pipeline.model.root),
+  });
+  const options: FinetuneOptions = { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(pipeline), ...chosen.values };
 
-  hooks.onStatus?.(`Finetuning ${options.steps} steps on ${trainedLines.length} prompt(s)…`);
+  hooks.onStatus?.(`Finetuning on ${trainedLines.length} prompt(s): ${describeFinetuneSettings(chosen)}…`);
   const trainer = await SepEnTrainer.create(pipeline);
   const trainStarted = performance.now();
   const trained = await trainer.train(
@@ -80,6 +86,7 @@ export async function runFinetune(
     { signal: hooks.signal, onStep: (s) => hooks.onTrainingStep?.(s, options.steps) },
   );
   const trainMs = performance.now() - trainStarted;
+  await trainer.release();
   if (trained.stopped) hooks.onStatus?.(`Training stopped early: ${trained.stopped}; keeping the last good keys`);
 
   const groups: [PromptGroup, PromptLine[], string][] = [
@@ -99,6 +106,7 @@ export async function runFinetune(
   const comparisons: Comparison[] = [];
   const result: FinetuneRunResult = {
     options,
+    optionSources: chosen.sources,
     trainedPrompts: info.prompts,
     trainedLayers: trained.trainedLayers,
     curve: trained.curve,
@@ -161,6 +169,7 @@ function finetuneJson(result: FinetuneRunResult, model: { id: string; hash: stri
   return {
     model,
     options: result.options,
+    optionSources: result.optionSources,
     keys: KEYS_FILE,
     trainedPrompts: result.trainedPrompts,
     trainedLayers: result.trainedLayers,

@@ -51,8 +51,19 @@ describe('defaults file validation', () => {
     const json = { defaults: { steps: 20, guidance: 2, eta: 0.5, size: '64x32', negative: 'noise', scheduler: 'ddim' } };
     assert.deepEqual(checkModelDefaults(json), {
       defaults: { steps: 20, guidance: 2, eta: 0.5, size: { width: 64, height: 32 }, negative: 'noise', scheduler: 'ddim' },
+      finetune: {},
       problems: [],
     });
+  });
+
+  test('recommended finetune settings: a rate and a length, each checked', () => {
+    assert.deepEqual(checkModelDefaults({ defaults: {}, finetune: { lr: 1e-4, steps: 200 } }), { defaults: {}, finetune: { lr: 1e-4, steps: 200 }, problems: [] });
+    assert.deepEqual(checkModelDefaults({ defaults: {}, finetune: { lr: 0, steps: 2.5, rate: 1 } }).problems, [
+      '"finetune.lr" must be a learning rate above 0 and at most 1, got 0',
+      '"finetune.steps" must be an integer from 1 to 100000, got 2.5',
+      'unknown setting "finetune.rate"; allowed: lr, steps',
+    ]);
+    assert.deepEqual(checkModelDefaults({ defaults: {}, finetune: 3 }).problems, ['"finetune" must be an object, e.g. {"lr": 0.0001, "steps": 200}']);
   });
 
   test('each bad value, unknown key and prompt-only key is named', () => {
@@ -62,7 +73,7 @@ describe('defaults file validation', () => {
     });
     assert.deepEqual(defaults, {});
     assert.deepEqual(problems, [
-      'unknown key "comment"; the file holds only "defaults"',
+      'unknown key "comment"; the file holds only "defaults" and "finetune"',
       '"defaults.steps" must be an integer from 1 to 1000, got 0',
       '"defaults.guidance" must be a number >= 0 (the classifier-free guidance scale), got "high"',
       '"defaults.eta" must be a number from 0 to 1, got 2',

@@ -1,0 +1,40 @@
+// Which learning rate and length a finetune uses, and why: an explicit value for this run (CLI flag, run
+// panel field), else the user's own editor setting, else the model's recommendation (its prompt_lens.json,
+// measured on that model), else the engine's default (the official per-pair recipe's length).
+import { defaultFinetuneOptions } from '../finetune/trainer';
+import type { ModelFinetune } from '../model/modelDefaults';
+
+export type FinetuneSettingSource = 'override' | 'setting' | 'model' | 'engine';
+
+export interface FinetuneSettings {
+  values: { lr: number; steps: number };
+  sources: { lr: FinetuneSettingSource; steps: FinetuneSettingSource };
+}
+
+export interface FinetuneSettingInputs {
+  overrides?: ModelFinetune;
+  /** Values the user set in the editor's settings (not the settings' defaults). */
+  userSettings?: ModelFinetune;
+  model?: ModelFinetune;
+}
+
+export function resolveFinetuneSettings(inputs: FinetuneSettingInputs): FinetuneSettings {
+  const pick = (key: 'lr' | 'steps'): [number, FinetuneSettingSource] => {
+    const layers: [ModelFinetune | undefined, FinetuneSettingSource][] = [[inputs.overrides, 'override'], [inputs.userSettings, 'setting'], [inputs.model, 'model']];
+    for (const [layer, source] of layers) {
+      const value = layer?.[key];
+      if (value !== undefined) return [value, source];
+    }
+    return [defaultFinetuneOptions[key], 'engine'];
+  };
+  const [lr, lrSource] = pick('lr');
+  const [steps, stepsSource] = pick('steps');
+  return { values: { lr, steps }, sources: { lr: lrSource, steps: stepsSource } };
+}
+
+const SOURCE_LABEL: Record<FinetuneSettingSource, string> = { override: '', setting: ' (your setting)', model: ' (model default)', engine: ' (engine default)' };
+
+/** "lr 0.0001 (model default), 200 steps (engine default)" for logs, the CLI and the run panel. */
+export function describeFinetuneSettings(s: FinetuneSettings): string {
+  return `lr ${s.values.lr}${SOURCE_LABEL[s.sources.lr]}, ${s.values.steps} steps${SOURCE_LABEL[s.sources.steps]}`;
+}
