@@ -1,4 +1,4 @@
-// Finetune step time on the embedded model: the engine (onnxruntime-node, layer-local gradient)
+// Finetune step time on the embedded model: the engine (onnxruntime-node, the gradient model: full backprop)
 // against the PyTorch full-autograd reference step, in one run on the same machine and threads.
 //   npm run bench:finetune-step [-- --steps N --threads T]
 // The reference needs Debian's python3-torch (`/usr/bin/python3`); without it only the engine is timed.
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const result = await trainer.train(prompts, { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(pipeline), steps, lr: 1e-3 });
   // The first steps include session warm-up, as the reference excludes its first 5.
   const engineMs = median(result.curve.slice(5).map((s) => s.ms));
-  console.log(`engine (onnxruntime-node ${pipeline.provider.name}, layer-local gradient): ${engineMs.toFixed(1)} ms/step (batch 4, median of ${steps - 5})`);
+  console.log(`engine (onnxruntime-node ${pipeline.provider.name}, full UNet gradient): ${engineMs.toFixed(1)} ms/step (batch 4, median of ${steps - 5})`);
   console.log(`  200 steps ≈ ${((engineMs * 200) / 1000).toFixed(1)} s`);
 
   const out = mkdtempSync(path.join(tmpdir(), 'prompt-lens-ref-'));

@@ -1,79 +1,97 @@
-// The paper's table in miniature (method.md §5) on the embedded model, measured by the detector:
-// two-object strict success before and after the Separate-and-Enhance finetune on the training
-// pairs and on held-out pairs (pairs with distinct colours and shapes, and pairs sharing one), and
-// single-object success before and after.
-//   npm run finetune-table [-- --model DIR --seeds N --steps N --lr X --train-steps N --key-pull L --reference FILE.safetensors]
-// --key-pull adds the layer-local stand-in for L_norm: lambda * ||W_k - W_k0||^2 keeps the keys near the base model's.
-// --reference adds a column for key weights finetuned elsewhere (the PyTorch full-autograd reference,
-// models/tiny-shapes/reference/finetune.py), loaded as an overlay of diffusers-named to_k weights.
-import { promises as fs } from 'node:fs';
+// The paper's table in miniature, in the neglect regime (method.md §4-5), on the embedded model: two-object
+// prompts written without articles ("red circle and blue square"), where tiny-shapes drops the second object.
+// Pre-registered splits (bench/neglectSplits.ts: a seeded shuffle of the 36 pairs with distinct colours and
+// shapes into disjoint train/held-out sets); per split, the engine's finetune (full UNet gradient) and the
+// PyTorch full-autograd reference (models/tiny-shapes/reference/finetune.py) train on the same pairs with the
+// same settings; every column samples the same prompts and seeds, scored by the detector; McNemar exact
+// p-values against the base model, per split and pooled. Controls: single objects, the held-out pairs with
+// articles; the held-out pairs in two other templates tell composition from template.
+//   npm run finetune-table [-- --splits 3 --seeds 16 --lr X --train-steps N --norm-weight W --choose-lr 1e-4,3e-4
+//                             --no-reference --python /usr/bin/python3 --json FILE]
+// --choose-lr: on split 1 only, the engine at each rate (training pairs and single objects), then stops.
+import { spawnSync } from 'node:child_process';
+import { promises as fs, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { checkImage, type RequestedObject } from '../src/engine/detector';
-import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor } from '../src/engine/finetune/trainer';
+import { checkImage } from '../src/engine/detector';
+import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor, type FinetuneOptions } from '../src/engine/finetune/trainer';
 import { openModelFolder } from '../src/engine/model/modelFolder';
+import { readModelFinetune } from '../src/engine/model/modelDefaults';
 import { loadOriginalKeys, transpose } from '../src/engine/onnx/instrument';
 import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { decodeSafetensors, halfsToFloats } from '../src/engine/safetensors';
+import { discordant, mcnemarExact } from './mcnemar';
+import { COLOURS, describePair, markedPrompt, neglectSplits, referencePairs, SHAPES, TEMPLATES, type Pair, type ShapeObject } from './neglectSplits';
 
-type Obj = Required<RequestedObject>;
-const pair = (a: string, b: string): Obj[] =>
-  [a, b].map((s) => {
-    const [colour, shape] = s.split(' ');
-    return { colour, shape } as Obj;
-  });
-const TRAIN = [pair('red circle', 'blue square'), pair('green triangle', 'yellow circle'), pair('blue triangle', 'red square'), pair('yellow square', 'green circle')];
-const HELD_OUT = [pair('red triangle', 'green square'), pair('blue circle', 'yellow triangle'), pair('green circle', 'red square'), pair('yellow triangle', 'blue square')];
-// Pairs that share a colour or a shape: where the embedded model binds words to objects worst (npm run quality).
-const TRAIN_SHARED = [pair('red circle', 'red square'), pair('blue triangle', 'green triangle'), pair('yellow square', 'yellow triangle'), pair('green circle', 'blue circle')];
-const HELD_OUT_SHARED = [pair('green square', 'green triangle'), pair('red triangle', 'yellow triangle'), pair('blue circle', 'blue square'), pair('yellow circle', 'red circle')];
-const SINGLE = ['red', 'green', 'blue', 'yellow'].flatMap((colour) => ['circle', 'square', 'triangle'].map((shape) => [{ colour, shape } as Obj]));
-const caption = (objects: Obj[]): string => objects.map((o) => `a ${o.colour} ${o.shape}`).join(' and ');
+const ROOT = path.resolve(__dirname, '..', '..');
+const SPLIT_SEED = 2312;
 
 interface Options {
+  splits: number;
   seeds: number;
-  steps: number;
-  guidance: number;
-  lr: number;
-  trainSteps: number;
+  lr?: number;
+  trainSteps?: number;
+  normWeight: number;
+  chooseLr?: number[];
+  reference: boolean;
+  python: string;
+  json?: string;
   model: string;
-  reference?: string;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { seeds: 50, steps: 20, guidance: 2, lr: defaultFinetuneOptions.lr, trainSteps: defaultFinetuneOptions.steps, model: path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes') };
-  for (let i = 0; i < argv.length; i += 2) {
-    const [flag, value] = [argv[i], argv[i + 1]];
-    if (flag === '--seeds') o.seeds = Number(value);
-    else if (flag === '--steps') o.steps = Number(value);
-    else if (flag === '--guidance') o.guidance = Number(value);
-    else if (flag === '--lr') o.lr = Number(value);
-    else if (flag === '--train-steps') o.trainSteps = Number(value);
-    else if (flag === '--model') o.model = path.resolve(value);
-    else if (flag === '--reference') o.reference = path.resolve(value);
+  const o: Options = { splits: 3, seeds: 16, normWeight: 0, reference: true, python: '/usr/bin/python3', model: path.join(ROOT, 'models', 'tiny-shapes') };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = (): string => argv[++i];
+    if (flag === '--splits') o.splits = Number(value());
+    else if (flag === '--seeds') o.seeds = Number(value());
+    else if (flag === '--lr') o.lr = Number(value());
+    else if (flag === '--train-steps') o.trainSteps = Number(value());
+    else if (flag === '--norm-weight') o.normWeight = Number(value());
+    else if (flag === '--choose-lr') o.chooseLr = value().split(',').map(Number);
+    else if (flag === '--no-reference') o.reference = false;
+    else if (flag === '--python') o.python = value();
+    else if (flag === '--json') o.json = path.resolve(value());
+    else if (flag === '--model') o.model = path.resolve(value());
     else throw new Error(`unknown option ${flag}`);
   }
   return o;
 }
 
-async function successRate(pipeline: Pipeline, prompts: Obj[][], seeds: number, o: Options, keys?: Map<string, Float32Array>): Promise<[number, number]> {
-  let ok = 0;
-  let n = 0;
-  for (const objects of prompts) {
-    for (let seed = 0; seed < seeds; seed++) {
-      const out = await pipeline.generate({
-        prompt: caption(objects),
-        negativePrompt: '',
-        seed,
-        steps: o.steps,
-        guidance: o.guidance,
-        eta: 0,
-        ...(keys ? { keys } : {}),
-      });
-      n++;
-      if (checkImage(out.image, objects).success) ok++;
+/** One evaluation row: prompts (objects and template) sampled at `seeds` seeds each. */
+interface Row {
+  label: string;
+  prompts: { objects: ShapeObject[]; template: string }[];
+  seeds: number;
+}
+
+function rows(split: { train: Pair[]; heldOut: Pair[] }, seeds: number): Row[] {
+  const of = (pairs: Pair[], template: string) => pairs.map((objects) => ({ objects, template }));
+  const singles = COLOURS.flatMap((colour) => SHAPES.map((shape) => ({ objects: [{ colour, shape }], template: TEMPLATES.single })));
+  const control = Math.max(1, Math.round(seeds / 2));
+  return [
+    { label: 'no articles, training pairs', prompts: of(split.train, TEMPLATES.bare), seeds },
+    { label: 'no articles, held-out pairs', prompts: of(split.heldOut, TEMPLATES.bare), seeds },
+    { label: 'control: held-out pairs with articles', prompts: of(split.heldOut, TEMPLATES.articles), seeds: control },
+    { label: 'control: single objects', prompts: singles, seeds: Math.max(1, Math.round(seeds / 4)) },
+    { label: 'template "A with B", held-out pairs', prompts: of(split.heldOut, TEMPLATES.with), seeds: control },
+    { label: 'template "A, B", held-out pairs', prompts: of(split.heldOut, TEMPLATES.comma), seeds: control },
+  ];
+}
+
+/** Detector success of every (prompt, seed) of a row, in a fixed order, so columns pair up image by image. */
+async function outcomes(pipeline: Pipeline, row: Row, keys: Map<string, Float32Array> | undefined): Promise<boolean[]> {
+  const out: boolean[] = [];
+  for (const { objects, template } of row.prompts) {
+    const prompt = markedPrompt(template, objects).text;
+    for (let seed = 0; seed < row.seeds; seed++) {
+      // The model's recommended sampling: 20 DDIM steps, guidance 2 (models/tiny-shapes/prompt_lens.json).
+      const image = await pipeline.generate({ prompt, negativePrompt: '', seed, steps: 20, guidance: 2, eta: 0, ...(keys ? { keys } : {}) });
+      out.push(checkImage(image.image, objects).success);
     }
   }
-  return [ok, n];
+  return out;
 }
 
 /** Diffusers-named to_k weights (torch layout) overlaid on the base keys, in the graph's layout. */
@@ -89,52 +107,112 @@ async function referenceKeys(file: string, pipeline: Pipeline): Promise<Map<stri
   return keys;
 }
 
+/** The PyTorch reference finetune on the same pairs and settings (one thread, denormals flushed); undefined when it cannot run. */
+function runReference(o: Options, pairs: Pair[], options: FinetuneOptions): { file: string; seconds: number } | { skipped: string } {
+  const out = mkdtempSync(path.join(tmpdir(), 'prompt-lens-table-'));
+  const script = path.join(o.model, 'reference', 'finetune.py');
+  const args = [
+    script, '--pairs', referencePairs(pairs), '--held-out', '', '--template', TEMPLATES.bare, '--steps', String(options.steps), '--lr', String(options.lr),
+    '--batch', String(options.batch), '--norm-weight', String(options.normWeight), '--x0-scale', String(options.x0Scale),
+    '--eval-every', '0', '--eval-samples', '1', '--threads', '1', '--quiet', '--out', out,
+  ];
+  const started = performance.now();
+  const ran = spawnSync(o.python, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  if (ran.status !== 0) return { skipped: (ran.stderr || ran.error?.message || `exit ${ran.status}`).trim().split('\n').pop() ?? '' };
+  return { file: path.join(out, 'keys.safetensors'), seconds: (performance.now() - started) / 1000 };
+}
+
+const percent = (xs: boolean[]): string => `${((100 * xs.filter(Boolean).length) / xs.length).toFixed(1)}%`;
+
+function cell(base: boolean[], after: boolean[]): string {
+  const { gained, lost } = discordant(base, after);
+  const delta = (100 * (after.filter(Boolean).length - base.filter(Boolean).length)) / base.length;
+  return `${percent(after)} (${delta >= 0 ? '+' : ''}${delta.toFixed(1)}, p=${formatP(mcnemarExact(gained, lost))})`;
+}
+
+function formatP(p: number): string {
+  return p >= 0.001 ? p.toFixed(3) : p.toExponential(1);
+}
+
+type Column = 'base' | 'engine' | 'reference';
+type Results = Map<string, Partial<Record<Column, boolean[]>>>;
+
+function printTable(title: string, results: Results, n: (label: string) => number): void {
+  const columns = (['engine', 'reference'] as Column[]).filter((c) => [...results.values()].some((r) => r[c]));
+  console.log(`\n${title}\n`);
+  console.log(`| prompts (images) | base | ${columns.join(' | ')} |`);
+  console.log(`|---|---|${columns.map(() => '---').join('|')}|`);
+  for (const [label, r] of results) {
+    const base = r.base as boolean[];
+    console.log(`| ${label} (${n(label)}) | ${percent(base)} | ${columns.map((c) => (r[c] ? cell(base, r[c] as boolean[]) : 'n/a')).join(' | ')} |`);
+  }
+}
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const pipeline = await Pipeline.load(await openModelFolder(o.model));
+  const recommended = await readModelFinetune(o.model);
   const trainer = await SepEnTrainer.create(pipeline);
-  const trainStarted = performance.now();
-  const trained = await trainer.train(
-    [...TRAIN, ...TRAIN_SHARED].map((objects) => {
-      const text = caption(objects);
-      return {
-        text,
-        objects: objects.map((obj) => {
-          const start = text.indexOf(obj.shape, text.indexOf(obj.colour));
-          return { word: obj.shape, start, end: start + obj.shape.length };
-        }),
-      };
-    }),
-    { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(pipeline), steps: o.trainSteps, lr: o.lr, },
-  );
-  const trainMs = performance.now() - trainStarted;
-  const first = trained.curve[0]?.loss ?? NaN;
-  const last = trained.curve[trained.curve.length - 1]?.loss ?? NaN;
-  const columns: [string, Map<string, Float32Array> | undefined][] = [
-    ['base', undefined],
-    ['engine finetune', trained.keys],
-  ];
-  if (o.reference) columns.push(['PyTorch reference', await referenceKeys(o.reference, pipeline)]);
-  const rows: [string, Obj[][], number][] = [
-    ['two objects, training pairs', TRAIN, o.seeds],
-    ['two objects, held-out pairs', HELD_OUT, o.seeds],
-    ['sharing a colour or shape, training pairs', TRAIN_SHARED, o.seeds],
-    ['sharing a colour or shape, held-out pairs', HELD_OUT_SHARED, o.seeds],
-    ['single object', SINGLE, Math.max(1, Math.round(o.seeds / 5))],
-  ];
-  console.log(`model ${pipeline.model.id} (${pipeline.model.hash}); finetune ${trained.curve.length} steps, lr ${o.lr}, batch 4, loss ${first.toFixed(4)} → ${last.toFixed(4)} in ${(trainMs / 1000).toFixed(1)} s${trained.stopped ? ` (stopped: ${trained.stopped})` : ''}`);
-  console.log(`sampling: ${o.steps} DDIM steps, guidance ${o.guidance}; detector strict success (every object found with its colour)`);
-  console.log('');
-  console.log(`| prompts | ${columns.map(([name]) => name).join(' | ')} |`);
-  console.log(`|---|${columns.map(() => '---').join('|')}|`);
-  for (const [label, prompts, seeds] of rows) {
-    const cells: string[] = [];
-    for (const [, keys] of columns) {
-      const [ok, n] = await successRate(pipeline, prompts, seeds, o, keys);
-      cells.push(`${((100 * ok) / n).toFixed(1)}% (${ok}/${n})`);
+  const base: FinetuneOptions = {
+    ...defaultFinetuneOptions,
+    x0Scale: x0ScaleFor(pipeline),
+    lr: o.lr ?? recommended.lr ?? defaultFinetuneOptions.lr,
+    steps: o.trainSteps ?? recommended.steps ?? defaultFinetuneOptions.steps,
+    normWeight: o.normWeight,
+  };
+  const splits = neglectSplits(o.splits, 6, 6, SPLIT_SEED);
+  console.log(`model ${pipeline.model.id} (${pipeline.model.hash}); splits from seed ${SPLIT_SEED}, fixed before any result:`);
+  splits.forEach((s, k) => console.log(`  split ${k + 1}: train ${s.train.map(describePair).join(', ')}; held out ${s.heldOut.map(describePair).join(', ')}`));
+  console.log(`sampling: 20 DDIM steps, guidance 2, seeds 0..${o.seeds - 1} for the article-less rows; detector strict success`);
+
+  if (o.chooseLr) {
+    const [row, , , singles] = rows(splits[0], o.seeds);
+    const before = { train: await outcomes(pipeline, row, undefined), singles: await outcomes(pipeline, singles, undefined) };
+    console.log(`\nsplit 1, base: training pairs ${percent(before.train)}, single objects ${percent(before.singles)}`);
+    for (const lr of o.chooseLr) {
+      const trained = await trainer.train(splits[0].train.map((p) => markedPrompt(TEMPLATES.bare, p)), { ...base, lr });
+      const after = { train: await outcomes(pipeline, row, trained.keys), singles: await outcomes(pipeline, singles, trained.keys) };
+      console.log(`split 1, lr ${lr}, ${base.steps} steps: training pairs ${cell(before.train, after.train)}, single objects ${cell(before.singles, after.singles)}`);
     }
-    console.log(`| ${label} | ${cells.join(' | ')} |`);
+    return;
   }
+
+  console.log(`finetune: ${base.steps} steps, lr ${base.lr}, batch ${base.batch}, L_norm weight ${base.normWeight}, x0 scale ${base.x0Scale}` +
+    (o.lr === undefined ? ` (lr and steps: ${recommended.lr !== undefined ? 'the model\'s prompt_lens.json' : 'engine defaults'})` : ''));
+  const pooled: Results = new Map();
+  const sizes = new Map<string, number>();
+  const record: unknown[] = [];
+  for (const [k, split] of splits.entries()) {
+    const started = performance.now();
+    const engine = await trainer.train(split.train.map((p) => markedPrompt(TEMPLATES.bare, p)), base);
+    const engineSeconds = (performance.now() - started) / 1000;
+    const reference = o.reference ? runReference(o, split.train, base) : { skipped: '--no-reference' };
+    const keys: [Column, Map<string, Float32Array> | undefined][] = [['base', undefined], ['engine', engine.keys]];
+    if ('file' in reference) keys.push(['reference', await referenceKeys(reference.file, pipeline)]);
+    const loss = (c: typeof engine.curve) => `${c[0]?.loss.toFixed(3)} → ${c[c.length - 1]?.loss.toFixed(3)}`;
+    console.log(`\nsplit ${k + 1}: engine ${engine.curve.length} steps in ${engineSeconds.toFixed(1)} s (loss ${loss(engine.curve)}${engine.stopped ? `, stopped: ${engine.stopped}` : ''}); ` +
+      ('file' in reference ? `reference in ${reference.seconds.toFixed(1)} s` : `reference skipped: ${reference.skipped}`));
+    const results: Results = new Map();
+    for (const row of rows(split, o.seeds)) {
+      const r: Partial<Record<Column, boolean[]>> = {};
+      for (const [column, k2] of keys) r[column] = await outcomes(pipeline, row, k2);
+      results.set(row.label, r);
+      sizes.set(row.label, (sizes.get(row.label) ?? 0) + (r.base as boolean[]).length);
+      const into = pooled.get(row.label) ?? {};
+      for (const [column] of keys) into[column] = [...(into[column] ?? []), ...(r[column] as boolean[])];
+      pooled.set(row.label, into);
+    }
+    printTable(`Split ${k + 1} (success, change in points, McNemar p against base)`, results, (label) => (results.get(label)?.base as boolean[]).length);
+    record.push({ split: k + 1, train: split.train.map(describePair), heldOut: split.heldOut.map(describePair), engineCurve: engine.curve.map((s) => s.loss), results: Object.fromEntries(results) });
+  }
+  printTable(`Pooled over ${splits.length} splits`, pooled, (label) => sizes.get(label) ?? 0);
+  for (const label of ['no articles, training pairs', 'no articles, held-out pairs']) {
+    const r = pooled.get(label);
+    if (!r?.engine || !r.reference || !r.base) continue;
+    const gain = (xs: boolean[]) => xs.filter(Boolean).length - (r.base as boolean[]).filter(Boolean).length;
+    console.log(`${label}: engine gain / reference gain = ${gain(r.engine)} / ${gain(r.reference)} images = ${(gain(r.engine) / gain(r.reference)).toFixed(2)}`);
+  }
+  if (o.json) await fs.writeFile(o.json, JSON.stringify({ options: base, splitSeed: SPLIT_SEED, splits: record }, null, 1));
 }
 
 main().catch((error) => {

@@ -1,0 +1,80 @@
+// The prompts of the neglect table (npm run finetune-table): two-object prompts of the embedded model's
+// colours and shapes, and the train/held-out splits, fixed by a seeded shuffle before any result is seen.
+import { Rng } from '../src/engine/random';
+import type { TrainingPrompt } from '../src/engine/finetune/trainer';
+
+export interface ShapeObject {
+  colour: string;
+  shape: string;
+}
+export type Pair = [ShapeObject, ShapeObject];
+
+export const COLOURS = ['red', 'green', 'blue', 'yellow'];
+export const SHAPES = ['circle', 'square', 'triangle'];
+
+/** Prompt templates: without articles (where tiny-shapes neglects the second object), with them, and two others. */
+export const TEMPLATES = {
+  bare: '{A} and {B}',
+  articles: 'a {A} and a {B}',
+  with: '{A} with {B}',
+  comma: '{A}, {B}',
+  single: 'a {A}',
+} as const;
+
+const phrase = (o: ShapeObject): string => `${o.colour} ${o.shape}`;
+
+/** Every unordered pair of objects with different colours and different shapes (36), in a fixed order. */
+export function distinctPairs(): Pair[] {
+  const objects = COLOURS.flatMap((colour) => SHAPES.map((shape) => ({ colour, shape })));
+  const pairs: Pair[] = [];
+  objects.forEach((a, i) => objects.slice(i + 1).forEach((b) => {
+    if (a.colour !== b.colour && a.shape !== b.shape) pairs.push([a, b]);
+  }));
+  return pairs;
+}
+
+export interface Split {
+  train: Pair[];
+  heldOut: Pair[];
+}
+
+/**
+ * `count` disjoint splits of `train` + `heldOut` pairs each from one seeded shuffle of the pairs (each pair's
+ * word order drawn too), so no pair is in two splits and nothing depends on results.
+ */
+export function neglectSplits(count: number, train: number, heldOut: number, seed: number): Split[] {
+  const rng = new Rng(seed);
+  const pairs = distinctPairs();
+  if (count * (train + heldOut) > pairs.length) throw new Error(`${count} splits of ${train} + ${heldOut} need more than the ${pairs.length} pairs`);
+  for (let i = pairs.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.nextFloat64() * (i + 1));
+    [pairs[i], pairs[j]] = [pairs[j], pairs[i]];
+  }
+  const ordered = pairs.map((p): Pair => (rng.nextFloat64() < 0.5 ? p : [p[1], p[0]]));
+  return Array.from({ length: count }, (_, k) => {
+    const start = k * (train + heldOut);
+    return { train: ordered.slice(start, start + train), heldOut: ordered.slice(start + train, start + train + heldOut) };
+  });
+}
+
+/** A prompt from a template, with each object's shape word marked (its character span), as a user marks it. */
+export function markedPrompt(template: string, objects: ShapeObject[]): TrainingPrompt {
+  let text = template;
+  const marks: { word: string; at: number }[] = [];
+  objects.forEach((o, i) => {
+    const slot = i === 0 ? '{A}' : '{B}';
+    const at = text.indexOf(slot);
+    text = text.replace(slot, phrase(o));
+    marks.push({ word: o.shape, at: at + o.colour.length + 1 });
+  });
+  return { text, objects: marks.map((m) => ({ word: m.word, start: m.at, end: m.at + m.word.length })) };
+}
+
+/** "red circle|blue square;…", the PyTorch reference's --pairs syntax. */
+export function referencePairs(pairs: Pair[]): string {
+  return pairs.map(([a, b]) => `${phrase(a)}|${phrase(b)}`).join(';');
+}
+
+export function describePair([a, b]: Pair): string {
+  return `${phrase(a)} + ${phrase(b)}`;
+}

@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { describePair, distinctPairs, markedPrompt, neglectSplits, TEMPLATES } from '../../../bench/neglectSplits';
+
+test('distinctPairs: the 36 unordered pairs with different colours and shapes', () => {
+  const pairs = distinctPairs();
+  assert.equal(pairs.length, 36);
+  assert.ok(pairs.every(([a, b]) => a.colour !== b.colour && a.shape !== b.shape));
+  assert.equal(new Set(pairs.map(describePair)).size, 36);
+});
+
+test('neglectSplits: disjoint, deterministic, sized as asked', () => {
+  const splits = neglectSplits(3, 6, 6, 2312);
+  assert.deepEqual(splits, neglectSplits(3, 6, 6, 2312));
+  const key = (p: { colour: string; shape: string }[]) => p.map((o) => `${o.colour} ${o.shape}`).sort().join('+');
+  const all = splits.flatMap((s) => [...s.train, ...s.heldOut].map(key));
+  assert.equal(all.length, 36);
+  assert.equal(new Set(all).size, 36);
+  assert.ok(splits.every((s) => s.train.length === 6 && s.heldOut.length === 6));
+  assert.notDeepEqual(neglectSplits(3, 6, 6, 1), splits);
+  assert.throws(() => neglectSplits(4, 6, 6, 1), /need more than/);
+});
+
+test('markedPrompt: marks the shape words as a user would', () => {
+  const p = markedPrompt(TEMPLATES.bare, [{ colour: 'red', shape: 'circle' }, { colour: 'blue', shape: 'square' }]);
+  assert.equal(p.text, 'red circle and blue square');
+  assert.deepEqual(p.objects.map((o) => p.text.slice(o.start, o.end)), ['circle', 'square']);
+  const q = markedPrompt(TEMPLATES.articles, [{ colour: 'green', shape: 'triangle' }, { colour: 'yellow', shape: 'circle' }]);
+  assert.equal(q.text, 'a green triangle and a yellow circle');
+  assert.deepEqual(q.objects.map((o) => q.text.slice(o.start, o.end)), ['triangle', 'circle']);
+  const s = markedPrompt(TEMPLATES.single, [{ colour: 'red', shape: 'square' }]);
+  assert.deepEqual([s.text, s.objects.length], ['a red square', 1]);
+});
