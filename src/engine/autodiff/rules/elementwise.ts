@@ -79,12 +79,11 @@ export const elementwiseRules: Record<string, GradientRule> = {
       return [undefined, c.needs(1) ? pick(1, [dy, zero]) : undefined, c.needs(2) ? pick(2, [zero, dy]) : undefined];
     },
   },
-  // Softmax along one axis (opset 13+): dx = y (dy - sum(dy y)).
+  // Softmax along one axis (opset 13+, which the gradient model requires): dx = y (dy - sum(dy y)).
   Softmax: {
     grad(c) {
       const rank = c.shape(y(c)).length;
       const axis = attrInt(c.node, 'axis') ?? -1;
-      if (c.e.opset < 13 && (axis + rank) % rank !== rank - 1) c.fail('Softmax before opset 13 flattens its input; only the last axis is supported');
       const dy = c.dy() as string;
       const dot = c.e.reduceSum(c.e.op('Mul', [dy, y(c)]), [(axis + rank) % rank], true);
       return [c.e.op('Mul', [y(c), c.e.op('Sub', [dy, dot])])];
