@@ -31,7 +31,7 @@ interface Options {
   seeds: number;
   lr?: number;
   trainSteps?: number;
-  normWeight: number;
+  normWeight?: number;
   chooseLr?: number[];
   reference: boolean;
   python: string;
@@ -40,7 +40,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { splits: 3, seeds: 16, normWeight: 0, reference: true, python: '/usr/bin/python3', model: path.join(ROOT, 'models', 'tiny-shapes') };
+  const o: Options = { splits: 3, seeds: 16, reference: true, python: '/usr/bin/python3', model: path.join(ROOT, 'models', 'tiny-shapes') };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => argv[++i];
@@ -114,6 +114,8 @@ function runReference(o: Options, pairs: Pair[], options: FinetuneOptions): { fi
   const args = [
     script, '--pairs', referencePairs(pairs), '--held-out', '', '--template', TEMPLATES.bare, '--steps', String(options.steps), '--lr', String(options.lr),
     '--batch', String(options.batch), '--norm-weight', String(options.normWeight), '--x0-scale', String(options.x0Scale),
+    // The engine's single-object prompts are each object's own words in the training prompt (trainer.singleObjectPrompts).
+    '--single-template', '{A}',
     '--eval-every', '0', '--eval-samples', '1', '--threads', '1', '--quiet', '--out', out,
   ];
   const started = performance.now();
@@ -158,7 +160,7 @@ async function main(): Promise<void> {
     x0Scale: x0ScaleFor(pipeline),
     lr: o.lr ?? recommended.lr ?? defaultFinetuneOptions.lr,
     steps: o.trainSteps ?? recommended.steps ?? defaultFinetuneOptions.steps,
-    normWeight: o.normWeight,
+    normWeight: o.normWeight ?? recommended.normWeight ?? defaultFinetuneOptions.normWeight,
   };
   const splits = neglectSplits(o.splits, 6, 6, SPLIT_SEED);
   console.log(`model ${pipeline.model.id} (${pipeline.model.hash}); splits from seed ${SPLIT_SEED}, fixed before any result:`);

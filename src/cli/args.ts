@@ -22,6 +22,7 @@ export interface FinetuneArgs extends Omit<RunArgs, 'command' | 'line'> {
   command: 'finetune';
   finetuneSteps?: number;
   lr?: number;
+  normWeight?: number;
   heldOut?: string;
 }
 
@@ -58,8 +59,9 @@ Options:
   --grids 16,8          run: maps from layers with these query grids
   --heads 0,3           run: maps from these heads (default all)
   --timesteps A-B       run: maps from sampling steps A to B (1-based, e.g. 1-10, or one step: 5)
-  --finetune-steps N    finetune: training steps (default 200)
-  --lr X                finetune: constant learning rate (default 3e-5)
+  --finetune-steps N    finetune: training steps (default: the model's recommendation, else 200)
+  --lr X                finetune: constant learning rate (default: the model's recommendation, else 3e-5)
+  --norm-weight W       finetune: weight of L_norm, which keeps single objects as they were (default: the model's, else 0)
   --heldout FILE        finetune: a .prompt file evaluated before/after, never trained on
   --provider P          execution provider: auto, cpu, cuda, webgpu (default: cpu)
   --quiet               no progress on stderr
@@ -105,6 +107,14 @@ export function parseArgs(argv: string[]): CliArgs {
         const lr = Number(text);
         if (!(lr > 0 && lr < 1)) throw new UsageError(`--lr must be a number between 0 and 1; got "${text}"`);
         args.lr = lr;
+        break;
+      }
+      case '--norm-weight': {
+        only(arg, 'finetune');
+        const text = value();
+        const weight = Number(text);
+        if (!(weight >= 0 && Number.isFinite(weight))) throw new UsageError(`--norm-weight must be a number >= 0; got "${text}"`);
+        args.normWeight = weight;
         break;
       }
       case '--layers':

@@ -66,7 +66,7 @@ async function finetune(args: FinetuneArgs): Promise<number> {
       file,
       text: await readPromptFile(file),
       ...(heldOutFile ? { heldOut: { file: heldOutFile, text: await readPromptFile(heldOutFile) } } : {}),
-      overrides: { seed: args.seed, steps: args.steps, finetuneSteps: args.finetuneSteps, lr: args.lr },
+      overrides: { seed: args.seed, steps: args.steps, finetuneSteps: args.finetuneSteps, lr: args.lr, normWeight: args.normWeight },
       runsDir: path.resolve(args.out ?? path.join(path.dirname(file), 'runs')),
       builtinModelsDir: BUILTIN_MODELS,
       provider: args.provider ?? 'cpu',

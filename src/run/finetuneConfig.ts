@@ -17,5 +17,5 @@ export function userFinetuneSettings(config: vscode.WorkspaceConfiguration): Mod
 }
 
 export function finetuneState(settings: FinetuneSettings): SidebarState['finetune'] {
-  return { ...settings.values, sources: settings.sources };
+  return { steps: settings.values.steps, lr: settings.values.lr, sources: { steps: settings.sources.steps, lr: settings.sources.lr } };
 }

@@ -21,6 +21,8 @@ export function modelDefaultsPath(root: string): string {
 export interface ModelFinetune {
   lr?: number;
   steps?: number;
+  /** Weight of L_norm, which keeps single-object prompts as they were (0 = off). */
+  normWeight?: number;
 }
 
 /** The folder's recommended run settings; none when it has no defaults file. Throws a ModelError naming the file and every bad key. */
@@ -78,7 +80,7 @@ export function checkModelDefaults(json: unknown): { defaults: ModelDefaults; fi
   return { defaults, finetune, problems };
 }
 
-/** "finetune": {"lr": a rate in (0, 1], "steps": an integer from 1 to 100000}, the ranges of the promptLens.finetune settings. */
+/** "finetune": {"lr": a rate in (0, 1], "steps": an integer from 1 to 100000 (the promptLens.finetune settings' ranges), "normWeight": >= 0}. */
 function checkFinetune(json: unknown, into: ModelFinetune): string[] {
   if (!isRecord(json)) return ['"finetune" must be an object, e.g. {"lr": 0.0001, "steps": 200}'];
   const problems: string[] = [];
@@ -89,7 +91,10 @@ function checkFinetune(json: unknown, into: ModelFinetune): string[] {
     } else if (key === 'steps') {
       if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 100000) into.steps = value;
       else problems.push(`"finetune.steps" must be an integer from 1 to 100000, got ${JSON.stringify(value)}`);
-    } else problems.push(`unknown setting "finetune.${key}"; allowed: lr, steps`);
+    } else if (key === 'normWeight') {
+      if (typeof value === 'number' && value >= 0 && Number.isFinite(value)) into.normWeight = value;
+      else problems.push(`"finetune.normWeight" must be a number >= 0 (the weight of L_norm; 0 = off), got ${JSON.stringify(value)}`);
+    } else problems.push(`unknown setting "finetune.${key}"; allowed: lr, steps, normWeight`);
   }
   return problems;
 }

@@ -1,4 +1,4 @@
-// Which learning rate and length a finetune uses, and why: an explicit value for this run (CLI flag, run
+// Which learning rate, length and L_norm weight a finetune uses, and why: an explicit value for this run (CLI flag, run
 // panel field), else the user's own editor setting, else the model's recommendation (its prompt_lens.json,
 // measured on that model), else the engine's default (the official per-pair recipe's length).
 import { defaultFinetuneOptions } from '../finetune/trainer';
@@ -6,9 +6,11 @@ import type { ModelFinetune } from '../model/modelDefaults';
 
 export type FinetuneSettingSource = 'override' | 'setting' | 'model' | 'engine';
 
+type Key = 'lr' | 'steps' | 'normWeight';
+
 export interface FinetuneSettings {
-  values: { lr: number; steps: number };
-  sources: { lr: FinetuneSettingSource; steps: FinetuneSettingSource };
+  values: Record<Key, number>;
+  sources: Record<Key, FinetuneSettingSource>;
 }
 
 export interface FinetuneSettingInputs {
@@ -19,7 +21,7 @@ export interface FinetuneSettingInputs {
 }
 
 export function resolveFinetuneSettings(inputs: FinetuneSettingInputs): FinetuneSettings {
-  const pick = (key: 'lr' | 'steps'): [number, FinetuneSettingSource] => {
+  const pick = (key: Key): [number, FinetuneSettingSource] => {
     const layers: [ModelFinetune | undefined, FinetuneSettingSource][] = [[inputs.overrides, 'override'], [inputs.userSettings, 'setting'], [inputs.model, 'model']];
     for (const [layer, source] of layers) {
       const value = layer?.[key];
@@ -29,12 +31,14 @@ export function resolveFinetuneSettings(inputs: FinetuneSettingInputs): Finetune
   };
   const [lr, lrSource] = pick('lr');
   const [steps, stepsSource] = pick('steps');
-  return { values: { lr, steps }, sources: { lr: lrSource, steps: stepsSource } };
+  const [normWeight, normSource] = pick('normWeight');
+  return { values: { lr, steps, normWeight }, sources: { lr: lrSource, steps: stepsSource, normWeight: normSource } };
 }
 
 const SOURCE_LABEL: Record<FinetuneSettingSource, string> = { override: '', setting: ' (your setting)', model: ' (model default)', engine: ' (engine default)' };
 
-/** "lr 0.0001 (model default), 200 steps (engine default)" for logs, the CLI and the run panel. */
+/** "lr 0.0001 (model default), 200 steps (engine default), L_norm weight 2 (model default)" for logs, the CLI and reports. */
 export function describeFinetuneSettings(s: FinetuneSettings): string {
-  return `lr ${s.values.lr}${SOURCE_LABEL[s.sources.lr]}, ${s.values.steps} steps${SOURCE_LABEL[s.sources.steps]}`;
+  const norm = s.values.normWeight > 0 ? `, L_norm weight ${s.values.normWeight}${SOURCE_LABEL[s.sources.normWeight]}` : '';
+  return `lr ${s.values.lr}${SOURCE_LABEL[s.sources.lr]}, ${s.values.steps} steps${SOURCE_LABEL[s.sources.steps]}${norm}`;
 }

@@ -19,7 +19,7 @@ import { slug, timestamp, writeStagedFolder } from './stagedFolder';
 export interface RunFinetuneRequest extends PromptFileSource {
   /** Prompts evaluated before and after but never trained on (another .prompt file). */
   heldOut?: { file: string; text: string };
-  overrides?: { seed?: number; steps?: number; lr?: number; finetuneSteps?: number };
+  overrides?: { seed?: number; steps?: number; lr?: number; finetuneSteps?: number; normWeight?: number };
   /** The finetune rate and length the user set in the editor's settings (below overrides, above the model's). */
   userSettings?: ModelFinetune;
   runsDir: string;
@@ -71,7 +71,7 @@ export async function runFinetune(
   }
   const heldOutLines = request.heldOut ? heldOutPrompts(request.heldOut) : [];
   const chosen = resolveFinetuneSettings({
-    overrides: { lr: request.overrides?.lr, steps: request.overrides?.finetuneSteps },
+    overrides: { lr: request.overrides?.lr, steps: request.overrides?.finetuneSteps, normWeight: request.overrides?.normWeight },
     userSettings: request.userSettings,
     model: await readModelFinetune(pipeline.model.root),
   });

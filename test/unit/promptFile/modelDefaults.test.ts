@@ -61,8 +61,10 @@ describe('defaults file validation', () => {
     assert.deepEqual(checkModelDefaults({ defaults: {}, finetune: { lr: 0, steps: 2.5, rate: 1 } }).problems, [
       '"finetune.lr" must be a learning rate above 0 and at most 1, got 0',
       '"finetune.steps" must be an integer from 1 to 100000, got 2.5',
-      'unknown setting "finetune.rate"; allowed: lr, steps',
+      'unknown setting "finetune.rate"; allowed: lr, steps, normWeight',
     ]);
+    assert.deepEqual(checkModelDefaults({ defaults: {}, finetune: { normWeight: 2 } }).finetune, { normWeight: 2 });
+    assert.deepEqual(checkModelDefaults({ defaults: {}, finetune: { normWeight: -1 } }).problems, ['"finetune.normWeight" must be a number >= 0 (the weight of L_norm; 0 = off), got -1']);
     assert.deepEqual(checkModelDefaults({ defaults: {}, finetune: 3 }).problems, ['"finetune" must be an object, e.g. {"lr": 0.0001, "steps": 200}']);
   });
 
