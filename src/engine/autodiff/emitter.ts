@@ -38,13 +38,18 @@ export class Emitter {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
   private readonly constants = new Map<string, string>();
+  private readonly nextSuffix = new Map<string, number>();
 
   /** `used`: every name already in the graph; `opset`: the default domain's version. */
   constructor(private readonly used: Set<string>, readonly opset: number, private readonly scope: string) {}
 
   fresh(base: string): string {
+    // The same names as trying suffixes from _1 up every time, without rescanning the taken ones (a gradient
+    // model has thousands of Mul_out_<n>: the rescans made emitting sd-tiny's take 1-2 s).
     let name = `${this.scope}/${base}`;
-    for (let i = 1; this.used.has(name); i++) name = `${this.scope}/${base}_${i}`;
+    let i = this.nextSuffix.get(base) ?? 1;
+    while (this.used.has(name)) name = `${this.scope}/${base}_${i++}`;
+    this.nextSuffix.set(base, i);
     this.used.add(name);
     return name;
   }

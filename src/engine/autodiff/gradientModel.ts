@@ -11,7 +11,7 @@ import { Emitter } from './emitter';
 import { GradientError, type GradientPlan, type GradientRequest } from './plan';
 import { pruneGraph } from './prune';
 import { gradientRules, type RuleContext } from './rules';
-import type { StaticInfo } from './staticShapes';
+import { withStaticInputs, type StaticInfo } from './staticShapes';
 
 export interface GradientModel {
   model: ModelProto;
@@ -122,5 +122,7 @@ export function emitGradientModel(model: ModelProto, request: GradientRequest, p
     input: [...(graph.input ?? []), ...extraInputs],
     output: outputs,
   };
-  return { model: { ...model, graph: pruneGraph(full) }, seedInputs, gradOutputs, unreached: plan.unreached };
+  // Valid for the probed shapes only, and declared so (the seed inputs and outputs already are).
+  const built = withStaticInputs({ ...model, graph: pruneGraph(full) }, (name) => info.shapes.get(name));
+  return { model: built, seedInputs, gradOutputs, unreached: plan.unreached };
 }

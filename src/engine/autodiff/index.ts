@@ -9,6 +9,7 @@ import { probeModel, readProbe } from './staticShapes';
 
 export { gradName, type GradientModel } from './gradientModel';
 export { GradientError, type GradientRequest } from './plan';
+export { withStaticInputs } from './staticShapes';
 
 /** Runs a model (the probe) and returns the named integer outputs. */
 export type ProbeRunner = (probe: ModelProto, outputs: string[]) => Promise<Record<string, ArrayLike<number | bigint>>>;

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { access, readFile, unlink } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
-import { differentiate, gradName } from '../autodiff';
+import { differentiate, gradName, withStaticInputs } from '../autodiff';
 import { writeFileAtomic } from '../onnx/cache';
 import { decodeModel, encodeModel, type ModelProto } from '../onnx/proto';
 import type { CrossAttentionLayer } from '../onnx/types';
@@ -98,7 +98,8 @@ async function readMeta(metaPath: string, path: string): Promise<CachedMeta | un
 
 /** Runs the shape probe once on the CPU (shapes do not depend on the provider), beside the model for its external weights. */
 async function runProbe(probe: ModelProto, path: string, feeds: Record<string, ort.Tensor>, outputs: string[]): Promise<Record<string, ArrayLike<number | bigint>>> {
-  await writeFileAtomic(path, encodeModel(probe));
+  // At the feeds' dims: it opens several times faster (withStaticInputs).
+  await writeFileAtomic(path, encodeModel(withStaticInputs(probe, (name) => feeds[name]?.dims)));
   try {
     const { session } = await createSession(path, 'cpu');
     try {
