@@ -25,23 +25,29 @@ function median(values: number[]): number {
 async function main(): Promise<void> {
   const steps = option('--steps', 30);
   const threads = option('--threads', 2);
-  const pipeline = await Pipeline.load(await openModelFolder(path.join(ROOT, 'models', 'tiny-shapes')));
+  const batch = option('--batch', 4);
+  const modelArg = process.argv.indexOf('--model');
+  const embedded = path.join(ROOT, 'models', 'tiny-shapes');
+  const model = modelArg > 0 ? path.resolve(process.argv[modelArg + 1]) : embedded;
+  const pipeline = await Pipeline.load(await openModelFolder(model), { threads });
   const trainer = await SepEnTrainer.create(pipeline);
   const prompts = [
     { text: 'a red circle and a blue square', objects: [{ word: 'circle', start: 6, end: 12 }, { word: 'square', start: 24, end: 30 }] },
     { text: 'a green triangle and a yellow circle', objects: [{ word: 'triangle', start: 8, end: 16 }, { word: 'circle', start: 30, end: 36 }] },
   ];
-  const result = await trainer.train(prompts, { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(pipeline), steps, lr: 1e-3 });
-  // The first steps include session warm-up, as the reference excludes its first 5.
-  const engineMs = median(result.curve.slice(5).map((s) => s.ms));
-  console.log(`engine (onnxruntime-node ${pipeline.provider.name}, full UNet gradient): ${engineMs.toFixed(1)} ms/step (batch 4, median of ${steps - 5})`);
-  console.log(`  200 steps ≈ ${((engineMs * 200) / 1000).toFixed(1)} s`);
+  const result = await trainer.train(prompts, { ...defaultFinetuneOptions, x0Scale: x0ScaleFor(pipeline), steps, batch, lr: 1e-3 });
+  // The first step builds (or loads) the gradient model and warms the sessions up; the reference excludes its first 5.
+  const warm = Math.min(5, steps - 1);
+  const engineMs = median(result.curve.slice(warm).map((s) => s.ms));
+  console.log(`engine (onnxruntime-node ${pipeline.provider.name}, ${threads} threads, full UNet gradient): ${engineMs.toFixed(1)} ms/step (batch ${batch}, median of ${steps - warm}); first step ${result.curve[0].ms.toFixed(0)} ms`);
+  console.log(`  200 steps ≈ ${((engineMs * 200) / 1000).toFixed(1)} s; peak RSS ${(process.resourceUsage().maxRSS / 1024 / 1024).toFixed(2)} GB`);
+  if (model !== embedded) return;
 
   const out = mkdtempSync(path.join(tmpdir(), 'prompt-lens-ref-'));
   const script = path.join(ROOT, 'models', 'tiny-shapes', 'reference', 'finetune.py');
   const ref = spawnSync(
     '/usr/bin/python3',
-    [script, '--steps', String(steps), '--threads', String(threads), '--eval-every', '0', '--eval-samples', '1', '--quiet', '--out', out],
+    [script, '--steps', String(steps), '--batch', String(batch), '--threads', String(threads), '--eval-every', '0', '--eval-samples', '1', '--quiet', '--out', out],
     { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) } },
   );
   if (ref.status !== 0) {
