@@ -6,8 +6,10 @@
 // same settings; every column samples the same prompts and seeds, scored by the detector; McNemar exact
 // p-values against the base model, per split and pooled. Controls: single objects, the held-out pairs with
 // articles; the held-out pairs in two other templates tell composition from template.
-//   npm run finetune-table [-- --splits 3 --seeds 16 --lr X --train-steps N --norm-weight W --choose-lr 1e-4,3e-4
-//                             --no-reference --python /usr/bin/python3 --json FILE]
+//   npm run finetune-table [-- --splits 3 --seeds 16 --train-seeds 0 --lr X --train-steps N --norm-weight W
+//                             --choose-lr 1e-4,3e-4 --no-reference --python /usr/bin/python3 --json FILE]
+// --train-seeds: finetune each split once per training seed (its draws of t and noise), engine and reference alike;
+// the columns pool every seed's images, each paired with the same base image.
 // --choose-lr: on split 1 only, the engine at each rate (training pairs and single objects), then stops.
 import { spawnSync } from 'node:child_process';
 import { promises as fs, mkdtempSync } from 'node:fs';
@@ -29,6 +31,7 @@ const SPLIT_SEED = 2312;
 interface Options {
   splits: number;
   seeds: number;
+  trainSeeds: number[];
   lr?: number;
   trainSteps?: number;
   normWeight?: number;
@@ -40,12 +43,13 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { splits: 3, seeds: 16, reference: true, python: '/usr/bin/python3', model: path.join(ROOT, 'models', 'tiny-shapes') };
+  const o: Options = { splits: 3, seeds: 16, trainSeeds: [0], reference: true, python: '/usr/bin/python3', model: path.join(ROOT, 'models', 'tiny-shapes') };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => argv[++i];
     if (flag === '--splits') o.splits = Number(value());
     else if (flag === '--seeds') o.seeds = Number(value());
+    else if (flag === '--train-seeds') o.trainSeeds = value().split(',').map(Number);
     else if (flag === '--lr') o.lr = Number(value());
     else if (flag === '--train-steps') o.trainSteps = Number(value());
     else if (flag === '--norm-weight') o.normWeight = Number(value());
@@ -116,7 +120,7 @@ function runReference(o: Options, pairs: Pair[], options: FinetuneOptions): { fi
     '--batch', String(options.batch), '--norm-weight', String(options.normWeight), '--x0-scale', String(options.x0Scale),
     // The engine's single-object prompts are each object's own words in the training prompt (trainer.singleObjectPrompts).
     '--single-template', '{A}',
-    '--eval-every', '0', '--eval-samples', '1', '--threads', '1', '--quiet', '--out', out,
+    '--seed', String(options.seed), '--eval-every', '0', '--eval-samples', '1', '--threads', '1', '--quiet', '--out', out,
   ];
   const started = performance.now();
   const ran = spawnSync(o.python, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
@@ -185,27 +189,39 @@ async function main(): Promise<void> {
   const sizes = new Map<string, number>();
   const record: unknown[] = [];
   for (const [k, split] of splits.entries()) {
-    const started = performance.now();
-    const engine = await trainer.train(split.train.map((p) => markedPrompt(TEMPLATES.bare, p)), base);
-    const engineSeconds = (performance.now() - started) / 1000;
-    const reference = o.reference ? runReference(o, split.train, base) : { skipped: '--no-reference' };
-    const keys: [Column, Map<string, Float32Array> | undefined][] = [['base', undefined], ['engine', engine.keys]];
-    if ('file' in reference) keys.push(['reference', await referenceKeys(reference.file, pipeline)]);
-    const loss = (c: typeof engine.curve) => `${c[0]?.loss.toFixed(3)} → ${c[c.length - 1]?.loss.toFixed(3)}`;
-    console.log(`\nsplit ${k + 1}: engine ${engine.curve.length} steps in ${engineSeconds.toFixed(1)} s (loss ${loss(engine.curve)}${engine.stopped ? `, stopped: ${engine.stopped}` : ''}); ` +
-      ('file' in reference ? `reference in ${reference.seconds.toFixed(1)} s` : `reference skipped: ${reference.skipped}`));
+    const splitRows = rows(split, o.seeds);
     const results: Results = new Map();
-    for (const row of rows(split, o.seeds)) {
-      const r: Partial<Record<Column, boolean[]>> = {};
-      for (const [column, k2] of keys) r[column] = await outcomes(pipeline, row, k2);
-      results.set(row.label, r);
-      sizes.set(row.label, (sizes.get(row.label) ?? 0) + (r.base as boolean[]).length);
-      const into = pooled.get(row.label) ?? {};
-      for (const [column] of keys) into[column] = [...(into[column] ?? []), ...(r[column] as boolean[])];
-      pooled.set(row.label, into);
+    const baseOutcomes = new Map<string, boolean[]>();
+    for (const row of splitRows) baseOutcomes.set(row.label, await outcomes(pipeline, row, undefined));
+    const curves: number[][] = [];
+    for (const seed of o.trainSeeds) {
+      const options = { ...base, seed };
+      const started = performance.now();
+      const engine = await trainer.train(split.train.map((p) => markedPrompt(TEMPLATES.bare, p)), options);
+      const engineSeconds = (performance.now() - started) / 1000;
+      curves.push(engine.curve.map((step) => step.loss));
+      const reference = o.reference ? runReference(o, split.train, options) : { skipped: '--no-reference' };
+      const keys: [Column, Map<string, Float32Array>][] = [['engine', engine.keys]];
+      if ('file' in reference) keys.push(['reference', await referenceKeys(reference.file, pipeline)]);
+      const loss = (c: typeof engine.curve) => `${c[0]?.loss.toFixed(3)} → ${c[c.length - 1]?.loss.toFixed(3)}`;
+      console.log(`\nsplit ${k + 1}, training seed ${seed}: engine ${engine.curve.length} steps in ${engineSeconds.toFixed(1)} s (loss ${loss(engine.curve)}${engine.stopped ? `, stopped: ${engine.stopped}` : ''}); ` +
+        ('file' in reference ? `reference in ${reference.seconds.toFixed(1)} s` : `reference skipped: ${reference.skipped}`));
+      for (const row of splitRows) {
+        const r = results.get(row.label) ?? {};
+        // Each training seed's images pair with the same base images.
+        r.base = [...(r.base ?? []), ...(baseOutcomes.get(row.label) as boolean[])];
+        for (const [column, k2] of keys) r[column] = [...(r[column] ?? []), ...(await outcomes(pipeline, row, k2))];
+        results.set(row.label, r);
+      }
     }
-    printTable(`Split ${k + 1} (success, change in points, McNemar p against base)`, results, (label) => (results.get(label)?.base as boolean[]).length);
-    record.push({ split: k + 1, train: split.train.map(describePair), heldOut: split.heldOut.map(describePair), engineCurve: engine.curve.map((s) => s.loss), results: Object.fromEntries(results) });
+    for (const [label, r] of results) {
+      sizes.set(label, (sizes.get(label) ?? 0) + (r.base as boolean[]).length);
+      const into = pooled.get(label) ?? {};
+      for (const column of Object.keys(r) as Column[]) into[column] = [...(into[column] ?? []), ...(r[column] as boolean[])];
+      pooled.set(label, into);
+    }
+    printTable(`Split ${k + 1}, training seeds ${o.trainSeeds.join(', ')} (success, change in points, McNemar p against base)`, results, (label) => (results.get(label)?.base as boolean[]).length);
+    record.push({ split: k + 1, trainSeeds: o.trainSeeds, train: split.train.map(describePair), heldOut: split.heldOut.map(describePair), engineCurves: curves, results: Object.fromEntries(results) });
   }
   printTable(`Pooled over ${splits.length} splits`, pooled, (label) => sizes.get(label) ?? 0);
   for (const label of ['no articles, training pairs', 'no articles, held-out pairs']) {
