@@ -90,7 +90,7 @@ async function engineGradients(
   const gradient = await UnetGradient.create(pipeline, { batch, seeds: [...seedGrads.keys()] }, feeds);
   try {
     const byLayer = new Map(pipeline.instrumented.layers.map((l) => [l.name, l]));
-    const graph = await gradient.run(feeds, seedGrads);
+    const { grads: graph } = await gradient.run(feeds, seedGrads);
     return new Map([...graph].map(([name, g]) => {
       const l = byLayer.get(name) as CrossAttentionLayer;
       return [name, l.keyTransposed ? transpose(g, l.textDim, l.innerDim) : g];

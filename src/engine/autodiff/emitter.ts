@@ -105,10 +105,18 @@ export class Emitter {
     return this.transpose(x, perm);
   }
 
-  /** Sum over `axes` (opset 13+: axes as an input), keeping them as size-1 axes when `keepdims`. */
+  /** Sum over `axes`, keeping them as size-1 axes when `keepdims`. */
   reduceSum(x: string, axes: number[], keepdims: boolean): string {
     if (axes.length === 0) return x;
-    return this.op('ReduceSum', [x, this.int64s(axes)], { keepdims: keepdims ? 1 : 0 });
+    return this.reduce('ReduceSum', x, axes, keepdims);
+  }
+
+  /** A Reduce* op over `axes` (non-empty): ReduceSum takes them as an input from opset 13, the others from opset 18. */
+  reduce(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin' | 'ReduceProd', x: string, axes: number[], keepdims: boolean): string {
+    const asInput = this.opset >= (op === 'ReduceSum' ? 13 : 18);
+    return asInput
+      ? this.op(op, [x, this.int64s(axes)], { keepdims: keepdims ? 1 : 0 })
+      : this.op(op, [x], { axes, keepdims: keepdims ? 1 : 0 });
   }
 
   /** Mean over `axes` of a tensor of `shape`, as a sum times 1/n (static shapes make n a constant). */

@@ -2,8 +2,8 @@
  * Reverse-mode differentiation of an ONNX graph into one ONNX model: the forward pass, then each path
  * node's vector-Jacobian rule in reverse order, gradients of tensors with several consumers summed.
  * The model takes the forward inputs plus `<seed>.grad` (dL/d seed, float32) and outputs `<input>.grad`
- * (dL/d input, float32) for every requested input that reaches a seed; it runs in the same onnxruntime
- * as the forward, on any execution provider, with no other framework.
+ * (dL/d input, float32) for every requested input that reaches a seed, then the forward tensors it is asked
+ * to keep; it runs in the same onnxruntime as the forward, on any execution provider, with no other framework.
  */
 import { GraphIndex } from '../onnx/graph';
 import { DataType, defaultOpset, type ModelProto, type ValueInfoProto } from '../onnx/proto';
@@ -25,8 +25,8 @@ export interface GradientModel {
 
 export const gradName = (tensor: string): string => `${tensor}.grad`;
 
-function float32Info(name: string, dims: number[]): ValueInfoProto {
-  return { name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } };
+function tensorInfo(name: string, dims: number[], elemType: number = DataType.FLOAT): ValueInfoProto {
+  return { name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } };
 }
 
 export function emitGradientModel(model: ModelProto, request: GradientRequest, plan: GradientPlan, info: StaticInfo): GradientModel {
@@ -62,7 +62,7 @@ export function emitGradientModel(model: ModelProto, request: GradientRequest, p
     if (used.has(name)) throw new GradientError(`the graph already has a tensor named ${name}`);
     used.add(name);
     seedInputs.set(seed, name);
-    extraInputs.push(float32Info(name, shape(seed)));
+    extraInputs.push(tensorInfo(name, shape(seed)));
     add(seed, dtype(seed) === DataType.FLOAT ? name : e.cast(name, dtype(seed)));
   }
 
@@ -111,9 +111,10 @@ export function emitGradientModel(model: ModelProto, request: GradientRequest, p
     if (dtype(w) === DataType.FLOAT) e.opTo('Identity', [g], name);
     else e.opTo('Cast', [g], name, { to: DataType.FLOAT });
     gradOutputs.set(w, name);
-    outputs.push(float32Info(name, shape(w)));
+    outputs.push(tensorInfo(name, shape(w)));
   }
   if (outputs.length === 0) throw new GradientError(`none of the inputs reaches ${request.seeds.join(', ')}`);
+  for (const k of request.keep ?? []) outputs.push(tensorInfo(k, shape(k), dtype(k)));
 
   const full = {
     ...graph,

@@ -16,7 +16,7 @@ export type ProbeRunner = (probe: ModelProto, outputs: string[]) => Promise<Reco
 
 export async function differentiate(model: ModelProto, request: GradientRequest, runProbe: ProbeRunner): Promise<GradientModel> {
   const plan = planGradient(model, request);
-  const probe = probeModel(model, plan, request.seeds);
+  const probe = probeModel(model, plan, [...request.seeds, ...(request.keep ?? [])]);
   const results = await runProbe(probe.model, [...probe.shapeOf.keys(), ...probe.valueOf.keys()]);
   return emitGradientModel(model, request, plan, readProbe(model, plan, probe, results));
 }

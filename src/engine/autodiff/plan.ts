@@ -10,8 +10,10 @@ import { gradientRules, nonDifferentiable } from './rules';
 export interface GradientRequest {
   /** Graph inputs (key weights) whose gradient the model outputs. */
   wrt: string[];
-  /** Tensors whose gradient the caller feeds: the inputs of a loss computed outside the graph. */
+  /** Tensors whose gradient the caller feeds: the inputs of a loss computed outside the graph, or an in-graph loss. */
   seeds: string[];
+  /** Forward tensors the gradient model outputs too, beside the gradients (an in-graph loss's values). */
+  keep?: string[];
 }
 
 export interface GradientPlan {

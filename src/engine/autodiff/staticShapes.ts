@@ -26,19 +26,20 @@ export interface Probe {
 
 const PREFIX = 'prompt_lens.probe';
 
-export function probeModel(model: ModelProto, plan: GradientPlan, seeds: string[]): Probe {
+/** `tensors`: the seeds and any other tensor whose shape the gradient model declares. */
+export function probeModel(model: ModelProto, plan: GradientPlan, tensors: string[]): Probe {
   const graph = model.graph!;
   const index = new GraphIndex(graph);
-  const tensors = new Set<string>(seeds);
-  for (const node of plan.nodes) for (const t of [...(node.input ?? []), ...(node.output ?? [])]) if (t && !index.initializers.has(t)) tensors.add(t);
+  const shaped = new Set<string>(tensors);
+  for (const node of plan.nodes) for (const t of [...(node.input ?? []), ...(node.output ?? [])]) if (t && !index.initializers.has(t)) shaped.add(t);
   // The graph inputs too: the gradient model declares them at these dims (withStaticInputs).
-  for (const v of graph.input ?? []) if (v.name && !index.initializers.has(v.name)) tensors.add(v.name);
+  for (const v of graph.input ?? []) if (v.name && !index.initializers.has(v.name)) shaped.add(v.name);
   const shapeOf = new Map<string, string>();
   const valueOf = new Map<string, string>();
   const nodes = [...(graph.node ?? [])];
   const outputs: ValueInfoProto[] = [];
   let k = 0;
-  for (const t of tensors) {
+  for (const t of shaped) {
     const out = `${PREFIX}.shape.${k++}`;
     nodes.push({ opType: 'Shape', name: `${PREFIX}/Shape_${k}`, input: [t], output: [out] });
     outputs.push({ name: out });

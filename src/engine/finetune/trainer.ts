@@ -1,7 +1,9 @@
-// The Separate-and-Enhance finetune loop (method.md §2–4) on onnxruntime-node: noise-only latents, one
-// forward of the per-head instrumented UNet for the maps, the loss and dL/d(maps) in JavaScript, then the
-// UNet's gradient model (src/engine/autodiff) for dL/dW_k of every key through the whole UNet; AdamW with
-// clipping. Keys are graph inputs, so every step feeds the updated weights to the same sessions.
+// The Separate-and-Enhance finetune loop (method.md §2–4) on onnxruntime-node: noise-only latents, the loss on
+// the per-head instrumented UNet's maps, and the UNet's gradient model (src/engine/autodiff) for dL/dW_k of every
+// key through the whole UNet; AdamW with clipping. Without L_norm a step is one run of a gradient model that
+// computes the loss itself (lossGraph.ts); with it, a forward for the maps and noise predictions, the loss and
+// its gradient in JavaScript, then the gradient model fed those. Keys are graph inputs, so every step feeds the
+// updated weights to the same sessions.
 import * as ort from 'onnxruntime-node';
 import { loadOriginalKeys, type CrossAttentionLayer } from '../onnx/instrument';
 import { CancelledError, queryGrid, type Pipeline } from '../pipeline/pipeline';
@@ -10,9 +12,10 @@ import { Rng } from '../random';
 import { AdamW } from './adamw';
 import { clipGradNorm } from './clip';
 import { DivergenceGuard } from './guard';
+import { objectSelection, SEP_EN } from './lossGraph';
 import { sepEnLossAndGrad } from './lossGradients';
 import { mapGradToProbs, objectMaps } from './mapGradients';
-import { UnetGradient } from './unetGradient';
+import { UnetGradient, type UnetGradientSpec } from './unetGradient';
 
 /** A training prompt: its text and the token positions of each object (found by position, never hard-coded). */
 export interface TrainingPrompt {
@@ -130,8 +133,19 @@ export interface LossLayers {
   gridW: number;
 }
 
+/** The batch-mean loss, its terms, and its gradient for every key the loss reaches (graph layout). */
+export interface Evaluation {
+  loss: number;
+  separate: number;
+  enhance: number;
+  norm: number;
+  grads: Map<string, Float64Array>;
+}
+
+type LossWeights = Pick<FinetuneOptions, 'separateWeight' | 'enhanceWeight' | 'normWeight'>;
+
 export class SepEnTrainer {
-  /** Gradient models by batch layout (rows and seeds), built on first use. */
+  /** Gradient models by spec and feed shapes, built on first use. */
   private readonly gradients = new Map<string, UnetGradient>();
 
   private constructor(
@@ -207,22 +221,43 @@ export class SepEnTrainer {
   }
 
   /**
-   * The batch-mean loss at `keys` and its gradient for every key the loss reaches, in the graph's layout:
-   * one forward for the maps (and noise predictions), dL/d(maps) here, then the gradient model.
+   * The batch-mean loss at `keys` and its gradient for every key the loss reaches, in the graph's layout. Without
+   * L_norm, and with as many objects in every prompt, in one run of a gradient model that computes the loss; else
+   * in two (evaluateWithSeeds).
    */
-  async evaluate(
-    batch: TrainingSample[],
-    keys: Map<string, Float32Array>,
-    lossLayers: LossLayers,
-    weights: Pick<FinetuneOptions, 'separateWeight' | 'enhanceWeight' | 'normWeight'>,
-  ): Promise<{ loss: number; separate: number; enhance: number; norm: number; grads: Map<string, Float64Array> }> {
+  async evaluate(batch: TrainingSample[], keys: Map<string, Float32Array>, lossLayers: LossLayers, weights: LossWeights): Promise<Evaluation> {
+    const sameCount = batch.every((s) => s.prompt.objects.length === batch[0].prompt.objects.length);
+    return weights.normWeight === 0 && sameCount ? this.evaluateInGraph(batch, keys, lossLayers, weights) : this.evaluateWithSeeds(batch, keys, lossLayers, weights);
+  }
+
+  /** One run: the gradient model of the UNet with the S&E loss appended, seeded with dL/dL = 1. */
+  private async evaluateInGraph(batch: TrainingSample[], keys: Map<string, Float32Array>, lossLayers: LossLayers, weights: LossWeights): Promise<Evaluation> {
+    const { layers, gridH, gridW } = lossLayers;
+    const feeds = this.feeds(pairRows(batch), keys);
+    feeds[SEP_EN.objects] = objectSelection(batch.map((s) => s.prompt.objects), layers.length, this.pipeline.tokenizer.maxLength);
+    const loss = {
+      layers: layers.map((l) => ({ probsOutput: l.probsOutput, heads: l.heads })), height: gridH, width: gridW,
+      separate: weights.separateWeight, enhance: weights.enhanceWeight,
+    };
+    const gradient = await this.gradientModel({ batch: batch.length, seeds: [SEP_EN.loss], loss }, feeds);
+    const { grads, values } = await gradient.run(feeds, new Map([[SEP_EN.loss, { data: Float32Array.of(1), dims: [] }]]));
+    const value = (name: string) => values.get(name) as Float32Array;
+    const mean = (name: string) => value(name).reduce((sum, v) => sum + v / batch.length, 0);
+    return { loss: value(SEP_EN.loss)[0], separate: mean(SEP_EN.separate), enhance: mean(SEP_EN.enhance), norm: 0, grads: widen(grads) };
+  }
+
+  /**
+   * Two runs, for any batch and L_norm: one forward for the maps (and noise predictions), dL/d(maps) in JavaScript,
+   * then the gradient model fed them. Public as the reference the one-run path is checked against.
+   */
+  async evaluateWithSeeds(batch: TrainingSample[], keys: Map<string, Float32Array>, lossLayers: LossLayers, weights: LossWeights): Promise<Evaluation> {
     const { layers, gridH, gridW } = lossLayers;
     const tokens = this.pipeline.tokenizer.maxLength;
     const B = batch.length;
     const singles = weights.normWeight > 0 ? batch.map((s) => s.single).filter((e): e is Float32Array => e !== undefined) : [];
     if (singles.length !== 0 && singles.length !== B) throw new Error('L_norm needs a single-object prompt for every sample');
     // Rows: the batch's pair prompts, then (with L_norm) the same x_t and t with a single-object prompt.
-    const rows = [...batch.map((s) => ({ xt: s.xt, t: s.t, embedding: s.prompt.embedding })), ...singles.map((e, b) => ({ xt: batch[b].xt, t: batch[b].t, embedding: e }))];
+    const rows = [...pairRows(batch), ...singles.map((e, b) => ({ xt: batch[b].xt, t: batch[b].t, embedding: e }))];
     const noiseOutput = this.session.outputNames[0];
     const seeds = [...layers.map((l) => l.probsOutput), ...(singles.length ? [noiseOutput] : [])];
     const feeds = this.feeds(rows, keys);
@@ -263,10 +298,8 @@ export class SepEnTrainer {
       seedGrads.set(noiseOutput, { data: dNoise, dims: [rows.length, ...(out[noiseOutput] as ort.Tensor).dims.slice(1)] });
     }
 
-    const gradient = await this.gradientModel(seeds, feeds);
-    const grads = new Map<string, Float64Array>();
-    for (const [name, g] of await gradient.run(feeds, seedGrads)) grads.set(name, Float64Array.from(g));
-    return { loss, separate, enhance, norm, grads };
+    const gradient = await this.gradientModel({ batch: rows.length, seeds }, feeds);
+    return { loss, separate, enhance, norm, grads: widen((await gradient.run(feeds, seedGrads)).grads) };
   }
 
   /** The layers whose maps the loss reads (the grid nearest 16 unless asked), found from one probe forward. */
@@ -310,11 +343,11 @@ export class SepEnTrainer {
     this.gradients.clear();
   }
 
-  private async gradientModel(seeds: string[], feeds: Record<string, ort.Tensor>): Promise<UnetGradient> {
-    const key = JSON.stringify([seeds, feeds.sample.dims]);
+  private async gradientModel(spec: UnetGradientSpec, feeds: Record<string, ort.Tensor>): Promise<UnetGradient> {
+    const key = JSON.stringify([spec, Object.entries(feeds).map(([name, t]) => [name, t.dims])]);
     let gradient = this.gradients.get(key);
     if (!gradient) {
-      gradient = await UnetGradient.create(this.pipeline, { batch: feeds.sample.dims[0], seeds }, feeds);
+      gradient = await UnetGradient.create(this.pipeline, spec, feeds);
       this.gradients.set(key, gradient);
     }
     return gradient;
@@ -340,6 +373,15 @@ export class SepEnTrainer {
     for (const layer of this.layers) feeds[layer.keyInput] = keyTensor(layer, keys.get(layer.name) as Float32Array);
     return feeds;
   }
+}
+
+/** The UNet rows of a batch's pair prompts. */
+function pairRows(batch: TrainingSample[]): { xt: Float32Array; t: number; embedding: Float32Array }[] {
+  return batch.map((s) => ({ xt: s.xt, t: s.t, embedding: s.prompt.embedding }));
+}
+
+function widen(grads: Map<string, Float32Array>): Map<string, Float64Array> {
+  return new Map([...grads].map(([name, g]) => [name, Float64Array.from(g)]));
 }
 
 function restore(layers: CrossAttentionLayer[], weights: Float32Array[]): Map<string, Float32Array> {

@@ -21,7 +21,8 @@ export type Values = 'signed' | 'positive' | 'apart' | 'grid';
 
 export interface InputSpec {
   shape: number[];
-  values?: Values;
+  /** How the values are drawn, or the values themselves (ties, exact zeros). */
+  values?: Values | number[];
   /** Element type (default: the case's). */
   dtype?: number;
 }
@@ -72,7 +73,8 @@ function tensor(dtype: number, values: ArrayLike<number>, dims: number[]): ort.T
   return new ort.Tensor('float32', Float32Array.from(values), dims);
 }
 
-function draw(rng: Rng, n: number, kind: Values): number[] {
+function draw(rng: Rng, n: number, kind: Values | number[]): number[] {
+  if (Array.isArray(kind)) return kind;
   return Array.from({ length: n }, () => {
     const u = rng.nextFloat64();
     switch (kind) {

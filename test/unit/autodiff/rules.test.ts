@@ -198,12 +198,18 @@ suite('layout', [
 const reduce = (op: string, opset: number, axes: number[] | undefined, keepdims: number): Case => [
   `${op} opset ${opset} axes [${axes ?? 'all'}] keepdims ${keepdims}`,
   {
-    opset, inputs: { x: [2, 3, 4] },
-    build: (e) => (opset < 18 && op === 'ReduceMean'
+    opset,
+    inputs: { x: { shape: [2, 3, 4], values: op === 'ReduceProd' ? 'positive' : 'signed' } },
+    build: (e) => (opset < 18 && op !== 'ReduceSum'
       ? e.op(op, ['x'], { axes, keepdims })
       : e.op(op, axes ? ['x', e.int64s(axes)] : ['x'], { keepdims })),
   },
 ];
+
+/** x [2, 3] with two-way ties in columns 0 and 2; reduced over axis 0. */
+const TIES = [1, 0.5, -1, 1, 0.25, -1];
+/** x [3, 4] whose columns hold no, one, two and three exact zeros; reduced over axis 0. */
+const ZEROS = [1.5, 0, 0, 0, -0.5, 1.25, 0.5, 0, 2, -0.75, 0, 0];
 
 suite('reductions', [
   reduce('ReduceSum', 13, [1], 1),
@@ -213,6 +219,19 @@ suite('reductions', [
   reduce('ReduceMean', 17, [2, 0], 0),
   reduce('ReduceMean', 18, [-2], 0),
   ['ReduceSum with no axes and noop_with_empty_axes (an identity)', { inputs: { x: [2, 3] }, build: (e) => e.op('ReduceSum', ['x'], { noop_with_empty_axes: 1 }) }],
+  ...['ReduceMax', 'ReduceMin', 'ReduceProd'].flatMap((op) => [
+    reduce(op, 17, [1], 1),
+    reduce(op, 17, [2, 0], 0),
+    reduce(op, 18, [-1, 0], 0),
+    reduce(op, 18, undefined, 1),
+  ]),
+  // Central differences at a two-way tie give each entry half of dy: the even split the rule takes.
+  ...['ReduceMax', 'ReduceMin'].map((op): Case => [`${op} with two-way ties: dy split evenly`, {
+    inputs: { x: { shape: [2, 3], values: TIES } }, build: (e) => e.op(op, ['x', e.int64s([0])], { keepdims: 0 }), opset: 18,
+  }]),
+  ['ReduceProd with exact zeros (none, one, two, three in a column)', {
+    inputs: { x: { shape: [3, 4], values: ZEROS } }, build: (e) => e.op('ReduceProd', ['x'], { axes: [0], keepdims: 0 }),
+  }],
 ]);
 
 /** x2 nearest upsampling as PyTorch exports F.interpolate(scale_factor=2) (float32: no double Resize). */

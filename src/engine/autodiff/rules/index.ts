@@ -3,12 +3,13 @@ import { elementwiseRules } from './elementwise';
 import { layoutRules } from './layout';
 import { linearRules } from './linear';
 import { normalizationRules } from './normalization';
+import { reductionRules } from './reduction';
 import type { GradientRule } from './types';
 
 export type { GradientRule, RuleContext } from './types';
 
 export const gradientRules: ReadonlyMap<string, GradientRule> = new Map(
-  Object.entries({ ...elementwiseRules, ...linearRules, ...layoutRules, ...normalizationRules }),
+  Object.entries({ ...elementwiseRules, ...linearRules, ...layoutRules, ...reductionRules, ...normalizationRules }),
 );
 
 /** Ops whose outputs carry no gradient: shapes, comparisons, index computations. */

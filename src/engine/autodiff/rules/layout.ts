@@ -1,6 +1,5 @@
-/** Ops that move, cut, join, repeat or sum values: their gradients move them back. */
+/** Ops that move, cut, join or repeat values: their gradients move them back. */
 import { attrInt, attrInts, attrString } from '../../onnx/graph';
-import { sameShape } from '../emitter';
 import type { GradientRule } from './types';
 
 /** Any op that only reinterprets the shape: the gradient takes the input's shape back. */
@@ -71,26 +70,6 @@ const split: GradientRule = {
   },
 };
 
-/** ReduceSum and ReduceMean: the gradient is dy repeated over the reduced axes (divided by their size for the mean). */
-function reduction(mean: boolean): GradientRule {
-  return {
-    intInputs: [1],
-    grad(c) {
-      const shape = c.shape(c.input(0));
-      const rank = shape.length;
-      const axesIn = attrInts(c.node, 'axes') ?? (c.input(1) ? c.ints(c.input(1)) : []);
-      const noop = (attrInt(c.node, 'noop_with_empty_axes') ?? 0) === 1;
-      if (axesIn.length === 0 && noop) return [c.dy() as string];
-      const axes = axesIn.length ? axesIn.map((a) => (a < 0 ? a + rank : a)) : shape.map((_, i) => i);
-      const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
-      let dy = c.dy() as string;
-      if (!sameShape(kept, c.shape(c.output(0)))) dy = c.e.reshape(dy, kept);
-      if (mean) dy = c.e.op('Mul', [dy, c.e.scalar(1 / axes.reduce((p, a) => p * shape[a], 1), c.dtype(c.output(0)))]);
-      return [c.e.op('Expand', [dy, c.e.int64s(shape)])];
-    },
-  };
-}
-
 /**
  * Nearest-neighbour Resize by integer factors. The rule works out, with the op's own coordinate rules, which
  * input cell every output cell copies; when each input cell is copied into one aligned block (the 2x upsampling
@@ -155,8 +134,6 @@ export const layoutRules: Record<string, GradientRule> = {
   Slice: slice,
   Concat: concat,
   Split: split,
-  ReduceSum: reduction(false),
-  ReduceMean: reduction(true),
   Resize: resize,
 };
 
