@@ -846,10 +846,11 @@ async function runUiPhase(tmp: string): Promise<Counts> {
 
 async function main(): Promise<number> {
   const start = Date.now();
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get install chromium`);
   const extensionMain = path.join(EXTENSION_PATH, 'dist', 'extension.js');
   if (!fs.existsSync(extensionMain)) log(`warning: ${extensionMain} missing (npm run build?)`);
+  // Installs the Debian prerequisites (Chromium among them) on a fresh machine before anything looks for them.
   ensureCodeServer();
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing after scripts/e2e/install-prerequisites.sh: apt-get install chromium`);
 
   fs.rmSync(RESULTS, { recursive: true, force: true });
   fs.mkdirSync(RESULTS, { recursive: true });
