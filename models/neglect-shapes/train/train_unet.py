@@ -33,7 +33,7 @@ import numpy as np
 
 import neglect_common as nc
 import torch
-from grounding import GroundingCapture, pixel_loss, token_loss  # tiny-shapes
+from grounding import denoising_loss  # tiny-shapes
 from model import CLIPTextModel, UNetConfig, UNet2DConditionModel, configs_from_dict, configs_to_dict, count_params  # tiny-shapes
 from train import Logger, alphas_cumprod, lr_at  # tiny-shapes
 
@@ -182,18 +182,9 @@ def main():
         for gr in opt.param_groups:
             gr["lr"] = lr
         any_grounded = grounded and any(positions)
+        coverage = [s["coverage"] for s in made] if any_grounded else None
+        loss, l_tok, l_pix = denoising_loss(un, xt, t, ctx, noise, w_t, coverage, positions, a.ground_weight, a.pixel_weight, any_grounded)
         if any_grounded:
-            with GroundingCapture(un) as cap:
-                pred = un(xt, t, ctx)
-        else:
-            pred = un(xt, t, ctx)
-        per = (pred - noise).pow(2).mean(dim=(1, 2, 3))
-        loss = (per * w_t[t]).mean()
-        if any_grounded:
-            coverage = [s["coverage"] for s in made]
-            l_tok = token_loss(cap.probs, coverage, positions)
-            l_pix = pixel_loss(cap.probs, coverage, positions)
-            loss = loss + a.ground_weight * l_tok + a.pixel_weight * l_pix
             acc["token"] += float(l_tok)
             acc["pixel"] += float(l_pix)
             acc["grounded"] += sum(1 for p in positions if p)

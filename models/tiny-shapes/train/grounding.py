@@ -102,3 +102,20 @@ def pixel_loss(probs: list[torch.Tensor], coverage: list[np.ndarray], positions:
         total = total + F.binary_cross_entropy(a.clamp(1e-6, 1 - 1e-6), m, reduction="sum")
         count += a.numel()
     return total / max(1, count)
+
+
+def denoising_loss(un, xt, t, ctx, noise, w_t, coverage, positions, ground_weight: float, pixel_weight: float, grounded: bool):
+    """The training loss of both embedded models: the t-weighted noise MSE, plus the token and pixel grounding terms
+    (weighted) when `grounded`. Returns (loss, l_token, l_pixel), the terms None when not grounded."""
+    if grounded:
+        with GroundingCapture(un) as cap:
+            pred = un(xt, t, ctx)
+    else:
+        pred = un(xt, t, ctx)
+    per = (pred - noise).pow(2).mean(dim=(1, 2, 3))
+    loss = (per * w_t[t]).mean()
+    if not grounded:
+        return loss, None, None
+    l_token = token_loss(cap.probs, coverage, positions)
+    l_pixel = pixel_loss(cap.probs, coverage, positions)
+    return loss + ground_weight * l_token + pixel_weight * l_pixel, l_token, l_pixel

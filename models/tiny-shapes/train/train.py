@@ -40,7 +40,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "reference"))
 
 import scenes  # noqa: E402
-from grounding import GroundingCapture, pixel_loss, token_loss, word_positions  # noqa: E402
+from grounding import denoising_loss, word_positions  # noqa: E402
 from model import UNetConfig, TextConfig, build, configs_from_dict, configs_to_dict, count_params  # noqa: E402
 from tokenizer_files import ClipTokenizer  # noqa: E402
 
@@ -257,18 +257,9 @@ def main():
             gr["lr"] = lr_at(step - sched_offset, a, None if a.fresh_schedule else rewarm, progress())
         ctx = te(ids)[0]
         grounded = a.ground_weight > 0 or a.pixel_weight > 0
+        coverage = [s["coverage"] for s in made] if grounded else None
+        loss, l_token, l_pixel = denoising_loss(un, xt, t, ctx, noise, w_t, coverage, positions, a.ground_weight, a.pixel_weight, grounded)
         if grounded:
-            with GroundingCapture(un) as cap:
-                pred = un(xt, t, ctx)
-        else:
-            pred = un(xt, t, ctx)
-        per = (pred - noise).pow(2).mean(dim=(1, 2, 3))
-        loss = (per * w_t[t]).mean()
-        if grounded:
-            coverage = [s["coverage"] for s in made]
-            l_token = token_loss(cap.probs, coverage, positions)
-            l_pixel = pixel_loss(cap.probs, coverage, positions)
-            loss = loss + a.ground_weight * l_token + a.pixel_weight * l_pixel
             tok_acc += float(l_token)
             pix_acc += float(l_pixel)
         opt.zero_grad(set_to_none=True)
