@@ -213,8 +213,8 @@ export function sidebarHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
 <section aria-labelledby="h-finetune">
   <h3 id="h-finetune">Finetune</h3>
   <div class="form">
-    <label for="ft-steps">Steps</label><input id="ft-steps" class="input" type="number" min="1" max="100000" step="1" aria-describedby="ft-steps-source"><span id="ft-steps-source" class="muted"></span>
-    <label for="ft-lr">Learning rate</label><input id="ft-lr" class="input" type="number" min="0" step="any" aria-describedby="ft-lr-source"><span id="ft-lr-source" class="muted"></span>
+    <label for="ft-steps">Steps <span id="ft-steps-source" class="muted"></span></label><input id="ft-steps" class="input" type="number" min="1" max="100000" step="1">
+    <label for="ft-lr">Learning rate <span id="ft-lr-source" class="muted"></span></label><input id="ft-lr" class="input" type="number" min="0" step="any">
   </div>
   <vscode-button id="finetune" title="Separate-and-Enhance finetune on the active .prompt file">Start Finetune</vscode-button>
 </section>

@@ -11,7 +11,8 @@
 // Exit code: 0 only when both phases passed. Last line: "e2e: N passed, N failed[, N skipped]".
 //
 // Env (all optional):
-//   PROMPT_LENS_E2E_PHASES     "suite,ui" (default), "suite" or "ui"
+//   PROMPT_LENS_E2E_PHASES     "suite,ui" (default), "suite" or "ui"; "neglect" retakes the README's pictures of
+//                              examples/neglect.prompt (a 200-step finetune through the UI)
 //   PROMPT_LENS_E2E_EXTENSION  extension folder to load (default: the repo root)
 //   PROMPT_LENS_E2E_ENV        where code-server is installed (default: <repo>/.vscode-test-env)
 //   PROMPT_LENS_E2E_TIMEOUT_S  per-phase timeout in seconds (default 240)
@@ -511,34 +512,77 @@ class Steps {
   }
 }
 
-async function runUiPhase(tmp: string): Promise<Counts> {
+/** A code-server with the extension installed as a user has it, and a browser page on it. */
+interface UiSession {
+  name: string;
+  phaseStart: number;
+  workspace: string;
+  out: string;
+  server: CodeServer;
+  browser: Browser;
+  page: Page;
+  steps: Steps;
+}
+
+async function openUi(tmp: string, name: string, settings: Record<string, unknown>, extraFiles: string[] = []): Promise<UiSession> {
   const phaseStart = Date.now();
-  const dir = path.join(tmp, 'ui');
+  const dir = path.join(tmp, name);
   const out = RESULTS;
   const workspace = copyFixture(path.join(dir, 'workspace'));
+  for (const file of extraFiles) fs.copyFileSync(file, path.join(workspace, path.basename(file)));
   // Installed the way a user has it: the extension folder linked into the extensions folder.
   const extensionsDir = path.join(dir, 'extensions');
   fs.mkdirSync(extensionsDir, { recursive: true });
   const manifest = JSON.parse(fs.readFileSync(path.join(EXTENSION_PATH, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
   fs.symlinkSync(EXTENSION_PATH, path.join(extensionsDir, `${manifest.publisher}.${manifest.name}-${manifest.version}`), 'dir');
 
-  const server = await startCodeServer({
-    name: 'ui',
-    dir,
-    workspace,
-    extensionsDir,
-    env: { PROMPT_LENS_E2E_OUT: path.join(out, 'ui') },
-    // A short finetune (the embedded model: ~0.1 s a step) and a known theme to start from.
-    settings: { 'promptLens.finetune.steps': 10, 'workbench.colorTheme': 'Default Dark Modern' },
-  });
-  log(`ui: code-server on ${server.base}, extension linked from ${EXTENSION_PATH} (${secondsSince(phaseStart)})`);
+  const server = await startCodeServer({ name, dir, workspace, extensionsDir, env: { PROMPT_LENS_E2E_OUT: path.join(out, name) }, settings });
+  log(`${name}: code-server on ${server.base}, extension linked from ${EXTENSION_PATH} (${secondsSince(phaseStart)})`);
   const browser = await launchBrowser(dir);
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   page.on('console', (message) => {
     if (VERBOSE || isInterestingError(message)) console.log(`[browser ${message.type()}] ${message.text()}`);
   });
   page.setDefaultTimeout(30_000);
-  const steps = new Steps(page, out);
+  return { name, phaseStart, workspace, out, server, browser, page, steps: new Steps(page, out) };
+}
+
+/** Waits for a phase's steps within `timeoutMs`, then closes the browser and the server. */
+async function closeUi(ui: UiSession, running: Promise<void>, timeoutMs: number): Promise<Counts> {
+  const { steps, browser, server } = ui;
+  try {
+    await withTimeout(running, timeoutMs, `the ${ui.name} phase`);
+  } catch (error) {
+    // Timed out: fail the step in flight (closing the browser ends it) and skip the rest.
+    steps.abortReason = error instanceof Error ? error.message : String(error);
+    await steps.shot('failure-timeout').catch(() => undefined);
+    await browser.close();
+    await running.catch(() => undefined);
+    if (steps.counts.failed === 0) steps.counts.failed++;
+  }
+  await browser.close();
+  await server.stop();
+  if (steps.counts.failed > 0) log(`code-server log: ${path.join(RESULTS, path.basename(server.logFile))}`);
+  log(`${ui.name} phase: ${secondsSince(ui.phaseStart)}`);
+  return steps.counts;
+}
+
+/** Opens a workspace file from the explorer by double-click. */
+async function openFromExplorer(ui: UiSession, file: string, line: string): Promise<void> {
+  const { page } = ui;
+  await page.goto(`${ui.server.base}/?folder=${encodeURIComponent(ui.workspace)}`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: file });
+  await row.waitFor({ timeout: 60_000 });
+  await row.dblclick();
+  await page.locator('.tabs-container .tab', { hasText: file }).waitFor();
+  await page.locator('.monaco-editor .view-line', { hasText: line }).waitFor();
+}
+
+async function runUiPhase(tmp: string): Promise<Counts> {
+  // A short finetune (the embedded model: ~0.1 s a step) and a known theme to start from.
+  const ui = await openUi(tmp, 'ui', { 'promptLens.finetune.steps': 10, 'workbench.colorTheme': 'Default Dark Modern' });
+  const { page, steps, server, workspace, out } = ui;
   const run = async (): Promise<void> => {
     const explorerRow = page.locator('.explorer-folders-view .monaco-list-row', { hasText: PROMPT_FILE });
     await steps.step('workbench opens the workspace without a payload', async () => {
@@ -824,22 +868,53 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       await steps.shot('14-after-reload');
     });
   };
-  const running = run();
-  try {
-    await withTimeout(running, PHASE_TIMEOUT_MS, 'the UI phase');
-  } catch (error) {
-    // Timed out: fail the step in flight (closing the browser ends it) and skip the rest.
-    steps.abortReason = error instanceof Error ? error.message : String(error);
-    await steps.shot('failure-timeout').catch(() => undefined);
-    await browser.close();
-    await running.catch(() => undefined);
-    if (steps.counts.failed === 0) steps.counts.failed++;
-  }
-  await browser.close();
-  await server.stop();
-  if (steps.counts.failed > 0) log(`code-server log: ${path.join(RESULTS, path.basename(server.logFile))}`);
-  log(`ui phase: ${secondsSince(phaseStart)}`);
-  return steps.counts;
+  return closeUi(ui, run(), PHASE_TIMEOUT_MS);
+}
+
+const NEGLECT_FILE = 'neglect.prompt';
+const NEGLECT_LINE = 'red [circle] and blue [square]';
+
+/**
+ * The README's neglect pictures, as a user makes them (PROMPT_LENS_E2E_PHASES=neglect; not in npm test, since its
+ * finetune trains 200 steps): examples/neglect.prompt generated (8 seeds; the last one loses the square), then
+ * finetuned with the model's recommended settings from its code lens, ending in the before/after view.
+ */
+async function runNeglectPhase(tmp: string): Promise<Counts> {
+  const ui = await openUi(tmp, 'neglect', { 'workbench.colorTheme': 'Default Dark Modern' }, [path.join(ROOT, 'examples', NEGLECT_FILE)]);
+  const { page, steps } = ui;
+  const webviewShot = async (name: string): Promise<void> => {
+    const file = path.join(ui.out, `${name}.png`);
+    await page.locator('iframe.webview').first().screenshot({ path: file });
+    console.log(`    screenshot: ${path.relative(process.cwd(), file)}`);
+  };
+  const run = async (): Promise<void> => {
+    const promptLine = page.locator('.monaco-editor .view-line', { hasText: NEGLECT_LINE });
+    await steps.step(`${NEGLECT_FILE} opens from the explorer`, () => openFromExplorer(ui, NEGLECT_FILE, NEGLECT_LINE));
+    await steps.step(`F5 on "${NEGLECT_LINE}": eight seeds, the results view shows the last`, async () => {
+      await promptLine.click();
+      await page.keyboard.press('F5');
+      const frame = await findFrameWith(page, WEBVIEW_TOKEN_MAP, 150_000);
+      await frame.locator('#seed-select').waitFor({ state: 'visible', timeout: 60_000 }).catch(() => undefined);
+      const detector = (await frame.locator('#detection').innerText().catch(() => '')).replace(/\s+/g, ' ');
+      console.log(`    detector: ${detector}`);
+      await sleep(500);
+      await steps.shot('neglect-results');
+      await webviewShot('neglect-results-view');
+    });
+    await steps.step('the Finetune code lens trains on the pair and ends in the before/after view', async () => {
+      await page.locator('.activitybar [aria-label^="Prompt Lens"]').first().click();
+      const lens = page.locator('.codelens-decoration a', { hasText: /^Finetune$/ }).filter({ visible: true }).first();
+      await lens.waitFor();
+      await lens.click();
+      const compare = await findFrameWith(page, '#compare:not([hidden]) #c-scores tr + tr', 540_000);
+      const verdicts = (await compare.locator('#c-detect').innerText()).replace(/\s+/g, ' ');
+      console.log(`    detector: ${verdicts}`);
+      await sleep(500);
+      await steps.shot('neglect-before-after');
+      await webviewShot('neglect-before-after-view');
+    });
+  };
+  return closeUi(ui, run(), 600_000);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -868,6 +943,7 @@ async function main(): Promise<number> {
     try {
       if (phase === 'suite') add('suite', await runSuitePhase(tmp));
       else if (phase === 'ui') add('ui', await runUiPhase(tmp));
+      else if (phase === 'neglect') add('neglect', await runNeglectPhase(tmp));
       else throw new Error(`unknown phase ${phase}`);
     } catch (error) {
       console.error(`[e2e] phase ${phase} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
