@@ -1,14 +1,16 @@
 /**
  * The WebGPU execution provider (bundled with onnxruntime-node) against CPU on the embedded model: the plain
- * UNet, the instrumented one through the Pipeline (image, every attention map, a key overlay), and the
- * constant inputs kept on the device, and what `auto` picks. Skipped, saying why, where no WebGPU adapter can be
+ * UNet, the instrumented one through the Pipeline (image, every attention map, a key overlay), the constant
+ * inputs kept on the device, the finetune's gradient model (one run, and with L_norm), and what `auto` picks. Skipped, saying why, where no WebGPU adapter can be
  * created (no Vulkan loader or driver; Debian 12's own Mesa lavapipe is one Dawn turns down, see .ci/run).
  */
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { before, describe, test, type TestContext } from 'node:test';
 import * as ort from 'onnxruntime-node';
+import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor } from '../../src/engine/finetune/trainer';
 import { openModelFolder, type ModelFolder } from '../../src/engine/model/modelFolder';
+import { Rng } from '../../src/engine/random';
 import { Pipeline, type GenerateRequest } from '../../src/engine/pipeline/pipeline';
 import { createSession, gpuDeviceNodes } from '../../src/engine/session/createSession';
 import { toHalfPrecisionExport } from './halfPrecisionExport';
@@ -127,6 +129,34 @@ describe('WebGPU execution provider', () => {
     assert.deepEqual(device.image, host.image);
     assert.deepEqual(device.overlay, host.overlay);
     device.maps.forEach((layers, step) => layers.forEach((probs, layer) => assert.ok(relativeDiff(host.maps[step][layer], probs) < 1e-6)));
+  });
+
+  test('the finetune\'s gradient models run on the device with the CPU\'s loss and gradients (one run, and with L_norm)', async (t) => {
+    if (skipped(t)) return;
+    const prompt = { text: 'red circle and blue square', objects: [{ word: 'circle', start: 4, end: 10 }, { word: 'square', start: 20, end: 26 }] };
+    const results = [];
+    for (const provider of ['cpu', 'webgpu'] as const) {
+      const pipeline = await Pipeline.load(folder, { provider });
+      const trainer = await SepEnTrainer.create(pipeline);
+      const prepared = await trainer.prepare([prompt], true);
+      const lossLayers = await trainer.lossLayers(prepared[0]);
+      const batch = trainer.sampleBatch(prepared, new Rng(3), 0, { batch: 2, x0Scale: x0ScaleFor(pipeline) });
+      const runs = [];
+      for (const normWeight of [0, 2]) runs.push(await trainer.evaluate(batch, trainer.baseKeySet(), lossLayers, { ...defaultFinetuneOptions, normWeight }));
+      await trainer.release();
+      results.push(runs);
+    }
+    const [cpu, gpu] = results;
+    cpu.forEach((run, i) => {
+      const label = i === 0 ? 'one run' : 'with L_norm';
+      assert.ok(Math.abs(run.loss - gpu[i].loss) <= TOLERANCE * Math.abs(run.loss), `${label}: loss ${gpu[i].loss} on WebGPU, ${run.loss} on CPU`);
+      assert.deepEqual([...gpu[i].grads.keys()], [...run.grads.keys()]);
+      for (const [layer, g] of run.grads) {
+        const diff = relativeDiff(g, gpu[i].grads.get(layer) as Float64Array);
+        assert.ok(diff < 1e-2, `${label}, ${layer}: gradients differ by ${diff} of their largest value`);
+      }
+      console.log(`gradient model on WebGPU, ${label}: loss ${gpu[i].loss.toFixed(6)} vs CPU ${run.loss.toFixed(6)}; worst layer ${Math.max(...[...run.grads].map(([l, g]) => relativeDiff(g, gpu[i].grads.get(l) as Float64Array))).toExponential(1)}`);
+    });
   });
 
   test('a Stable Diffusion export traced in half precision runs in float16 on the device, float16 keys resident', async (t) => {
