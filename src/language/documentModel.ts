@@ -1,6 +1,7 @@
 // Parses a .prompt document and looks up its model, as diagnostics, completion and hovers need.
 import * as vscode from 'vscode';
 import { parsePromptFile, type ParsedPromptFile } from '../engine/promptFile';
+import { userModels } from '../models/addModel';
 import { modelRequest, type ModelRequest } from './diagnosticsLogic';
 import type { ModelLookup, ModelService } from './modelService';
 import { splitLines } from './promptText';
@@ -23,7 +24,7 @@ export async function documentModel(models: ModelService, document: vscode.TextD
   if (!request) return { parsed, lines };
   // Untitled or virtual documents have no folder: relative model paths resolve against the workspace.
   const file = document.uri.scheme === 'file' ? document.uri.fsPath : fallbackFile(document);
-  const lookup = await models.lookup(request.model, file, vscode.workspace.isTrusted);
+  const lookup = await models.lookup(request.model, file, vscode.workspace.isTrusted, userModels(document.uri));
   return { parsed, lines, request, lookup };
 }
 

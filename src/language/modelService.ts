@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { MODEL_DEFAULTS_FILE, readModelDefaults } from '../engine/model/modelDefaults';
 import { builtinModelNames, openModelFolder } from '../engine/model/modelFolder';
-import { resolveModelReference } from '../engine/promptFile';
+import { resolveModel } from '../engine/run/resolveModel';
 import { ClipTokenizer } from '../engine/tokenizer';
 import { CLOSED_VOCABULARY_LIMIT, readVocabularyWords } from './vocabulary';
 
@@ -50,23 +50,18 @@ export class ModelService {
   }
 
   /**
-   * The model `model` (a `model:` value) names for the .prompt file `promptFile`. When the workspace is
-   * not trusted only embedded models are loaded.
+   * The model `model` (a `model:` value) names for the .prompt file `promptFile`, resolved as a run resolves it
+   * (src/engine/run/resolveModel.ts: embedded names, then the user's `named` models, then paths). When the
+   * workspace is not trusted only embedded models are loaded.
    */
-  async lookup(model: string, promptFile: string, trusted: boolean): Promise<ModelLookup> {
-    const reference = resolveModelReference(model, promptFile);
+  async lookup(model: string, promptFile: string, trusted: boolean, named: Record<string, string> = {}): Promise<ModelLookup> {
     const names = this.builtinNames();
     let root: string;
-    if (reference.kind === 'name') {
-      if (!names.includes(reference.name)) {
-        return {
-          kind: 'error',
-          message: `no embedded model is named "${reference.name}" (embedded: ${names.join(', ') || 'none'}); for your own export give a folder path such as ./models/sd15-onnx`,
-        };
-      }
-      root = path.join(this.builtinModelsDir, reference.name);
-    } else {
-      root = reference.path;
+    try {
+      root = resolveModel(model, promptFile, { builtinModelsDir: this.builtinModelsDir, named });
+    } catch (error) {
+      // The diagnostic sits on the value of `model:` already.
+      return { kind: 'error', message: messageOf(error).replace(/^model: /, '') };
     }
     const builtin = names.some((name) => path.resolve(this.builtinModelsDir, name) === path.resolve(root));
     if (!builtin && !trusted) {

@@ -39,12 +39,25 @@ describe('model service', () => {
   test('names what is wrong with a model that cannot be used', async () => {
     const unknown = await models.lookup('sd15', FILE, true);
     assert.equal(unknown.kind, 'error');
-    assert.match(unknown.kind === 'error' ? unknown.message : '', /no embedded model is named "sd15" \(embedded: tiny-shapes\)/);
+    assert.match(unknown.kind === 'error' ? unknown.message : '', /^no model is named "sd15" \(embedded: tiny-shapes\).*Add Model/);
     const missing = await models.lookup('./nowhere', FILE, true);
     assert.match(missing.kind === 'error' ? missing.message : '', /Model folder not found: .*nowhere/);
     const empty = await mkdtemp(path.join(tmpdir(), 'pl-model-'));
     const notModel = await models.lookup(empty, FILE, true);
     assert.match(notModel.kind === 'error' ? notModel.message : '', /model_index\.json is missing/);
+  });
+
+  test('a model the user named (Add Model, promptLens.models) resolves as a run resolves it; untrusted it is not loaded', async () => {
+    const named = { mine: path.join(MODELS, 'tiny-shapes') };
+    const mine = await models.lookup('mine', FILE, true, named);
+    assert.equal(mine.kind, 'ok');
+    assert.equal(mine.kind === 'ok' && mine.model.builtin, true, 'the same folder as the embedded model');
+    const own = await mkdtemp(path.join(tmpdir(), 'pl-own-'));
+    await cp(path.join(MODELS, 'tiny-shapes'), own, { recursive: true, filter: (src) => !src.includes('.prompt-lens-') && !src.includes('/train') });
+    assert.equal((await models.lookup('own', FILE, true, { own })).kind, 'ok');
+    assert.equal((await models.lookup('own', FILE, false, { own })).kind, 'untrusted');
+    const unknown = await models.lookup('other', FILE, true, { own });
+    assert.match(unknown.kind === 'error' ? unknown.message : '', /no model is named "other" \(embedded: tiny-shapes; yours: own\)/);
   });
 
   test("a model whose recommended settings are broken is an error on model:, and fixing the file clears it", async () => {
@@ -112,7 +125,8 @@ describe('diagnostics', () => {
   test('an unknown model is one error on the model: value', async () => {
     const ds = await check('---\nmodel: tiny-shape\n---\na red circel\n');
     assert.deepEqual(brief(ds), ['1:7-17 error model']);
-    assert.match(ds[0].message, /^model: no embedded model is named "tiny-shape"/);
+    // The same message a run gives (one resolver: src/engine/run/resolveModel.ts).
+    assert.match(ds[0].message, /^model: no model is named "tiny-shape" \(embedded: tiny-shapes\)/);
   });
 
   test('an untrusted workspace: one information diagnostic on model:, no model checks', async () => {
