@@ -40,6 +40,10 @@ export function registerLanguageFeatures(context: vscode.ExtensionContext, deps:
       if (editor) diagnostics.schedule(editor.document, 0);
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(refreshAll),
+    // A model added with Add Model (promptLens.models) can resolve a model: that was unknown.
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('promptLens.models')) refreshAll();
+    }),
     vscode.languages.registerCodeActionsProvider(selector, new VocabularyQuickFix(models), {
       providedCodeActionKinds: VocabularyQuickFix.kinds,
     }),
