@@ -6,7 +6,7 @@
  * to keep; it runs in the same onnxruntime as the forward, on any execution provider, with no other framework.
  */
 import { GraphIndex } from '../onnx/graph';
-import { DataType, defaultOpset, type ModelProto, type ValueInfoProto } from '../onnx/proto';
+import { DataType, defaultOpset, tensorValueInfo, type ModelProto, type ValueInfoProto } from '../onnx/proto';
 import { Emitter } from './emitter';
 import { GradientError, type GradientPlan, type GradientRequest } from './plan';
 import { pruneGraph } from './prune';
@@ -24,10 +24,6 @@ export interface GradientModel {
 }
 
 export const gradName = (tensor: string): string => `${tensor}.grad`;
-
-function tensorInfo(name: string, dims: number[], elemType: number = DataType.FLOAT): ValueInfoProto {
-  return { name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } };
-}
 
 export function emitGradientModel(model: ModelProto, request: GradientRequest, plan: GradientPlan, info: StaticInfo): GradientModel {
   const graph = model.graph!;
@@ -62,7 +58,7 @@ export function emitGradientModel(model: ModelProto, request: GradientRequest, p
     if (used.has(name)) throw new GradientError(`the graph already has a tensor named ${name}`);
     used.add(name);
     seedInputs.set(seed, name);
-    extraInputs.push(tensorInfo(name, shape(seed)));
+    extraInputs.push(tensorValueInfo(name, shape(seed)));
     add(seed, dtype(seed) === DataType.FLOAT ? name : e.cast(name, dtype(seed)));
   }
 
@@ -111,10 +107,10 @@ export function emitGradientModel(model: ModelProto, request: GradientRequest, p
     if (dtype(w) === DataType.FLOAT) e.opTo('Identity', [g], name);
     else e.opTo('Cast', [g], name, { to: DataType.FLOAT });
     gradOutputs.set(w, name);
-    outputs.push(tensorInfo(name, shape(w)));
+    outputs.push(tensorValueInfo(name, shape(w)));
   }
   if (outputs.length === 0) throw new GradientError(`none of the inputs reaches ${request.seeds.join(', ')}`);
-  for (const k of request.keep ?? []) outputs.push(tensorInfo(k, shape(k), dtype(k)));
+  for (const k of request.keep ?? []) outputs.push(tensorValueInfo(k, shape(k), dtype(k)));
 
   const full = {
     ...graph,

@@ -17,7 +17,7 @@ import { SUM_EPS } from '../attention/scores';
 import { gaussianSmooth3x3 } from '../attention/smoothing';
 import { constantTensor, Emitter } from '../autodiff/emitter';
 import { GraphIndex } from '../onnx/graph';
-import { DataType, defaultOpset, type ModelProto, type ValueInfoProto } from '../onnx/proto';
+import { DataType, defaultOpset, tensorValueInfo, type ModelProto } from '../onnx/proto';
 
 /** What the appended loss reads and how it weighs its terms (plain data: it is part of the gradient model's cache key). */
 export interface SepEnGraphSpec {
@@ -40,10 +40,6 @@ export const SEP_EN = {
 } as const;
 
 const { FLOAT } = DataType;
-
-function floatInfo(name: string, dims: (number | string)[]): ValueInfoProto {
-  return { name, type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } } };
-}
 
 /** The model with the S&E loss appended: input SEP_EN.objects, outputs SEP_EN.loss, .separate, .enhance. */
 export function withSepEnLoss(model: ModelProto, spec: SepEnGraphSpec): ModelProto {
@@ -85,8 +81,8 @@ export function withSepEnLoss(model: ModelProto, spec: SepEnGraphSpec): ModelPro
       ...graph,
       node: [...(graph.node ?? []), ...e.nodes],
       initializer: [...(graph.initializer ?? []), ...e.initializers],
-      input: [...(graph.input ?? []), floatInfo(SEP_EN.objects, ['batch', 'tokens', 'objects'])],
-      output: [...(graph.output ?? []), floatInfo(SEP_EN.loss, []), floatInfo(SEP_EN.separate, ['batch']), floatInfo(SEP_EN.enhance, ['batch'])],
+      input: [...(graph.input ?? []), tensorValueInfo(SEP_EN.objects, ['batch', 'tokens', 'objects'])],
+      output: [...(graph.output ?? []), tensorValueInfo(SEP_EN.loss, []), tensorValueInfo(SEP_EN.separate, ['batch']), tensorValueInfo(SEP_EN.enhance, ['batch'])],
     },
   };
 }

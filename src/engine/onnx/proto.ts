@@ -92,6 +92,11 @@ export function encodeModel(model: ModelProto): Uint8Array {
   return getModelType().encode(model as unknown as protobuf.Message).finish();
 }
 
+/** A typed graph input or output: fixed dims as numbers, symbolic ones as names. */
+export function tensorValueInfo(name: string, dims: readonly (number | string)[], elemType: number = DataType.FLOAT): ValueInfoProto {
+  return { name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } } };
+}
+
 export function toNumber(v: Int64 | undefined): number {
   if (v === undefined || v === null) return 0;
   return typeof v === 'number' ? v : v.toNumber();

@@ -4,7 +4,7 @@
  */
 import type { GraphIndex } from './graph';
 import type { LayerPlan } from './layers';
-import { AttrType, DataType, defaultOpset, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto';
+import { AttrType, DataType, defaultOpset, tensorValueInfo, type ModelProto, type NodeProto, type TensorProto } from './proto';
 import type { CrossAttentionLayer } from './types';
 
 const PREFIX = 'prompt_lens';
@@ -20,13 +20,6 @@ function int64Tensor(name: string, values: bigint[]): TensorProto {
 
 function node(opType: string, name: string, input: string[], output: string[], attribute: NodeProto['attribute'] = []): NodeProto {
   return { opType, name, input, output, attribute };
-}
-
-function floatOutput(name: string, dims: (number | string)[]): ValueInfoProto {
-  return {
-    name,
-    type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-  };
 }
 
 export function rewriteGraph(model: ModelProto, index: GraphIndex, plans: LayerPlan[], perHead: boolean): CrossAttentionLayer[] {
@@ -83,7 +76,7 @@ export function rewriteGraph(model: ModelProto, index: GraphIndex, plans: LayerP
 
     if (perHead) {
       splitHeads(`${scope}/probs`, m.probs, plan.heads, names.probs);
-      graph.output.push(floatOutput(names.probs, ['batch', plan.heads, 'queries', 'tokens']));
+      graph.output.push(tensorValueInfo(names.probs, ['batch', plan.heads, 'queries', 'tokens']));
     } else {
       const split = splitHeads(`${scope}/probs`, m.probs, plan.heads);
       const keep = { name: 'keepdims', type: AttrType.INT, i: 0 };
@@ -93,10 +86,10 @@ export function rewriteGraph(model: ModelProto, index: GraphIndex, plans: LayerP
           ? node('ReduceMean', fresh(`${scope}/probs/ReduceMean`), [split, constant('axis1', [1n])], [names.probs], [keep])
           : node('ReduceMean', fresh(`${scope}/probs/ReduceMean`), [split], [names.probs], [keep, { name: 'axes', type: AttrType.INTS, ints: [1] }]),
       );
-      graph.output.push(floatOutput(names.probs, ['batch', 'queries', 'tokens']));
+      graph.output.push(tensorValueInfo(names.probs, ['batch', 'queries', 'tokens']));
     }
     splitHeads(`${scope}/query`, m.query, plan.heads, names.query);
-    graph.output.push(floatOutput(names.query, ['batch', plan.heads, 'queries', plan.headDim]));
+    graph.output.push(tensorValueInfo(names.query, ['batch', plan.heads, 'queries', plan.headDim]));
 
     // The weight becomes a required input; feeding it is how the engine swaps keys without rebuilding the session.
     const weight = index.initializers.get(m.keyWeight)!;
