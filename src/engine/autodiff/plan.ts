@@ -4,6 +4,7 @@
  * must know. Everything else (timestep embedding, text-only branches, later layers) is pruned.
  */
 import { GraphIndex } from '../onnx/graph';
+import { smallConstant } from '../onnx/tensorData';
 import { DataType, toNumber, type ModelProto, type NodeProto } from '../onnx/proto';
 import { gradientRules, nonDifferentiable } from './rules';
 
@@ -66,21 +67,12 @@ export function planGradient(model: ModelProto, request: GradientRequest): Gradi
       const name = node.input?.[i];
       if (!name) continue;
       const constant = index.constantTensor(name);
-      intOperands.set(name, constant ? integerValues(constant) : undefined);
+      // A constant too large or stored externally is read by the probe instead.
+      intOperands.set(name, constant ? smallConstant(constant) : undefined);
     }
   }
   const unreached = request.wrt.filter((w) => !onPath.some((n) => n.input?.includes(w)));
   return { nodes: onPath, active, unreached, intOperands, dtypes };
-}
-
-function integerValues(t: { dataType?: number; rawData?: Uint8Array; int64Data?: unknown[]; int32Data?: number[] }): number[] | undefined {
-  const raw = t.rawData && t.rawData.length ? t.rawData : undefined;
-  if (t.dataType === DataType.INT64) {
-    if (raw) return Array.from(new BigInt64Array(new Uint8Array(raw).buffer), Number);
-    return (t.int64Data ?? []).map((v) => (typeof v === 'number' ? v : (v as { toNumber(): number }).toNumber()));
-  }
-  if (t.dataType === DataType.INT32) return raw ? Array.from(new Int32Array(new Uint8Array(raw).buffer)) : t.int32Data ?? [];
-  return undefined;
 }
 
 /** Element types of every tensor, from the inputs, initializers and each op's typing rule. */
