@@ -183,7 +183,7 @@ def main():
             gr["lr"] = lr
         any_grounded = grounded and any(positions)
         coverage = [s["coverage"] for s in made] if any_grounded else None
-        loss, l_tok, l_pix = denoising_loss(un, xt, t, ctx, noise, w_t, coverage, positions, a.ground_weight, a.pixel_weight, any_grounded)
+        loss, l_tok, l_pix, mse = denoising_loss(un, xt, t, ctx, noise, w_t, coverage, positions, a.ground_weight, a.pixel_weight, any_grounded)
         if any_grounded:
             acc["token"] += float(l_tok)
             acc["pixel"] += float(l_pix)
@@ -198,7 +198,7 @@ def main():
             ema_p = list(ema.parameters())
             torch._foreach_mul_(ema_p, d)
             torch._foreach_add_(ema_p, [p.detach() for p in params], alpha=1 - d)
-        acc["mse"] += float(per.mean())
+        acc["mse"] += mse
         acc["n"] += 1
         trained_s += time.time() - t0
         if step % 50 == 0:

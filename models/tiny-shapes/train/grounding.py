@@ -106,7 +106,8 @@ def pixel_loss(probs: list[torch.Tensor], coverage: list[np.ndarray], positions:
 
 def denoising_loss(un, xt, t, ctx, noise, w_t, coverage, positions, ground_weight: float, pixel_weight: float, grounded: bool):
     """The training loss of both embedded models: the t-weighted noise MSE, plus the token and pixel grounding terms
-    (weighted) when `grounded`. Returns (loss, l_token, l_pixel), the terms None when not grounded."""
+    (weighted) when `grounded`. Returns (loss, l_token, l_pixel, mse): the grounding terms are None when not grounded;
+    mse is the plain noise MSE, detached, for the training log."""
     if grounded:
         with GroundingCapture(un) as cap:
             pred = un(xt, t, ctx)
@@ -114,8 +115,9 @@ def denoising_loss(un, xt, t, ctx, noise, w_t, coverage, positions, ground_weigh
         pred = un(xt, t, ctx)
     per = (pred - noise).pow(2).mean(dim=(1, 2, 3))
     loss = (per * w_t[t]).mean()
+    mse = float(per.detach().mean())
     if not grounded:
-        return loss, None, None
+        return loss, None, None, mse
     l_token = token_loss(cap.probs, coverage, positions)
     l_pixel = pixel_loss(cap.probs, coverage, positions)
-    return loss + ground_weight * l_token + pixel_weight * l_pixel, l_token, l_pixel
+    return loss + ground_weight * l_token + pixel_weight * l_pixel, l_token, l_pixel, mse

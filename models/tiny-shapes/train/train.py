@@ -258,7 +258,7 @@ def main():
         ctx = te(ids)[0]
         grounded = a.ground_weight > 0 or a.pixel_weight > 0
         coverage = [s["coverage"] for s in made] if grounded else None
-        loss, l_token, l_pixel = denoising_loss(un, xt, t, ctx, noise, w_t, coverage, positions, a.ground_weight, a.pixel_weight, grounded)
+        loss, l_token, l_pixel, _ = denoising_loss(un, xt, t, ctx, noise, w_t, coverage, positions, a.ground_weight, a.pixel_weight, grounded)
         if grounded:
             tok_acc += float(l_token)
             pix_acc += float(l_pixel)
