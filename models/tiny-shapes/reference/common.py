@@ -99,7 +99,8 @@ def load_model(spec: str = "auto", ema: bool = True):
         tc, uc = configs_from_dict(ck["config"])
         te, un = build(tc, uc)
         use_ema = ema and bool(ck.get("ema_unet"))
-        sd_te = ck["ema_text_encoder"] if use_ema else ck["text_encoder"]
+        # A frozen text encoder (neglect-shapes) has no EMA copy.
+        sd_te = (ck.get("ema_text_encoder") or ck["text_encoder"]) if use_ema else ck["text_encoder"]
         sd_un = ck["ema_unet"] if use_ema else ck["unet"]
         te.load_state_dict({k: v.float() for k, v in sd_te.items()})
         un.load_state_dict({k: v.float() for k, v in sd_un.items()})
