@@ -1,11 +1,17 @@
 // Benchmark: end-to-end run time on the embedded model, and what attention capture costs.
 //   npm run bench            (prints figures and ratios; not a timed test)
-//   node out/bench/capture.bench.js [MODEL_DIR]   (default: the embedded model; one model per process,
-//                                                   so the peak RSS is that model's)
+//   node out/bench/capture.bench.js [MODEL_DIR] [--threads T]   (default: the embedded model, 1 thread for
+//                                                   the peer comparison; one model per process, so the peak
+//                                                   RSS is that model's)
 // Compares, in one process on the same inputs:
 //   plain      the user's UNet graph as exported (key weights as initializers, no extra outputs)
 //   captured   the instrumented graph fetching every layer's probabilities + the streaming analysis
 // and reports the peak RSS of a 50-step run (bounded by the streaming aggregation).
+// Fair peer: a 20-step, guidance-2, batch-1 generation against the PyTorch reference sampler on the same
+// weights and thread count, denormals flushed (models/tiny-shapes/reference/time_sampler.py), when the model
+// folder has its training weights (train/weights-fp16.pt) and /usr/bin/python3 has torch.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { openModelFolder } from '../src/engine/model/modelFolder';
@@ -14,7 +20,11 @@ import { inputType, integerTensor } from '../src/engine/pipeline/tensors';
 import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { AttentionAnalysis } from '../src/engine/run/attentionAnalysis';
 
-const MODEL = path.resolve(process.argv[2] ?? path.join(__dirname, '..', '..', 'models', 'tiny-shapes'));
+const ROOT = path.resolve(__dirname, '..', '..');
+const args = process.argv.slice(2);
+const threadsAt = args.indexOf('--threads');
+const PEER_THREADS = threadsAt >= 0 ? Number(args.splice(threadsAt, 2)[1]) : 1;
+const MODEL = path.resolve(args[0] ?? path.join(ROOT, 'models', 'tiny-shapes'));
 const PROMPT = 'a red circle and a blue square';
 const OBJECTS = [
   { word: 'circle', start: 6, end: 12 },
@@ -101,6 +111,45 @@ async function main(): Promise<void> {
   console.log(`20-step run with capture + analysis: ${ms(median(runCapturedMs))}`);
   console.log(`  run overhead: ${((median(runCapturedMs) / median(runPlainMs) - 1) * 100).toFixed(1)}%`);
   console.log(`50-step captured run: RSS before ${mb(rssBefore)}, peak RSS of the process ${mb(peakRss)}`);
+  await comparePeer();
+}
+
+/** Median ms per image of `images` 20-step generations at guidance 2, batch 1, on `PEER_THREADS` threads. */
+async function engineGenerationMs(images: number): Promise<number> {
+  const pipeline = await Pipeline.load(await openModelFolder(MODEL), { threads: PEER_THREADS });
+  const request = (seed: number) => ({ prompt: PROMPT, negativePrompt: '', seed, steps: 20, guidance: 2, eta: 0 });
+  await pipeline.generate(request(0)); // warm-up
+  const times: number[] = [];
+  for (let seed = 0; seed < images; seed++) {
+    const t0 = performance.now();
+    await pipeline.generate(request(seed));
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+async function comparePeer(): Promise<void> {
+  const images = 8;
+  const engineMs = await engineGenerationMs(images);
+  console.log(`generation, 20 steps, guidance 2, batch 1, ${PEER_THREADS} thread(s): engine ${engineMs.toFixed(1)} ms/image (plain run, no capture)`);
+  const weights = path.join(MODEL, 'train', 'weights-fp16.pt');
+  if (!existsSync(weights)) {
+    console.log(`  PyTorch reference not timed: ${weights} is missing (the peer needs the model's training weights)`);
+    return;
+  }
+  const script = path.join(ROOT, 'models', 'tiny-shapes', 'reference', 'time_sampler.py');
+  const threads = String(PEER_THREADS);
+  const ran = spawnSync('/usr/bin/python3', ['-W', 'ignore', script, '--model', MODEL, '--weights', weights, '--prompt', PROMPT, '--threads', threads, '--images', String(images)], {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads, MKL_NUM_THREADS: threads },
+  });
+  if (ran.status !== 0) {
+    console.log(`  PyTorch reference not timed: ${(ran.stderr || ran.error?.message || `exit ${ran.status}`).trim().split('\n').pop()}`);
+    return;
+  }
+  const peer = JSON.parse(ran.stdout.trim().split('\n').pop() as string) as { ms_per_image: number; torch: string };
+  console.log(`  PyTorch ${peer.torch} reference sampler, same weights and threads, denormals flushed: ${peer.ms_per_image.toFixed(1)} ms/image`);
+  console.log(`  speed-up engine vs PyTorch: ${(peer.ms_per_image / engineMs).toFixed(2)}x (target >= 2x)`);
 }
 
 main().catch((error) => {
