@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { openModelFolder, type ModelFolder } from '../src/engine/model/modelFolder';
 import { Pipeline, type PipelineOptions } from '../src/engine/pipeline/pipeline';
-import type { ProviderChoice } from '../src/engine/session/createSession';
+import type { ProviderChoice } from '../src/engine/session/providers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 

@@ -1,4 +1,5 @@
 // Command-line parsing for `prompt-lens`; errors here are usage errors (exit code 2).
+import { isProviderChoice, PROVIDER_CHOICES, type ProviderChoice } from '../engine/session/providers';
 
 export interface RunArgs {
   command: 'run';
@@ -8,7 +9,7 @@ export interface RunArgs {
   out?: string;
   seed?: number;
   steps?: number;
-  provider?: 'auto' | 'cpu' | 'cuda' | 'webgpu';
+  provider?: ProviderChoice;
   /** run: what the display maps aggregate (engine SelectionOptions). */
   layers?: string[];
   grids?: string[];
@@ -63,14 +64,12 @@ Options:
   --lr X                finetune: constant learning rate (default: the model's recommendation, else 3e-5)
   --norm-weight W       finetune: weight of L_norm, which keeps single objects as they were (default: the model's, else 0)
   --heldout FILE        finetune: a .prompt file evaluated before/after, never trained on
-  --provider P          execution provider: auto, cpu, cuda, webgpu (default: cpu)
+  --provider P          execution provider: auto, cpu, cuda (Linux), dml (Windows), coreml (macOS), webgpu (default: cpu)
   --quiet               no progress on stderr
   -h, --help            this text
   --version             print the version
 
 Exit codes: 0 success, 1 run failed, 2 bad input (usage, .prompt file, model), 130 cancelled.`;
-
-const PROVIDERS = ['auto', 'cpu', 'cuda', 'webgpu'] as const;
 
 export function parseArgs(argv: string[]): CliArgs {
   if (argv.length === 0 || argv.includes('-h') || argv.includes('--help')) return { command: 'help' };
@@ -155,10 +154,10 @@ export function parseArgs(argv: string[]): CliArgs {
         break;
       case '--provider': {
         const v = value();
-        if (!(PROVIDERS as readonly string[]).includes(v)) {
-          throw new UsageError(`--provider must be one of ${PROVIDERS.join(', ')}; got "${v}"`);
+        if (!isProviderChoice(v)) {
+          throw new UsageError(`--provider must be one of ${PROVIDER_CHOICES.join(', ')}; got "${v}"`);
         }
-        args.provider = v as RunArgs['provider'];
+        args.provider = v;
         break;
       }
       case '--quiet':

@@ -20,7 +20,7 @@ import { refilterRun, runPromptSeeds } from '../engine/run/runPrompt';
 import type { WrittenRun } from '../engine/run/runRecord';
 import type { RunResult } from '../engine/run/runResult';
 import { seedSummary } from '../engine/run/seedSummary';
-import type { ProviderChoice } from '../engine/session/createSession';
+import type { ProviderChoice } from '../engine/session/providers';
 import { userModels } from '../models/addModel';
 import type { JobKind, MapFilter, RunView, SeedRun } from '../protocol/messages';
 import type { ResultsPanel } from '../results/resultsPanel';

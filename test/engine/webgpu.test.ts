@@ -12,7 +12,8 @@ import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor } from '../../src/engi
 import { openModelFolder, type ModelFolder } from '../../src/engine/model/modelFolder';
 import { Rng } from '../../src/engine/random';
 import { Pipeline, type GenerateRequest } from '../../src/engine/pipeline/pipeline';
-import { createSession, gpuDeviceNodes } from '../../src/engine/session/createSession';
+import { createSession } from '../../src/engine/session/createSession';
+import { gpuDeviceNodes } from '../../src/engine/session/providers';
 import { toHalfPrecisionExport } from './halfPrecisionExport';
 import { copyFixture, generateWithCaptures, maxCaptureDiff, SD_MODELS } from './sdExport';
 

@@ -3,7 +3,7 @@
 // since a Stable Diffusion pipeline holds several GB. Jobs run one at a time (the run queue; the CLI runs
 // one command), so the released pipeline is idle.
 import { openModelFolder } from '../model/modelFolder';
-import type { ProviderChoice } from '../session/createSession';
+import type { ProviderChoice } from '../session/providers';
 import { Pipeline } from './pipeline';
 
 export interface LoadedPipelineInfo {

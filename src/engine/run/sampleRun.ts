@@ -6,7 +6,7 @@ import type { GenerateProgress, Pipeline } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import { modelDefaultsPath } from '../model/modelDefaults';
 import { formatDiagnostic, parsePromptFile, type ParsedPromptFile, type PromptLine, type SourceRange } from '../promptFile';
-import type { ProviderChoice } from '../session/createSession';
+import type { ProviderChoice } from '../session/providers';
 import type { SelectionOptions } from '../attention';
 import { AttentionAnalysis, SelectionError } from './attentionAnalysis';
 import { InputError } from './errors';
