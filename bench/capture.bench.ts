@@ -114,42 +114,60 @@ async function main(): Promise<void> {
   await comparePeer();
 }
 
-/** Median ms per image of `images` 20-step generations at guidance 2, batch 1, on `PEER_THREADS` threads. */
-async function engineGenerationMs(images: number): Promise<number> {
+const PEER_PROMPT = (seed: number) => ({ prompt: PROMPT, negativePrompt: '', seed, steps: 20, guidance: 2, eta: 0 });
+
+/**
+ * Engine ms per image over `images` 20-step generations at guidance 2 on `PEER_THREADS` threads: one seed per
+ * call (the median call), or a seed sweep batched by the pipeline's batch limit (total time / images).
+ */
+async function engineGenerationMs(images: number): Promise<{ single: number; sweep: number; batch: number }> {
   const pipeline = await Pipeline.load(await openModelFolder(MODEL), { threads: PEER_THREADS });
-  const request = (seed: number) => ({ prompt: PROMPT, negativePrompt: '', seed, steps: 20, guidance: 2, eta: 0 });
-  await pipeline.generate(request(0)); // warm-up
+  await pipeline.generate(PEER_PROMPT(0)); // warm-up
   const times: number[] = [];
   for (let seed = 0; seed < images; seed++) {
     const t0 = performance.now();
-    await pipeline.generate(request(seed));
+    await pipeline.generate(PEER_PROMPT(seed));
     times.push(performance.now() - t0);
   }
-  return median(times);
+  const batch = pipeline.batchLimit;
+  const t0 = performance.now();
+  for (let seed = 0; seed < SWEEP; seed += batch) {
+    await pipeline.generateBatch(Array.from({ length: Math.min(batch, SWEEP - seed) }, (_, i) => PEER_PROMPT(seed + i)));
+  }
+  const sweep = (performance.now() - t0) / SWEEP;
+  await pipeline.release();
+  return { single: median(times), sweep, batch };
 }
 
-async function comparePeer(): Promise<void> {
-  const images = 8;
-  const engineMs = await engineGenerationMs(images);
-  console.log(`generation, 20 steps, guidance 2, batch 1, ${PEER_THREADS} thread(s): engine ${engineMs.toFixed(1)} ms/image (plain run, no capture)`);
+/** Seeds in the sweep comparison (a seed list or a benchmark's prompt), batched by both sides. */
+const SWEEP = 16;
+
+/** The PyTorch reference sampler's ms per image on the same weights and threads; undefined (with why) when it cannot run. */
+function peerGenerationMs(batch: number, images: number): { ms: number; torch: string } | { skipped: string } {
   const weights = path.join(MODEL, 'train', 'weights-fp16.pt');
-  if (!existsSync(weights)) {
-    console.log(`  PyTorch reference not timed: ${weights} is missing (the peer needs the model's training weights)`);
-    return;
-  }
+  if (!existsSync(weights)) return { skipped: `${weights} is missing (the peer needs the model's training weights)` };
   const script = path.join(ROOT, 'models', 'tiny-shapes', 'reference', 'time_sampler.py');
   const threads = String(PEER_THREADS);
-  const ran = spawnSync('/usr/bin/python3', ['-W', 'ignore', script, '--model', MODEL, '--weights', weights, '--prompt', PROMPT, '--threads', threads, '--images', String(images)], {
+  const ran = spawnSync('/usr/bin/python3', ['-W', 'ignore', script, '--model', MODEL, '--weights', weights, '--prompt', PROMPT, '--threads', threads, '--batch', String(batch), '--images', String(images)], {
     encoding: 'utf8',
     env: { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads, MKL_NUM_THREADS: threads },
   });
-  if (ran.status !== 0) {
-    console.log(`  PyTorch reference not timed: ${(ran.stderr || ran.error?.message || `exit ${ran.status}`).trim().split('\n').pop()}`);
-    return;
-  }
+  if (ran.status !== 0) return { skipped: (ran.stderr || ran.error?.message || `exit ${ran.status}`).trim().split('\n').pop() ?? '' };
   const peer = JSON.parse(ran.stdout.trim().split('\n').pop() as string) as { ms_per_image: number; torch: string };
-  console.log(`  PyTorch ${peer.torch} reference sampler, same weights and threads, denormals flushed: ${peer.ms_per_image.toFixed(1)} ms/image`);
-  console.log(`  speed-up engine vs PyTorch: ${(peer.ms_per_image / engineMs).toFixed(2)}x (target >= 2x)`);
+  return { ms: peer.ms_per_image, torch: peer.torch };
+}
+
+async function comparePeer(): Promise<void> {
+  const engine = await engineGenerationMs(8);
+  const single = peerGenerationMs(1, 8);
+  const sweep = peerGenerationMs(SWEEP, SWEEP);
+  console.log(`generation, 20 steps, guidance 2, ${PEER_THREADS} thread(s), PyTorch reference sampler on the same weights and threads with denormals flushed:`);
+  const line = (what: string, mine: number, peer: typeof single): void => {
+    const theirs = 'ms' in peer ? `PyTorch ${peer.torch} ${peer.ms.toFixed(1)} ms/image, speed-up ${(peer.ms / mine).toFixed(2)}x (target >= 2x)` : `PyTorch not timed: ${peer.skipped}`;
+    console.log(`  ${what}: engine ${mine.toFixed(1)} ms/image; ${theirs}`);
+  };
+  line('one seed per call (batch 1)', engine.single, single);
+  line(`${SWEEP}-seed sweep (engine ${engine.batch} seeds per UNet call, PyTorch ${SWEEP})`, engine.sweep, sweep);
 }
 
 main().catch((error) => {

@@ -4,9 +4,10 @@ import { combineGuidance, queryGrid } from '../../../src/engine/pipeline/pipelin
 
 describe('pipeline math', () => {
   test('classifier-free guidance: uncond + g (cond - uncond)', () => {
-    const noise = Float32Array.from([1, 2, /* cond */ 3, 0]);
-    assert.deepEqual([...combineGuidance(noise, 2, 7.5)], [1 + 7.5 * 2, 2 - 7.5 * 2]);
-    assert.deepEqual([...combineGuidance(noise, 2, 1)], [3, 0]);
+    const uncond = Float32Array.from([1, 2]);
+    const cond = Float32Array.from([3, 0]);
+    assert.deepEqual([...combineGuidance(uncond, cond, 7.5)], [1 + 7.5 * 2, 2 - 7.5 * 2]);
+    assert.deepEqual([...combineGuidance(uncond, cond, 1)], [3, 0]);
   });
 
   test('query grids follow the sample aspect', () => {
