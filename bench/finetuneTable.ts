@@ -89,10 +89,11 @@ async function outcomes(pipeline: Pipeline, row: Row, keys: Map<string, Float32A
   const out: boolean[] = [];
   for (const { objects, template } of row.prompts) {
     const prompt = markedPrompt(template, objects).text;
-    for (let seed = 0; seed < row.seeds; seed++) {
+    for (let first = 0; first < row.seeds; first += pipeline.batchLimit) {
+      const seeds = Array.from({ length: Math.min(pipeline.batchLimit, row.seeds - first) }, (_, i) => first + i);
       // The model's recommended sampling: 20 DDIM steps, guidance 2 (models/tiny-shapes/prompt_lens.json).
-      const image = await pipeline.generate({ prompt, negativePrompt: '', seed, steps: 20, guidance: 2, eta: 0, ...(keys ? { keys } : {}) });
-      out.push(checkImage(image.image, objects).success);
+      const images = await pipeline.generateBatch(seeds.map((seed) => ({ prompt, negativePrompt: '', seed, steps: 20, guidance: 2, eta: 0, ...(keys ? { keys } : {}) })));
+      for (const image of images) out.push(checkImage(image.image, objects).success);
     }
   }
   return out;
