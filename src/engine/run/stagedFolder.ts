@@ -78,7 +78,7 @@ export async function prepareOutputFolder(dir: string, now = Date.now()): Promis
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new OutputFolderError(`the output folder ${dir} cannot be written (${code}); choose another (promptLens.runsFolder, or --out on the command line)`);
   } finally {
-    await fs.rm(probe, { force: true });
+    await fs.rm(probe, { force: true }).catch(() => undefined);
   }
   await sweepStaging(dir, now);
 }
