@@ -8,7 +8,8 @@ import { registerModelCommands } from './models/addModel';
 import type { JobView, MapFilter, RenderedState } from './protocol/messages';
 import { RESULTS_VIEW_TYPE, ResultsPanel } from './results/resultsPanel';
 import { CANCEL_COMMAND, JobQueue } from './run/jobQueue';
-import { LANGUAGE_ID, RunController, type CompletedRun, type FinetuneOptions } from './run/runController';
+import { LANGUAGE_ID, RunController, runsDirFor, type CompletedRun, type FinetuneOptions } from './run/runController';
+import { mayRestore } from './run/workspaceAccess';
 import { SIDEBAR_VIEW_ID, SidebarView, type SidebarRendered } from './sidebar/sidebarView';
 
 /** Returned from activate() so integration tests can see what the webviews drew. */
@@ -44,6 +45,11 @@ export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
     onCancel: (runId) => runController.cancel(runId),
     onFilterMaps: (folder, filter) => void runController.filterMaps(folder, filter).then(completed),
     onOpenSeedRun: (folder) => void runController.openSeedRun(folder),
+    // The workspace, the runs folders of open .prompt files, and what this window wrote or showed.
+    mayRestore: (folder): Promise<boolean> => {
+      const promptRunsDirs = vscode.workspace.textDocuments.filter((d) => d.languageId === LANGUAGE_ID && d.uri.scheme === 'file').map((d) => runsDirFor(d.uri));
+      return mayRestore(folder, runController.access(), [...runController.knownFolders(), ...promptRunsDirs]);
+    },
     log,
   });
   const runController = new RunController(pipelines, panel, queue, log, builtinModelsDir);

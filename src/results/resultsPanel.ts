@@ -3,11 +3,12 @@
 // window (WebviewPanelSerializer), brings the same view back, loaded again from the run folder.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { isWithin, realPathOf } from '../engine/run/containment';
 import { pathExists } from '../engine/run/stagedFolder';
 import type { HostToWebview, MapFilter, RenderedState, ResultsWebviewState, ViewRef, WebviewToHost } from '../protocol/messages';
 import { loadCompareView, loadRunView } from '../run/runView';
 import { checkedFilter } from './analysis';
-import { exportFileName, isInside } from './folders';
+import { checkedViewRef, exportFileName, isInside } from './folders';
 import { resultsHtml } from './resultsHtml';
 
 export const RESULTS_VIEW_TYPE = 'promptLens.results';
@@ -18,6 +19,8 @@ export interface ResultsPanelEvents {
   onFilterMaps(folder: string, filter: MapFilter): void;
   /** The webview asks for another seed's run of the shown Generate. */
   onOpenSeedRun(folder: string): void;
+  /** Whether a folder the webview names (its saved state, a restore request) may be loaded. */
+  mayRestore(folder: string): Promise<boolean>;
   log: vscode.LogOutputChannel;
 }
 
@@ -46,7 +49,9 @@ export class ResultsPanel implements vscode.Disposable {
   serializer(): vscode.WebviewPanelSerializer<ResultsWebviewState> {
     return {
       deserializeWebviewPanel: async (panel, state) => {
-        if (state?.ref) this.current = state.ref;
+        // The state is the webview's: its folder is checked like any request from it.
+        const ref = await this.acceptedRef(state?.ref);
+        if (ref) this.current = ref;
         this.adopt(panel);
       },
     };
@@ -144,8 +149,9 @@ export class ResultsPanel implements vscode.Disposable {
         for (const m of queued) void this.panel?.webview.postMessage(m);
         // A fresh webview (reopened, reloaded) with nothing new to show: bring back the last view.
         const shows = queued.some((m) => m.type === 'result' || m.type === 'compare' || m.type === 'runStarted');
-        const ref = this.current ?? message.restore;
-        if (!shows && ref) void this.load(ref);
+        if (shows) break;
+        if (this.current) void this.load(this.current);
+        else void this.acceptedRef(message.restore).then((ref) => ref && this.load(ref));
         break;
       }
       case 'rendered':
@@ -172,9 +178,20 @@ export class ResultsPanel implements vscode.Disposable {
     }
   }
 
+  /** A view reference from the webview, when well-formed and naming a folder it may name (else undefined). */
+  private async acceptedRef(value: unknown): Promise<ViewRef | undefined> {
+    const ref = checkedViewRef(value);
+    if (!ref) return undefined;
+    if (await this.events.mayRestore(ref.folder)) return ref;
+    this.events.log.warn(`The results view asked for ${ref.folder}, which is neither in the workspace nor a folder shown in this window; not loaded.`);
+    return undefined;
+  }
+
   private async reveal(folder: string | undefined): Promise<void> {
     const shown = this.current?.folder;
-    if (!folder || !shown || !isInside(folder, shown)) return;
+    if (typeof folder !== 'string' || !shown || !isInside(folder, shown)) return;
+    // By real path too: a symlink inside the shown folder does not lead the reveal out of it.
+    if (!isWithin(await realPathOf(folder), await realPathOf(shown))) return;
     const uri = vscode.Uri.file(folder);
     // Desktop: the OS file manager. Web (code-server): the explorer, when the folder is in the workspace.
     if (vscode.env.uiKind === vscode.UIKind.Desktop) await vscode.commands.executeCommand('revealFileInOS', uri);

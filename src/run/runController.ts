@@ -28,6 +28,7 @@ import { userFinetuneSettings } from './finetuneConfig';
 import { chooseKeySet, describeFilter, keySetsForModel, selectionOf, NO_KEY_SET_MESSAGE, samplingDetail, trainingDetail } from './jobLogic';
 import type { JobContext, JobQueue } from './jobQueue';
 import { loadCompareView, loadRunView, toRunView } from './runView';
+import { allowedPath, filterSource, type WorkspaceAccess } from './workspaceAccess';
 
 export const LANGUAGE_ID = 'prompt-lens';
 
@@ -185,23 +186,26 @@ export class RunController implements vscode.Disposable {
     }
     const label = `${source.prompt} · ${describeFilter(filter)}`;
     this.log.info(`Filter maps of ${path.basename(folder)}: ${describeFilter(filter)}`);
-    return this.sample(source.uri, source.text, source.line, label, { seed: source.seed, steps: source.steps }, filter, source.layers);
+    return this.sample(source.uri, source.text, source.line, label, { seed: source.seed, steps: source.steps }, filter, source.layers, source.runsDir);
   }
 
-  /** The .prompt file, line and settings a run record was made from (the file as open in the editor, else on disk). */
-  private async runSource(
-    folder: string,
-  ): Promise<{ uri: vscode.Uri; text: string; line: number; prompt: string; seed: number; steps: number; layers: { gridH: number; gridW: number }[] }> {
-    const json = JSON.parse(await fs.readFile(path.join(folder, 'run.json'), 'utf8')) as {
-      prompt?: string;
-      source?: { file?: string; line?: number };
-      settings?: { seed?: number; steps?: number };
-      layers?: { gridH: number; gridW: number }[];
-    };
-    const file = json.source?.file;
-    if (typeof json.prompt !== 'string' || typeof file !== 'string' || typeof json.settings?.seed !== 'number' || typeof json.settings.steps !== 'number') {
-      throw new Error(`${folder}/run.json does not say which .prompt file, seed and steps made it`);
-    }
+  /** What a job may read and write besides what the user opened: the whole disk when trusted, else the workspace. */
+  access(): WorkspaceAccess {
+    return { trusted: vscode.workspace.isTrusted, folders: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath) };
+  }
+
+  /** Folders this window wrote or showed (the results panel may load them again). */
+  knownFolders(): string[] {
+    return [...this.folders.values()];
+  }
+
+  /**
+   * The .prompt file, line and settings a run record was made from (the file as open in the editor, else on
+   * disk), checked by the shared reader; in an untrusted workspace the file must be inside it.
+   */
+  private async runSource(folder: string): Promise<{ uri: vscode.Uri; text: string; line: number; prompt: string; seed: number; steps: number; layers: { gridH: number; gridW: number }[]; runsDir: string }> {
+    const source = await filterSource(folder, this.access());
+    const { file } = source;
     const uri = vscode.Uri.file(file);
     const open = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === uri.fsPath);
     let text: string;
@@ -210,11 +214,10 @@ export class RunController implements vscode.Disposable {
     } catch {
       throw new Error(`cannot filter the maps: ${file}, the prompt file of this run, is gone`);
     }
-    const prompts = parsePromptFile(text, file).prompts.filter((p) => p.text === json.prompt);
-    const wantedLine = (json.source?.line ?? 1) - 1;
-    const prompt = prompts.find((p) => p.line === wantedLine) ?? prompts[0];
-    if (!prompt) throw new Error(`cannot filter the maps: "${json.prompt}" is no longer a prompt of ${path.basename(file)}; Generate it again`);
-    return { uri, text, line: prompt.line, prompt: json.prompt, seed: json.settings.seed, steps: json.settings.steps, layers: Array.isArray(json.layers) ? json.layers : [] };
+    const prompts = parsePromptFile(text, file).prompts.filter((p) => p.text === source.prompt);
+    const prompt = prompts.find((p) => p.line === source.line - 1) ?? prompts[0];
+    if (!prompt) throw new Error(`cannot filter the maps: "${source.prompt}" is no longer a prompt of ${path.basename(file)}; Generate it again`);
+    return { uri, text, line: prompt.line, prompt: source.prompt, seed: source.seed, steps: source.steps, layers: source.layers, runsDir: source.runsDir };
   }
 
   /** One Generate job: the prompt on `line`, optionally with seed/steps overridden and the maps filtered. */
@@ -226,9 +229,12 @@ export class RunController implements vscode.Disposable {
     overrides: { seed?: number; steps?: number },
     filter?: MapFilter,
     layers?: { gridH: number; gridW: number }[],
+    filterRunsDir?: string,
   ): Promise<CompletedRun | undefined> {
-    const { file, runsDir, provider, models } = this.settings({ uri });
+    const { file, provider, models, runsDir: fileRunsDir } = this.settings({ uri });
+    const runsDir = filterRunsDir ?? fileRunsDir;
     return this.job('generate', label, async (job) => {
+      await allowedPath(runsDir, this.access(), 'the runs folder');
       let analysis: AttentionAnalysis | undefined;
       // Every seed of the file's list, each its own run; the view shows the last, History lists them all.
       const runs = await runPromptSeeds(
@@ -308,6 +314,7 @@ export class RunController implements vscode.Disposable {
     const cursorPrompt = parsed.prompts.find((p) => p.line >= line)?.text;
     this.log.info(`Finetune ${path.basename(file)} → ${runsDir}`);
     return this.job('finetune', path.basename(file), async (job) => {
+      await allowedPath(runsDir, this.access(), 'the runs folder');
       // The engine says which before/after sample comes next (index of total, base or finetuned).
       let sample: { index: number; total: number; side: 'before' | 'after' } | undefined;
       const done = await runFinetune(
@@ -377,6 +384,8 @@ export class RunController implements vscode.Disposable {
     this.log.info(`Compare ${path.basename(file)}:${line + 1} with ${keySet.id} → ${runsDir}`);
     const chosen = keySet;
     return this.job('compare', promptText, async (job) => {
+      await allowedPath(runsDir, this.access(), 'the runs folder');
+      await allowedPath(chosen.file, this.access(), 'the key set');
       let phase = 0;
       const done = await comparePrompt(
         { file, text, line, keySetFile: chosen.file, runsDir, builtinModelsDir: this.builtinModelsDir, provider, models, allowModelPaths: vscode.workspace.isTrusted },

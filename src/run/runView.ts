@@ -5,7 +5,11 @@ import * as path from 'node:path';
 import { encodePng } from '../engine/image/png';
 import { decodeSafetensors } from '../engine/safetensors';
 import type { RunResult } from '../engine/run/runResult';
-import type { ComparisonView, CompareView, DetectionView, LayerView, MapFilter, RunView, ScoresView, WordView } from '../protocol/messages';
+import { realPathWithin } from '../engine/run/containment';
+import { readCompareRecord, readFinetuneRecord, readRunRecord, RecordError, resolveInside } from '../engine/run/recordReader';
+import { RUN_IMAGE, RUN_JSON, RUN_MAPS } from '../engine/run/runRecord';
+import { pathExists } from '../engine/run/stagedFolder';
+import type { ComparisonView, CompareView, MapFilter, RunView } from '../protocol/messages';
 
 function bufferOf(bytes: Uint8Array | Float32Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
@@ -49,40 +53,44 @@ export function toRunView(result: RunResult, written: { id: string; folder: stri
   };
 }
 
-interface RunJson {
-  id?: string;
-  prompt: string;
-  settings?: { seed?: number; steps?: number };
-  model?: { id?: string };
-  provider?: { name?: string };
-  maps?: { file?: string; height?: number; width?: number; recipe?: string; timeline?: { timesteps?: number[]; height?: number; width?: number } };
-  words?: WordView[];
-  layers?: LayerView[];
-  scores?: ScoresView;
-  detection?: DetectionView;
-  files?: { image?: string };
-  timings?: { totalMs?: number };
+/** A file a record names, resolved and kept inside the record's folder by its real path (no symlink out). */
+async function fileIn(folder: string, relative: string, record: string): Promise<string> {
+  return realPathWithin(resolveInside(folder, relative, record), [folder], `a file named by ${record}`);
 }
 
-/** A run folder written by `writeRunRecord` (run.json, image.png, maps.safetensors) as a RunView. */
+/**
+ * A run folder written by `writeRunRecord` (run.json, image.png, maps.safetensors) as a RunView. The
+ * record goes through the shared validating reader, and the maps must match its words and grid, so a
+ * crafted or damaged record is an error naming the file, never a view that fails to draw.
+ */
 export async function loadRunView(folder: string): Promise<RunView> {
-  const json = JSON.parse(await fs.readFile(path.join(folder, 'run.json'), 'utf8')) as RunJson;
-  if (typeof json.prompt !== 'string' || !Array.isArray(json.words)) throw new Error(`${folder}/run.json is not a run record`);
-  const image = await fs.readFile(path.join(folder, path.basename(json.files?.image ?? 'image.png')));
-  const maps = decodeSafetensors(await fs.readFile(path.join(folder, path.basename(json.maps?.file ?? 'maps.safetensors'))), folder);
+  const record = path.join(folder, RUN_JSON);
+  const json = await readRunRecord(folder);
+  if (!json.words) throw new RecordError(record, 'has no "words": not a run record');
+  const image = await fs.readFile(await fileIn(folder, json.files?.image ?? RUN_IMAGE, record));
+  const mapsFile = await fileIn(folder, json.maps?.file ?? RUN_MAPS, record);
+  const maps = decodeSafetensors(await fs.readFile(mapsFile), mapsFile);
   const f32 = (name: string): Float32Array | undefined => {
     const t = maps.tensors.get(name);
     return t && t.data instanceof Float32Array ? t.data : undefined;
   };
   const wordMaps = f32('word_maps');
-  if (!wordMaps) throw new Error(`${folder}/maps.safetensors has no word_maps`);
+  if (!wordMaps) throw new RecordError(mapsFile, 'has no float32 word_maps');
   const shape = maps.tensors.get('word_maps')?.shape ?? [];
   const h = json.maps?.height ?? shape[1] ?? 0;
   const w = json.maps?.width ?? shape[2] ?? 0;
-  const overlap = f32('overlap_map');
-  const masks = f32('object_masks');
+  if (wordMaps.length !== json.words.length * h * w) {
+    throw new RecordError(mapsFile, `word_maps holds ${wordMaps.length} values, but ${record} lists ${json.words.length} words on a ${h}x${w} grid`);
+  }
+  const sized = (name: string, values: Float32Array | undefined, per: number): Float32Array | undefined => {
+    if (values && values.length % per !== 0) throw new RecordError(mapsFile, `${name} holds ${values.length} values, not whole ${h}x${w} maps`);
+    return values;
+  };
+  const overlap = sized('overlap_map', f32('overlap_map'), h * w);
+  const masks = sized('object_masks', f32('object_masks'), h * w);
   const timeline = f32('timeline');
   const timelineShape = maps.tensors.get('timeline')?.shape;
+  const scores = json.scores;
   return {
     runId: json.id ?? path.basename(folder),
     runFolder: folder,
@@ -94,50 +102,26 @@ export async function loadRunView(folder: string): Promise<RunView> {
     imagePng: bufferOf(image),
     mapHeight: h,
     mapWidth: w,
-    words: json.words.map(({ word, tokenIndices, isObject, isSpecial }) => ({ word, tokenIndices, isObject, isSpecial })),
+    words: json.words,
     wordMaps: bufferOf(wordMaps),
     overlapMap: bufferOf(overlap ?? new Float32Array(h * w)),
-    scores: json.scores
-      ? {
-          overlap: json.scores.overlap,
-          activations: json.scores.activations,
-          weakest: json.scores.weakest,
-          enhanceLoss: json.scores.enhanceLoss,
-          totalLoss: json.scores.totalLoss,
-          pairs: json.scores.pairs,
-        }
-      : undefined,
+    scores: scores && {
+      overlap: scores.overlap,
+      activations: scores.activations,
+      weakest: scores.weakest,
+      enhanceLoss: scores.enhanceLoss,
+      totalLoss: scores.totalLoss,
+      pairs: scores.pairs,
+    },
     ...(masks ? { masks: Uint8Array.from(masks, (v) => (v > 0.5 ? 1 : 0)).buffer } : {}),
-    ...(Array.isArray(json.layers) ? { layers: json.layers.map(({ name, gridH, gridW, heads }) => ({ name, gridH, gridW, heads })) } : {}),
+    ...(json.layers ? { layers: json.layers } : {}),
     ...(json.maps?.recipe ? { mapRecipe: json.maps.recipe } : {}),
-    ...(timeline && timelineShape && timelineShape.length === 4
+    ...(timeline && timelineShape && timelineShape.length === 4 && timelineShape[1] === json.words.length
       ? { timeline: { steps: timelineShape[0], height: timelineShape[2], width: timelineShape[3], data: bufferOf(timeline) } }
       : {}),
     ...(json.detection ? { detection: json.detection } : {}),
     totalMs: json.timings?.totalMs ?? 0,
   };
-}
-
-interface FinetuneJson {
-  options?: { steps?: number; lr?: number };
-  curve?: { loss: number }[];
-  trainedPrompts?: string[];
-  comparisons: { group: string; prompt: string; seed: number; before: { folder: string }; after: { folder: string } }[];
-}
-
-interface CompareJson {
-  prompt: string;
-  keySet?: string;
-  before: string;
-  after: string;
-}
-
-/** Keeps a record's relative reference inside `folder`. */
-function inside(folder: string, relative: string): string {
-  const resolved = path.resolve(folder, relative);
-  const rel = path.relative(folder, resolved);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`${relative} points outside ${folder}`);
-  return resolved;
 }
 
 /** Which comparison to show first: the first one of `prompt` (the cursor's), else the first trained one. */
@@ -150,32 +134,34 @@ export function initialComparison(comparisons: { prompt: string; group: string }
 /** A finetune folder (finetune.json) or a compare folder (compare.json) as a CompareView. */
 export async function loadCompareView(folder: string, prompt?: string): Promise<CompareView> {
   const id = path.basename(folder);
-  const finetune = await readJson<FinetuneJson>(path.join(folder, 'finetune.json'));
-  if (finetune) {
+  const finetuneFile = path.join(folder, 'finetune.json');
+  if (await pathExists(finetuneFile)) {
+    const finetune = await readFinetuneRecord(folder);
     const comparisons: ComparisonView[] = [];
     for (const c of finetune.comparisons) {
       comparisons.push({
         prompt: c.prompt,
         seed: c.seed,
         group: c.group,
-        before: await loadRunView(inside(folder, c.before.folder)),
-        after: await loadRunView(inside(folder, c.after.folder)),
+        before: await loadRunView(await fileIn(folder, c.before.folder, finetuneFile)),
+        after: await loadRunView(await fileIn(folder, c.after.folder, finetuneFile)),
       });
     }
     return {
       id,
       folder,
       kind: 'finetune',
-      title: `Finetune: ${finetune.curve?.length ?? 0} steps, lr ${finetune.options?.lr ?? '?'}`,
-      curve: (finetune.curve ?? []).map((s) => s.loss),
+      title: `Finetune: ${finetune.curve.length} steps, lr ${finetune.options.lr}`,
+      curve: finetune.curve.map((s) => s.loss),
       comparisons,
       initial: initialComparison(comparisons, prompt),
     };
   }
-  const compare = await readJson<CompareJson>(path.join(folder, 'compare.json'));
-  if (!compare) throw new Error(`${folder} holds neither finetune.json nor compare.json`);
-  const before = await loadRunView(inside(folder, compare.before));
-  const after = await loadRunView(inside(folder, compare.after));
+  const compareFile = path.join(folder, 'compare.json');
+  if (!(await pathExists(compareFile))) throw new Error(`${folder} holds neither finetune.json nor compare.json`);
+  const compare = await readCompareRecord(folder);
+  const before = await loadRunView(await fileIn(folder, compare.before, compareFile));
+  const after = await loadRunView(await fileIn(folder, compare.after, compareFile));
   const keySet = compare.keySet ? path.basename(path.dirname(compare.keySet)) : undefined;
   return {
     id,
@@ -186,12 +172,4 @@ export async function loadCompareView(folder: string, prompt?: string): Promise<
     comparisons: [{ prompt: compare.prompt, seed: before.seed, group: 'compare', before, after }],
     initial: 0,
   };
-}
-
-async function readJson<T>(file: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
 }

@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findKeySets, findRuns, thumbnailPng } from '../engine/history';
+import { readRunRecord } from '../engine/run/recordReader';
 import { readModelFinetune } from '../engine/model/modelDefaults';
 import { resolveFinetuneSettings } from '../engine/run/finetuneSettings';
 import { parsePromptFile, resolveSettings } from '../engine/promptFile';
@@ -178,7 +179,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
 
   private async lastRunModel(folder: string): Promise<SidebarState['model']> {
     try {
-      const json = JSON.parse(await fs.readFile(path.join(folder, 'run.json'), 'utf8')) as { model?: { id?: string }; provider?: { name?: string; fallbacks?: string[] } };
+      const json = await readRunRecord(folder);
       if (!json.model?.id || !json.provider?.name) return undefined;
       return { id: json.model.id, provider: json.provider.name, fallbacks: json.provider.fallbacks ?? [], fromHistory: true };
     } catch {

@@ -116,16 +116,17 @@ describe('run history', () => {
     assert.equal(wordInRun(run, 'triangle'), undefined);
   });
 
-  test('parseRunJson rejects non-records and keeps file references inside the run folder', () => {
+  test('parseRunJson rejects non-records, mistyped fields and file references leaving the run folder', () => {
     assert.equal(parseRunJson('[]', '/r/x'), null);
     assert.equal(parseRunJson('{"id": 1}', '/r/x'), null);
-    const run = parseRunJson(
-      JSON.stringify({ prompt: 'a cat', files: { maps: [{ word: 'cat', heat: '../../etc/passwd', overlay: '/etc/shadow' }] } }),
-      '/r/x',
-    );
+    assert.equal(parseRunJson(JSON.stringify({ prompt: 'a cat', scores: { overlap: null } }), '/r/x'), null);
+    const escaping = (heat: string, overlay: string): string => JSON.stringify({ prompt: 'a cat', files: { maps: [{ word: 'cat', heat, overlay }] } });
+    assert.equal(parseRunJson(escaping('../../etc/passwd', 'maps/cat.png'), '/r/x'), null);
+    assert.equal(parseRunJson(escaping('maps/cat.png', '/etc/shadow'), '/r/x'), null);
+    const run = parseRunJson(escaping('maps/./cat.png', 'maps/cat-overlay.png'), '/r/x');
     assert.ok(run);
     assert.equal(run.id, 'x');
-    assert.deepEqual(run.files.maps[0], { word: 'cat', heat: 'passwd', overlay: 'shadow' });
+    assert.deepEqual(run.files.maps[0], { word: 'cat', heat: 'maps/cat.png', overlay: 'maps/cat-overlay.png' });
     assert.equal(run.scores, undefined);
   });
 });

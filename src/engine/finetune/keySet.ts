@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import type { CrossAttentionLayer } from '../onnx/instrument';
 import { transpose } from '../onnx/instrument';
 import { decodeSafetensors, encodeSafetensors, floatsToHalfs, halfsToFloats, type SafeTensor } from '../safetensors';
+import { keySetMetadataFields, validate, type KeySetMetadata } from '../run/recordReader';
 import type { FinetuneStep } from './trainer';
 
 export const KEY_SET_FORMAT = 'prompt-lens-keys/1';
@@ -69,8 +70,14 @@ export async function loadKeySet(
   } catch {
     throw new KeySetError(`Cannot read the key set ${file}`);
   }
-  const { tensors, metadata } = decodeSafetensors(bytes, file);
-  if (metadata.format !== KEY_SET_FORMAT) throw new KeySetError(`${file} is not a Prompt Lens key set (no "${KEY_SET_FORMAT}" metadata)`);
+  const { tensors, metadata: rawMetadata } = decodeSafetensors(bytes, file);
+  if (rawMetadata.format !== KEY_SET_FORMAT) throw new KeySetError(`${file} is not a Prompt Lens key set (no "${KEY_SET_FORMAT}" metadata)`);
+  let metadata: KeySetMetadata;
+  try {
+    metadata = validate(rawMetadata, keySetMetadataFields, file);
+  } catch (error) {
+    throw new KeySetError(error instanceof Error ? `${error.message} (in the key set's metadata)` : String(error));
+  }
   if (metadata.base_model_hash !== model.hash) {
     throw new KeySetError(
       `${file} was finetuned from ${metadata.base_model_id} (fingerprint ${metadata.base_model_hash}), not from ${model.id} (fingerprint ${model.hash}); finetune this model instead`,
@@ -84,6 +91,9 @@ export async function loadKeySet(
       throw new KeySetError(`${file}: ${name} has shape [${tensor.shape}], the model's is [${layer.innerDim}, ${layer.textDim}]`);
     }
     const values = tensor.data instanceof Uint16Array ? halfsToFloats(tensor.data) : Float32Array.from(tensor.data);
+    // A NaN or infinite weight would sample a black "after" image that looks like a result.
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new KeySetError(`${file}: ${name} has ${values[bad]} at index ${bad}; a key set's weights must be finite numbers`);
     keys.set(layer.name, layer.keyTransposed ? transpose(values, layer.innerDim, layer.textDim) : values);
   }
   return {
@@ -91,8 +101,8 @@ export async function loadKeySet(
     info: {
       baseModelId: metadata.base_model_id,
       baseModelHash: metadata.base_model_hash,
-      prompts: JSON.parse(metadata.prompts ?? '[]') as string[],
-      trainedLayers: JSON.parse(metadata.trained_layers ?? '[]') as string[],
+      prompts: metadata.prompts ?? [],
+      trainedLayers: metadata.trained_layers ?? [],
     },
   };
 }

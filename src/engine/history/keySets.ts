@@ -2,6 +2,8 @@
 // UI can list them and Compare can default to the newest one made from the same base model.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { realPathWithin } from '../run/containment';
+import { readFinetuneRecord } from '../run/recordReader';
 
 export interface KeySetSummary {
   /** Absolute path of keys.safetensors. */
@@ -27,25 +29,22 @@ export async function findKeySets(runsDir: string): Promise<KeySetSummary[]> {
   for (const name of names.filter((n) => !n.startsWith('.')).sort().reverse()) {
     const folder = path.join(runsDir, name);
     try {
-      const json = JSON.parse(await fs.readFile(path.join(folder, 'finetune.json'), 'utf8')) as {
-        model: { id: string; hash: string };
-        keys: string;
-        trainedPrompts: string[];
-        options: { lr: number };
-        curve: { loss: number }[];
-      };
+      const record = await readFinetuneRecord(folder);
+      // The keys file must really be in its folder: a symlink out of it is not this finetune's keys.
+      const file = path.join(folder, record.keys);
+      await realPathWithin(file, [folder], `the key set of ${folder}`);
       found.push({
-        file: path.join(folder, json.keys),
+        file,
         folder,
         id: name,
-        model: json.model,
-        trainedPrompts: json.trainedPrompts,
-        steps: json.curve.length,
-        lr: json.options.lr,
-        ...(json.curve.length > 0 ? { finalLoss: json.curve[json.curve.length - 1].loss } : {}),
+        model: record.model,
+        trainedPrompts: record.trainedPrompts,
+        steps: record.curve.length,
+        lr: record.options.lr,
+        ...(record.curve.length > 0 ? { finalLoss: record.curve[record.curve.length - 1].loss } : {}),
       });
     } catch {
-      // Not a finetune folder (a plain run, or foreign files): skip it.
+      // Not a finetune folder (a plain run, or foreign or broken files): skip it.
     }
   }
   return found;

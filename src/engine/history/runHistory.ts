@@ -4,6 +4,8 @@
 // runs folder's mtime changes.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { runRecordFields, validate, type RunRecord } from '../run/recordReader';
+import { sweepStaging } from '../run/stagedFolder';
 
 /** What the history needs from one run.json; everything else in the record is left out. */
 export interface RunSummary {
@@ -120,6 +122,8 @@ export function wordInRun(run: RunSummary, word: string): WordInRun | undefined 
 }
 
 async function readRuns(dir: string): Promise<RunSummary[]> {
+  // Opening a runs folder clears what crashed runs left in it (a day old, writer gone).
+  await sweepStaging(dir);
   let entries: string[];
   try {
     entries = (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
@@ -153,85 +157,41 @@ async function readRun(folder: string): Promise<RunSummary | null> {
   return summary;
 }
 
-/** A run.json's text to a summary; null when it is not a run record this reader understands. */
+/**
+ * A run.json's text to a summary; null when it is not a run record this reader understands (the
+ * shared validating reader checks every field, so a crafted record is skipped, never half-read).
+ */
 export function parseRunJson(text: string, folder: string): RunSummary | null {
-  let raw: unknown;
+  let record: RunRecord;
   try {
-    raw = JSON.parse(text);
+    record = validate(JSON.parse(text), runRecordFields, path.join(folder, RUN_JSON));
   } catch {
     return null;
   }
-  if (!isObject(raw) || typeof raw.prompt !== 'string') return null;
-  const files = isObject(raw.files) ? raw.files : {};
-  const scores = isObject(raw.scores) ? raw.scores : undefined;
-  const model = isObject(raw.model) ? raw.model : {};
-  const settings = isObject(raw.settings) ? raw.settings : {};
+  const { settings = {}, model = {}, files = {}, scores } = record;
   return {
-    id: typeof raw.id === 'string' ? raw.id : path.basename(folder),
+    id: record.id ?? path.basename(folder),
     folder,
-    createdAt: typeof raw.createdAt === 'string' ? raw.createdAt : '',
-    prompt: raw.prompt,
-    objects: array(raw.objects).filter(isObject).map((o) => ({ word: str(o.word), start: num(o.start), end: num(o.end) })),
+    createdAt: record.createdAt ?? '',
+    prompt: record.prompt,
+    objects: record.objects ?? [],
     settings: {
-      ...(typeof settings.seed === 'number' ? { seed: settings.seed } : {}),
-      ...(typeof settings.steps === 'number' ? { steps: settings.steps } : {}),
-      ...(typeof settings.guidance === 'number' ? { guidance: settings.guidance } : {}),
+      ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
+      ...(settings.steps !== undefined ? { steps: settings.steps } : {}),
+      ...(settings.guidance !== undefined ? { guidance: settings.guidance } : {}),
     },
-    model: { id: str(model.id), path: str(model.path), hash: str(model.hash) },
-    words: array(raw.words)
-      .filter(isObject)
-      .map((w) => ({
-        word: str(w.word),
-        tokenIndices: array(w.tokenIndices).filter((i): i is number => typeof i === 'number'),
-        isObject: w.isObject === true,
-        isSpecial: w.isSpecial === true,
-      })),
-    tokens: array(raw.tokens)
-      .filter(isObject)
-      .map((t) => ({ index: num(t.index), id: num(t.id), text: str(t.text) })),
+    model: { id: model.id ?? '', path: model.path ?? '', hash: model.hash ?? '' },
+    words: record.words ?? [],
+    tokens: record.tokens ?? [],
     ...(scores
-      ? {
-          scores: {
-            overlap: num(scores.overlap),
-            activations: array(scores.activations)
-              .filter(isObject)
-              .map((a) => ({ word: str(a.word), value: num(a.value) })),
-            weakest: str(scores.weakest),
-            totalLoss: num(scores.totalLoss),
-            pairs: array(scores.pairs)
-              .filter(isObject)
-              .map((p) => ({ a: str(p.a), b: str(p.b), iou: num(p.iou), ioaA: num(p.ioaA), ioaB: num(p.ioaB) })),
-          },
-        }
+      ? { scores: { overlap: scores.overlap, activations: scores.activations, weakest: scores.weakest, totalLoss: scores.totalLoss, pairs: scores.pairs } }
       : {}),
     files: {
-      ...(typeof files.image === 'string' ? { image: files.image } : {}),
-      ...(typeof files.imageLarge === 'string' ? { imageLarge: files.imageLarge } : {}),
-      maps: array(files.maps)
-        .filter(isObject)
-        .filter((m) => typeof m.overlay === 'string' && typeof m.heat === 'string')
-        .map((m) => ({ word: str(m.word), heat: safeRelative(str(m.heat)), overlay: safeRelative(str(m.overlay)) })),
-      ...(typeof files.overlap === 'string' ? { overlap: safeRelative(files.overlap) } : {}),
+      ...(files.image !== undefined ? { image: files.image } : {}),
+      ...(files.imageLarge !== undefined ? { imageLarge: files.imageLarge } : {}),
+      maps: files.maps ?? [],
+      ...(files.overlap !== undefined ? { overlap: files.overlap } : {}),
     },
     report: path.join(folder, REPORT),
   };
-}
-
-/** Keeps a record's file references inside its folder ("../../x" or "/etc/x" become their base name). */
-function safeRelative(p: string): string {
-  const normal = path.normalize(p);
-  return path.isAbsolute(normal) || normal.startsWith('..') ? path.basename(normal) : normal;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-function array(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
-}
-function num(v: unknown): number {
-  return typeof v === 'number' ? v : Number.NaN;
 }

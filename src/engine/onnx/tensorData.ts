@@ -1,6 +1,8 @@
 /** Reading the values of TensorProtos: raw_data, typed fields, or external data files. */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
+import { isWithin, realPathOf } from '../run/containment';
+import { InputError } from '../run/errors';
 import { halfToFloat } from '../safetensors/f16';
 import { DataType, EXTERNAL, toNumber, type TensorProto } from './proto';
 
@@ -18,21 +20,60 @@ export function isExternal(t: TensorProto): boolean {
   return t.dataLocation === EXTERNAL;
 }
 
-/** Reads an externally stored tensor's bytes from `location` (relative to the model's folder) at offset/length. */
+/** The most bytes one external-data read may ask for: Node's file reads take a 32-bit signed length. */
+export const MAX_EXTERNAL_BYTES = 0x7fffffff;
+
+/** A model's external data that cannot be what it claims: the model folder is wrong, not the program. */
+export class TensorDataError extends InputError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TensorDataError';
+  }
+}
+
+/** A non-negative integer written as decimal text (external data keeps offset and length as strings). */
+function byteCount(text: string | undefined, fallback: number): number | undefined {
+  const value = text === undefined ? fallback : /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * Reads an externally stored tensor's bytes from `location` (relative to the model's folder) at
+ * offset/length. The location must really lie in the model folder (symlinks followed), and offset and
+ * length must be whole numbers that fit the tensor, the file and a single read: a crafted entry is an
+ * error naming the tensor and the file, never an oversized allocation or an aborted process.
+ */
 async function readExternal(t: TensorProto, baseDir: string): Promise<Uint8Array> {
   const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
   const location = entries.get('location');
-  if (!location) throw new Error(`tensor ${t.name} is stored externally but has no location`);
-  if (isAbsolute(location) || normalize(location).startsWith('..')) throw new Error(`tensor ${t.name}: external location ${location} leaves the model folder`);
-  const offset = Number(entries.get('offset') ?? 0);
-  const expected = elementCount(t) * (ELEMENT_BYTES[t.dataType ?? 0] ?? 0);
-  const length = entries.has('length') ? Number(entries.get('length')) : expected;
+  if (!location) throw new TensorDataError(`tensor ${t.name} is stored externally but has no location`);
+  if (isAbsolute(location) || normalize(location).startsWith('..')) throw new TensorDataError(`tensor ${t.name}: external location ${location} leaves the model folder`);
   const file = join(baseDir, location);
-  const fh = await open(file, 'r');
+  const realFile = await realPathOf(file);
+  if (!isWithin(realFile, await realPathOf(baseDir))) {
+    throw new TensorDataError(`tensor ${t.name}: external data ${file} leads outside the model folder ${baseDir} (to ${realFile})`);
+  }
+  const expected = elementCount(t) * (ELEMENT_BYTES[t.dataType ?? 0] ?? 0);
+  const offset = byteCount(entries.get('offset'), 0);
+  const length = byteCount(entries.get('length'), expected);
+  const where = `tensor ${t.name} in ${file}`;
+  if (offset === undefined) throw new TensorDataError(`${where}: offset "${entries.get('offset')}" is not a whole number of bytes`);
+  if (length === undefined) throw new TensorDataError(`${where}: length "${entries.get('length') ?? expected}" is not a whole number of bytes`);
+  if (expected > 0 && length !== expected) throw new TensorDataError(`${where}: length ${length} bytes, but its shape and type need ${expected}`);
+  if (length > MAX_EXTERNAL_BYTES) throw new TensorDataError(`${where}: length ${length} bytes is more than one tensor may hold (${MAX_EXTERNAL_BYTES})`);
+  let fh: FileHandle;
   try {
+    fh = await open(realFile, 'r');
+  } catch (error) {
+    throw new TensorDataError(`${where}: cannot open the external data (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  try {
+    const stat = await fh.stat();
+    if (!stat.isFile()) throw new TensorDataError(`${where}: the external data is not a regular file`);
+    if (offset + length > stat.size) throw new TensorDataError(`${where}: offset ${offset} + length ${length} is past the file's end (${stat.size} bytes)`);
     const out = new Uint8Array(length);
     const { bytesRead } = await fh.read(out, 0, length, offset);
-    if (bytesRead !== length) throw new Error(`tensor ${t.name}: ${file} ended after ${bytesRead} of ${length} bytes at offset ${offset}`);
+    if (bytesRead !== length) throw new TensorDataError(`${where}: the file ended after ${bytesRead} of ${length} bytes at offset ${offset}`);
     return out;
   } finally {
     await fh.close();

@@ -6,6 +6,8 @@ import type { FinetuneStep } from '../finetune/trainer';
 import { objectLabels } from '../promptFile/marks';
 import { describeFinetuneSettings } from '../run/finetuneSettings';
 import type { Comparison, FinetuneRunResult } from '../run/runFinetune';
+import { readRunRecord } from '../run/recordReader';
+import { RUN_IMAGE } from '../run/runRecord';
 import type { RunResult } from '../run/runResult';
 
 export async function writeFinetuneReport(result: FinetuneRunResult, dir: string, id: string): Promise<void> {
@@ -49,12 +51,10 @@ ${rows.join('\n')}</table>`;
 
 async function comparisonSection(c: Comparison, dir: string, inline: (rel: string) => Promise<string>): Promise<string> {
   const side = async (label: string, folder: string, run: RunResult): Promise<string> => {
-    const json = JSON.parse(await fs.readFile(path.join(dir, folder, 'run.json'), 'utf8')) as {
-      files: { imageLarge: string; maps: { word: string; overlay: string }[] };
-    };
+    const files = (await readRunRecord(path.join(dir, folder))).files;
     const labels = objectLabels(run.objects);
-    const objects = json.files.maps.filter((m) => labels.includes(m.word));
-    const images = [await inline(path.join(folder, json.files.imageLarge)), ...(await Promise.all(objects.map((m) => inline(path.join(folder, m.overlay)))))];
+    const objects = (files?.maps ?? []).filter((m) => labels.includes(m.word));
+    const images = [await inline(path.join(folder, files?.imageLarge ?? RUN_IMAGE)), ...(await Promise.all(objects.map((m) => inline(path.join(folder, m.overlay)))))];
     return `<div><b>${label}</b> <span class="muted">${verdict(run)}</span><br>${images
       .map((src, i) => `<img src="${src}" alt="${i === 0 ? 'image' : esc(objects[i - 1].word)}" title="${i === 0 ? 'image' : esc(objects[i - 1].word)}">`)
       .join('')}</div>`;

@@ -9,7 +9,7 @@ import { InputError } from './errors';
 import { writeRunRecord } from './runRecord';
 import type { RunResult } from './runResult';
 import { openPromptFile, sampleRun, type PromptFileSource, type SampleHooks } from './sampleRun';
-import { slug, timestamp, writeStagedFolder } from './stagedFolder';
+import { prepareOutputFolder, slug, timestamp, writeStagedFolder } from './stagedFolder';
 
 export interface ComparePromptRequest extends PromptFileSource {
   /** 0-based line of the prompt (a non-prompt line takes the next prompt). */
@@ -29,6 +29,7 @@ export interface CompareResult {
 }
 
 export async function comparePrompt(request: ComparePromptRequest, pipelines: PipelineCache, hooks: SampleHooks = {}): Promise<CompareResult> {
+  await prepareOutputFolder(request.runsDir);
   const opened = await openPromptFile(request, pipelines, request.overrides, hooks);
   const prompt = opened.parsed.prompts.find((p) => p.line >= request.line);
   if (!prompt) throw new InputError(`Line ${request.line + 1} of ${request.file} is not a prompt and no prompt follows it`);

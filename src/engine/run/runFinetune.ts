@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { encodeKeySet, type KeySetInfo } from '../finetune/keySet';
 import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor, type FinetuneOptions, type FinetuneStep } from '../finetune/trainer';
 import { readModelFinetune, type ModelFinetune } from '../model/modelDefaults';
+import { CancelledError } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import { parsePromptFile, type PromptLine } from '../promptFile';
 import { writeFinetuneReport } from '../report/finetuneReport';
@@ -14,7 +15,7 @@ import { describeFinetuneSettings, resolveFinetuneSettings, type FinetuneSetting
 import { writeRunRecord } from './runRecord';
 import type { RunResult } from './runResult';
 import { openPromptFile, sampleRun, type PromptFileSource, type SampleHooks } from './sampleRun';
-import { slug, timestamp, writeStagedFolder } from './stagedFolder';
+import { OutputFolderError, pathExists, prepareOutputFolder, slug, timestamp, writeStagedFolder } from './stagedFolder';
 
 export interface RunFinetuneRequest extends PromptFileSource {
   /** Prompts evaluated before and after but never trained on (another .prompt file). */
@@ -63,6 +64,8 @@ export async function runFinetune(
   pipelines: PipelineCache,
   hooks: RunFinetuneHooks = {},
 ): Promise<{ result: FinetuneRunResult; folder: string; id: string; report: string }> {
+  // Before any training: a folder that cannot take the result fails now, not after the work is done.
+  await prepareOutputFolder(request.runsDir);
   const opened = await openPromptFile(request, pipelines, request.overrides, hooks);
   const { pipeline, settings, seeds } = opened;
   const trainedLines = opened.parsed.prompts.filter((p) => p.objects.length >= 2);
@@ -114,11 +117,16 @@ export async function runFinetune(
     trainMs,
     comparisons,
   };
+  const baseId = `${timestamp(new Date())}-finetune-${slug(trainedLines[0].text)}`;
+  const keyBytes = encodeKeySet(trained.keys, trainer.layers, info);
+  let keysWritten = false;
+  let keptKeys: string | undefined;
   const written = await writeStagedFolder(
     request.runsDir,
-    `${timestamp(new Date())}-finetune-${slug(trainedLines[0].text)}`,
+    baseId,
     async (dir) => {
-      await fs.writeFile(path.join(dir, KEYS_FILE), encodeKeySet(trained.keys, trainer.layers, info));
+      await fs.writeFile(path.join(dir, KEYS_FILE), keyBytes);
+      keysWritten = true;
       const total = 2 * seeds.length * groups.reduce((n, [, lines]) => n + lines.length, 0);
       let index = 0;
       for (const [group, lines, file] of groups) {
@@ -147,8 +155,47 @@ export async function runFinetune(
       await fs.writeFile(path.join(dir, 'finetune.json'), JSON.stringify(finetuneJson(result, pipeline.model), null, 2));
     },
     (dir, id) => writeFinetuneReport(result, dir, id),
-  );
+    // Training finished: whatever fails now (a full disk, a cancel), the trained keys are kept.
+    async (dir) => {
+      keptKeys = await keepKeys(keysWritten ? path.join(dir, KEYS_FILE) : undefined, keyBytes, request.runsDir, baseId);
+    },
+  ).catch((error: unknown) => {
+    throw afterTrainingError(error, keptKeys, hooks);
+  });
   return { result, folder: written.folder, id: written.id, report: path.join(written.folder, 'report.html') };
+}
+
+/**
+ * Moves the finished keys out of a failing staging folder to `<runsDir>/<baseId>.keys.safetensors`
+ * (a rename needs no free space), or writes them there when they never reached it. Undefined when
+ * even that fails.
+ */
+async function keepKeys(staged: string | undefined, bytes: Uint8Array, runsDir: string, baseId: string): Promise<string | undefined> {
+  for (let attempt = 1; attempt <= 100; attempt++) {
+    const target = path.join(runsDir, `${attempt === 1 ? baseId : `${baseId}-${attempt}`}.keys.safetensors`);
+    if (await pathExists(target)) continue;
+    try {
+      if (staged) await fs.rename(staged, target);
+      else await fs.writeFile(target, bytes, { flag: 'wx' });
+      return target;
+    } catch {
+      await fs.rm(target, { force: true }).catch(() => undefined);
+      if (staged) staged = undefined; // the staged copy could not move: try writing a fresh one
+      else return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** A failure after training, saying where the keys are (a cancel stays a cancel; its status says it). */
+function afterTrainingError(error: unknown, keptKeys: string | undefined, hooks: RunFinetuneHooks): unknown {
+  const kept = keptKeys ? `the trained keys are kept in ${keptKeys}` : 'the trained keys could not be saved either';
+  if (error instanceof CancelledError) {
+    hooks.onStatus?.(`Cancelled after training; ${kept}`);
+    return error;
+  }
+  const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+  return new OutputFolderError(`training finished, but its before/after runs failed (${reason}); ${kept}`);
 }
 
 function heldOutPrompts(source: { file: string; text: string }): PromptLine[] {

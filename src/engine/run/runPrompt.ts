@@ -8,6 +8,7 @@ import { SelectionError, type AttentionAnalysis } from './attentionAnalysis';
 import { InputError } from './errors';
 import { writeRunRecord, type WrittenRun } from './runRecord';
 import type { RunResult } from './runResult';
+import { prepareOutputFolder } from './stagedFolder';
 import { openPromptFile, sampleRun, type PromptFileSource, type SampleHooks } from './sampleRun';
 
 export interface RunPromptRequest extends PromptFileSource {
@@ -64,6 +65,7 @@ export async function runPromptSeeds(
   hooks: SampleHooks = {},
   options: { limit?: number; onWritten?(run: PromptRun, index: number, of: number): void } = {},
 ): Promise<PromptRun[]> {
+  await prepareOutputFolder(request.runsDir);
   const opened = await openPromptFile(request, pipelines, request.overrides, hooks);
   const prompt = pickPrompt(opened.parsed.prompts, request.line, request.file);
   const seeds = opened.seeds.slice(0, options.limit ?? Infinity);

@@ -1,5 +1,6 @@
 // The two steps every job on a .prompt file shares: open it (diagnostics, settings, model), and
 // sample one prompt with attention capture into a RunResult (maps, scores, detector check).
+import { constants as bufferConstants } from 'node:buffer';
 import * as path from 'node:path';
 import { checkImage, parseCaption, type DetectionReport } from '../detector';
 import type { GenerateProgress, Pipeline } from '../pipeline/pipeline';
@@ -10,6 +11,7 @@ import type { ProviderChoice } from '../session/providers';
 import type { SelectionOptions } from '../attention';
 import { AttentionAnalysis, SelectionError } from './attentionAnalysis';
 import { InputError } from './errors';
+import { estimateSampleMemory, memoryProblem, sampleMemoryLimit } from './memoryBudget';
 import { resolveFileSettings } from './resolveModel';
 import type { RunDetection, RunResult, RunSettings } from './runResult';
 
@@ -89,6 +91,7 @@ export async function openPromptFile(
   const pipeline = await pipelines.get(modelRoot, source.provider);
   const sizeOrigin = sources.size === 'model' ? { defaultsFile: modelDefaultsPath(modelRoot) } : { where: parsed.settings.size?.valueRange };
   checkSampleShape(pipeline, settings, file, sizeOrigin);
+  checkSampleMemory(pipeline, settings, file, sizeOrigin);
   return { parsed, seeds, settings, pipeline };
 }
 
@@ -130,6 +133,13 @@ export async function sampleRun(
     throw error instanceof SelectionError ? new InputError(`selection: ${error.message}`) : error;
   });
   const detection = detect(prompt.text, output.image);
+  const analysed = analysis.finish();
+  // NaN or infinite attention means a broken model or key overlay: its black image is no result to record.
+  const broken = analysed.words.find((w) => w.map.some((v) => !Number.isFinite(v)));
+  if (broken || (analysed.scores && !Number.isFinite(analysed.scores.overlap))) {
+    const by = keys ? 'the finetuned key set' : `the model ${pipeline.model.id}`;
+    throw new InputError(`${file}:${prompt.line + 1}: sampling "${prompt.text}" with ${by} gave NaN or infinite attention${broken ? ` (the map of "${broken.word}")` : ''}; nothing was written`);
+  }
   const result: RunResult = {
     prompt: prompt.text,
     objects: prompt.objects.map(({ word, start, end }) => ({ word, start, end })),
@@ -139,7 +149,7 @@ export async function sampleRun(
     provider: pipeline.provider,
     image: output.image,
     tokens: output.tokenized.tokens.map((t, index) => ({ index, id: t.id, text: t.text })),
-    ...analysis.finish(),
+    ...analysed,
     ...(detection ? { detection } : {}),
     timings: output.timings,
   };
@@ -165,6 +175,23 @@ function summarise(report: DetectionReport): RunDetection {
     detected: report.detections.map(name),
     extra: report.extra.map(name),
   };
+}
+
+/**
+ * A size (and guidance batch) whose attention would not fit in memory is refused before sampling,
+ * with the estimate and the limit, where the size was set.
+ */
+function checkSampleMemory(pipeline: Pipeline, settings: RunSettings, file: string, origin: { where?: SourceRange; defaultsFile?: string }): void {
+  const [, height, width] = pipeline.sampleShape(settings.size);
+  const batch = settings.guidance > 1 ? 2 : 1;
+  const estimate = estimateSampleMemory({ height, width, batch, tokens: pipeline.tokenizer.maxLength, layers: pipeline.instrumented.layers });
+  const problem = memoryProblem(estimate, sampleMemoryLimit(), bufferConstants.MAX_LENGTH);
+  if (!problem) return;
+  const size = settings.size ? `${settings.size.width}x${settings.size.height}` : `the model's ${width}x${height}-cell default`;
+  const message = `size: ${size} at batch ${batch} ${problem}; choose a smaller size`;
+  const { where, defaultsFile } = origin;
+  if (defaultsFile) throw new InputError(`${defaultsFile}: "defaults.${message}`.replace('size: ', 'size": '));
+  throw new InputError(where ? message : `${file}: ${message}`, where && { file, line: where.line, column: where.column });
 }
 
 /** A size the model cannot take is reported where it was set: the file's `size:` or the model's defaults file. */
