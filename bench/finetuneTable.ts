@@ -15,15 +15,15 @@ import { spawnSync } from 'node:child_process';
 import { promises as fs, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { checkImage } from '../src/engine/detector';
+import { checkImage, type DetectorWorld } from '../src/engine/detector';
 import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor, type FinetuneOptions } from '../src/engine/finetune/trainer';
 import { openModelFolder } from '../src/engine/model/modelFolder';
-import { readModelFinetune } from '../src/engine/model/modelDefaults';
+import { readModelDetectorWorld, readModelFinetune } from '../src/engine/model/modelDefaults';
 import { loadOriginalKeys, transpose } from '../src/engine/onnx/instrument';
 import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { decodeSafetensors, halfsToFloats } from '../src/engine/safetensors';
 import { discordant, mcnemarExact } from './mcnemar';
-import { COLOURS, describePair, markedPrompt, neglectSplits, referencePairs, SHAPES, TEMPLATES, type Pair, type ShapeObject } from './neglectSplits';
+import { allObjects, describePair, markedPrompt, neglectSplits, referencePairs, TEMPLATES, type Pair, type ShapeObject } from './neglectSplits';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SPLIT_SEED = 2312;
@@ -70,9 +70,9 @@ interface Row {
   seeds: number;
 }
 
-function rows(split: { train: Pair[]; heldOut: Pair[] }, seeds: number): Row[] {
+function rows(split: { train: Pair[]; heldOut: Pair[] }, seeds: number, world: DetectorWorld): Row[] {
   const of = (pairs: Pair[], template: string) => pairs.map((objects) => ({ objects, template }));
-  const singles = COLOURS.flatMap((colour) => SHAPES.map((shape) => ({ objects: [{ colour, shape }], template: TEMPLATES.single })));
+  const singles = allObjects(world).map((o) => ({ objects: [o], template: TEMPLATES.single }));
   const control = Math.max(1, Math.round(seeds / 2));
   return [
     { label: 'no articles, training pairs', prompts: of(split.train, TEMPLATES.bare), seeds },
@@ -85,7 +85,7 @@ function rows(split: { train: Pair[]; heldOut: Pair[] }, seeds: number): Row[] {
 }
 
 /** Detector success of every (prompt, seed) of a row, in a fixed order, so columns pair up image by image. */
-async function outcomes(pipeline: Pipeline, row: Row, keys: Map<string, Float32Array> | undefined): Promise<boolean[]> {
+async function outcomes({ pipeline, world }: { pipeline: Pipeline; world: DetectorWorld }, row: Row, keys: Map<string, Float32Array> | undefined): Promise<boolean[]> {
   const out: boolean[] = [];
   for (const { objects, template } of row.prompts) {
     const prompt = markedPrompt(template, objects).text;
@@ -93,7 +93,7 @@ async function outcomes(pipeline: Pipeline, row: Row, keys: Map<string, Float32A
       const seeds = Array.from({ length: Math.min(pipeline.batchLimit, row.seeds - first) }, (_, i) => first + i);
       // The model's recommended sampling: 20 DDIM steps, guidance 2 (models/tiny-shapes/prompt_lens.json).
       const images = await pipeline.generateBatch(seeds.map((seed) => ({ prompt, negativePrompt: '', seed, steps: 20, guidance: 2, eta: 0, ...(keys ? { keys } : {}) })));
-      for (const image of images) out.push(checkImage(image.image, objects).success);
+      for (const image of images) out.push(checkImage(image.image, objects, { world }).success);
     }
   }
   return out;
@@ -159,6 +159,8 @@ async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const pipeline = await Pipeline.load(await openModelFolder(o.model));
   const recommended = await readModelFinetune(o.model);
+  const world = await readModelDetectorWorld(o.model);
+  const model = { pipeline, world };
   const trainer = await SepEnTrainer.create(pipeline);
   const base: FinetuneOptions = {
     ...defaultFinetuneOptions,
@@ -167,18 +169,18 @@ async function main(): Promise<void> {
     steps: o.trainSteps ?? recommended.steps ?? defaultFinetuneOptions.steps,
     normWeight: o.normWeight ?? recommended.normWeight ?? defaultFinetuneOptions.normWeight,
   };
-  const splits = neglectSplits(o.splits, 6, 6, SPLIT_SEED);
+  const splits = neglectSplits(o.splits, 6, 6, SPLIT_SEED, world);
   console.log(`model ${pipeline.model.id} (${pipeline.model.hash}); splits from seed ${SPLIT_SEED}, fixed before any result:`);
   splits.forEach((s, k) => console.log(`  split ${k + 1}: train ${s.train.map(describePair).join(', ')}; held out ${s.heldOut.map(describePair).join(', ')}`));
   console.log(`sampling: 20 DDIM steps, guidance 2, seeds 0..${o.seeds - 1} for the article-less rows; detector strict success`);
 
   if (o.chooseLr) {
-    const [row, , , singles] = rows(splits[0], o.seeds);
-    const before = { train: await outcomes(pipeline, row, undefined), singles: await outcomes(pipeline, singles, undefined) };
+    const [row, , , singles] = rows(splits[0], o.seeds, world);
+    const before = { train: await outcomes(model, row, undefined), singles: await outcomes(model, singles, undefined) };
     console.log(`\nsplit 1, base: training pairs ${percent(before.train)}, single objects ${percent(before.singles)}`);
     for (const lr of o.chooseLr) {
       const trained = await trainer.train(splits[0].train.map((p) => markedPrompt(TEMPLATES.bare, p)), { ...base, lr });
-      const after = { train: await outcomes(pipeline, row, trained.keys), singles: await outcomes(pipeline, singles, trained.keys) };
+      const after = { train: await outcomes(model, row, trained.keys), singles: await outcomes(model, singles, trained.keys) };
       console.log(`split 1, lr ${lr}, ${base.steps} steps: training pairs ${cell(before.train, after.train)}, single objects ${cell(before.singles, after.singles)}`);
     }
     return;
@@ -190,10 +192,10 @@ async function main(): Promise<void> {
   const sizes = new Map<string, number>();
   const record: unknown[] = [];
   for (const [k, split] of splits.entries()) {
-    const splitRows = rows(split, o.seeds);
+    const splitRows = rows(split, o.seeds, world);
     const results: Results = new Map();
     const baseOutcomes = new Map<string, boolean[]>();
-    for (const row of splitRows) baseOutcomes.set(row.label, await outcomes(pipeline, row, undefined));
+    for (const row of splitRows) baseOutcomes.set(row.label, await outcomes(model, row, undefined));
     const curves: number[][] = [];
     for (const seed of o.trainSeeds) {
       const options = { ...base, seed };
@@ -211,7 +213,7 @@ async function main(): Promise<void> {
         const r = results.get(row.label) ?? {};
         // Each training seed's images pair with the same base images.
         r.base = [...(r.base ?? []), ...(baseOutcomes.get(row.label) as boolean[])];
-        for (const [column, k2] of keys) r[column] = [...(r[column] ?? []), ...(await outcomes(pipeline, row, k2))];
+        for (const [column, k2] of keys) r[column] = [...(r[column] ?? []), ...(await outcomes(model, row, k2))];
         results.set(row.label, r);
       }
     }

@@ -1,5 +1,6 @@
-// The prompts of the neglect table (npm run finetune-table): two-object prompts of the embedded model's
+// The prompts of the neglect table (npm run finetune-table): two-object prompts of the model's world's
 // colours and shapes, and the train/held-out splits, fixed by a seeded shuffle before any result is seen.
+import { TINY_SHAPES, type DetectorWorld } from '../src/engine/detector';
 import { Rng } from '../src/engine/random';
 import type { TrainingPrompt } from '../src/engine/finetune/trainer';
 
@@ -9,8 +10,8 @@ export interface ShapeObject {
 }
 export type Pair = [ShapeObject, ShapeObject];
 
-export const COLOURS = ['red', 'green', 'blue', 'yellow'];
-export const SHAPES = ['circle', 'square', 'triangle'];
+/** The words the prompts are made of: a detector world's colours and shapes. */
+export type Vocabulary = Pick<DetectorWorld, 'colours' | 'shapes'>;
 
 /** Prompt templates: without articles (where tiny-shapes neglects the second object), with them, and two others. */
 export const TEMPLATES = {
@@ -23,9 +24,14 @@ export const TEMPLATES = {
 
 const phrase = (o: ShapeObject): string => `${o.colour} ${o.shape}`;
 
-/** Every unordered pair of objects with different colours and different shapes (36), in a fixed order. */
-export function distinctPairs(): Pair[] {
-  const objects = COLOURS.flatMap((colour) => SHAPES.map((shape) => ({ colour, shape })));
+/** Every colour x shape object of the vocabulary, colour-major. */
+export function allObjects({ colours, shapes }: Vocabulary): ShapeObject[] {
+  return colours.flatMap((colour) => shapes.map((shape) => ({ colour, shape })));
+}
+
+/** Every unordered pair of objects with different colours and different shapes (tiny-shapes: 36), in a fixed order. */
+export function distinctPairs(vocabulary: Vocabulary = TINY_SHAPES): Pair[] {
+  const objects = allObjects(vocabulary);
   const pairs: Pair[] = [];
   objects.forEach((a, i) => objects.slice(i + 1).forEach((b) => {
     if (a.colour !== b.colour && a.shape !== b.shape) pairs.push([a, b]);
@@ -42,9 +48,9 @@ export interface Split {
  * `count` disjoint splits of `train` + `heldOut` pairs each from one seeded shuffle of the pairs (each pair's
  * word order drawn too), so no pair is in two splits and nothing depends on results.
  */
-export function neglectSplits(count: number, train: number, heldOut: number, seed: number): Split[] {
+export function neglectSplits(count: number, train: number, heldOut: number, seed: number, vocabulary: Vocabulary = TINY_SHAPES): Split[] {
   const rng = new Rng(seed);
-  const pairs = distinctPairs();
+  const pairs = distinctPairs(vocabulary);
   if (count * (train + heldOut) > pairs.length) throw new Error(`${count} splits of ${train} + ${heldOut} need more than the ${pairs.length} pairs`);
   for (let i = pairs.length - 1; i > 0; i--) {
     const j = Math.floor(rng.nextFloat64() * (i + 1));

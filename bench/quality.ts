@@ -8,7 +8,8 @@
 // --records writes those per-image scores and verdicts as JSON.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { checkImage, COLOURS, SHAPES, type DetectedObject, type DetectionReport, type RequestedObject } from '../src/engine/detector';
+import { checkImage, type DetectedObject, type DetectionReport, type DetectorWorld, type RequestedObject } from '../src/engine/detector';
+import { readModelDetectorWorld } from '../src/engine/model/modelDefaults';
 import { openModelFolder } from '../src/engine/model/modelFolder';
 import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { AttentionAnalysis } from '../src/engine/run/attentionAnalysis';
@@ -43,11 +44,11 @@ type Obj = Required<RequestedObject>;
 const COARSE_GRID = 8;
 
 /**
- * Every colour x shape once; two-object pairs with distinct colours and shapes (so each word names one
- * object, which localisation needs); and pairs that share a colour or a shape ("a red circle and a red
- * square"), where binding each word to the right object is harder.
+ * Every colour x shape of the model's world once; two-object pairs with distinct colours and shapes (so each
+ * word names one object, which localisation needs); and pairs that share a colour or a shape ("a red circle
+ * and a red square"), where binding each word to the right object is harder.
  */
-function promptSets(): { single: Obj[][]; double: Obj[][]; shared: Obj[][]; triple: Obj[][] } {
+function promptSets({ colours: COLOURS, shapes: SHAPES }: DetectorWorld): { single: Obj[][]; double: Obj[][]; shared: Obj[][]; triple: Obj[][] } {
   const all = COLOURS.flatMap((colour) => SHAPES.map((shape) => ({ colour, shape })));
   const double: Obj[][] = [];
   const shared: Obj[][] = [];
@@ -221,7 +222,8 @@ function peakInside(map: Float32Array, width: number, box: DetectedObject['bbox'
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const pipeline = await Pipeline.load(await openModelFolder(options.model));
-  const { single, double, shared, triple } = promptSets();
+  const world = await readModelDetectorWorld(options.model);
+  const { single, double, shared, triple } = promptSets(world);
   const tally = {
     single: { n: 0, success: 0 },
     double: { n: 0, success: 0 },
@@ -262,7 +264,7 @@ async function main(): Promise<void> {
             },
           },
         );
-        const report = checkImage(out.image, objects);
+        const report = checkImage(out.image, objects, { world });
         tally[set].n++;
         if (report.success) tally[set].success++;
         tally.countError.n++;

@@ -1,4 +1,4 @@
-// Caption -> requested objects, for the tiny-shapes vocabulary.
+// Caption -> requested objects, in a world's vocabulary (its colour and shape words; default tiny-shapes').
 //
 // Grammar (case-insensitive; commas and a final full stop are separators):
 //   caption := [prefix] object { ("and" | ",") object }
@@ -6,7 +6,9 @@
 //   prefix  := "a photo of" | "an image of" | "a picture of" | "a drawing of" | "a render of"
 // Anything else is reported: words outside the vocabulary in `unknown`, misplaced known words
 // (a colour with no shape after it, two shapes in a row, ...) in `problems`. Nothing is silently dropped.
-import { type Colour, type Shape, isColour, isShape } from './palette';
+import type { Colour, Shape } from './palette';
+import { TINY_SHAPES } from './tinyShapes';
+import { type DetectorWorld, isColourOf, isShapeOf } from './world';
 
 export interface RequestedObject {
   /** Absent: any colour will do. */
@@ -43,7 +45,7 @@ export function tokenizeCaption(caption: string): string[] {
   return out;
 }
 
-export function parseCaption(caption: string): ParsedCaption {
+export function parseCaption(caption: string, world: DetectorWorld = TINY_SHAPES): ParsedCaption {
   const words = tokenizeCaption(caption);
   const objects: RequestedObject[] = [];
   const unknown: string[] = [];
@@ -87,7 +89,7 @@ export function parseCaption(caption: string): ParsedCaption {
       afterObject = false;
       continue;
     }
-    if (isColour(w)) {
+    if (isColourOf(world, w)) {
       if (colour !== undefined) problems.push(`two colours in a row ("${colour} ${w}"); keeping "${w}"`);
       if (afterObject && article === undefined) {
         problems.push(`objects before word ${i + 1} are not separated by "and" or ","`);
@@ -96,7 +98,7 @@ export function parseCaption(caption: string): ParsedCaption {
       afterObject = false;
       continue;
     }
-    if (isShape(w)) {
+    if (isShapeOf(world, w)) {
       if (afterObject && article === undefined && colour === undefined) {
         problems.push(`objects before word ${i + 1} are not separated by "and" or ","`);
       }

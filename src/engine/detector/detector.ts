@@ -4,9 +4,10 @@
 //   detectObjects(image)             -> the coloured shapes in an RGB image
 //   checkImage(image, caption|objs)  -> per requested object found / wrong-colour / wrong-shape / missing,
 //                                       the extra detections, and success
+// Both take the model's world in `options.world` (its colours, shapes and shape classifier); default tiny-shapes.
 import { type ParsedCaption, type RequestedObject, parseCaption } from './caption';
 import { type MatchStatus, assignDetections } from './match';
-import { type Colour, type Rgb, type Shape, isColour, isShape } from './palette';
+import type { Colour, Rgb, Shape } from './palette';
 import {
   DEFAULT_MAX_HUE_DIFFERENCE_DEG,
   DEFAULT_MIN_AREA_FRACTION,
@@ -15,18 +16,17 @@ import {
   type SegmentOptions,
   segment,
 } from './segment';
-import { type ShapeFeatures, type ShapeThresholds, SHAPE_THRESHOLDS, classifyShape, regionFeatures } from './shape';
+import { type ShapeFeatures, regionFeatures } from './shape';
+import { TINY_SHAPES } from './tinyShapes';
+import { type DetectorWorld, isColourOf, isShapeOf } from './world';
 
-export interface DetectorOptions extends SegmentOptions {
-  shapeThresholds?: ShapeThresholds;
-}
+export type DetectorOptions = SegmentOptions;
 
 /** The default settings, for run records and reports (minArea is this fraction of the image, at least 4 px). */
 export const DETECTOR_DEFAULTS = {
   minCoverage: DEFAULT_MIN_COVERAGE,
   maxHueDifferenceDeg: DEFAULT_MAX_HUE_DIFFERENCE_DEG,
   minAreaFraction: DEFAULT_MIN_AREA_FRACTION,
-  shapeThresholds: SHAPE_THRESHOLDS,
 } as const;
 
 export interface DetectedObject {
@@ -37,9 +37,11 @@ export interface DetectedObject {
   bbox: { x: number; y: number; width: number; height: number };
   /** Pixel coordinates; pixel (x, y) covers [x, x+1) x [y, y+1). */
   centroid: { x: number; y: number };
-  /** tri / 0.153 and quad / 0.099: ~1 for a clean rendered triangle resp. square, ~0 for a disc. */
-  triangleScore: number;
-  squareScore: number;
+  /**
+   * The world's shape classifier's figures, ~1 for a clean render of that shape: tiny-shapes gives
+   * `triangle` (tri / 0.153) and `square` (quad / 0.099), ~0 for a disc; neglect-shapes each shape's template fit.
+   */
+  scores: Readonly<Record<Shape, number>>;
   features: ShapeFeatures;
 }
 
@@ -55,18 +57,18 @@ export interface Detection {
 }
 
 export function detectObjects(image: RgbImage, options: DetectorOptions = {}): Detection {
+  const world = options.world ?? TINY_SHAPES;
   const seg = segment(image, options);
   const objects = seg.regions.map((region): DetectedObject => {
     const features = regionFeatures(seg, region);
-    const d = classifyShape(features, options.shapeThresholds ?? SHAPE_THRESHOLDS);
+    const call = world.classify(seg, region, features);
     return {
       colour: region.colour,
-      shape: d.shape,
+      shape: call.shape,
       area: features.area,
       bbox: features.bbox,
       centroid: features.centroid,
-      triangleScore: d.triangleScore,
-      squareScore: d.squareScore,
+      scores: call.scores,
       features,
     };
   });
@@ -100,21 +102,21 @@ export interface ObjectRequest {
   shape: string;
 }
 
-/** Checks plain-string requests against the vocabulary; throws on an unknown colour or shape. */
-export function toRequested(requested: readonly ObjectRequest[]): RequestedObject[] {
+/** Checks plain-string requests against the world's vocabulary; throws on an unknown colour or shape. */
+export function toRequested(requested: readonly ObjectRequest[], world: DetectorWorld = TINY_SHAPES): RequestedObject[] {
   return requested.map((r) => {
     const shape = String(r.shape).toLowerCase();
-    if (!isShape(shape)) throw new Error(`detector: unknown shape "${String(r.shape)}"`);
+    if (!isShapeOf(world, shape)) throw new Error(`detector: unknown shape "${String(r.shape)}" (${world.name}: ${world.shapes.join(', ')})`);
     if (r.colour === undefined) return { shape };
     const colour = String(r.colour).toLowerCase();
-    if (!isColour(colour)) throw new Error(`detector: unknown colour "${String(r.colour)}"`);
+    if (!isColourOf(world, colour)) throw new Error(`detector: unknown colour "${String(r.colour)}" (${world.name}: ${world.colours.join(', ')})`);
     return { colour, shape };
   });
 }
 
 /** Matches requested objects against an existing detection (see match.ts for the assignment rule). */
-export function matchDetection(detection: Detection, request: readonly ObjectRequest[]): DetectionReport {
-  const requested = toRequested(request);
+export function matchDetection(detection: Detection, request: readonly ObjectRequest[], world: DetectorWorld = TINY_SHAPES): DetectionReport {
+  const requested = toRequested(request, world);
   const assignments = assignDetections(requested, detection.objects);
   const used = new Set<number>();
   const objects = requested.map((r, i): ObjectMatch => {
@@ -138,7 +140,8 @@ export function checkImage(
   request: string | readonly ObjectRequest[],
   options: DetectorOptions = {},
 ): DetectionReport {
-  const parsed = typeof request === 'string' ? parseCaption(request) : undefined;
-  const report = matchDetection(detectObjects(image, options), parsed ? parsed.objects : (request as readonly ObjectRequest[]));
+  const world = options.world ?? TINY_SHAPES;
+  const parsed = typeof request === 'string' ? parseCaption(request, world) : undefined;
+  const report = matchDetection(detectObjects(image, options), parsed ? parsed.objects : (request as readonly ObjectRequest[]), world);
   return parsed ? { ...report, caption: parsed } : report;
 }

@@ -1,5 +1,9 @@
-// Detector of coloured shapes for the embedded tiny-shapes model (see detector.ts).
+// Detector of coloured shapes for the embedded models' worlds (see detector.ts and worlds.ts).
 export * from './palette';
+export * from './world';
+export * from './worlds';
+export * from './tinyShapes';
+export * from './neglectShapes';
 export * from './caption';
 export * from './segment';
 export * from './shape';

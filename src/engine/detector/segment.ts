@@ -1,6 +1,8 @@
-// Pixels -> coloured regions: background from the border, per-pixel palette colour and coverage,
+// Pixels -> coloured regions: background from the border, per-pixel palette colour (the world's) and coverage,
 // 4-connected components per colour, tiny fragments merged into a touching object or dropped.
-import { type Colour, COLOURS, type PaletteEntry, type Rgb, angleBetween, chromaPlane, paletteFrom } from './palette';
+import { type Colour, type PaletteEntry, type Rgb, angleBetween, chromaPlane, paletteFrom } from './palette';
+import { TINY_SHAPES } from './tinyShapes';
+import type { DetectorWorld } from './world';
 
 /**
  * An 8-bit image, row-major and channel-interleaved (`width * height * channels` bytes): RGB (3 channels),
@@ -14,6 +16,8 @@ export interface RgbImage {
 }
 
 export interface SegmentOptions {
+  /** The scenes' colours and shapes; default tiny-shapes'. */
+  world?: DetectorWorld;
   /** Background colour; default: the per-channel median of the image's outermost ring of pixels. */
   background?: Rgb;
   /**
@@ -25,8 +29,9 @@ export interface SegmentOptions {
   minCoverage?: number;
   /**
    * Largest hue difference (degrees) between a pixel and its nearest palette colour; further away the pixel
-   * is no palette colour at all (cyan, magenta, grey...) and counts as background. The palette's hues are
-   * 57-126 degrees apart, so any value above half of that only matters for off-palette hues. Default 45.
+   * is no palette colour at all (cyan, magenta, grey...) and counts as background. tiny-shapes' hues are
+   * 57-126 degrees apart (neglect-shapes' 57-63), so any value above half of that only matters for off-palette
+   * hues. Default 45.
    */
   maxHueDifferenceDeg?: number;
   /**
@@ -47,11 +52,13 @@ export interface Segmentation {
   width: number;
   height: number;
   background: Rgb;
-  /** Per pixel: index into COLOURS, or -1 for background / off-palette. */
+  /** The world's colours: labels and coverageByColour index them. */
+  colours: readonly Colour[];
+  /** Per pixel: index into `colours`, or -1 for background / off-palette. */
   labels: Int8Array;
   /** Per pixel: coverage estimate along its nearest palette hue (can exceed 1 or be negative). */
   coverage: Float32Array;
-  /** Per pixel and palette colour: coverage along that colour, `[pixel * COLOURS.length + k]`. */
+  /** Per pixel and palette colour: coverage along that colour, `[pixel * colours.length + k]`. */
   coverageByColour: Float32Array;
   regions: Region[];
   /** Pixels of fragments dropped as specks. */
@@ -102,10 +109,11 @@ export function labelPixels(
   background: Rgb,
   minCoverage: number,
   maxHueDifferenceDeg: number,
+  world: DetectorWorld = TINY_SHAPES,
 ): { labels: Int8Array; coverage: Float32Array; coverageByColour: Float32Array; palette: PaletteEntry[] } {
   const { width, height, channels, data } = image;
   const n = width * height;
-  const palette = paletteFrom(background);
+  const palette = paletteFrom(background, world.colours, world.palette);
   const K = palette.length;
   const maxHue = (maxHueDifferenceDeg * Math.PI) / 180;
   const labels = new Int8Array(n).fill(-1);
@@ -182,8 +190,9 @@ export function segment(image: RgbImage, options: SegmentOptions = {}): Segmenta
   const minCoverage = options.minCoverage ?? DEFAULT_MIN_COVERAGE;
   const maxHue = options.maxHueDifferenceDeg ?? DEFAULT_MAX_HUE_DIFFERENCE_DEG;
   const minArea = options.minArea ?? defaultMinArea(width, height);
+  const world = options.world ?? TINY_SHAPES;
 
-  const { labels, coverage, coverageByColour } = labelPixels(image, background, minCoverage, maxHue);
+  const { labels, coverage, coverageByColour } = labelPixels(image, background, minCoverage, maxHue, world);
   const { comp, members } = connectedComponents(labels, width, height);
   const large = members.map((m) => m.length >= minArea);
 
@@ -231,7 +240,7 @@ export function segment(image: RgbImage, options: SegmentOptions = {}): Segmenta
   for (let i = 0; i < members.length; i++) {
     if (large[i]) {
       index.set(i, regions.length);
-      regions.push({ colour: COLOURS[labels[members[i][0]]], pixels: [...members[i]] });
+      regions.push({ colour: world.colours[labels[members[i][0]]], pixels: [...members[i]] });
     }
   }
   for (let i = 0; i < members.length; i++) {
@@ -244,5 +253,5 @@ export function segment(image: RgbImage, options: SegmentOptions = {}): Segmenta
     for (const p of members[i]) r.pixels.push(p);
   }
   for (const r of regions) r.pixels.sort((a, b) => a - b);
-  return { width, height, background, labels, coverage, coverageByColour, regions, droppedPixels };
+  return { width, height, background, colours: world.colours, labels, coverage, coverageByColour, regions, droppedPixels };
 }

@@ -12,7 +12,6 @@
 // Moments beat the binary ratios on 7-15 px shapes: they use the anti-aliased coverage, so a one-pixel
 // change of the mask moves them little (fill and roundness ranges of the classes overlap once blurred).
 import type { Shape } from './palette';
-import { COLOURS } from './palette';
 import type { Region, Segmentation } from './segment';
 
 export interface ShapeFeatures {
@@ -40,16 +39,16 @@ export interface ShapeFeatures {
  * 1 for a rendered shape; lower when a generated image draws the colour washed out.
  */
 export function regionPeak(seg: Segmentation, region: Region): number {
-  const K = COLOURS.length;
-  const k = COLOURS.indexOf(region.colour);
+  const K = seg.colours.length;
+  const k = seg.colours.indexOf(region.colour);
   const v = region.pixels.map((p) => seg.coverageByColour[p * K + k]).sort((a, b) => a - b);
   return Math.max(1e-6, v[Math.min(v.length - 1, Math.floor(0.8 * v.length))]);
 }
 
 export function regionFeatures(seg: Segmentation, region: Region): ShapeFeatures {
   const { width, height } = seg;
-  const K = COLOURS.length;
-  const k = COLOURS.indexOf(region.colour);
+  const K = seg.colours.length;
+  const k = seg.colours.indexOf(region.colour);
   const inRegion = new Set(region.pixels);
   const peak = regionPeak(seg, region);
   const clip = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);

@@ -1,10 +1,12 @@
 // A model folder's recommended settings (`prompt_lens.json` beside `model_index.json`), e.g.
-// {"defaults": {"guidance": 2, "steps": 20}, "finetune": {"lr": 1e-4, "steps": 200}}: a .prompt file that
-// leaves a run setting out gets the model's value instead of the engine's Stable Diffusion defaults (values
-// obey the front matter's rules), and a finetune without an explicit rate or length gets the model's.
+// {"defaults": {"guidance": 2, "steps": 20}, "finetune": {"lr": 1e-4, "steps": 200}, "detector": "tiny-shapes"}:
+// a .prompt file that leaves a run setting out gets the model's value instead of the engine's Stable Diffusion
+// defaults (values obey the front matter's rules), a finetune without an explicit rate or length gets the
+// model's, and the shape detector judges its images in the world it names (default tiny-shapes').
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Document } from 'yaml';
+import { DEFAULT_DETECTOR_WORLD, detectorWorldNames, findDetectorWorld, type DetectorWorld } from '../detector';
 import { modelDefaultKeys, type ModelDefaultKey, type ModelDefaults } from '../promptFile';
 import { settingCheckers, suggestKey } from '../promptFile/settings';
 import { ModelError } from './modelFolder';
@@ -35,7 +37,20 @@ export async function readModelFinetune(root: string): Promise<ModelFinetune> {
   return (await readModelSettings(root)).finetune;
 }
 
-async function readModelSettings(root: string): Promise<{ defaults: ModelDefaults; finetune: ModelFinetune }> {
+/** The detector world the folder names ("detector"), else tiny-shapes' (same file and errors as readModelDefaults). */
+export async function readModelDetectorWorld(root: string): Promise<DetectorWorld> {
+  const { detector } = await readModelSettings(root);
+  return (detector !== undefined && findDetectorWorld(detector)) || DEFAULT_DETECTOR_WORLD;
+}
+
+interface ModelSettings {
+  defaults: ModelDefaults;
+  finetune: ModelFinetune;
+  /** A known detector world's name, when the file names one. */
+  detector?: string;
+}
+
+async function readModelSettings(root: string): Promise<ModelSettings> {
   const file = modelDefaultsPath(root);
   let text: string;
   try {
@@ -52,22 +67,27 @@ async function readModelSettings(root: string): Promise<{ defaults: ModelDefault
   } catch (error) {
     throw new ModelError(`${file}: not valid JSON (${error instanceof Error ? error.message : String(error)}); expected e.g. ${EXAMPLE}`, root);
   }
-  const { defaults, finetune, problems } = checkModelDefaults(json);
+  const { problems, ...settings } = checkModelDefaults(json);
   if (problems.length > 0) throw new ModelError(problems.map((problem) => `${file}: ${problem}`).join('\n'), root);
-  return { defaults, finetune };
+  return settings;
 }
 
 /** Validates the parsed JSON: every problem, each naming its key. */
-export function checkModelDefaults(json: unknown): { defaults: ModelDefaults; finetune: ModelFinetune; problems: string[] } {
+export function checkModelDefaults(json: unknown): ModelSettings & { problems: string[] } {
   const defaults: ModelDefaults = {};
   const finetune: ModelFinetune = {};
   if (!isRecord(json) || !isRecord(json.defaults)) {
     return { defaults, finetune, problems: [`expected an object with a "defaults" object, e.g. ${EXAMPLE}`] };
   }
   const problems = Object.keys(json)
-    .filter((key) => key !== 'defaults' && key !== 'finetune')
-    .map((key) => `unknown key "${key}"; the file holds only "defaults" and "finetune"`);
+    .filter((key) => key !== 'defaults' && key !== 'finetune' && key !== 'detector')
+    .map((key) => `unknown key "${key}"; the file holds only "defaults", "finetune" and "detector"`);
   if (json.finetune !== undefined) problems.push(...checkFinetune(json.finetune, finetune));
+  let detector: string | undefined;
+  if (json.detector !== undefined) {
+    if (typeof json.detector === 'string' && findDetectorWorld(json.detector)) detector = json.detector;
+    else problems.push(`"detector" must name a detector world (${detectorWorldNames().join(', ')}), got ${JSON.stringify(json.detector)}`);
+  }
   for (const [key, value] of Object.entries(json.defaults)) {
     if (!isModelDefaultKey(key)) {
       problems.push(unknownKeyProblem(key));
@@ -77,7 +97,7 @@ export function checkModelDefaults(json: unknown): { defaults: ModelDefaults; fi
     if ('error' in checked) problems.push(`"defaults.${key}" must be ${checked.error}`);
     else (defaults as Record<string, unknown>)[key] = checked.value;
   }
-  return { defaults, finetune, problems };
+  return { defaults, finetune, ...(detector !== undefined ? { detector } : {}), problems };
 }
 
 /** "finetune": {"lr": a rate in (0, 1], "steps": an integer from 1 to 100000 (the promptLens.finetune settings' ranges), "normWeight": >= 0}. */

@@ -36,8 +36,8 @@ export async function comparePrompt(request: ComparePromptRequest, pipelines: Pi
   const { pipeline } = opened;
   const base = await loadOriginalKeys(pipeline.instrumented);
   const { keys } = await loadKeySet(request.keySetFile, base, pipeline.instrumented.layers, pipeline.model);
-  const before = await sampleRun(pipeline, prompt, opened.settings, request.file, hooks);
-  const after = await sampleRun(pipeline, prompt, opened.settings, request.file, hooks, keys);
+  const before = await sampleRun(opened, prompt, opened.settings, request.file, hooks);
+  const after = await sampleRun(opened, prompt, opened.settings, request.file, hooks, keys);
   let beforeFolder = '';
   let afterFolder = '';
   const written = await writeStagedFolder(request.runsDir, `${timestamp(new Date())}-compare-${slug(prompt.text)}`, async (dir) => {

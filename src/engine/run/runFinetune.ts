@@ -135,9 +135,9 @@ export async function runFinetune(
             hooks.onStatus?.(`Before/after: "${line.text}", seed ${seed}`);
             const runSettings = { ...settings, seed };
             hooks.onSample?.(index++, total, { group, prompt: line.text, seed, side: 'before' });
-            const before = await sampleRun(pipeline, line, runSettings, file, hooks);
+            const before = await sampleRun(opened, line, runSettings, file, hooks);
             hooks.onSample?.(index++, total, { group, prompt: line.text, seed, side: 'after' });
-            const after = await sampleRun(pipeline, line, runSettings, file, hooks, trained.keys);
+            const after = await sampleRun(opened, line, runSettings, file, hooks, trained.keys);
             const beforeRun = await writeRunRecord(before, path.join(dir, 'before'));
             const afterRun = await writeRunRecord(after, path.join(dir, 'after'));
             comparisons.push({

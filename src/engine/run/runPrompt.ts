@@ -72,7 +72,7 @@ export async function runPromptSeeds(
   const runs: PromptRun[] = [];
   for (const [i, seed] of seeds.entries()) {
     if (seeds.length > 1) hooks.onStatus?.(`Seed ${seed} (${i + 1} of ${seeds.length})…`);
-    const result = await sampleRun(opened.pipeline, prompt, { ...opened.settings, seed }, request.file, hooks, undefined, request.selection);
+    const result = await sampleRun(opened, prompt, { ...opened.settings, seed }, request.file, hooks, undefined, request.selection);
     hooks.onStatus?.('Writing the run record…');
     const run = { result, written: await writeRunRecord(result, request.runsDir) };
     runs.push(run);

@@ -2,10 +2,10 @@
 // sample one prompt with attention capture into a RunResult (maps, scores, detector check).
 import { constants as bufferConstants } from 'node:buffer';
 import * as path from 'node:path';
-import { checkImage, parseCaption, type DetectionReport } from '../detector';
+import { checkImage, parseCaption, type DetectionReport, type DetectorWorld } from '../detector';
 import type { GenerateProgress, Pipeline } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
-import { modelDefaultsPath } from '../model/modelDefaults';
+import { modelDefaultsPath, readModelDetectorWorld } from '../model/modelDefaults';
 import { formatDiagnostic, parsePromptFile, type ParsedPromptFile, type PromptLine, type SourceRange } from '../promptFile';
 import type { ProviderChoice } from '../session/providers';
 import type { SelectionOptions } from '../attention';
@@ -28,13 +28,18 @@ export interface PromptFileSource {
   models?: Record<string, string>;
 }
 
-export interface OpenedPromptFile {
+/** A loaded model and the world its images are judged in (its prompt_lens.json "detector", default tiny-shapes'). */
+export interface SampledModel {
+  pipeline: Pipeline;
+  world: DetectorWorld;
+}
+
+export interface OpenedPromptFile extends SampledModel {
   parsed: ParsedPromptFile;
   /** The seeds to run: the file's list (or the override's one). */
   seeds: number[];
   /** Each value from the file, else the model's recommended defaults, else the engine's; `sources` says which. */
   settings: RunSettings;
-  pipeline: Pipeline;
 }
 
 export interface SampleHooks {
@@ -92,12 +97,12 @@ export async function openPromptFile(
   const sizeOrigin = sources.size === 'model' ? { defaultsFile: modelDefaultsPath(modelRoot) } : { where: parsed.settings.size?.valueRange };
   checkSampleShape(pipeline, settings, file, sizeOrigin);
   checkSampleMemory(pipeline, settings, file, sizeOrigin);
-  return { parsed, seeds, settings, pipeline };
+  return { parsed, seeds, settings, pipeline, world: await readModelDetectorWorld(modelRoot) };
 }
 
 /** Samples one prompt with attention capture and analysis; `keys` overlays finetuned key projections. */
 export async function sampleRun(
-  pipeline: Pipeline,
+  { pipeline, world }: SampledModel,
   prompt: PromptLine,
   settings: RunSettings,
   file: string,
@@ -132,7 +137,7 @@ export async function sampleRun(
     // The selection is checked against the layers once the first step shows them.
     throw error instanceof SelectionError ? new InputError(`selection: ${error.message}`) : error;
   });
-  const detection = detect(prompt.text, output.image);
+  const detection = detect(prompt.text, output.image, world);
   const analysed = analysis.finish();
   // NaN or infinite attention means a broken model or key overlay: its black image is no result to record.
   const broken = analysed.words.find((w) => w.map.some((v) => !Number.isFinite(v)));
@@ -158,13 +163,13 @@ export async function sampleRun(
 }
 
 /**
- * The shape detector applies to prompts written entirely in its vocabulary (the embedded model's
+ * The shape detector applies to prompts written entirely in its world's vocabulary (the embedded models'
  * scenes); for any other prompt there is nothing it could check.
  */
-function detect(prompt: string, image: RunResult['image']): RunDetection | undefined {
-  const caption = parseCaption(prompt);
+function detect(prompt: string, image: RunResult['image'], world: DetectorWorld): RunDetection | undefined {
+  const caption = parseCaption(prompt, world);
   if (caption.objects.length === 0 || caption.unknown.length > 0 || caption.problems.length > 0) return undefined;
-  return summarise(checkImage(image, caption.objects));
+  return summarise(checkImage(image, caption.objects, { world }));
 }
 
 function summarise(report: DetectionReport): RunDetection {

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkImage, detectObjects } from '../../../src/engine/detector/detector';
-import { chromaPlane, paletteFrom, DEFAULT_BACKGROUND } from '../../../src/engine/detector/palette';
+import { chromaPlane, paletteFrom } from '../../../src/engine/detector/palette';
+import { TINY_SHAPES } from '../../../src/engine/detector/tinyShapes';
 import { estimateBackground } from '../../../src/engine/detector/segment';
 import { renderScene } from './helpers';
 
@@ -10,7 +11,7 @@ const summary = (objs: { colour: string; shape: string }[]): string[] => objs.ma
 
 describe('detector, hand-made cases', () => {
   test('the palette hues are well apart relative to mid-grey', () => {
-    const hues = paletteFrom(DEFAULT_BACKGROUND).map((e) => (e.hue * 180) / Math.PI);
+    const hues = paletteFrom(TINY_SHAPES.background, TINY_SHAPES.colours, TINY_SHAPES.palette).map((e) => (e.hue * 180) / Math.PI);
     // red ~0, green ~124, blue ~-126, yellow ~57 degrees
     assert.ok(Math.abs(hues[0]) < 1 && Math.abs(hues[1] - 124) < 2 && Math.abs(hues[2] + 126) < 2 && Math.abs(hues[3] - 57) < 2, `${hues}`);
     assert.deepEqual(chromaPlane(10, 10, 10), [0, 0]);
@@ -73,7 +74,7 @@ describe('detector, hand-made cases', () => {
       { colour: 'blue', shape: 'circle', cx: 25, cy: 26.5, r: 5.5 }, // bottom at y = 32
     ]);
     const r = checkImage(img, 'a red square and a blue circle');
-    assert.equal(r.success, true, JSON.stringify(r.detections.map((d) => [d.colour, d.shape, d.triangleScore, d.squareScore])));
+    assert.equal(r.success, true, JSON.stringify(r.detections.map((d) => [d.colour, d.shape, d.scores])));
     assert.deepEqual(
       r.detections.map((d) => d.features.touchesBorder),
       [true, true],

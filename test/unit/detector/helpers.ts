@@ -3,7 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { type Colour, PALETTE, type Rgb, type Shape } from '../../../src/engine/detector/palette';
+import type { Colour, Rgb, Shape } from '../../../src/engine/detector/palette';
+import { TINY_SHAPES } from '../../../src/engine/detector/tinyShapes';
 import type { RgbImage } from '../../../src/engine/detector/segment';
 
 /** test/fixtures/scenes beside the compiled test (out/test/unit/detector), else under the working directory. */
@@ -80,7 +81,7 @@ export function renderScene(width: number, height: number, objects: DrawObject[]
   const img = new Float64Array(width * height * 3);
   for (let p = 0; p < width * height; p++) for (let c = 0; c < 3; c++) img[p * 3 + c] = background[c];
   for (const o of objects) {
-    const col = typeof o.colour === 'string' ? PALETTE[o.colour] : o.colour;
+    const col = typeof o.colour === 'string' ? TINY_SHAPES.palette[o.colour] : o.colour;
     const cos = Math.cos(((o.angle ?? 0) * Math.PI) / 180);
     const sin = Math.sin(((o.angle ?? 0) * Math.PI) / 180);
     // only pixels that can be covered: the shape lies within r * stretch * (1 + sum |a|) of its centre

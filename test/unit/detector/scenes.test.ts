@@ -7,11 +7,12 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parseCaption } from '../../../src/engine/detector/caption';
 import { type DetectionReport, checkImage } from '../../../src/engine/detector/detector';
-import { COLOURS, DEFAULT_BACKGROUND, PALETTE, SHAPES } from '../../../src/engine/detector/palette';
+import { TINY_SHAPES } from '../../../src/engine/detector/tinyShapes';
 import type { RgbImage } from '../../../src/engine/detector/segment';
 import { FIXTURE_DIR, type FixtureScene, degrade, loadSceneFixture, mulberry32, renderScene } from './helpers';
 
 const fixture = loadSceneFixture();
+const { colours: COLOURS, shapes: SHAPES, palette: PALETTE, background: DEFAULT_BACKGROUND } = TINY_SHAPES;
 
 interface Tally {
   objects: number;

@@ -75,7 +75,7 @@ describe('defaults file validation', () => {
     });
     assert.deepEqual(defaults, {});
     assert.deepEqual(problems, [
-      'unknown key "comment"; the file holds only "defaults" and "finetune"',
+      'unknown key "comment"; the file holds only "defaults", "finetune" and "detector"',
       '"defaults.steps" must be an integer from 1 to 1000, got 0',
       '"defaults.guidance" must be a number >= 0 (the classifier-free guidance scale), got "high"',
       '"defaults.eta" must be a number from 0 to 1, got 2',

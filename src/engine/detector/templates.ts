@@ -1,0 +1,212 @@
+// Shape by template fit, for worlds that never rotate their shapes: each shape's exact geometry, anti-aliased
+// the way the generator renders it, is fitted to the region's soft mask over centre, size and edge softness,
+// and the shape whose best fit correlates most with the mask wins.
+//
+// A template is a summed-area table of the shape's inside test on a fine grid (units of its circumscribed
+// radius), so the coverage of any pixel footprint at any centre and size is four lookups: the generator's
+// 4x4-supersampled pixel coverage, to within the grid step. The fit starts where the mask's soft area and
+// centroid put the shape (its unit area and centroid offset are known) and refines by coordinate search.
+import type { Shape } from './palette';
+import type { Region, Segmentation } from './segment';
+import type { ShapeCall } from './world';
+
+/** Grid cells per axis over [-EXTENT, EXTENT]² (a cell is 0.01 radii: 0.1 px on the largest shapes). */
+const GRID = 260;
+const EXTENT = 1.3;
+/** Pixels of context around the region's bounding box (the world keeps objects 2 px apart). */
+const WINDOW_MARGIN = 2;
+/**
+ * Edge softness tried: the footprint's extra width in px (a box blur of the template). 0 is a clean render;
+ * wider footprints match blurred images (a blurred ring's hole fills in, a star's points round off).
+ */
+const SOFTNESS = [0, 0.8, 1.6];
+
+interface Template {
+  shape: Shape;
+  /** (GRID + 1)² summed-area table of inside samples, row-major over v then u. */
+  table: Float64Array;
+  /** Area (in units of the radius squared) and centroid of the shape. */
+  area: number;
+  centroidU: number;
+  centroidV: number;
+}
+
+function buildTemplate(shape: Shape, inside: (u: number, v: number) => boolean): Template {
+  const step = (2 * EXTENT) / GRID;
+  const n = GRID + 1;
+  const table = new Float64Array(n * n);
+  let count = 0;
+  let su = 0;
+  let sv = 0;
+  for (let j = 0; j < GRID; j++) {
+    const v = -EXTENT + (j + 0.5) * step;
+    let row = 0;
+    for (let i = 0; i < GRID; i++) {
+      const u = -EXTENT + (i + 0.5) * step;
+      if (inside(u, v)) {
+        row++;
+        count++;
+        su += u;
+        sv += v;
+      }
+      table[(j + 1) * n + i + 1] = table[j * n + i + 1] + row;
+    }
+  }
+  return { shape, table, area: count * step * step, centroidU: count > 0 ? su / count : 0, centroidV: count > 0 ? sv / count : 0 };
+}
+
+/** Fraction of the box [u0, u1] x [v0, v1] (radius units) inside the template. */
+function boxCoverage(t: Template, u0: number, u1: number, v0: number, v1: number): number {
+  const n = GRID + 1;
+  const scale = GRID / (2 * EXTENT);
+  const idx = (x: number): number => Math.min(GRID, Math.max(0, Math.round((x + EXTENT) * scale)));
+  const i0 = idx(u0);
+  const i1 = idx(u1);
+  const j0 = idx(v0);
+  const j1 = idx(v1);
+  const cells = ((u1 - u0) * (v1 - v0) * scale * scale);
+  if (cells <= 0) return 0;
+  const inside = t.table[j1 * n + i1] - t.table[j0 * n + i1] - t.table[j1 * n + i0] + t.table[j0 * n + i0];
+  return Math.min(1, inside / cells);
+}
+
+/** The region's soft mask over a window around it: coverage along its colour / its interior level, in [0, 1]. */
+interface SoftMask {
+  x0: number;
+  y0: number;
+  width: number;
+  height: number;
+  values: Float64Array;
+  sum: number;
+  centroidX: number;
+  centroidY: number;
+}
+
+function softMask(seg: Segmentation, region: Region, peak: number, bbox: { x: number; y: number; width: number; height: number }): SoftMask {
+  const K = seg.colours.length;
+  const k = seg.colours.indexOf(region.colour);
+  const own = new Set(region.pixels);
+  const x0 = Math.max(0, bbox.x - WINDOW_MARGIN);
+  const y0 = Math.max(0, bbox.y - WINDOW_MARGIN);
+  const x1 = Math.min(seg.width, bbox.x + bbox.width + WINDOW_MARGIN);
+  const y1 = Math.min(seg.height, bbox.y + bbox.height + WINDOW_MARGIN);
+  const width = x1 - x0;
+  const height = y1 - y0;
+  const values = new Float64Array(width * height);
+  let sum = 0;
+  let sx = 0;
+  let sy = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const p = y * seg.width + x;
+      // pixels of other objects are not this one's; unclaimed pixels keep their faint coverage (blurred edges)
+      if (seg.labels[p] >= 0 && !own.has(p)) continue;
+      const w = Math.min(1, Math.max(0, seg.coverageByColour[p * K + k] / peak));
+      values[(y - y0) * width + (x - x0)] = w;
+      sum += w;
+      sx += w * (x + 0.5);
+      sy += w * (y + 0.5);
+    }
+  }
+  return { x0, y0, width, height, values, sum, centroidX: sum > 0 ? sx / sum : x0 + width / 2, centroidY: sum > 0 ? sy / sum : y0 + height / 2 };
+}
+
+interface Pose {
+  cx: number;
+  cy: number;
+  r: number;
+  soft: number;
+}
+
+/** Pearson correlation of the template at `pose` with the mask over the window. */
+function correlation(t: Template, mask: SoftMask, pose: Pose): number {
+  const half = (1 + pose.soft) / 2 / pose.r;
+  let st = 0;
+  let stt = 0;
+  let swt = 0;
+  let sw = 0;
+  let sww = 0;
+  const n = mask.width * mask.height;
+  for (let j = 0; j < mask.height; j++) {
+    const v = (mask.y0 + j + 0.5 - pose.cy) / pose.r;
+    for (let i = 0; i < mask.width; i++) {
+      const u = (mask.x0 + i + 0.5 - pose.cx) / pose.r;
+      const c = boxCoverage(t, u - half, u + half, v - half, v + half);
+      const w = mask.values[j * mask.width + i];
+      st += c;
+      stt += c * c;
+      swt += c * w;
+      sw += w;
+      sww += w * w;
+    }
+  }
+  const cov = swt - (st * sw) / n;
+  const vt = stt - (st * st) / n;
+  const vw = sww - (sw * sw) / n;
+  return vt > 0 && vw > 0 ? cov / Math.sqrt(vt * vw) : 0;
+}
+
+/** Best correlation of one template with the mask: start from the mask's area and centroid, then coordinate search. */
+function fit(t: Template, mask: SoftMask): { score: number; pose: Pose } {
+  const r0 = Math.sqrt(mask.sum / t.area);
+  let pose: Pose = { cx: mask.centroidX - r0 * t.centroidU, cy: mask.centroidY - r0 * t.centroidV, r: r0, soft: SOFTNESS[0] };
+  let best = correlation(t, mask, pose);
+  for (const soft of SOFTNESS.slice(1)) {
+    const s = correlation(t, mask, { ...pose, soft });
+    if (s > best) {
+      best = s;
+      pose = { ...pose, soft };
+    }
+  }
+  let step = 0.5;
+  let scaleStep = 0.08;
+  for (let round = 0; round < 3; round++) {
+    let improved = true;
+    while (improved) {
+      improved = false;
+      const moves: Pose[] = [
+        { ...pose, cx: pose.cx + step },
+        { ...pose, cx: pose.cx - step },
+        { ...pose, cy: pose.cy + step },
+        { ...pose, cy: pose.cy - step },
+        { ...pose, r: pose.r * (1 + scaleStep) },
+        { ...pose, r: pose.r / (1 + scaleStep) },
+      ];
+      for (const m of moves) {
+        const s = correlation(t, mask, m);
+        if (s > best + 1e-9) {
+          best = s;
+          pose = m;
+          improved = true;
+        }
+      }
+    }
+    step /= 2;
+    scaleStep /= 2;
+  }
+  return { score: best, pose };
+}
+
+export interface TemplateClassifier {
+  readonly shapes: readonly Shape[];
+  classify(seg: Segmentation, region: Region, peak: number, bbox: { x: number; y: number; width: number; height: number }): ShapeCall;
+}
+
+/** A classifier over `shapes`, each given by its inside test in units of its circumscribed radius (templates built once, on first use). */
+export function templateClassifier(shapes: readonly Shape[], inside: (shape: Shape, u: number, v: number) => boolean): TemplateClassifier {
+  let templates: Template[] | undefined;
+  return {
+    shapes,
+    classify(seg, region, peak, bbox) {
+      templates ??= shapes.map((s) => buildTemplate(s, (u, v) => inside(s, u, v)));
+      const mask = softMask(seg, region, peak, bbox);
+      const scores: Record<Shape, number> = {};
+      let shape = shapes[0];
+      for (const t of templates) {
+        scores[t.shape] = fit(t, mask).score;
+        if (scores[t.shape] > scores[shape]) shape = t.shape;
+      }
+      return { shape, scores };
+    },
+  };
+}
