@@ -55,21 +55,6 @@ function buildTemplate(shape: Shape, inside: (u: number, v: number) => boolean):
   return { shape, table, area: count * step * step, centroidU: count > 0 ? su / count : 0, centroidV: count > 0 ? sv / count : 0 };
 }
 
-/** Fraction of the box [u0, u1] x [v0, v1] (radius units) inside the template. */
-function boxCoverage(t: Template, u0: number, u1: number, v0: number, v1: number): number {
-  const n = GRID + 1;
-  const scale = GRID / (2 * EXTENT);
-  const idx = (x: number): number => Math.min(GRID, Math.max(0, Math.round((x + EXTENT) * scale)));
-  const i0 = idx(u0);
-  const i1 = idx(u1);
-  const j0 = idx(v0);
-  const j1 = idx(v1);
-  const cells = ((u1 - u0) * (v1 - v0) * scale * scale);
-  if (cells <= 0) return 0;
-  const inside = t.table[j1 * n + i1] - t.table[j0 * n + i1] - t.table[j1 * n + i0] + t.table[j0 * n + i0];
-  return Math.min(1, inside / cells);
-}
-
 /** The region's soft mask over a window around it: coverage along its colour / its interior level, in [0, 1]. */
 interface SoftMask {
   x0: number;
@@ -118,21 +103,57 @@ interface Pose {
   soft: number;
 }
 
-/** Pearson correlation of the template at `pose` with the mask over the window. */
-function correlation(t: Template, mask: SoftMask, pose: Pose): number {
+/** Grid line nearest to `x` (radius units), unclamped. */
+function gridLine(x: number): number {
+  return Math.round((x + EXTENT) * (GRID / (2 * EXTENT)));
+}
+
+/**
+ * Pearson correlation of the template at `pose` with the mask over the window. A pixel's template value is the
+ * fraction of its footprint (1 + soft px square) inside the shape: four summed-area lookups between grid lines,
+ * which are separable, so they are found once per column and per row.
+ */
+function correlation(t: Template, mask: SoftMask, pose: Pose, lines: Int32Array): number {
+  const { width, height, values } = mask;
   const half = (1 + pose.soft) / 2 / pose.r;
+  const clamp = (k: number): number => (k < 0 ? 0 : k > GRID ? GRID : k);
+  // lines: [u0 of each column, u1 of each column, v0 of each row * stride, v1 of each row * stride]
+  const stride = GRID + 1;
+  let cells = 0;
+  for (let i = 0; i < width; i++) {
+    const u = (mask.x0 + i + 0.5 - pose.cx) / pose.r;
+    const lo = gridLine(u - half);
+    const hi = gridLine(u + half);
+    cells = hi - lo;
+    lines[i] = clamp(lo);
+    lines[width + i] = clamp(hi);
+  }
+  let rows = 0;
+  for (let j = 0; j < height; j++) {
+    const v = (mask.y0 + j + 0.5 - pose.cy) / pose.r;
+    const lo = gridLine(v - half);
+    const hi = gridLine(v + half);
+    rows = hi - lo;
+    lines[2 * width + j] = clamp(lo) * stride;
+    lines[2 * width + height + j] = clamp(hi) * stride;
+  }
+  const area = cells * rows;
+  if (area <= 0) return 0;
+  const table = t.table;
   let st = 0;
   let stt = 0;
   let swt = 0;
   let sw = 0;
   let sww = 0;
-  const n = mask.width * mask.height;
-  for (let j = 0; j < mask.height; j++) {
-    const v = (mask.y0 + j + 0.5 - pose.cy) / pose.r;
-    for (let i = 0; i < mask.width; i++) {
-      const u = (mask.x0 + i + 0.5 - pose.cx) / pose.r;
-      const c = boxCoverage(t, u - half, u + half, v - half, v + half);
-      const w = mask.values[j * mask.width + i];
+  for (let j = 0; j < height; j++) {
+    const r0 = lines[2 * width + j];
+    const r1 = lines[2 * width + height + j];
+    for (let i = 0; i < width; i++) {
+      const c0 = lines[i];
+      const c1 = lines[width + i];
+      const inside = table[r1 + c1] - table[r0 + c1] - table[r1 + c0] + table[r0 + c0];
+      const c = inside >= area ? 1 : inside / area;
+      const w = values[j * width + i];
       st += c;
       stt += c * c;
       swt += c * w;
@@ -140,6 +161,7 @@ function correlation(t: Template, mask: SoftMask, pose: Pose): number {
       sww += w * w;
     }
   }
+  const n = width * height;
   const cov = swt - (st * sw) / n;
   const vt = stt - (st * st) / n;
   const vw = sww - (sw * sw) / n;
@@ -148,11 +170,12 @@ function correlation(t: Template, mask: SoftMask, pose: Pose): number {
 
 /** Best correlation of one template with the mask: start from the mask's area and centroid, then coordinate search. */
 function fit(t: Template, mask: SoftMask): { score: number; pose: Pose } {
+  const lines = new Int32Array(2 * (mask.width + mask.height));
   const r0 = Math.sqrt(mask.sum / t.area);
   let pose: Pose = { cx: mask.centroidX - r0 * t.centroidU, cy: mask.centroidY - r0 * t.centroidV, r: r0, soft: SOFTNESS[0] };
-  let best = correlation(t, mask, pose);
+  let best = correlation(t, mask, pose, lines);
   for (const soft of SOFTNESS.slice(1)) {
-    const s = correlation(t, mask, { ...pose, soft });
+    const s = correlation(t, mask, { ...pose, soft }, lines);
     if (s > best) {
       best = s;
       pose = { ...pose, soft };
@@ -173,7 +196,7 @@ function fit(t: Template, mask: SoftMask): { score: number; pose: Pose } {
         { ...pose, r: pose.r / (1 + scaleStep) },
       ];
       for (const m of moves) {
-        const s = correlation(t, mask, m);
+        const s = correlation(t, mask, m, lines);
         if (s > best + 1e-9) {
           best = s;
           pose = m;

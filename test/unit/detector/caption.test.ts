@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { describeObject, parseCaption, tokenizeCaption } from '../../../src/engine/detector/caption';
+import { NEGLECT_SHAPES_WORLD } from '../../../src/engine/detector/neglectShapes';
 
 describe('caption parser', () => {
   test('the three scenes.py templates', () => {
@@ -58,5 +59,24 @@ describe('caption parser', () => {
 
   test('tokenizer keeps commas and drops a final full stop', () => {
     assert.deepEqual(tokenizeCaption('a red circle, a blue square.'), ['a', 'red', 'circle', ',', 'a', 'blue', 'square']);
+  });
+
+  test('a world\'s vocabulary: neglect-shapes\' colours and shapes, and only those', () => {
+    assert.deepEqual(parseCaption('a purple crescent and a green arrow', NEGLECT_SHAPES_WORLD), {
+      objects: [
+        { colour: 'purple', shape: 'crescent' },
+        { colour: 'green', shape: 'arrow' },
+      ],
+      unknown: [],
+      problems: [],
+    });
+    assert.deepEqual(parseCaption('A red heart, a Yellow ring and a star', NEGLECT_SHAPES_WORLD).objects, [
+      { colour: 'red', shape: 'heart' },
+      { colour: 'yellow', shape: 'ring' },
+      { shape: 'star' },
+    ]);
+    // tiny-shapes (the default) knows neither word; neglect-shapes knows no hexagon or orange
+    assert.deepEqual(parseCaption('a purple crescent').unknown, ['purple', 'crescent']);
+    assert.deepEqual(parseCaption('an orange hexagon and a blue diamond', NEGLECT_SHAPES_WORLD).unknown, ['orange', 'hexagon']);
   });
 });

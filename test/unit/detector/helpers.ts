@@ -1,17 +1,27 @@
-// Test helpers: the scene fixture, a TypeScript mirror of scenes.py's renderer for hand-made cases,
-// and a deterministic degradation (blur, noise, washed-out colours) standing in for generated images.
+// Test helpers: the scene fixtures, a TypeScript mirror of the worlds' renderers for hand-made cases,
+// a deterministic degradation (blur, noise, washed-out colours) standing in for generated images, and the
+// accuracy tally (per object, per scene, confusion tables) the fixture tests print.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { type DetectionReport, checkImage } from '../../../src/engine/detector/detector';
+import { type NeglectShape, insideNeglectShape } from '../../../src/engine/detector/neglectGeometry';
+import { NEGLECT_SHAPES_WORLD } from '../../../src/engine/detector/neglectShapes';
 import type { Colour, Rgb, Shape } from '../../../src/engine/detector/palette';
 import { TINY_SHAPES } from '../../../src/engine/detector/tinyShapes';
+import type { DetectorWorld } from '../../../src/engine/detector/world';
 import type { RgbImage } from '../../../src/engine/detector/segment';
 
-/** test/fixtures/scenes beside the compiled test (out/test/unit/detector), else under the working directory. */
-export const FIXTURE_DIR = ((): string => {
-  const beside = path.resolve(__dirname, '../../../../test/fixtures/scenes');
-  return existsSync(beside) ? beside : path.resolve(process.cwd(), 'test/fixtures/scenes');
-})();
+/** A folder under test/fixtures beside the compiled test (out/test/unit/detector), else under the working directory. */
+function fixturePath(relative: string): string {
+  const beside = path.resolve(__dirname, '../../../../test/fixtures', relative);
+  return existsSync(beside) ? beside : path.resolve(process.cwd(), 'test/fixtures', relative);
+}
+
+/** tiny-shapes scenes (scripts/fixtures/make_detector_scenes.py). */
+export const FIXTURE_DIR = fixturePath('scenes');
+/** neglect-shapes scenes (scripts/fixtures/make_neglect_scenes.py). */
+export const NEGLECT_FIXTURE_DIR = fixturePath('detector/neglect-shapes');
 
 export interface FixtureScene {
   seed: number;
@@ -51,7 +61,7 @@ export interface DrawObject {
   cy: number;
   /** Circumscribed radius, px. */
   r: number;
-  /** Rotation in degrees (scenes.py draws everything upright: 0). */
+  /** Rotation in degrees (the worlds draw everything upright: 0). */
   angle?: number;
   /** Horizontal stretch applied after the rotation (scenes.py: 1). */
   stretch?: number;
@@ -75,13 +85,32 @@ function inside(shape: Shape, x: number, y: number, r: number): boolean {
   return true;
 }
 
-/** Anti-aliased render (4x4 supersampling) as scenes.render does, at any size; background mid-grey by default. */
-export function renderScene(width: number, height: number, objects: DrawObject[], background: Rgb = [127.5, 127.5, 127.5]): RgbImage {
+/** A world's generator as the renderer needs it: its RGB per colour and its shapes' inside test at radius r. */
+export interface Painter {
+  palette: Readonly<Record<Colour, Rgb>>;
+  inside(shape: Shape, x: number, y: number, r: number): boolean;
+}
+
+export const TINY_SHAPES_PAINTER: Painter = { palette: TINY_SHAPES.palette, inside };
+/** world.py's shapes, through the detector's own port of their geometry (checked against world.py's pixels). */
+export const NEGLECT_SHAPES_PAINTER: Painter = {
+  palette: NEGLECT_SHAPES_WORLD.palette,
+  inside: (shape, x, y, r) => insideNeglectShape(shape as NeglectShape, x / r, y / r),
+};
+
+/** Anti-aliased render (4x4 supersampling) as scenes.render / world.render do, at any size; background mid-grey by default. */
+export function renderScene(
+  width: number,
+  height: number,
+  objects: DrawObject[],
+  background: Rgb = [127.5, 127.5, 127.5],
+  painter: Painter = TINY_SHAPES_PAINTER,
+): RgbImage {
   const SS = 4;
   const img = new Float64Array(width * height * 3);
   for (let p = 0; p < width * height; p++) for (let c = 0; c < 3; c++) img[p * 3 + c] = background[c];
   for (const o of objects) {
-    const col = typeof o.colour === 'string' ? TINY_SHAPES.palette[o.colour] : o.colour;
+    const col = typeof o.colour === 'string' ? painter.palette[o.colour] : o.colour;
     const cos = Math.cos(((o.angle ?? 0) * Math.PI) / 180);
     const sin = Math.sin(((o.angle ?? 0) * Math.PI) / 180);
     // only pixels that can be covered: the shape lies within r * stretch * (1 + sum |a|) of its centre
@@ -104,7 +133,7 @@ export function renderScene(width: number, height: number, objects: DrawObject[]
               dx /= f;
               dy /= f;
             }
-            if (inside(o.shape, cos * dx + sin * dy, -sin * dx + cos * dy, o.r)) hits++;
+            if (painter.inside(o.shape, cos * dx + sin * dy, -sin * dx + cos * dy, o.r)) hits++;
           }
         }
         const cov = hits / (SS * SS);
@@ -168,4 +197,88 @@ export function degrade(image: RgbImage, blur: number, noise: number, desaturate
     data[i] = Math.round(Math.min(255, Math.max(0, v)));
   }
   return { width: W, height: H, channels: 3, data };
+}
+
+export interface Tally {
+  objects: number;
+  found: number;
+  scenes: number;
+  success: number;
+  countOk: number;
+  status: Record<string, number>;
+  /** [true][predicted] by nearest detection centroid within the object's radius; 'none' when none. */
+  colour: Record<string, Record<string, number>>;
+  shape: Record<string, Record<string, number>>;
+}
+
+/** Runs checkImage on each scene with its own caption, in `world`, and tallies statuses and confusions. */
+export function evaluate(images: RgbImage[], scenes: FixtureScene[], world: DetectorWorld = TINY_SHAPES): Tally {
+  const t: Tally = { objects: 0, found: 0, scenes: 0, success: 0, countOk: 0, status: {}, colour: {}, shape: {} };
+  for (const c of world.colours) t.colour[c] = {};
+  for (const s of world.shapes) t.shape[s] = {};
+  scenes.forEach((scene, i) => {
+    const report: DetectionReport = checkImage(images[i], scene.caption, { world });
+    t.scenes++;
+    if (report.success) t.success++;
+    if (report.count === scene.objects.length) t.countOk++;
+    for (const o of report.objects) {
+      t.objects++;
+      if (o.status === 'found') t.found++;
+      t.status[o.status] = (t.status[o.status] ?? 0) + 1;
+    }
+    for (const [colour, shape, cx, cy, r] of scene.objects) {
+      let best = -1;
+      let bestD = Infinity;
+      report.detections.forEach((d, j) => {
+        const dist = Math.hypot(d.centroid.x - cx, d.centroid.y - cy);
+        if (dist < bestD) {
+          bestD = dist;
+          best = j;
+        }
+      });
+      const det = best >= 0 && bestD <= r ? report.detections[best] : undefined;
+      const pc = det ? det.colour : 'none';
+      const ps = det ? det.shape : 'none';
+      t.colour[colour][pc] = (t.colour[colour][pc] ?? 0) + 1;
+      t.shape[shape][ps] = (t.shape[shape][ps] ?? 0) + 1;
+    }
+  });
+  return t;
+}
+
+function confusionTable(title: string, m: Record<string, Record<string, number>>, labels: readonly string[]): string {
+  const cols = [...labels, 'none'];
+  const w = 9;
+  const lines = [`${title} (rows: truth, columns: nearest detection)`, ''.padEnd(w) + cols.map((c) => c.padStart(w)).join('')];
+  for (const r of labels) lines.push(r.padEnd(w) + cols.map((c) => String(m[r][c] ?? 0).padStart(w)).join(''));
+  return lines.join('\n');
+}
+
+export function summary(name: string, t: Tally, world: DetectorWorld = TINY_SHAPES): string {
+  return [
+    `${name}: per object ${t.found}/${t.objects} = ${(t.found / t.objects).toFixed(4)}, ` +
+      `per scene ${t.success}/${t.scenes} = ${(t.success / t.scenes).toFixed(4)}, ` +
+      `count exact ${t.countOk}/${t.scenes}; statuses ${JSON.stringify(t.status)}`,
+    confusionTable('  colour', t.colour, world.colours),
+    confusionTable('  shape', t.shape, world.shapes),
+  ].join('\n');
+}
+
+/**
+ * The fixture's layouts re-rendered with lumpy outlines: each radius scaled by 1 + sum_k a_k cos(k t + phase_k),
+ * k = 2..6, a_k uniform in [0, amplitude / sqrt(k - 1)], then blur 0.5 px, noise 8/255, 10 % washed out.
+ */
+export function lumpyScenes(fixture: SceneFixture, amplitude: number, painter: Painter = TINY_SHAPES_PAINTER): RgbImage[] {
+  return fixture.scenes.map((scene) => {
+    const rnd = mulberry32(scene.seed * 7 + 3);
+    const objects = scene.objects.map(([colour, shape, cx, cy, r]) => ({
+      colour,
+      shape,
+      cx,
+      cy,
+      r,
+      wobble: [2, 3, 4, 5, 6].map((k) => ({ k, a: (amplitude * rnd()) / Math.sqrt(k - 1), phase: 2 * Math.PI * rnd() })),
+    }));
+    return degrade(renderScene(fixture.width, fixture.height, objects, undefined, painter), 0.5, 8, 0.1, scene.seed + 1);
+  });
 }

@@ -6,77 +6,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parseCaption } from '../../../src/engine/detector/caption';
-import { type DetectionReport, checkImage } from '../../../src/engine/detector/detector';
 import { TINY_SHAPES } from '../../../src/engine/detector/tinyShapes';
-import type { RgbImage } from '../../../src/engine/detector/segment';
-import { FIXTURE_DIR, type FixtureScene, degrade, loadSceneFixture, mulberry32, renderScene } from './helpers';
+import { FIXTURE_DIR, degrade, evaluate, loadSceneFixture, lumpyScenes, summary } from './helpers';
 
 const fixture = loadSceneFixture();
-const { colours: COLOURS, shapes: SHAPES, palette: PALETTE, background: DEFAULT_BACKGROUND } = TINY_SHAPES;
-
-interface Tally {
-  objects: number;
-  found: number;
-  scenes: number;
-  success: number;
-  countOk: number;
-  status: Record<string, number>;
-  /** [true][predicted] by nearest detection centroid within the object's radius; 'none' when none. */
-  colour: Record<string, Record<string, number>>;
-  shape: Record<string, Record<string, number>>;
-}
-
-function evaluate(images: RgbImage[], scenes: FixtureScene[]): Tally {
-  const t: Tally = { objects: 0, found: 0, scenes: 0, success: 0, countOk: 0, status: {}, colour: {}, shape: {} };
-  for (const c of COLOURS) t.colour[c] = {};
-  for (const s of SHAPES) t.shape[s] = {};
-  scenes.forEach((scene, i) => {
-    const report: DetectionReport = checkImage(images[i], scene.caption);
-    t.scenes++;
-    if (report.success) t.success++;
-    if (report.count === scene.objects.length) t.countOk++;
-    for (const o of report.objects) {
-      t.objects++;
-      if (o.status === 'found') t.found++;
-      t.status[o.status] = (t.status[o.status] ?? 0) + 1;
-    }
-    for (const [colour, shape, cx, cy, r] of scene.objects) {
-      let best = -1;
-      let bestD = Infinity;
-      report.detections.forEach((d, j) => {
-        const dist = Math.hypot(d.centroid.x - cx, d.centroid.y - cy);
-        if (dist < bestD) {
-          bestD = dist;
-          best = j;
-        }
-      });
-      const det = best >= 0 && bestD <= r ? report.detections[best] : undefined;
-      const pc = det ? det.colour : 'none';
-      const ps = det ? det.shape : 'none';
-      t.colour[colour][pc] = (t.colour[colour][pc] ?? 0) + 1;
-      t.shape[shape][ps] = (t.shape[shape][ps] ?? 0) + 1;
-    }
-  });
-  return t;
-}
-
-function confusionTable(title: string, m: Record<string, Record<string, number>>, labels: readonly string[]): string {
-  const cols = [...labels, 'none'];
-  const w = 9;
-  const lines = [`${title} (rows: truth, columns: nearest detection)`, ''.padEnd(w) + cols.map((c) => c.padStart(w)).join('')];
-  for (const r of labels) lines.push(r.padEnd(w) + cols.map((c) => String(m[r][c] ?? 0).padStart(w)).join(''));
-  return lines.join('\n');
-}
-
-function summary(name: string, t: Tally): string {
-  return [
-    `${name}: per object ${t.found}/${t.objects} = ${(t.found / t.objects).toFixed(4)}, ` +
-      `per scene ${t.success}/${t.scenes} = ${(t.success / t.scenes).toFixed(4)}, ` +
-      `count exact ${t.countOk}/${t.scenes}; statuses ${JSON.stringify(t.status)}`,
-    confusionTable('  colour', t.colour, COLOURS),
-    confusionTable('  shape', t.shape, SHAPES),
-  ].join('\n');
-}
+const { colours: COLOURS, palette: PALETTE, background: DEFAULT_BACKGROUND } = TINY_SHAPES;
 
 describe('detector on rendered scenes (test/fixtures/scenes)', () => {
   test('the fixture matches the detector palette and has >= 500 scenes with 1-3 objects', () => {
@@ -141,19 +75,7 @@ describe('detector on rendered scenes (test/fixtures/scenes)', () => {
   ];
   for (const v of lumpy) {
     test(`lumpy outlines (wobble up to ${v.amplitude * 100} % of the radius): per-object accuracy >= ${v.minObject}`, () => {
-      const images = fixture.scenes.map((scene) => {
-        const rnd = mulberry32(scene.seed * 7 + 3);
-        const objects = scene.objects.map(([colour, shape, cx, cy, r]) => ({
-          colour,
-          shape,
-          cx,
-          cy,
-          r,
-          wobble: [2, 3, 4, 5, 6].map((k) => ({ k, a: (v.amplitude * rnd()) / Math.sqrt(k - 1), phase: 2 * Math.PI * rnd() })),
-        }));
-        return degrade(renderScene(fixture.width, fixture.height, objects), 0.5, 8, 0.1, scene.seed + 1);
-      });
-      const t = evaluate(images, fixture.scenes);
+      const t = evaluate(lumpyScenes(fixture, v.amplitude), fixture.scenes);
       console.log(summary(`lumpy outlines, amplitude ${v.amplitude}`, t));
       assert.ok(t.found / t.objects >= v.minObject, `per-object accuracy ${t.found / t.objects}`);
     });

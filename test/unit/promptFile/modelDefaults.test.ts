@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { checkModelDefaults, MODEL_DEFAULTS_FILE, readModelDefaults } from '../../../src/engine/model/modelDefaults';
+import { checkModelDefaults, MODEL_DEFAULTS_FILE, readModelDefaults, readModelDetectorWorld } from '../../../src/engine/model/modelDefaults';
 import { ModelError } from '../../../src/engine/model/modelFolder';
 import { defaultSettings, parsePromptFile, resolveSettings, type PromptSettings } from '../../../src/engine/promptFile';
 import { resolveFileSettings } from '../../../src/engine/run/resolveModel';
@@ -162,5 +162,46 @@ describe('reading a model folder\'s defaults', () => {
     assert.deepEqual([mine.sources.steps, mine.sources.eta, mine.sources.guidance], ['model', 'model', 'engine']);
     const plain = await resolveFileSettings(written('model: ./none'), prompt, { builtinModelsDir: MODELS });
     assert.deepEqual([plain.values.steps, plain.values.guidance, plain.sources.steps], [50, 7.5, 'engine']);
+  });
+});
+
+describe('the detector world a model folder names ("detector")', () => {
+  const work = mkdtempSync(path.join(tmpdir(), 'model-world-'));
+  after(() => rmSync(work, { recursive: true, force: true }));
+  const folder = (name: string, content?: string): string => {
+    const dir = path.join(work, name);
+    mkdirSync(dir);
+    if (content !== undefined) writeFileSync(path.join(dir, MODEL_DEFAULTS_FILE), content);
+    return dir;
+  };
+
+  test('a known world is validated and read', async () => {
+    assert.deepEqual(checkModelDefaults({ defaults: {}, detector: 'neglect-shapes' }), { defaults: {}, finetune: {}, detector: 'neglect-shapes', problems: [] });
+    const world = await readModelDetectorWorld(folder('neglect', '{"defaults": {"steps": 20}, "detector": "neglect-shapes"}'));
+    assert.equal(world.name, 'neglect-shapes');
+    assert.deepEqual([...world.colours], ['red', 'blue', 'green', 'yellow', 'purple']);
+    assert.equal(world.shapes.length, 10);
+    assert.equal((await readModelDetectorWorld(folder('tiny', '{"defaults": {}, "detector": "tiny-shapes"}'))).name, 'tiny-shapes');
+  });
+
+  test('without the key, or without the file, the world is tiny-shapes\' (the first embedded model\'s)', async () => {
+    assert.equal((await readModelDetectorWorld(folder('no-key', '{"defaults": {"steps": 20}}'))).name, 'tiny-shapes');
+    assert.equal((await readModelDetectorWorld(folder('no-file'))).name, 'tiny-shapes');
+    assert.equal((await readModelDetectorWorld(path.join(MODELS, 'tiny-shapes'))).name, 'tiny-shapes');
+    assert.equal('detector' in checkModelDefaults({ defaults: {} }), false);
+  });
+
+  test('an unknown world is a ModelError naming the file, the value and the known worlds', async () => {
+    const dir = folder('unknown', '{"defaults": {}, "detector": "neglect-shape"}');
+    const file = path.join(dir, MODEL_DEFAULTS_FILE);
+    const message = `${file}: "detector" must name a detector world (tiny-shapes, neglect-shapes), got "neglect-shape"`;
+    for (const read of [readModelDetectorWorld, readModelDefaults]) {
+      await assert.rejects(read(dir), (error: unknown) => {
+        assert.ok(error instanceof ModelError);
+        assert.equal(error.message, message);
+        return true;
+      });
+    }
+    assert.deepEqual(checkModelDefaults({ defaults: {}, detector: 3 }).problems, ['"detector" must name a detector world (tiny-shapes, neglect-shapes), got 3']);
   });
 });
