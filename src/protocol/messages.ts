@@ -31,7 +31,7 @@ export interface TimelineView {
   data: ArrayBuffer;
 }
 
-/** The shape detector's verdict (embedded model's vocabulary only). */
+/** The shape detector's verdict (prompts in the model's detector world's vocabulary only). */
 export interface DetectionView {
   success: boolean;
   objects: { object: string; status: 'found' | 'wrong-colour' | 'wrong-shape' | 'missing' }[];
