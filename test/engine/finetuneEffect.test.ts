@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { checkImage, type RequestedObject } from '../../src/engine/detector';
 import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor } from '../../src/engine/finetune/trainer';
-import { readModelFinetune } from '../../src/engine/model/modelDefaults';
+import { readModelDetectorWorld, readModelFinetune } from '../../src/engine/model/modelDefaults';
 import { openModelFolder } from '../../src/engine/model/modelFolder';
 import { Pipeline } from '../../src/engine/pipeline/pipeline';
 
@@ -20,11 +20,12 @@ const PROMPT = { text: 'red circle and blue square', objects: [{ word: 'circle',
 
 test('the finetune brings back the neglected object of an article-less pair (detector, 8 seeds) and keeps the single objects L_norm holds', async () => {
   const pipeline = await Pipeline.load(await openModelFolder(MODEL));
+  const world = await readModelDetectorWorld(MODEL);
   const successes = async (prompt: string, objects: Required<RequestedObject>[], keys?: Map<string, Float32Array>): Promise<number> => {
     let ok = 0;
     for (const seed of SEEDS) {
       const out = await pipeline.generate({ prompt, negativePrompt: '', seed, steps: 20, guidance: 2, eta: 0, ...(keys ? { keys } : {}) });
-      if (checkImage(out.image, objects).success) ok++;
+      if (checkImage(out.image, objects, { world }).success) ok++;
     }
     return ok;
   };
