@@ -10,6 +10,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { checkImage, type DetectionReport } from '../src/engine/detector';
+import { readModelDetectorWorld } from '../src/engine/model/modelDefaults';
 import { openModelFolder } from '../src/engine/model/modelFolder';
 import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { Rng } from '../src/engine/random';
@@ -142,6 +143,11 @@ async function main(): Promise<void> {
   const pairsFile = path.join(o.model, 'pairs.json');
   const pairs = JSON.parse(await fs.readFile(pairsFile, 'utf8')) as PairsFile;
   const pipeline = await Pipeline.load(await openModelFolder(o.model));
+  const world = await readModelDetectorWorld(o.model);
+  const unknown = [...pairs.shapes.filter((s) => !world.shapes.includes(s)), ...pairs.colours.filter((c) => !world.colours.includes(c))];
+  if (unknown.length > 0) {
+    throw new Error(`${pairsFile} names ${unknown.join(', ')}, which the model's detector world (${world.name}) does not know: set "detector" in its prompt_lens.json`);
+  }
   const rng = new Rng(18);
   const singles = pairs.colours.flatMap((colour) => pairs.shapes.map((shape) => [{ colour, shape }]));
   const prompts: { family: Family; objects: ShapeObject[] }[] = [
@@ -160,7 +166,7 @@ async function main(): Promise<void> {
         const seeds = Array.from({ length: Math.min(pipeline.batchLimit, o.seeds - first) }, (_, i) => first + i);
         const images = await pipeline.generateBatch(seeds.map((seed) => ({ prompt: caption(objects), negativePrompt: '', seed, steps: o.steps, guidance, eta: 0 })));
         images.forEach((image, i) => {
-          const report = checkImage(image.image, objects);
+          const report = checkImage(image.image, objects, { world });
           const lost = report.objects.flatMap((m, k) => (m.status === 'missing' ? [k] : []));
           records.push({ family, objects, seed: seeds[i], outcome: outcomeOf(report), lost });
         });
