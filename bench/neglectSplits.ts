@@ -49,8 +49,28 @@ export interface Split {
  * word order drawn too), so no pair is in two splits and nothing depends on results.
  */
 export function neglectSplits(count: number, train: number, heldOut: number, seed: number, vocabulary: Vocabulary = TINY_SHAPES): Split[] {
+  return splitPairs(distinctPairs(vocabulary), count, train, heldOut, new Rng(seed));
+}
+
+/**
+ * The unseen-combinations regime (a model with a pairs.json): the shape pairs never seen together in training,
+ * each given two different colours from a seeded stream, then split as neglectSplits splits.
+ */
+export function unseenPairSplits(shapePairs: readonly (readonly [string, string])[], colours: readonly string[], count: number, train: number, heldOut: number, seed: number): Split[] {
   const rng = new Rng(seed);
-  const pairs = distinctPairs(vocabulary);
+  return splitPairs(colourPairs(shapePairs, colours, rng), count, train, heldOut, rng);
+}
+
+/** Each shape pair with two different colours drawn from `rng`, in the given order. */
+export function colourPairs(shapePairs: readonly (readonly [string, string])[], colours: readonly string[], rng: Rng): Pair[] {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng.nextFloat64() * xs.length)];
+  return shapePairs.map(([a, b]) => {
+    const first = pick(colours);
+    return [{ colour: first, shape: a }, { colour: pick(colours.filter((c) => c !== first)), shape: b }];
+  });
+}
+
+function splitPairs(pairs: Pair[], count: number, train: number, heldOut: number, rng: Rng): Split[] {
   if (count * (train + heldOut) > pairs.length) throw new Error(`${count} splits of ${train} + ${heldOut} need more than the ${pairs.length} pairs`);
   for (let i = pairs.length - 1; i > 0; i--) {
     const j = Math.floor(rng.nextFloat64() * (i + 1));

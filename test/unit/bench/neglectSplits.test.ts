@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describePair, distinctPairs, markedPrompt, neglectSplits, TEMPLATES } from '../../../bench/neglectSplits';
+import { describePair, distinctPairs, markedPrompt, neglectSplits, TEMPLATES, unseenPairSplits } from '../../../bench/neglectSplits';
 
 test('distinctPairs: the 36 unordered pairs with different colours and shapes', () => {
   const pairs = distinctPairs();
@@ -30,4 +30,15 @@ test('markedPrompt: marks the shape words as a user would', () => {
   assert.deepEqual(q.objects.map((o) => q.text.slice(o.start, o.end)), ['triangle', 'circle']);
   const s = markedPrompt(TEMPLATES.single, [{ colour: 'red', shape: 'square' }]);
   assert.deepEqual([s.text, s.objects.length], ['a red square', 1]);
+});
+
+test('unseenPairSplits: every unseen shape pair once, two different colours each, deterministic', () => {
+  const shapePairs = [['star', 'ring'], ['circle', 'cross'], ['heart', 'arrow'], ['square', 'moon'], ['triangle', 'diamond'], ['cross', 'arrow']] as const;
+  const colours = ['red', 'blue', 'green'];
+  const splits = unseenPairSplits(shapePairs, colours, 3, 1, 1, 2312);
+  assert.deepEqual(splits, unseenPairSplits(shapePairs, colours, 3, 1, 1, 2312));
+  const pairs = splits.flatMap((s) => [...s.train, ...s.heldOut]);
+  assert.deepEqual(pairs.map((p) => p.map((o) => o.shape).sort().join('+')).sort(), shapePairs.map((p) => [...p].sort().join('+')).sort());
+  assert.ok(pairs.every(([a, b]) => a.colour !== b.colour && colours.includes(a.colour) && colours.includes(b.colour)));
+  assert.throws(() => unseenPairSplits(shapePairs, colours, 2, 2, 2, 1), /need more than/);
 });
