@@ -130,7 +130,7 @@ export class Pipeline {
   static async load(model: ModelFolder, options: PipelineOptions = {}): Promise<Pipeline> {
     const provider = options.provider ?? 'cpu';
     const scheduler = new DdimScheduler(await readSchedulerConfig(model.schedulerConfigPath));
-    const tokenizer = await ClipTokenizer.fromFolder(model.tokenizerDir);
+    const tokenizer = await ClipTokenizer.fromFolder(model.tokenizerDir, model.textSequenceLength);
     const instrumented = await instrumentUnet(model.unetPath, { perHead: options.perHead ?? true });
     const open = (file: string): Promise<SessionHandle> => createSession(file, provider, options.threads);
     const [textEncoder, unet, vaeDecoder] = await Promise.all([
