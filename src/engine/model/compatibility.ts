@@ -2,6 +2,7 @@
 // and what to do instead, so Add Model can say more than "failed to load".
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import type { CacheLocation } from '../onnx/cache';
 import { instrumentUnet } from '../onnx/instrument';
 import type { ModelProto } from '../onnx/proto';
 import { graphSignature, readOnnxModel, type GraphPort, type GraphSignature } from '../onnx/signature';
@@ -23,7 +24,8 @@ export interface CompatibilityReport {
   checks: CompatibilityCheck[];
 }
 
-export async function checkCompatibility(root: string): Promise<CompatibilityReport> {
+/** `cache`: where the instrumented copy goes when the folder is not writable, as for a run (default: the user's cache folder). */
+export async function checkCompatibility(root: string, cache?: CacheLocation): Promise<CompatibilityReport> {
   const checks: CompatibilityCheck[] = [];
   const record = async (part: string, run: () => Promise<string>): Promise<boolean> => {
     try {
@@ -102,7 +104,7 @@ export async function checkCompatibility(root: string): Promise<CompatibilityRep
     return 'latent_sample → sample';
   });
   await record('UNet cross-attention', async () => {
-    const instrumented = await instrumentUnet(found.unetPath, { perHead: true });
+    const instrumented = await instrumentUnet(found.unetPath, { perHead: true, ...(cache ? { cache } : {}) });
     const heads = [...new Set(instrumented.layers.map((l) => `${l.heads}x${l.headDim}`))].join(', ');
     return `${instrumented.layers.length} cross-attention layers found and instrumented (heads x head dim: ${heads})`;
   });
