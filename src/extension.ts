@@ -38,7 +38,9 @@ export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
   const builtinModelsDir = path.join(context.extensionPath, 'models');
   registerLanguageFeatures(context, { builtinModelsDir, log });
   // The sidebar shows the model and provider as soon as a pipeline loads, not after the first run.
-  const pipelines = new PipelineCache({ onDidLoad: (info) => runController.pipelineLoaded(info) });
+  // A model folder that is not writable (a read-only install) gets its instrumented copy in the extension's storage.
+  const cache = { userDir: context.globalStorageUri.fsPath };
+  const pipelines = new PipelineCache({ onDidLoad: (info) => runController.pipelineLoaded(info), cache });
   const queue = new JobQueue();
   // The panel's callbacks only run after activation, once runController exists.
   const panel = new ResultsPanel(context.extensionUri, {
@@ -54,7 +56,7 @@ export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
   });
   const runController = new RunController(pipelines, panel, queue, log, builtinModelsDir);
   const sidebar = new SidebarView(context.extensionUri, runController, queue, panel);
-  registerModelCommands(context, log);
+  registerModelCommands(context, log, cache);
 
   let lastRunId: string | undefined;
   const rendered = new Map<string, RenderedState>();

@@ -69,9 +69,11 @@ if [[ ! -s "$CACHE/$RG_ARCHIVE" ]]; then
 fi
 
 cd "$ENV_DIR"
+# ignore_scripts=false: code-server's install scripts are needed, and `npm test` hands the project's
+# ignore-scripts=true (.npmrc) to its scripts as npm_config_ignore_scripts.
 # unsafe_perm: code-server's postinstall refuses to run as root otherwise.
 # yes: node-pty's install runs `npx node-gyp`, which would otherwise ask.
-TMPDIR="$TMP" npm_config_unsafe_perm=true npm_config_yes=true \
+TMPDIR="$TMP" npm_config_ignore_scripts=false npm_config_unsafe_perm=true npm_config_yes=true \
   npm install --no-audit --no-fund --prefer-offline --loglevel=warn
 
 if [[ ! -f "$CS_DIR/lib/vscode/out/server-main.js" ]]; then

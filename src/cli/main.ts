@@ -3,18 +3,15 @@
 import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
-import { CancelledError } from '../engine/pipeline/pipeline';
 import { PipelineCache } from '../engine/pipeline/pipelineCache';
-import { ModelError } from '../engine/model/modelFolder';
 import { InputError } from '../engine/run/errors';
 import { runFinetune } from '../engine/run/runFinetune';
 import { runPromptSeeds } from '../engine/run/runPrompt';
 import { seedSummary } from '../engine/run/seedSummary';
-import { KeySetError } from '../engine/finetune/keySet';
-import { parseArgs, UsageError, USAGE, type FinetuneArgs, type RunArgs } from './args';
+import { parseArgs, USAGE, type FinetuneArgs, type RunArgs } from './args';
+import { runCancellable } from './cancel';
 import { checkModel } from './check';
-
-const EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130 } as const;
+import { EXIT, failure } from './failure';
 
 /** Headless runs have no editor to keep responsive: every core samples. */
 function cliPipelines(): PipelineCache {
@@ -42,6 +39,10 @@ function cancelOnInterrupt(): AbortSignal {
   return abort.signal;
 }
 
+function sayError(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
 function progressPrinter(quiet: boolean): { say(line: string): void; step(step: number, total: number, label: string): void } {
   const say = (line: string): void => {
     if (!quiet) process.stderr.write(`${line}\n`);
@@ -61,73 +62,79 @@ async function finetune(args: FinetuneArgs): Promise<number> {
   const file = path.resolve(args.file);
   const heldOutFile = args.heldOut === undefined ? undefined : path.resolve(args.heldOut);
   const progress = progressPrinter(args.quiet);
-  const { result, folder, report } = await runFinetune(
-    {
-      file,
-      text: await readPromptFile(file),
-      ...(heldOutFile ? { heldOut: { file: heldOutFile, text: await readPromptFile(heldOutFile) } } : {}),
-      overrides: { seed: args.seed, steps: args.steps, finetuneSteps: args.finetuneSteps, lr: args.lr, normWeight: args.normWeight },
-      runsDir: path.resolve(args.out ?? path.join(path.dirname(file), 'runs')),
-      builtinModelsDir: BUILTIN_MODELS,
-      provider: args.provider ?? 'cpu',
-    },
-    cliPipelines(),
-    {
-      signal: cancelOnInterrupt(),
+  const request = {
+    file,
+    text: await readPromptFile(file),
+    ...(heldOutFile ? { heldOut: { file: heldOutFile, text: await readPromptFile(heldOutFile) } } : {}),
+    overrides: { seed: args.seed, steps: args.steps, finetuneSteps: args.finetuneSteps, lr: args.lr, normWeight: args.normWeight },
+    runsDir: path.resolve(args.out ?? path.join(path.dirname(file), 'runs')),
+    builtinModelsDir: BUILTIN_MODELS,
+    provider: args.provider ?? 'cpu',
+  };
+  const signal = cancelOnInterrupt();
+  let written = 0;
+  return runCancellable('finetune', signal, () => written, sayError, async () => {
+    const { result, folder, report } = await runFinetune(request, cliPipelines(), {
+      signal,
       onStatus: progress.say,
       onTrainingStep: (s, total) => progress.step(s.step, total, `finetune step (loss ${s.loss.toFixed(4)})`),
-    },
-  );
-  const first = result.curve[0];
-  const last = result.curve[result.curve.length - 1];
-  if (first && last) progress.say(`loss ${first.loss.toFixed(4)} → ${last.loss.toFixed(4)} in ${result.curve.length} steps, ${Math.round(result.trainMs)} ms`);
-  for (const group of ['trained', 'held-out', 'single-object'] as const) {
-    const cases = result.comparisons.filter((c) => c.group === group && c.before.detection && c.after.detection);
-    if (cases.length === 0) continue;
-    const success = (pick: 'before' | 'after'): number => cases.filter((c) => c[pick].detection?.success).length;
-    progress.say(`${group}: detector success ${success('before')}/${cases.length} → ${success('after')}/${cases.length}`);
-  }
-  if (result.stopped) progress.say(`stopped early: ${result.stopped}`);
-  process.stdout.write(`${folder}\n${report}\n`);
-  return EXIT.ok;
+    });
+    const first = result.curve[0];
+    const last = result.curve[result.curve.length - 1];
+    if (first && last) progress.say(`loss ${first.loss.toFixed(4)} → ${last.loss.toFixed(4)} in ${result.curve.length} steps, ${Math.round(result.trainMs)} ms`);
+    for (const group of ['trained', 'held-out', 'single-object'] as const) {
+      const cases = result.comparisons.filter((c) => c.group === group && c.before.detection && c.after.detection);
+      if (cases.length === 0) continue;
+      const success = (pick: 'before' | 'after'): number => cases.filter((c) => c[pick].detection?.success).length;
+      progress.say(`${group}: detector success ${success('before')}/${cases.length} → ${success('after')}/${cases.length}`);
+    }
+    if (result.stopped) progress.say(`stopped early: ${result.stopped}`);
+    process.stdout.write(`${folder}\n${report}\n`);
+    written++;
+  });
 }
 
 async function run(args: RunArgs): Promise<number> {
   const file = path.resolve(args.file);
   const progress = progressPrinter(args.quiet);
   const say = progress.say;
-  const runs = await runPromptSeeds(
-    {
-      file,
-      text: await readPromptFile(file),
-      line: args.line === undefined ? undefined : args.line - 1,
-      overrides: { seed: args.seed, steps: args.steps },
-      selection: {
-        ...(args.layers ? { layers: args.layers } : {}),
-        ...(args.grids ? { grids: args.grids } : {}),
-        ...(args.heads ? { heads: args.heads } : {}),
-        ...(args.stepRange ? { steps: args.stepRange } : {}),
-      },
-      runsDir: path.resolve(args.out ?? path.join(path.dirname(file), 'runs')),
-      builtinModelsDir: BUILTIN_MODELS,
-      provider: args.provider ?? 'cpu',
+  const request = {
+    file,
+    text: await readPromptFile(file),
+    line: args.line === undefined ? undefined : args.line - 1,
+    overrides: { seed: args.seed, steps: args.steps },
+    selection: {
+      ...(args.layers ? { layers: args.layers } : {}),
+      ...(args.grids ? { grids: args.grids } : {}),
+      ...(args.heads ? { heads: args.heads } : {}),
+      ...(args.stepRange ? { steps: args.stepRange } : {}),
     },
-    cliPipelines(),
-    { signal: cancelOnInterrupt(), onStatus: say, onProgress: (p) => progress.step(p.step, p.totalSteps, 'step') },
-    {
-      // Each run's folder and report as soon as it is written: a cancel keeps the earlier seeds' runs.
-      onWritten: ({ result, written }) => {
-        say(`"${result.prompt}" on ${result.model.id} (${result.provider.name}), seed ${result.settings.seed}, in ${Math.round(result.timings.totalMs)} ms`);
-        if (result.scores) {
-          const s = result.scores;
-          say(`overlap ${s.overlap.toFixed(3)} · weakest ${s.weakest} · ${s.activations.map((a) => `${a.word} ${a.value.toFixed(3)}`).join(' · ')}`);
-        }
-        process.stdout.write(`${written.folder}\n${written.report}\n`);
+    runsDir: path.resolve(args.out ?? path.join(path.dirname(file), 'runs')),
+    builtinModelsDir: BUILTIN_MODELS,
+    provider: args.provider ?? 'cpu',
+  };
+  const signal = cancelOnInterrupt();
+  let written = 0;
+  return runCancellable('run', signal, () => written, sayError, async () => {
+    const runs = await runPromptSeeds(
+      request,
+      cliPipelines(),
+      { signal, onStatus: say, onProgress: (p) => progress.step(p.step, p.totalSteps, 'step') },
+      {
+        // Each run's folder and report as soon as it is written: a cancel keeps the earlier seeds' runs.
+        onWritten: ({ result, written: folder }) => {
+          say(`"${result.prompt}" on ${result.model.id} (${result.provider.name}), seed ${result.settings.seed}, in ${Math.round(result.timings.totalMs)} ms`);
+          if (result.scores) {
+            const s = result.scores;
+            say(`overlap ${s.overlap.toFixed(3)} · weakest ${s.weakest} · ${s.activations.map((a) => `${a.word} ${a.value.toFixed(3)}`).join(' · ')}`);
+          }
+          process.stdout.write(`${folder.folder}\n${folder.report}\n`);
+          written++;
+        },
       },
-    },
-  );
-  if (runs.length > 1) say(seedSummary(runs.map((r) => r.result)));
-  return EXIT.ok;
+    );
+    if (runs.length > 1) say(seedSummary(runs.map((r) => r.result)));
+  });
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -145,20 +152,9 @@ async function main(argv: string[]): Promise<number> {
     if (args.command === 'check') return (await checkModel(args.model, BUILTIN_MODELS, (line) => process.stdout.write(`${line}\n`))) ? EXIT.ok : EXIT.badInput;
     return args.command === 'run' ? await run(args) : await finetune(args);
   } catch (error) {
-    if (error instanceof CancelledError) {
-      process.stderr.write('Cancelled; no run folder was written.\n');
-      return EXIT.cancelled;
-    }
-    if (error instanceof UsageError) {
-      process.stderr.write(`prompt-lens: ${error.message}\n\n${USAGE}\n`);
-      return EXIT.badInput;
-    }
-    if (error instanceof InputError || error instanceof ModelError || error instanceof KeySetError) {
-      process.stderr.write(`prompt-lens: ${error.message}\n`);
-      return EXIT.badInput;
-    }
-    process.stderr.write(`prompt-lens: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return EXIT.failed;
+    const { code, message } = failure(error);
+    process.stderr.write(`${message}\n`);
+    return code;
   }
 }
 

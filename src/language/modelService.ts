@@ -105,7 +105,7 @@ async function loadModel(root: string, builtin: boolean): Promise<ModelLookup> {
     return { kind: 'error', message: messageOf(error) };
   }
   try {
-    const tokenizer = await ClipTokenizer.fromFolder(folder.tokenizerDir);
+    const tokenizer = await ClipTokenizer.fromFolder(folder.tokenizerDir, folder.textSequenceLength);
     const closedVocabulary = tokenizer.vocabSize < CLOSED_VOCABULARY_LIMIT ? await readVocabularyWords(folder.tokenizerDir) : undefined;
     return { kind: 'ok', model: { root, id: folder.id, builtin, tokenizer, ...(closedVocabulary ? { closedVocabulary } : {}) } };
   } catch (error) {

@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { checkCompatibility } from '../engine/model/compatibility';
+import type { CacheLocation } from '../engine/onnx/cache';
 
 export const MODELS_SETTING = 'models';
 
@@ -11,11 +12,13 @@ export function userModels(scope?: vscode.Uri): Record<string, string> {
   return vscode.workspace.getConfiguration('promptLens', scope).get<Record<string, string>>(MODELS_SETTING, {});
 }
 
-export function registerModelCommands(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
+/** `cache`: where a read-only model's instrumented copy goes, as for its runs. */
+export function registerModelCommands(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, cache: CacheLocation): void {
   context.subscriptions.push(
     vscode.commands.registerCommand('promptLens.addModel', (folder?: unknown, name?: unknown) =>
       addModel(
         log,
+        cache,
         folder instanceof vscode.Uri ? folder : typeof folder === 'string' ? vscode.Uri.file(folder) : undefined,
         typeof name === 'string' ? name : undefined,
       ),
@@ -36,7 +39,7 @@ export function modelNameProblem(value: string, folder: string, models: Record<s
  * Checks `given` (asked with a folder dialog when absent) and adds it to `promptLens.models` under
  * `givenName` (asked with an input box when absent). Resolves with the name, or undefined.
  */
-async function addModel(log: vscode.LogOutputChannel, given?: vscode.Uri, givenName?: string): Promise<string | undefined> {
+async function addModel(log: vscode.LogOutputChannel, cache: CacheLocation, given?: vscode.Uri, givenName?: string): Promise<string | undefined> {
   const folder =
     given ??
     (
@@ -51,7 +54,7 @@ async function addModel(log: vscode.LogOutputChannel, given?: vscode.Uri, givenN
   if (!folder) return undefined;
   const report = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Prompt Lens: checking ${path.basename(folder.fsPath)}…` },
-    () => checkCompatibility(folder.fsPath),
+    () => checkCompatibility(folder.fsPath, cache),
   );
   log.info(`Compatibility of ${folder.fsPath}:`);
   for (const check of report.checks) (check.ok ? log.info : log.error).call(log, `  ${check.ok ? '✓' : '✗'} ${check.part}: ${check.detail}`);

@@ -65,7 +65,7 @@ describe('model compatibility check', () => {
   test("each part's inputs, outputs and widths: what the engine feeds and reads", async () => {
     const detail = async (dir: string) => Object.fromEntries((await checkCompatibility(dir)).checks.map((c) => [c.part, c.detail]));
     const tiny = await detail(TINY);
-    assert.equal(tiny['text encoder'], 'input_ids → last_hidden_state (128 wide)');
+    assert.equal(tiny['text encoder'], 'input_ids → last_hidden_state (128 wide), 585 token embeddings');
     assert.equal(tiny['UNet inputs'], 'sample, timestep, encoder_hidden_states → out_sample (3 channels)');
     assert.equal(tiny['VAE decoder'], 'none: the UNet samples pixels');
     const sd = await detail(SD_TINY);
@@ -81,7 +81,9 @@ describe('model compatibility check', () => {
     const report = await checkCompatibility(dir);
     assert.equal(report.ok, false);
     const failed = Object.fromEntries(report.checks.filter((c) => !c.ok).map((c) => [c.part, c.detail]));
-    assert.deepEqual(Object.keys(failed), ['UNet inputs', 'VAE decoder']);
+    assert.deepEqual(Object.keys(failed), ['text encoder', 'UNet inputs', 'VAE decoder']);
+    // sd-tiny's tokenizer has ids up to 1368; tiny-shapes' text encoder embeds 585 tokens.
+    assert.match(failed['text encoder'], /^the tokenizer's ids go up to 1368 but the text encoder embeds only 585 tokens/);
     assert.equal(failed['UNet inputs'], "the UNet's cross-attention takes 64-wide text states but the text encoder gives 128: they come from different models");
     assert.match(failed['VAE decoder'], /^the UNet works on 4-channel latents but vae_decoder\/model\.onnx is missing/);
   });

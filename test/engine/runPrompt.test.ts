@@ -209,7 +209,10 @@ describe('runPrompt on the embedded model', () => {
     writeFileSync(defaultsFile, '{"defaults": {"steps": 2.5}}');
     await assert.rejects(
       runPrompt(request({ text }), pipelines),
-      (e: Error) => e instanceof ModelError && e.message === `${defaultsFile}: "defaults.steps" must be an integer from 1 to 1000, got 2.5`,
+      (e: Error) =>
+        e instanceof InputError &&
+        e.cause instanceof ModelError &&
+        e.message === `${path.join(work, 'shapes.prompt')}:2:8: model: ${defaultsFile}: "defaults.steps" must be an integer from 1 to 1000, got 2.5`,
     );
     writeFileSync(defaultsFile, '{"defaults": {"size": 64, "steps": 2}}');
     await assert.rejects(
@@ -232,7 +235,7 @@ describe('runPrompt on the embedded model', () => {
     );
     await assert.rejects(
       runPrompt(request({ text: '---\nmodel: ./missing-folder\n---\na [circle]\n' }), pipelines),
-      (e: Error) => e instanceof ModelError && e.message.includes(path.join(work, 'missing-folder')),
+      (e: Error) => e instanceof InputError && e.message === `${path.join(work, 'shapes.prompt')}:2:8: model: Model folder not found: ${path.join(work, 'missing-folder')}`,
     );
     await assert.rejects(runPrompt(request({ text: '# nothing\n' }), pipelines), /has no prompt lines/);
     await assert.rejects(

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { writeRunRecord } from '../../src/engine/run/runRecord';
 import { fakeRunResult } from '../fakes/runResult';
+import { EXTENSION_ID } from './extensionApi';
 import { suiteLog } from './log';
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -77,5 +78,49 @@ suite('Language features', () => {
     assert.match(text, /data:image\/png;base64,/);
     assert.match(text, /activation/);
     assert.match(text, /IoU with square/);
+  });
+});
+
+suite('Diagnostics on model: with the user\'s models', () => {
+  const NAME = 'lang-mine';
+  let before: Record<string, string> | undefined;
+
+  suiteSetup(async () => {
+    const config = vscode.workspace.getConfiguration('promptLens');
+    before = config.inspect<Record<string, string>>('models')?.globalValue;
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext);
+    // As Add Model leaves it: a name for a model folder, here the embedded model's own folder.
+    await config.update('models', { ...before, [NAME]: path.join(ext.extensionPath, 'models', 'tiny-shapes') }, vscode.ConfigurationTarget.Global);
+  });
+  suiteTeardown(async () => {
+    await vscode.workspace.getConfiguration('promptLens').update('models', before, vscode.ConfigurationTarget.Global);
+  });
+
+  async function diagnosticsOf(name: string, text: string): Promise<vscode.Diagnostic[]> {
+    const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, 'language', name);
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+    // Waiting for the first diagnostic waits for the check: a known model's misspelt word is underlined once
+    // the model has loaded, an unknown model's model: at once (and no word, as there is no vocabulary).
+    const found = await until(`diagnostics of ${name}`, () => {
+      const ds = vscode.languages.getDiagnostics(uri);
+      return ds.length > 0 ? ds : undefined;
+    });
+    suiteLog(`    ${name}: ${found.map((d) => `${d.range.start.line}:${d.range.start.character} ${String(d.code)} ${d.message}`).join(' | ')}`);
+    return found;
+  }
+
+  test('a model added to promptLens.models is not underlined, and its vocabulary is checked', async () => {
+    const ds = await diagnosticsOf('named-model.prompt', `---\nmodel: ${NAME}\n---\na red [circel] and a blue [square]\n`);
+    assert.deepEqual(ds.map((d) => d.code), ['out-of-vocabulary'], 'no diagnostic on model:, and the model loaded');
+  });
+
+  test('an unknown model name is underlined on model:, naming the user\'s models', async () => {
+    const ds = await diagnosticsOf('unknown-model.prompt', '---\nmodel: lang-nowhere\n---\na red [circel] and a blue [square]\n');
+    const model = ds.filter((d) => d.code === 'model');
+    assert.equal(model.length, 1, 'one diagnostic on model:');
+    assert.equal(model[0].range.start.line, 1);
+    assert.match(model[0].message, new RegExp(`no model is named "lang-nowhere" \\(embedded: tiny-shapes; yours: .*${NAME}`));
   });
 });

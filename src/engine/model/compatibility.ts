@@ -2,10 +2,13 @@
 // and what to do instead, so Add Model can say more than "failed to load".
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import type { CacheLocation } from '../onnx/cache';
 import { instrumentUnet } from '../onnx/instrument';
-import { readGraphSignature, type GraphPort, type GraphSignature } from '../onnx/signature';
+import type { ModelProto } from '../onnx/proto';
+import { graphSignature, readOnnxModel, type GraphPort, type GraphSignature } from '../onnx/signature';
 import { readSchedulerConfig } from '../scheduler';
 import { ClipTokenizer } from '../tokenizer';
+import { externalDataOutsideFolder, tokenEmbeddingRows } from './graphChecks';
 import { describeModelDefaults, MODEL_DEFAULTS_FILE, readModelDefaults } from './modelDefaults';
 import { openModelFolder, type ModelFolder } from './modelFolder';
 
@@ -21,7 +24,8 @@ export interface CompatibilityReport {
   checks: CompatibilityCheck[];
 }
 
-export async function checkCompatibility(root: string): Promise<CompatibilityReport> {
+/** `cache`: where the instrumented copy goes when the folder is not writable, as for a run (default: the user's cache folder). */
+export async function checkCompatibility(root: string, cache?: CacheLocation): Promise<CompatibilityReport> {
   const checks: CompatibilityCheck[] = [];
   const record = async (part: string, run: () => Promise<string>): Promise<boolean> => {
     try {
@@ -43,8 +47,9 @@ export async function checkCompatibility(root: string): Promise<CompatibilityRep
     const described = describeModelDefaults(await readModelDefaults(found.root));
     return described ? `${MODEL_DEFAULTS_FILE}: ${described}` : `none (a ${MODEL_DEFAULTS_FILE} beside model_index.json can recommend them): the engine's defaults apply`;
   });
+  let tokenizer: ClipTokenizer | undefined;
   await record('tokenizer', async () => {
-    const tokenizer = await ClipTokenizer.fromFolder(found.tokenizerDir);
+    tokenizer = await ClipTokenizer.fromFolder(found.tokenizerDir, found.textSequenceLength);
     return `CLIP BPE, ${tokenizer.vocabSize} entries, ${tokenizer.maxLength} tokens`;
   });
   await record('scheduler', async () => {
@@ -53,15 +58,30 @@ export async function checkCompatibility(root: string): Promise<CompatibilityRep
   });
   let textWidth: number | undefined;
   await record('text encoder', async () => {
-    const graph = await readGraphSignature(found.textEncoderPath);
+    const model = await readOnnxModel(found.textEncoderPath);
+    const graph = graphSignature(model);
     requirePorts(graph, ['input_ids'], ['last_hidden_state']);
+    requireLocalWeights(model, found.textEncoderPath);
     textWidth = fixedDim(graph.outputs, 'last_hidden_state', 2);
-    return `input_ids → last_hidden_state${textWidth ? ` (${textWidth} wide)` : ''}`;
+    const rows = tokenEmbeddingRows(model);
+    if (rows !== undefined && tokenizer && tokenizer.largestId >= rows) {
+      throw new Error(
+        `the tokenizer's ids go up to ${tokenizer.largestId} but the text encoder embeds only ${rows} tokens (ids 0-${rows - 1}): ` +
+          'the tokenizer belongs to another model; use the tokenizer exported with this text encoder',
+      );
+    }
+    const sequence = fixedDim(graph.inputs, 'input_ids', 1);
+    if (sequence !== undefined && tokenizer && tokenizer.maxLength !== sequence) {
+      throw new Error(`the text encoder takes ${sequence} tokens but the tokenizer makes ${tokenizer.maxLength}: set "model_max_length": ${sequence} in tokenizer/tokenizer_config.json`);
+    }
+    return `input_ids → last_hidden_state${textWidth ? ` (${textWidth} wide)` : ''}${rows !== undefined ? `, ${rows} token embeddings` : ''}`;
   });
   let unetChannels: number | undefined;
   await record('UNet inputs', async () => {
-    const graph = await readGraphSignature(found.unetPath);
+    const model = await readOnnxModel(found.unetPath);
+    const graph = graphSignature(model);
     requirePorts(graph, ['sample', 'timestep', 'encoder_hidden_states'], ['out_sample']);
+    requireLocalWeights(model, found.unetPath);
     // Exports name the channel axis ("num_channels"); diffusers' config beside the graph says how many.
     unetChannels = fixedDim(graph.inputs, 'sample', 1) ?? fixedDim(graph.outputs, 'out_sample', 1) ?? (await configuredChannels(found.root));
     const crossWidth = fixedDim(graph.inputs, 'encoder_hidden_states', 2);
@@ -78,11 +98,13 @@ export async function checkCompatibility(root: string): Promise<CompatibilityRep
       }
       return 'none: the UNet samples pixels';
     }
-    requirePorts(await readGraphSignature(found.vaeDecoderPath), ['latent_sample'], ['sample']);
+    const model = await readOnnxModel(found.vaeDecoderPath);
+    requirePorts(graphSignature(model), ['latent_sample'], ['sample']);
+    requireLocalWeights(model, found.vaeDecoderPath);
     return 'latent_sample → sample';
   });
   await record('UNet cross-attention', async () => {
-    const instrumented = await instrumentUnet(found.unetPath, { perHead: true });
+    const instrumented = await instrumentUnet(found.unetPath, { perHead: true, ...(cache ? { cache } : {}) });
     const heads = [...new Set(instrumented.layers.map((l) => `${l.heads}x${l.headDim}`))].join(', ');
     return `${instrumented.layers.length} cross-attention layers found and instrumented (heads x head dim: ${heads})`;
   });
@@ -97,6 +119,11 @@ function requirePorts(graph: GraphSignature, inputs: string[], outputs: string[]
       if (!names.includes(name)) throw new Error(`no ${what} "${name}" (${what}s: ${names.join(', ')}); export with optimum-cli export onnx`);
     }
   }
+}
+
+function requireLocalWeights(model: ModelProto, graphFile: string): void {
+  const problem = externalDataOutsideFolder(model, graphFile);
+  if (problem) throw new Error(problem);
 }
 
 /** A dimension the graph fixes (not a named, dynamic one). */

@@ -19,6 +19,8 @@ export interface ModelFolder {
   schedulerConfigPath: string;
   /** The UNet's native sample side (diffusers `unet/config.json` sample_size), when the export says. */
   sampleSize?: number;
+  /** Token positions the text encoder embeds (`text_encoder/config.json` max_position_embeddings), when the export says. */
+  textSequenceLength?: number;
 }
 
 export class ModelError extends Error {
@@ -54,6 +56,7 @@ export async function openModelFolder(root: string): Promise<ModelFolder> {
       root,
     );
   }
+  await requireModelIndex(root);
   const missing = REQUIRED.map(([, rel]) => rel).filter((rel) => !existsSync(path.join(root, rel)));
   for (const rel of ['tokenizer/vocab.json', 'tokenizer/merges.txt']) {
     if (!missing.includes('tokenizer') && !existsSync(path.join(root, rel))) missing.push(rel);
@@ -72,8 +75,10 @@ export async function openModelFolder(root: string): Promise<ModelFolder> {
     schedulerConfigPath: path.join(root, 'scheduler/scheduler_config.json'),
     ...(existsSync(vae) ? { vaeDecoderPath: vae } : {}),
   };
-  const sampleSize = await readSampleSize(path.join(root, 'unet', 'config.json'));
+  const sampleSize = await readConfigNumber(path.join(root, 'unet', 'config.json'), 'sample_size');
   if (sampleSize !== undefined) folder.sampleSize = sampleSize;
+  const textSequenceLength = await readConfigNumber(path.join(root, 'text_encoder', 'config.json'), 'max_position_embeddings');
+  if (textSequenceLength !== undefined) folder.textSequenceLength = textSequenceLength;
   folder.hash = await fingerprint([
     folder.textEncoderPath,
     folder.unetPath,
@@ -84,12 +89,27 @@ export async function openModelFolder(root: string): Promise<ModelFolder> {
   return folder;
 }
 
-async function readSampleSize(configPath: string): Promise<number | undefined> {
+/** model_index.json marks the folder as a diffusers export; one that is no JSON object is a broken export. */
+async function requireModelIndex(root: string): Promise<void> {
+  const file = path.join(root, 'model_index.json');
+  let index: unknown;
   try {
-    const config = JSON.parse(await fs.readFile(configPath, 'utf8')) as { sample_size?: unknown };
-    return typeof config.sample_size === 'number' && config.sample_size > 0 ? config.sample_size : undefined;
+    index = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (error) {
+    throw new ModelError(`${file} is not valid JSON (${error instanceof Error ? error.message : String(error)}): the export is damaged; export the model again`, root);
+  }
+  if (typeof index !== 'object' || index === null || Array.isArray(index)) {
+    throw new ModelError(`${file} is not a JSON object, as diffusers writes it: the export is damaged; export the model again`, root);
+  }
+}
+
+/** A positive integer from a part's diffusers/transformers config.json; optional, like the config itself. */
+async function readConfigNumber(configPath: string, key: string): Promise<number | undefined> {
+  try {
+    const value = (JSON.parse(await fs.readFile(configPath, 'utf8')) as Record<string, unknown>)[key];
+    return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
   } catch {
-    return undefined; // optional: exports without a config use the default size
+    return undefined; // exports without a config use the defaults
   }
 }
 

@@ -5,14 +5,14 @@
 import { access, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { readSafetensors, writeSafetensors, halfsToFloats, type SafeTensor } from '../safetensors';
-import { cachePaths, INSTRUMENTER_VERSION, writeFileAtomic } from './cache';
+import { cacheDirFor, cachePaths, fileDigest, INSTRUMENTER_VERSION, mirrorFiles, writeFileAtomic } from './cache';
 import { scanAttention } from './findAttention';
 import { GraphIndex } from './graph';
 import { planLayers, type LayerPlan } from './layers';
 import { decodeModel, defaultOpset, encodeModel, toNumber, type ModelProto } from './proto';
 import { rewriteGraph } from './rewrite';
 import { referenceSourceWeights } from './shareWeights';
-import { readFloatTensor } from './tensorData';
+import { isExternal, readFloatTensor } from './tensorData';
 import { InstrumentError, type CrossAttentionLayer, type InstrumentedUnet, type InstrumentOptions } from './types';
 
 export * from './types';
@@ -26,8 +26,13 @@ interface Manifest {
   onnx: string;
   keys: string;
   perHead: boolean;
-  /** size and mtime of the external data files the keys were read from: a changed file invalidates the cache. */
+  /**
+   * size and mtime of the original's external data files that the keys were read from or the copy reads (relative to
+   * the original's folder): a changed file invalidates the cache.
+   */
   externalFiles: Record<string, string>;
+  /** fileDigest of the copy and the keys file as written: a damaged copy is made again instead of failing every run. */
+  digests: Record<string, string>;
   layers: CrossAttentionLayer[];
 }
 
@@ -36,7 +41,9 @@ export async function instrumentUnet(modelPath: string, options: InstrumentOptio
     throw new InstrumentError(`UNet model not found: ${modelPath}`);
   });
   const share = options.shareWeights ?? (await stat(modelPath)).size > SHARE_WEIGHTS_ABOVE;
-  const paths = await cachePaths(modelPath, { perHead: options.perHead, heads: options.heads ?? null, share });
+  const baseDir = dirname(modelPath);
+  const { dir, beside } = await cacheDirFor(modelPath, options.cache);
+  const paths = await cachePaths(modelPath, { perHead: options.perHead, heads: options.heads ?? null, share }, dir);
   const cached = await readCached(modelPath, paths.manifest);
   if (cached) return cached;
 
@@ -44,7 +51,6 @@ export async function instrumentUnet(modelPath: string, options: InstrumentOptio
   const model = parseModel(bytes, modelPath);
   const index = new GraphIndex(model.graph!);
   const plans = planLayers(index, findLayers(index, modelPath), options.heads);
-  const baseDir = dirname(modelPath);
 
   // Read the originals before the rewrite drops their initializers.
   const keys = new Map<string, SafeTensor>();
@@ -54,19 +60,22 @@ export async function instrumentUnet(modelPath: string, options: InstrumentOptio
   const layers = rewriteGraph(model, index, plans, options.perHead);
   if (share) referenceSourceWeights(model, bytes, basename(modelPath));
 
-  const manifest: Manifest = {
-    instrumenter: INSTRUMENTER_VERSION, source: basename(modelPath), onnx: basename(paths.onnx), keys: basename(paths.keys),
-    perHead: options.perHead, externalFiles: await fileStamps(baseDir, externalLocations(plans, index)), layers,
-  };
+  const readByCopy = externalFilesOf(model);
+  const externalFiles = [...new Set([...externalLocations(plans, index), ...readByCopy])].sort();
   try {
     await writeSafetensors(paths.keys, keys, { format: 'pt', source: basename(modelPath), layout: 'torch [inner, text]' });
     await writeFileAtomic(paths.onnx, encodeModel(model));
-    // The manifest goes last: its presence means the other two files are complete.
+    // onnxruntime reads a graph's external weights only from its own folder: the cache folder gets them too.
+    if (!beside) await mirrorFiles(readByCopy, baseDir, dir);
+    const manifest: Manifest = {
+      instrumenter: INSTRUMENTER_VERSION, source: basename(modelPath), onnx: basename(paths.onnx), keys: basename(paths.keys),
+      perHead: options.perHead, externalFiles: await fileStamps(baseDir, externalFiles),
+      digests: { [basename(paths.onnx)]: await fileDigest(paths.onnx), [basename(paths.keys)]: await fileDigest(paths.keys) }, layers,
+    };
+    // The manifest goes last: its presence means the other files are complete.
     await writeFileAtomic(paths.manifest, JSON.stringify(manifest, null, 2) + '\n');
   } catch (err) {
-    throw new InstrumentError(
-      `cannot write the instrumented copy beside ${modelPath} (it must live in the model's folder so external weights resolve): ${(err as Error).message}`,
-    );
+    throw new InstrumentError(`cannot write the instrumented copy of ${modelPath} in ${dir}: ${(err as Error).message}`);
   }
   return { path: paths.onnx, keysPath: paths.keys, manifestPath: paths.manifest, sourcePath: modelPath, layers, perHead: options.perHead };
 }
@@ -158,17 +167,28 @@ async function fileStamps(dir: string, files: string[]): Promise<Record<string, 
   return out;
 }
 
+/** The external data files a model reads, as written in it (relative to its folder). */
+function externalFilesOf(model: ModelProto): string[] {
+  const files = new Set<string>();
+  for (const t of model.graph?.initializer ?? []) {
+    const loc = isExternal(t) ? (t.externalData ?? []).find((e) => e.key === 'location')?.value : undefined;
+    if (loc) files.add(loc);
+  }
+  return [...files].sort();
+}
+
+/** The cached copy, when its manifest is current, the original's external files unchanged and the copy and keys intact. */
 async function readCached(modelPath: string, manifestPath: string): Promise<InstrumentedUnet | undefined> {
   try {
     const m = JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest;
-    if (m.instrumenter !== INSTRUMENTER_VERSION) return undefined;
-    const dir = dirname(manifestPath);
-    const stamps = await fileStamps(dir, Object.keys(m.externalFiles ?? {}));
+    if (m.instrumenter !== INSTRUMENTER_VERSION || !m.digests) return undefined;
+    const stamps = await fileStamps(dirname(modelPath), Object.keys(m.externalFiles ?? {}));
     if (Object.entries(stamps).some(([f, s]) => m.externalFiles[f] !== s)) return undefined;
+    if (!(m.onnx in m.digests) || !(m.keys in m.digests)) return undefined;
+    const dir = dirname(manifestPath);
+    for (const [name, digest] of Object.entries(m.digests)) if ((await fileDigest(join(dir, name))) !== digest) return undefined;
     const path = join(dir, m.onnx);
     const keysPath = join(dir, m.keys);
-    await access(path);
-    await access(keysPath);
     return { path, keysPath, manifestPath, sourcePath: modelPath, layers: m.layers, perHead: m.perHead };
   } catch {
     return undefined;

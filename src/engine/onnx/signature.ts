@@ -1,7 +1,7 @@
 // The inputs and outputs a graph declares, read from its protobuf: no session, so no weights loaded (creating a
 // session for an SD 1.5 UNet takes GBs and tens of seconds just to learn its input names).
 import { readFile } from 'node:fs/promises';
-import { decodeModel, toNumber, type ValueInfoProto } from './proto';
+import { decodeModel, toNumber, type ModelProto, type ValueInfoProto } from './proto';
 
 export interface GraphPort {
   name: string;
@@ -15,12 +15,20 @@ export interface GraphSignature {
 }
 
 export async function readGraphSignature(file: string): Promise<GraphSignature> {
-  let graph;
+  return graphSignature(await readOnnxModel(file));
+}
+
+/** The whole model, or an error that says the file is no ONNX model. */
+export async function readOnnxModel(file: string): Promise<ModelProto> {
   try {
-    graph = decodeModel(await readFile(file)).graph;
+    return decodeModel(await readFile(file));
   } catch (error) {
     throw new Error(`${file} is not an ONNX model: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+export function graphSignature(model: ModelProto): GraphSignature {
+  const graph = model.graph;
   // Older exports list initializers among the inputs too; only the fed ones count.
   const initializers = new Set((graph?.initializer ?? []).map((t) => t.name));
   const port = (v: ValueInfoProto): GraphPort => ({

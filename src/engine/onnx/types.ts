@@ -1,4 +1,5 @@
 /** Public shapes of the instrumented UNet manifest (see docs/contracts.md, "Instrumented UNet"). */
+import type { CacheLocation } from './cache';
 
 export interface InstrumentOptions {
   /** Per-head probabilities [B, heads, Nq, Ntok] instead of the head average [B, Nq, Ntok]. */
@@ -10,6 +11,8 @@ export interface InstrumentOptions {
    * Default: only for originals over 256 MiB, so small models stay self-contained (loadable from a buffer).
    */
   shareWeights?: boolean;
+  /** Where the copy goes when the model's folder is not writable. Default: the user's cache folder (defaultCacheLocation). */
+  cache?: CacheLocation;
 }
 
 export type KeyDtype = 'float32' | 'float16';
@@ -35,7 +38,7 @@ export interface CrossAttentionLayer {
 }
 
 export interface InstrumentedUnet {
-  /** The instrumented model, beside the original so relative external-data paths still resolve. */
+  /** The instrumented model: beside the original, or in the user cache (with the external data it reads) when that folder is not writable. */
   path: string;
   /** Original key weights, safetensors, diffusers names `<layer>.to_k.weight` in torch layout [innerDim, textDim]. */
   keysPath: string;

@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import type { RasterImage } from '../image/png';
 import { tensorToRgb } from '../image/raster';
 import type { ModelFolder } from '../model/modelFolder';
+import type { CacheLocation } from '../onnx/cache';
 import { instrumentUnet, loadOriginalKeys, type InstrumentedUnet } from '../onnx/instrument';
 import { Rng } from '../random';
 import { DdimScheduler, readSchedulerConfig } from '../scheduler';
@@ -95,6 +96,8 @@ export interface PipelineOptions {
    * the base keys, instead of at every step. false feeds them from host memory at every step.
    */
   deviceInputs?: boolean;
+  /** Where the UNet's instrumented copy goes when the model's folder is not writable (default: the user's cache folder). */
+  cache?: CacheLocation;
 }
 
 /** Whether the UNet's constant inputs stay on the device, and why (not). */
@@ -130,8 +133,8 @@ export class Pipeline {
   static async load(model: ModelFolder, options: PipelineOptions = {}): Promise<Pipeline> {
     const provider = options.provider ?? 'cpu';
     const scheduler = new DdimScheduler(await readSchedulerConfig(model.schedulerConfigPath));
-    const tokenizer = await ClipTokenizer.fromFolder(model.tokenizerDir);
-    const instrumented = await instrumentUnet(model.unetPath, { perHead: options.perHead ?? true });
+    const tokenizer = await ClipTokenizer.fromFolder(model.tokenizerDir, model.textSequenceLength);
+    const instrumented = await instrumentUnet(model.unetPath, { perHead: options.perHead ?? true, ...(options.cache ? { cache: options.cache } : {}) });
     const open = (file: string): Promise<SessionHandle> => createSession(file, provider, options.threads);
     const [textEncoder, unet, vaeDecoder] = await Promise.all([
       open(model.textEncoderPath),

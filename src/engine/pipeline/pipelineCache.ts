@@ -3,6 +3,7 @@
 // since a Stable Diffusion pipeline holds several GB. Jobs run one at a time (the run queue; the CLI runs
 // one command), so the released pipeline is idle.
 import { openModelFolder } from '../model/modelFolder';
+import type { CacheLocation } from '../onnx/cache';
 import type { ProviderChoice } from '../session/providers';
 import { Pipeline } from './pipeline';
 
@@ -18,6 +19,8 @@ export interface PipelineCacheOptions {
   /** Called once each time a pipeline finishes loading (e.g. to show the model and provider in use). */
   onDidLoad?(info: LoadedPipelineInfo): void;
   threads?: number;
+  /** Where instrumented copies go when a model's folder is not writable (default: the user's cache folder). */
+  cache?: CacheLocation;
 }
 
 export class PipelineCache {
@@ -31,7 +34,13 @@ export class PipelineCache {
     if (!pipeline) {
       this.clear();
       pipeline = openModelFolder(modelRoot)
-        .then((folder) => Pipeline.load(folder, { provider, ...(this.options.threads ? { threads: this.options.threads } : {}) }))
+        .then((folder) =>
+          Pipeline.load(folder, {
+            provider,
+            ...(this.options.threads ? { threads: this.options.threads } : {}),
+            ...(this.options.cache ? { cache: this.options.cache } : {}),
+          }),
+        )
         .then((loaded) => {
           this.options.onDidLoad?.({ modelRoot, modelId: loaded.model.id, provider: loaded.provider.name, fallbacks: loaded.provider.fallbacks });
           return loaded;

@@ -11,8 +11,10 @@ export class InputError extends Error {
   constructor(
     message: string,
     readonly location?: InputLocation,
+    /** The error underneath (a model loader's), kept for the log. */
+    options?: { cause?: unknown },
   ) {
-    super(location ? `${location.file}:${location.line + 1}:${location.column + 1}: ${message}` : message);
+    super(location ? `${location.file}:${location.line + 1}:${location.column + 1}: ${message}` : message, options);
     this.name = 'InputError';
   }
 }

@@ -3,7 +3,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import * as path from 'node:path';
 import { checkImage, parseCaption, type DetectionReport, type DetectorWorld } from '../detector';
-import type { GenerateProgress, Pipeline } from '../pipeline/pipeline';
+import { CancelledError, type GenerateProgress, type Pipeline } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import { modelDefaultsPath, readModelDetectorWorld } from '../model/modelDefaults';
 import { formatDiagnostic, parsePromptFile, type ParsedPromptFile, type PromptLine, type SourceRange } from '../promptFile';
@@ -67,10 +67,13 @@ export async function openPromptFile(
       errors.length === 1 ? undefined : { file, line: first.line, column: first.column },
     );
   }
+  const modelAt = parsed.settings.model?.valueRange;
   const { modelRoot, values, sources } = await resolveFileSettings(parsed.settings, file, {
     builtinModelsDir: source.builtinModelsDir,
     named: source.models,
     allowPaths: source.allowModelPaths,
+  }).catch((error: unknown) => {
+    throw modelInputError(error, file, modelAt);
   });
   const seeds = overrides.seed === undefined ? values.seed : [overrides.seed];
   const settings: RunSettings = {
@@ -93,11 +96,26 @@ export async function openPromptFile(
     },
   };
   hooks.onStatus?.(`Loading ${path.basename(modelRoot)}…`);
-  const pipeline = await pipelines.get(modelRoot, source.provider);
+  const pipeline = await pipelines.get(modelRoot, source.provider).catch((error: unknown) => {
+    throw modelInputError(error, file, modelAt);
+  });
   const sizeOrigin = sources.size === 'model' ? { defaultsFile: modelDefaultsPath(modelRoot) } : { where: parsed.settings.size?.valueRange };
   checkSampleShape(pipeline, settings, file, sizeOrigin);
   checkSampleMemory(pipeline, settings, file, sizeOrigin);
   return { parsed, seeds, settings, pipeline, world: await readModelDetectorWorld(modelRoot) };
+}
+
+/**
+ * A model that cannot be opened or loaded (a missing folder, a broken part, a bad prompt_lens.json, a provider
+ * that refuses it) is the `model:` setting's problem: an InputError naming the .prompt file and the line of
+ * `model:` (none when the default model applies), in one line, with the loader's error as its cause.
+ */
+function modelInputError(error: unknown, file: string, modelAt: SourceRange | undefined): unknown {
+  if (error instanceof InputError || error instanceof CancelledError) return error;
+  const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, '; ');
+  return modelAt
+    ? new InputError(`model: ${message}`, { file, line: modelAt.line, column: modelAt.column }, { cause: error })
+    : new InputError(`${file}: the default model: ${message}`, undefined, { cause: error });
 }
 
 /** Samples one prompt with attention capture and analysis; `keys` overlays finetuned key projections. */

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Bpe, parseMerges, pieceLength } from './bpe';
 import { byteCharsToBytes, byteToUnicode } from './byteLevel';
@@ -39,6 +39,18 @@ export interface ClipTokenizerOptions {
 }
 
 /** CLIP's split pattern; the input is already lower-cased, so the i flag only mirrors CLIP. */
+/** Tokenizer files over this size are refused (CLIP's vocab.json is about 1 MiB, its merges.txt 0.5 MiB). */
+export const TOKENIZER_FILE_LIMIT = 16 * 1024 * 1024;
+
+/** model_max_length at or above this means "no limit" (transformers writes int(1e30), VERY_LARGE_INTEGER). */
+const NO_LIMIT = 1e9;
+
+class TokenizerFileTooLarge extends Error {}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
 const WORD_PATTERN = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+/giu;
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8');
@@ -79,13 +91,22 @@ export class ClipTokenizer {
   }
 
   /** Loads vocab.json, merges.txt and the optional tokenizer_config.json / special_tokens_map.json. */
-  static async fromFolder(dir: string): Promise<ClipTokenizer> {
+  static async fromFolder(dir: string, textSequenceLength?: number): Promise<ClipTokenizer> {
     const read = async (name: string, optional: boolean): Promise<string | undefined> => {
+      const file = path.join(dir, name);
       try {
-        return await readFile(path.join(dir, name), 'utf8');
+        // A tokenizer file far over CLIP's size is not CLIP's: refused before it costs minutes and GBs to parse.
+        const { size } = await stat(file);
+        if (size > TOKENIZER_FILE_LIMIT) {
+          throw new TokenizerFileTooLarge(
+            `${file} is ${megabytes(size)}; Prompt Lens reads tokenizer files up to ${megabytes(TOKENIZER_FILE_LIMIT)} (CLIP's vocab.json is about 1 MiB): use the export's own CLIP tokenizer`,
+          );
+        }
+        return await readFile(file, 'utf8');
       } catch (e) {
+        if (e instanceof TokenizerFileTooLarge) throw e;
         if (optional && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw new Error(`${path.join(dir, name)}: cannot read (${(e as Error).message})`);
+        throw new Error(`${file}: cannot read (${(e as Error).message})`);
       }
     };
     const json = (name: string, text: string | undefined): Record<string, unknown> => {
@@ -106,10 +127,12 @@ export class ClipTokenizer {
     const vocab = json('vocab.json', vocabText);
     const config = json('tokenizer_config.json', configText);
     const special = json('special_tokens_map.json', specialText);
-    const maxLength = config.model_max_length ?? 77;
-    if (typeof maxLength !== 'number') {
+    const written = config.model_max_length;
+    if (written !== undefined && typeof written !== 'number') {
       throw new Error(`${path.join(dir, 'tokenizer_config.json')}: "model_max_length" must be a number`);
     }
+    // Unset, or Hugging Face's "no limit" (1e30): as many tokens as the text encoder has positions.
+    const maxLength = written === undefined || written >= NO_LIMIT ? (textSequenceLength ?? 77) : written;
     // A token entry is a string or an AddedToken object {content: ...}; the special map wins.
     const token = (key: string): string | undefined => {
       for (const source of [special, config]) {
@@ -138,6 +161,13 @@ export class ClipTokenizer {
 
   get vocabSize(): number {
     return this.vocab.size;
+  }
+
+  /** The largest token id the tokenizer can produce: the text encoder must embed ids up to it. */
+  get largestId(): number {
+    let largest = 0;
+    for (const id of this.vocab.values()) largest = Math.max(largest, id);
+    return largest;
   }
 
   encode(text: string): TokenizedText {
