@@ -1,12 +1,16 @@
-// The paper's table in miniature, in the neglect regime (method.md §4-5), on the embedded model: two-object
-// prompts written without articles ("red circle and blue square"), where tiny-shapes drops the second object.
-// Pre-registered splits (bench/neglectSplits.ts: a seeded shuffle of the 36 pairs with distinct colours and
-// shapes into disjoint train/held-out sets); per split, the engine's finetune (full UNet gradient) and the
-// PyTorch full-autograd reference (models/tiny-shapes/reference/finetune.py) train on the same pairs with the
-// same settings; every column samples the same prompts and seeds, scored by the detector; McNemar exact
-// p-values against the base model, per split and pooled. Controls: single objects, the held-out pairs with
-// articles; the held-out pairs in two other templates tell composition from template.
-//   npm run finetune-table [-- --splits 3 --seeds 16 --train-seeds 0 --lr X --train-steps N --norm-weight W
+// The paper's table in miniature (method.md §4-5) on a model's own neglect regime:
+//  - article-less (tiny-shapes): two-object prompts written without articles ("red circle and blue square"),
+//    where tiny-shapes drops the second object; splits are a seeded shuffle of the 36 pairs with distinct
+//    colours and shapes (bench/neglectSplits.ts);
+//  - unseen combinations (a model with a pairs.json, neglect-shapes): ordinary prompts with articles ("a red
+//    star and a blue ring") of the shape pairs the model never saw together in training, coloured and split by
+//    a seeded shuffle.
+// Pre-registered splits into disjoint train/held-out sets; per split, the engine's finetune (full UNet gradient)
+// and the PyTorch full-autograd reference (<model>/reference/finetune.py) train on the same pairs with the same
+// settings; every column samples the same prompts and seeds with the model's recommended sampling settings,
+// scored by the detector; McNemar exact p-values against the base model, per split and pooled. Controls:
+// single objects and, per regime, the held-out pairs in other templates or the pairs seen in training.
+//   npm run finetune-table [-- --model DIR --splits 3 --seeds 16 --train-seeds 0 --lr X --train-steps N --norm-weight W
 //                             --choose-lr 1e-4,3e-4 --no-reference --python /usr/bin/python3 --json FILE]
 // --train-seeds: finetune each split once per training seed (its draws of t and noise), engine and reference alike;
 // the columns pool every seed's images, each paired with the same base image.
@@ -18,12 +22,13 @@ import * as path from 'node:path';
 import { checkImage, type DetectorWorld } from '../src/engine/detector';
 import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor, type FinetuneOptions } from '../src/engine/finetune/trainer';
 import { openModelFolder } from '../src/engine/model/modelFolder';
-import { readModelDetectorWorld, readModelFinetune } from '../src/engine/model/modelDefaults';
+import { readModelDefaults, readModelDetectorWorld, readModelFinetune } from '../src/engine/model/modelDefaults';
 import { loadOriginalKeys, transpose } from '../src/engine/onnx/instrument';
 import { Pipeline } from '../src/engine/pipeline/pipeline';
+import { Rng } from '../src/engine/random';
 import { decodeSafetensors, halfsToFloats } from '../src/engine/safetensors';
 import { discordant, mcnemarExact } from './mcnemar';
-import { allObjects, describePair, markedPrompt, neglectSplits, referencePairs, TEMPLATES, type Pair, type ShapeObject } from './neglectSplits';
+import { allObjects, colourPairs, describePair, markedPrompt, neglectSplits, referencePairs, TEMPLATES, unseenPairSplits, type Pair, type ShapeObject, type Split } from './neglectSplits';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SPLIT_SEED = 2312;
@@ -70,33 +75,110 @@ interface Row {
   seeds: number;
 }
 
-function rows(split: { train: Pair[]; heldOut: Pair[] }, seeds: number, world: DetectorWorld): Row[] {
-  const of = (pairs: Pair[], template: string) => pairs.map((objects) => ({ objects, template }));
-  const singles = allObjects(world).map((o) => ({ objects: [o], template: TEMPLATES.single }));
-  const control = Math.max(1, Math.round(seeds / 2));
-  return [
-    { label: 'no articles, training pairs', prompts: of(split.train, TEMPLATES.bare), seeds },
-    { label: 'no articles, held-out pairs', prompts: of(split.heldOut, TEMPLATES.bare), seeds },
-    { label: 'control: held-out pairs with articles', prompts: of(split.heldOut, TEMPLATES.articles), seeds: control },
-    { label: 'control: single objects', prompts: singles, seeds: Math.max(1, Math.round(seeds / 4)) },
-    { label: 'template "A with B", held-out pairs', prompts: of(split.heldOut, TEMPLATES.with), seeds: control },
-    { label: 'template "A, B", held-out pairs', prompts: of(split.heldOut, TEMPLATES.comma), seeds: control },
-  ];
+/** A regime: its splits, the template the finetune trains on, the rows every column samples. */
+interface TableDesign {
+  regime: string;
+  splits: Split[];
+  trainTemplate: string;
+  rows(split: Split, seeds: number): Row[];
+  /** The labels of the rows trained on and held out (compared engine against reference at the end). */
+  trained: string;
+  heldOut: string;
+}
+
+const SINGLES = 'control: single objects';
+const ofPairs = (pairs: Pair[], template: string) => pairs.map((objects) => ({ objects, template }));
+const singlesRow = (world: DetectorWorld, seeds: number): Row => ({
+  label: SINGLES,
+  prompts: allObjects(world).map((o) => ({ objects: [o], template: TEMPLATES.single })),
+  seeds: Math.max(1, Math.round(seeds / 4)),
+});
+
+/** tiny-shapes: composes well with articles, neglects the second object without them. */
+function articleLessDesign(count: number, world: DetectorWorld): TableDesign {
+  const trained = 'no articles, training pairs';
+  const heldOut = 'no articles, held-out pairs';
+  return {
+    regime: 'article-less prompts ("red circle and blue square"), off the captions\' template',
+    splits: neglectSplits(count, 6, 6, SPLIT_SEED, world),
+    trainTemplate: TEMPLATES.bare,
+    trained,
+    heldOut,
+    rows(split, seeds) {
+      const control = Math.max(1, Math.round(seeds / 2));
+      return [
+        { label: trained, prompts: ofPairs(split.train, TEMPLATES.bare), seeds },
+        { label: heldOut, prompts: ofPairs(split.heldOut, TEMPLATES.bare), seeds },
+        { label: 'control: held-out pairs with articles', prompts: ofPairs(split.heldOut, TEMPLATES.articles), seeds: control },
+        singlesRow(world, seeds),
+        { label: 'template "A with B", held-out pairs', prompts: ofPairs(split.heldOut, TEMPLATES.with), seeds: control },
+        { label: 'template "A, B", held-out pairs', prompts: ofPairs(split.heldOut, TEMPLATES.comma), seeds: control },
+      ];
+    },
+  };
+}
+
+/** What a model's pairs.json says about its training data (models/neglect-shapes/train/world.py writes it). */
+interface PairsFile {
+  seen_pairs: [string, string][];
+  held_out_pairs: [string, string][];
+}
+
+/**
+ * A model trained with most shape pairs held out (neglect-shapes): ordinary prompts with articles of the pairs it
+ * never saw together, 5 trained on and 5 held out per split; controls: the pairs it saw, and single objects.
+ */
+function unseenPairsDesign(count: number, world: DetectorWorld, pairs: PairsFile): TableDesign {
+  const trained = 'unseen pairs, trained on';
+  const heldOut = 'unseen pairs, held out';
+  const seen = colourPairs(pairs.seen_pairs, world.colours, new Rng(SPLIT_SEED + 1));
+  return {
+    regime: `ordinary prompts ("a red star and a blue ring") of the ${pairs.held_out_pairs.length} shape pairs never seen together in training`,
+    splits: unseenPairSplits(pairs.held_out_pairs, world.colours, count, 5, 5, SPLIT_SEED),
+    trainTemplate: TEMPLATES.articles,
+    trained,
+    heldOut,
+    rows(split, seeds) {
+      return [
+        { label: trained, prompts: ofPairs(split.train, TEMPLATES.articles), seeds },
+        { label: heldOut, prompts: ofPairs(split.heldOut, TEMPLATES.articles), seeds },
+        { label: 'control: pairs seen in training', prompts: ofPairs(seen, TEMPLATES.articles), seeds: Math.max(1, Math.round(seeds / 2)) },
+        singlesRow(world, seeds),
+      ];
+    },
+  };
+}
+
+async function designFor(model: string, count: number, world: DetectorWorld): Promise<TableDesign> {
+  const file = path.join(model, 'pairs.json');
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  return text === undefined ? articleLessDesign(count, world) : unseenPairsDesign(count, world, JSON.parse(text) as PairsFile);
+}
+
+/** The model's recommended sampling (its prompt_lens.json defaults), which every column uses. */
+interface Sampling {
+  steps: number;
+  guidance: number;
 }
 
 /** Detector success of every (prompt, seed) of a row, in a fixed order, so columns pair up image by image. */
-async function outcomes({ pipeline, world }: { pipeline: Pipeline; world: DetectorWorld }, row: Row, keys: Map<string, Float32Array> | undefined): Promise<boolean[]> {
+async function outcomes({ pipeline, world, sampling }: Model, row: Row, keys: Map<string, Float32Array> | undefined): Promise<boolean[]> {
   const out: boolean[] = [];
   for (const { objects, template } of row.prompts) {
     const prompt = markedPrompt(template, objects).text;
     for (let first = 0; first < row.seeds; first += pipeline.batchLimit) {
       const seeds = Array.from({ length: Math.min(pipeline.batchLimit, row.seeds - first) }, (_, i) => first + i);
-      // The model's recommended sampling: 20 DDIM steps, guidance 2 (models/tiny-shapes/prompt_lens.json).
-      const images = await pipeline.generateBatch(seeds.map((seed) => ({ prompt, negativePrompt: '', seed, steps: 20, guidance: 2, eta: 0, ...(keys ? { keys } : {}) })));
+      const images = await pipeline.generateBatch(seeds.map((seed) => ({ prompt, negativePrompt: '', seed, ...sampling, eta: 0, ...(keys ? { keys } : {}) })));
       for (const image of images) out.push(checkImage(image.image, objects, { world }).success);
     }
   }
   return out;
+}
+
+interface Model {
+  pipeline: Pipeline;
+  world: DetectorWorld;
+  sampling: Sampling;
 }
 
 /** Diffusers-named to_k weights (torch layout) overlaid on the base keys, in the graph's layout. */
@@ -113,11 +195,11 @@ async function referenceKeys(file: string, pipeline: Pipeline): Promise<Map<stri
 }
 
 /** The PyTorch reference finetune on the same pairs and settings (one thread, denormals flushed); undefined when it cannot run. */
-function runReference(o: Options, pairs: Pair[], options: FinetuneOptions): { file: string; seconds: number } | { skipped: string } {
+function runReference(o: Options, pairs: Pair[], template: string, options: FinetuneOptions): { file: string; seconds: number } | { skipped: string } {
   const out = mkdtempSync(path.join(tmpdir(), 'prompt-lens-table-'));
   const script = path.join(o.model, 'reference', 'finetune.py');
   const args = [
-    script, '--pairs', referencePairs(pairs), '--held-out', '', '--template', TEMPLATES.bare, '--steps', String(options.steps), '--lr', String(options.lr),
+    script, '--pairs', referencePairs(pairs), '--held-out', '', '--template', template, '--steps', String(options.steps), '--lr', String(options.lr),
     '--batch', String(options.batch), '--norm-weight', String(options.normWeight), '--x0-scale', String(options.x0Scale),
     // The engine's single-object prompts are each object's own words in the training prompt (trainer.singleObjectPrompts).
     '--single-template', '{A}',
@@ -160,7 +242,9 @@ async function main(): Promise<void> {
   const pipeline = await Pipeline.load(await openModelFolder(o.model));
   const recommended = await readModelFinetune(o.model);
   const world = await readModelDetectorWorld(o.model);
-  const model = { pipeline, world };
+  const defaults = await readModelDefaults(o.model);
+  const model: Model = { pipeline, world, sampling: { steps: defaults.steps ?? 20, guidance: defaults.guidance ?? 7.5 } };
+  const design = await designFor(o.model, o.splits, world);
   const trainer = await SepEnTrainer.create(pipeline);
   const base: FinetuneOptions = {
     ...defaultFinetuneOptions,
@@ -169,17 +253,19 @@ async function main(): Promise<void> {
     steps: o.trainSteps ?? recommended.steps ?? defaultFinetuneOptions.steps,
     normWeight: o.normWeight ?? recommended.normWeight ?? defaultFinetuneOptions.normWeight,
   };
-  const splits = neglectSplits(o.splits, 6, 6, SPLIT_SEED, world);
+  const { splits } = design;
   console.log(`model ${pipeline.model.id} (${pipeline.model.hash}); splits from seed ${SPLIT_SEED}, fixed before any result:`);
   splits.forEach((s, k) => console.log(`  split ${k + 1}: train ${s.train.map(describePair).join(', ')}; held out ${s.heldOut.map(describePair).join(', ')}`));
-  console.log(`sampling: 20 DDIM steps, guidance 2, seeds 0..${o.seeds - 1} for the article-less rows; detector strict success`);
+  console.log(`regime: ${design.regime}`);
+  console.log(`sampling (the model's recommendation): ${model.sampling.steps} DDIM steps, guidance ${model.sampling.guidance}, seeds 0..${o.seeds - 1} for the pair rows; detector strict success`);
 
   if (o.chooseLr) {
-    const [row, , , singles] = rows(splits[0], o.seeds, world);
+    const splitRows = design.rows(splits[0], o.seeds);
+    const [row, singles] = [design.trained, SINGLES].map((label) => splitRows.find((r) => r.label === label) as Row);
     const before = { train: await outcomes(model, row, undefined), singles: await outcomes(model, singles, undefined) };
     console.log(`\nsplit 1, base: training pairs ${percent(before.train)}, single objects ${percent(before.singles)}`);
     for (const lr of o.chooseLr) {
-      const trained = await trainer.train(splits[0].train.map((p) => markedPrompt(TEMPLATES.bare, p)), { ...base, lr });
+      const trained = await trainer.train(splits[0].train.map((p) => markedPrompt(design.trainTemplate, p)), { ...base, lr });
       const after = { train: await outcomes(model, row, trained.keys), singles: await outcomes(model, singles, trained.keys) };
       console.log(`split 1, lr ${lr}, ${base.steps} steps: training pairs ${cell(before.train, after.train)}, single objects ${cell(before.singles, after.singles)}`);
     }
@@ -192,7 +278,7 @@ async function main(): Promise<void> {
   const sizes = new Map<string, number>();
   const record: unknown[] = [];
   for (const [k, split] of splits.entries()) {
-    const splitRows = rows(split, o.seeds, world);
+    const splitRows = design.rows(split, o.seeds);
     const results: Results = new Map();
     const baseOutcomes = new Map<string, boolean[]>();
     for (const row of splitRows) baseOutcomes.set(row.label, await outcomes(model, row, undefined));
@@ -200,10 +286,10 @@ async function main(): Promise<void> {
     for (const seed of o.trainSeeds) {
       const options = { ...base, seed };
       const started = performance.now();
-      const engine = await trainer.train(split.train.map((p) => markedPrompt(TEMPLATES.bare, p)), options);
+      const engine = await trainer.train(split.train.map((p) => markedPrompt(design.trainTemplate, p)), options);
       const engineSeconds = (performance.now() - started) / 1000;
       curves.push(engine.curve.map((step) => step.loss));
-      const reference = o.reference ? runReference(o, split.train, options) : { skipped: '--no-reference' };
+      const reference = o.reference ? runReference(o, split.train, design.trainTemplate, options) : { skipped: '--no-reference' };
       const keys: [Column, Map<string, Float32Array>][] = [['engine', engine.keys]];
       if ('file' in reference) keys.push(['reference', await referenceKeys(reference.file, pipeline)]);
       const loss = (c: typeof engine.curve) => `${c[0]?.loss.toFixed(3)} → ${c[c.length - 1]?.loss.toFixed(3)}`;
@@ -227,7 +313,7 @@ async function main(): Promise<void> {
     record.push({ split: k + 1, trainSeeds: o.trainSeeds, train: split.train.map(describePair), heldOut: split.heldOut.map(describePair), engineCurves: curves, results: Object.fromEntries(results) });
   }
   printTable(`Pooled over ${splits.length} splits`, pooled, (label) => sizes.get(label) ?? 0);
-  for (const label of ['no articles, training pairs', 'no articles, held-out pairs']) {
+  for (const label of [design.trained, design.heldOut]) {
     const r = pooled.get(label);
     if (!r?.engine || !r.reference || !r.base) continue;
     const gain = (xs: boolean[]) => xs.filter(Boolean).length - (r.base as boolean[]).filter(Boolean).length;
