@@ -15,11 +15,11 @@ import { comparePrompt } from '../engine/run/comparePrompt';
 import { InputError } from '../engine/run/errors';
 import { resolveFileSettings, resolveModel, type ModelLookup, type ResolvedFileSettings } from '../engine/run/resolveModel';
 import { runFinetune } from '../engine/run/runFinetune';
-import type { AttentionAnalysis } from '../engine/run/attentionAnalysis';
-import { refilterRun, runPromptSeeds } from '../engine/run/runPrompt';
+import { runPromptSeeds } from '../engine/run/runPrompt';
 import type { WrittenRun } from '../engine/run/runRecord';
 import type { RunResult } from '../engine/run/runResult';
 import { seedSummary } from '../engine/run/seedSummary';
+import { storedMaps } from '../engine/run/storedView';
 import type { ProviderChoice } from '../engine/session/createSession';
 import { userModels } from '../models/addModel';
 import type { JobKind, MapFilter, RunView, SeedRun } from '../protocol/messages';
@@ -67,8 +67,6 @@ export class RunController implements vscode.Disposable {
   lastNotice: string | undefined;
   /** The runs of the newest Generate with several seeds: the results view switches between them. */
   private seedRuns: SeedRun[] = [];
-  /** The newest Generate's record and analysis: its maps can be filtered by layer or head without sampling again. */
-  private lastRun: { folder: string; result: RunResult; analysis: AttentionAnalysis; runsDir: string } | undefined;
 
   constructor(
     private readonly pipelines: PipelineCache,
@@ -161,20 +159,29 @@ export class RunController implements vscode.Disposable {
   }
 
   /**
-   * The run in `folder` with the display maps aggregating only `filter`'s layer or grid, head and steps: the
-   * same image, other maps, as a new run. For the newest Generate over all steps, from its stored per-layer
-   * sums; otherwise sampled again (its prompt, seed and steps; the prompt looked up in its .prompt file by
-   * text). Scores and masks stay Separate-and-Enhance's own.
+   * The run in `folder` with its display maps aggregating only `filter`'s layer or grid, head and steps: a view
+   * of the same run, aggregated from the attention its folder kept (nothing sampled, nothing written). Only a
+   * run without that (older records), or one that kept step sums only and a step range, is sampled again (its
+   * prompt, seed and steps; the prompt looked up in its .prompt file by text), as a new run that records the
+   * run it filters. Scores and masks stay Separate-and-Enhance's own.
    */
   async filterMaps(folder: string, filter: MapFilter): Promise<CompletedRun | undefined> {
-    const last = this.lastRun?.folder === folder ? this.lastRun : undefined;
-    const selection = last ? selectionOf(filter, last.result.layers) : undefined;
-    if (last && selection && last.analysis.canRefilter(selection)) {
-      this.log.info(`Filter maps of ${path.basename(folder)}: ${describeFilter(filter)}, from the run's stored maps`);
-      return this.job('generate', `${last.result.prompt} · ${describeFilter(filter)}`, async (job) => {
-        job.status('Aggregating the stored maps…');
-        return this.showRun(await refilterRun(last, selection, last.runsDir), filter, last);
-      });
+    let shown: RunView;
+    try {
+      shown = await loadRunView(folder);
+      const maps = await storedMaps(folder, selectionOf(filter, shown.layers));
+      if (maps) {
+        this.log.info(`Filter maps of ${path.basename(folder)}: ${describeFilter(filter)}, from the run's kept attention`);
+        const wordMaps = new Float32Array(maps.maps.length * maps.mapHeight * maps.mapWidth);
+        maps.maps.forEach((m, i) => wordMaps.set(m, i * maps.mapHeight * maps.mapWidth));
+        const isDefault = Object.keys(filter).length === 0;
+        const view: RunView = { ...shown, wordMaps: wordMaps.buffer, mapRecipe: maps.mapRecipe, ...(isDefault ? {} : { filter }) };
+        this.panel.showView({ kind: 'run', folder }, { type: 'result', run: this.withSeedRuns(view) });
+        return { runId: shown.runId, runFolder: folder };
+      }
+    } catch (error) {
+      this.notice(error instanceof Error ? error.message : String(error), 'error');
+      return undefined;
     }
     let source: Awaited<ReturnType<RunController['runSource']>>;
     try {
@@ -184,8 +191,8 @@ export class RunController implements vscode.Disposable {
       return undefined;
     }
     const label = `${source.prompt} · ${describeFilter(filter)}`;
-    this.log.info(`Filter maps of ${path.basename(folder)}: ${describeFilter(filter)}`);
-    return this.sample(source.uri, source.text, source.line, label, { seed: source.seed, steps: source.steps }, filter, source.layers);
+    this.log.info(`Filter maps of ${path.basename(folder)}: ${describeFilter(filter)}; the run kept no per-step maps, so it is sampled again`);
+    return this.sample(source.uri, source.text, source.line, label, { seed: source.seed, steps: source.steps }, { filter, layers: source.layers, of: folder });
   }
 
   /** The .prompt file, line and settings a run record was made from (the file as open in the editor, else on disk). */
@@ -224,12 +231,11 @@ export class RunController implements vscode.Disposable {
     line: number,
     label: string,
     overrides: { seed?: number; steps?: number },
-    filter?: MapFilter,
-    layers?: { gridH: number; gridW: number }[],
+    filtering?: { filter: MapFilter; layers: { gridH: number; gridW: number }[]; of: string },
   ): Promise<CompletedRun | undefined> {
+    const filter = filtering?.filter;
     const { file, runsDir, provider, models } = this.settings({ uri });
     return this.job('generate', label, async (job) => {
-      let analysis: AttentionAnalysis | undefined;
       // Every seed of the file's list, each its own run; the view shows the last, History lists them all.
       const runs = await runPromptSeeds(
         {
@@ -242,7 +248,7 @@ export class RunController implements vscode.Disposable {
           models,
           allowModelPaths: vscode.workspace.isTrusted,
           ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
-          ...(filter ? { selection: selectionOf(filter, layers) } : {}),
+          ...(filtering ? { selection: selectionOf(filtering.filter, filtering.layers), filteredFrom: filtering.of } : {}),
         },
         this.pipelines,
         {
@@ -253,7 +259,6 @@ export class RunController implements vscode.Disposable {
               this.panel.post({ type: 'progress', runId: job.id, step: p.step, totalSteps: p.totalSteps });
             }
           },
-          onAnalysis: (a) => (analysis = a),
         },
         {
           onWritten: ({ written }, index, of) => {
@@ -266,16 +271,15 @@ export class RunController implements vscode.Disposable {
       if (runs.length > 1) this.log.info(seedSummary(runs.map((r) => r.result)));
       // A filter's re-run (one seed) keeps the seed list of the Generate it came from.
       if (!filter) this.seedRuns = runs.length > 1 ? runs.map((r) => ({ seed: r.result.settings.seed, runFolder: r.written.folder })) : [];
-      return this.showRun(runs[runs.length - 1], filter, analysis && { analysis, runsDir });
+      return this.showRun(runs[runs.length - 1], filter);
     });
   }
 
-  /** A Generate's (or a filter's) new record: shown, remembered for filtering, announced. */
-  private showRun(done: { result: RunResult; written: WrittenRun }, filter: MapFilter | undefined, kept: { analysis: AttentionAnalysis; runsDir: string } | undefined): CompletedRun {
+  /** A Generate's (or a filter's) new record: shown and announced. */
+  private showRun(done: { result: RunResult; written: WrittenRun }, filter: MapFilter | undefined): CompletedRun {
     this.folders.set(done.written.id, done.written.folder);
     this.log.info(`Done in ${Math.round(done.result.timings.totalMs)} ms on ${done.result.provider.name}: ${done.written.folder}`);
     this.usedModel(done.result);
-    this.lastRun = kept && { folder: done.written.folder, result: done.result, ...kept };
     this.panel.showView({ kind: 'run', folder: done.written.folder }, { type: 'result', run: this.withSeedRuns(toRunView(done.result, done.written, filter)) });
     this.finished.fire({ kind: 'generate', folder: done.written.folder });
     return { runId: done.written.id, runFolder: done.written.folder };

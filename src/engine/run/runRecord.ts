@@ -7,6 +7,7 @@ import { encodePng, type RasterImage } from '../image/png';
 import { heatmapRgb, mapMax, overlayHeat, resizeMapBilinear, resizeNearest } from '../image/raster';
 import { REPORT_FILE, writeHtmlReport } from '../report/htmlReport';
 import { encodeSafetensors, type SafeTensor } from '../safetensors';
+import { ATTENTION_FILE, encodeAttentionStore } from './attentionStore';
 import type { RunResult } from './runResult';
 import { slug, timestamp, writeStagedFolder } from './stagedFolder';
 
@@ -69,6 +70,7 @@ async function writeFiles(result: RunResult, dir: string): Promise<PictureFiles>
     await fs.writeFile(path.join(dir, files.overlap), encodePng(mapPicture(result.scores.overlapMap, result, large)));
   }
   await fs.writeFile(path.join(dir, RUN_MAPS), mapsSafetensors(result));
+  if (result.attention) await fs.writeFile(path.join(dir, ATTENTION_FILE), encodeAttentionStore(result.attention));
   return files;
 }
 
@@ -122,7 +124,9 @@ function runJson(result: RunResult, id: string, now: Date, files: PictureFiles):
       height: result.mapHeight,
       width: result.mapWidth,
       recipe: result.mapRecipe,
-      aggregatedFrom: result.mapsAggregatedFrom,
+      // attention.safetensors: the words' raw attention per layer (float16), for filters that are views of this run.
+      attention: result.attention ? ATTENTION_FILE : undefined,
+      filteredFrom: result.filteredFrom,
       timeline: result.timeline
         ? { timesteps: result.timeline.timesteps, height: result.timeline.height, width: result.timeline.width }
         : undefined,
