@@ -65,6 +65,10 @@ export interface MapFilter {
 export interface SeedRun {
   seed: number;
   runFolder: string;
+  /** The detector's verdict on this seed's image, for the seed strip's ✓/✗. */
+  detection?: DetectionView;
+  /** The seed's image, PNG bytes (the strip's thumbnail). */
+  imagePng?: ArrayBuffer;
 }
 
 export interface RunView {
@@ -165,6 +169,10 @@ export interface RenderedState {
   /** Options of the layer and head filters (labels). */
   layerOptions?: string[];
   headOptions?: string[];
+  /** The verdict line as shown. */
+  verdict?: string;
+  /** The seed strip's entries as shown ("seed 3 ✗"). */
+  seedStrip?: string[];
 }
 
 /** What the results webview keeps with setState (restored on reopen and after a reload). */
@@ -180,13 +188,16 @@ export interface ResultsWebviewState {
   filter?: MapFilter;
   /** Maps scaled by their own maximum ('map') or by the largest of all words' maps ('shared'). */
   scale?: 'map' | 'shared';
+  /** What the main image shows over itself, and how opaque (0..1). */
+  overlay?: 'heat' | 'contour' | 'image';
+  opacity?: number;
 }
 
 export type WebviewToHost =
   | { type: 'ready'; restore?: ViewRef }
   | { type: 'rendered'; state: RenderedState }
   | { type: 'cancel'; runId: string }
-  /** Re-run the shown run (same prompt, seed, steps) with its display maps filtered. */
+  /** Show the shown run with its display maps filtered (a view of it; sampled again only for records that kept too little). */
   | { type: 'filterMaps'; runFolder: string; filter: MapFilter }
   | { type: 'revealRunFolder'; runId: string; folder?: string }
   /** Show another seed's run of the shown Generate (one of the view's `seedRuns`). */

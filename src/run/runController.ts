@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findKeySets, type KeySetSummary } from '../engine/history';
+import { encodePng } from '../engine/image/png';
 import { openModelFolder } from '../engine/model/modelFolder';
 import { CancelledError } from '../engine/pipeline/pipeline';
 import type { PipelineCache } from '../engine/pipeline/pipelineCache';
@@ -52,6 +53,17 @@ export interface ModelInUse {
 export function runsDirFor(uri: vscode.Uri): string {
   const setting = vscode.workspace.getConfiguration('promptLens', uri).get<string>('runsFolder', 'runs') || 'runs';
   return path.resolve(path.dirname(uri.fsPath), setting);
+}
+
+/** A seed's entry in the results view's seed strip: its folder, detector verdict and image. */
+function seedRunOf(run: { result: RunResult; written: WrittenRun }): SeedRun {
+  const png = encodePng(run.result.image);
+  return {
+    seed: run.result.settings.seed,
+    runFolder: run.written.folder,
+    ...(run.result.detection ? { detection: run.result.detection } : {}),
+    imagePng: png.buffer.slice(png.byteOffset, png.byteOffset + png.byteLength) as ArrayBuffer,
+  };
 }
 
 export class RunController implements vscode.Disposable {
@@ -270,7 +282,7 @@ export class RunController implements vscode.Disposable {
       );
       if (runs.length > 1) this.log.info(seedSummary(runs.map((r) => r.result)));
       // A filter's re-run (one seed) keeps the seed list of the Generate it came from.
-      if (!filter) this.seedRuns = runs.length > 1 ? runs.map((r) => ({ seed: r.result.settings.seed, runFolder: r.written.folder })) : [];
+      if (!filter) this.seedRuns = runs.length > 1 ? runs.map(seedRunOf) : [];
       return this.showRun(runs[runs.length - 1], filter);
     });
   }
