@@ -59,9 +59,34 @@ export function computeDiagnostics(
       }
       const negative = negativeText(parsed, lines);
       if (negative) out.push(...modelDiagnostics(negative, lookup.model));
+      out.push(...limitDiagnostics(parsed, lookup.model));
     }
   }
   return out.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** Settings the model cannot take, underlined where they are written (a run would stop on them). */
+function limitDiagnostics(parsed: ParsedPromptFile, model: LoadedModel): LangDiagnostic[] {
+  const out: LangDiagnostic[] = [];
+  const { steps, size } = parsed.settings;
+  const { maxSteps, fixedSize } = model.limits;
+  if (steps && maxSteps !== undefined && steps.value > maxSteps) {
+    out.push({
+      ...steps.valueRange,
+      severity: 'error',
+      code: 'model',
+      message: `steps: ${model.id}'s scheduler takes at most ${maxSteps} steps (more would ask for a timestep outside its training range)`,
+    });
+  }
+  if (size && fixedSize && (size.value.width !== fixedSize.width || size.value.height !== fixedSize.height)) {
+    out.push({
+      ...size.valueRange,
+      severity: 'error',
+      code: 'model',
+      message: `size: ${model.id} only makes ${fixedSize.width}x${fixedSize.height} images, not ${size.value.width}x${size.value.height}`,
+    });
+  }
+  return out;
 }
 
 /** CLIP's pre-tokenizer split (its words), case-insensitive like CLIP after lower-casing. */
