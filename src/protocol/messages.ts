@@ -166,6 +166,8 @@ export interface RenderedState {
   matrix?: string[];
   /** The filter the maps were made with. */
   filter?: MapFilter;
+  /** How the shown maps were aggregated (the run's or its filter's recipe). */
+  recipe?: string;
   /** Options of the layer and head filters (labels). */
   layerOptions?: string[];
   headOptions?: string[];

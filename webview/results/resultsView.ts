@@ -333,6 +333,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
         masks: analysis.masks,
         matrix: analysis.matrix,
         filter: shownFilter,
+        ...(run.mapRecipe ? { recipe: run.mapRecipe } : {}),
         layerOptions: filters.layers.map((o) => o.label),
         headOptions: filters.heads.map((o) => o.label),
         verdict,
