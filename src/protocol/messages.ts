@@ -230,6 +230,8 @@ export interface HistoryItem {
   overlap?: number;
   /** Small PNG of the run's image. */
   thumbnail?: ArrayBuffer;
+  /** A run sampled again to filter another's maps: that run's id and how its maps were made. */
+  filtered?: { from: string; recipe: string };
 }
 
 export interface KeySetItem {

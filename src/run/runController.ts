@@ -120,6 +120,18 @@ export class RunController implements vscode.Disposable {
     });
   }
 
+  /** The editor already underlines errors in the file: say so before the run finds them (it goes ahead). */
+  private warnOfErrors(document: vscode.TextDocument): void {
+    const errors = vscode.languages.getDiagnostics(document.uri).filter((d) => d.severity === vscode.DiagnosticSeverity.Error && d.source === 'Prompt Lens');
+    if (errors.length === 0) return;
+    const first = errors[0];
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+    this.notice(`${path.basename(document.uri.fsPath)} has errors the run may stop on: line ${first.range.start.line + 1}: ${first.message}${more}`, 'warning', {
+      title: 'Show Problems',
+      run: () => void vscode.commands.executeCommand('workbench.actions.view.problems'),
+    });
+  }
+
   /** A pipeline finished loading (before its first step): the sidebar shows the model and provider now. */
   pipelineLoaded(info: LoadedPipelineInfo): void {
     this.model = { id: info.modelId, provider: info.provider, fallbacks: info.fallbacks };
@@ -166,6 +178,7 @@ export class RunController implements vscode.Disposable {
   async generate(document: vscode.TextDocument, line: number): Promise<CompletedRun | undefined> {
     if (!this.checkDocument(document, 'generate')) return undefined;
     const promptText = document.lineAt(Math.min(line, document.lineCount - 1)).text.trim();
+    this.warnOfErrors(document);
     this.log.info(`Generate ${path.basename(document.uri.fsPath)}:${line + 1} → ${runsDirFor(document.uri)}`);
     return this.sample(document.uri, document.getText(), line, promptText, {});
   }

@@ -739,8 +739,7 @@ async function runUiPhase(tmp: string): Promise<Counts> {
 
 
     await steps.step('typing "size: 64x64" into the front matter is underlined at once (tiny-shapes makes one size only)', async () => {
-      const guidance = page.locator('.monaco-editor .view-line', { hasText: 'guidance: 2' }).first();
-      await guidance.click();
+      await page.locator('.monaco-editor .view-line', { hasText: 'seed: 1' }).first().click();
       await page.keyboard.press('End');
       await page.keyboard.press('Enter');
       await page.keyboard.type('size: 64x64');

@@ -46,9 +46,11 @@ suite('Attention analysis: masks, overlap matrix, map filters', () => {
     this.timeout(JOB_TIMEOUT_MS);
     const test = await promptLensApi();
     const folders = runFolders();
+    // The same run again: wait for the next drawing, not the run's last one.
+    const next = test.nextResultsRender();
     const done = await test.filterMaps(first.runFolder, { head: 1 });
     assert.ok(done, `the filtered view came (notice: ${test.lastNotice()})`);
-    const state = await withTimeout(test.whenResultsRendered(), 30_000, 'the filtered view');
+    const state = await withTimeout(next, 30_000, 'the filtered view');
     assert.deepEqual([done.runFolder, state.runId], [first.runFolder, first.runId], 'the same run');
     assert.deepEqual(runFolders(), folders, 'no run folder written');
     assert.match(state.recipe ?? '', /heads 1, all 4 steps/);
@@ -60,9 +62,11 @@ suite('Attention analysis: masks, overlap matrix, map filters', () => {
     this.timeout(JOB_TIMEOUT_MS);
     const test = await promptLensApi();
     const folders = runFolders();
+    // The same run again: wait for the next drawing, not the run's last one.
+    const next = test.nextResultsRender();
     const done = await test.filterMaps(first.runFolder, { head: 0, steps: { from: 1, to: 3 } });
     assert.ok(done, `the filtered view came (notice: ${test.lastNotice()})`);
-    const state = await withTimeout(test.whenResultsRendered(), 30_000, 'the filtered view');
+    const state = await withTimeout(next, 30_000, 'the filtered view');
     assert.equal(state.runId, first.runId);
     assert.deepEqual(runFolders(), folders, 'no run folder written');
     assert.deepEqual(state.filter, { head: 0, steps: { from: 1, to: 3 } }, 'the view shows the filter it was made with');
@@ -74,9 +78,11 @@ suite('Attention analysis: masks, overlap matrix, map filters', () => {
   test('"All layers" keeps the coarsest grid that DAAM\'s default leaves out', async function () {
     this.timeout(JOB_TIMEOUT_MS);
     const test = await promptLensApi();
+    // The same run again: wait for the next drawing, not the run's last one.
+    const next = test.nextResultsRender();
     const done = await test.filterMaps(first.runFolder, { allLayers: true });
     assert.ok(done, `the filtered view came (notice: ${test.lastNotice()})`);
-    const recipe = (await withTimeout(test.whenResultsRendered(), 30_000, 'the filtered view')).recipe ?? '';
+    const recipe = (await withTimeout(next, 30_000, 'the filtered view')).recipe ?? '';
     const before = first.recipe ?? '';
     suiteLog(`    default: ${before}\n    all layers: ${recipe}`);
     const grids = (text: string): number => (text.match(/\d+x\d+/g) ?? []).filter((g) => !text.includes(`bicubic to ${g}`)).length;

@@ -61,18 +61,24 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
       case 'result':
         runningId = undefined;
         showStatus('', false);
+        for (const id of ['result', 'compare']) el(id).classList.remove('stale');
         void showRun(message.run);
         break;
       case 'compare':
         runningId = undefined;
         showStatus('', false);
+        for (const id of ['result', 'compare']) el(id).classList.remove('stale');
         void showCompare(message.view);
         break;
-      case 'runFailed':
+      case 'runFailed': {
         runningId = undefined;
+        const shown = mode !== undefined && filtering === undefined;
         endFiltering();
-        showStatus(`Run failed: ${message.message}`, false, true);
+        // What is below is an older result: say so, and dim it, so it is not read as this run's.
+        showStatus(`Run failed: ${message.message}${shown ? ' — the result below is the previous one' : ''}`, false, true);
+        for (const id of ['result', 'compare']) el(id).classList.toggle('stale', shown);
         break;
+      }
       case 'runCancelled':
         runningId = undefined;
         endFiltering();

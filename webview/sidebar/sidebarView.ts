@@ -212,7 +212,7 @@ export function startSidebar(vscode: VsCodeApi): void {
         const meta = document.createElement('span');
         meta.className = 'muted small';
         const when = run.createdAt ? new Date(run.createdAt).toLocaleString() : run.id;
-        meta.textContent = `${when} · seed ${run.seed ?? '?'} · ${run.steps ?? '?'} steps${run.overlap !== undefined ? ` · overlap ${run.overlap.toFixed(3)}` : ''}`;
+        meta.textContent = `${when} · seed ${run.seed ?? '?'} · ${run.steps ?? '?'} steps${run.overlap !== undefined ? ` · overlap ${run.overlap.toFixed(3)}` : ''}${run.filtered ? ` · maps filtered: ${run.filtered.recipe}` : ''}`;
         text.append(prompt, meta);
         button.append(text);
         button.addEventListener('click', () => post({ type: 'openRun', folder: run.folder }));

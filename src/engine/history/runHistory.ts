@@ -30,6 +30,8 @@ export interface RunSummary {
   files: { image?: string; imageLarge?: string; maps: { word: string; heat: string; overlay: string }[]; overlap?: string };
   /** Absolute path of report.html. */
   report: string;
+  /** A run sampled again to filter another run's maps: that run's folder name, and the maps' recipe. */
+  filtered?: { from: string; recipe: string };
 }
 
 /** One word's view of a run: its overlay picture and the scores that mention it. */
@@ -88,7 +90,8 @@ export async function findRuns(runsDir: string): Promise<RunSummary[]> {
 /** The newest run whose prompt is exactly `promptText` (compared after trimming), if any. */
 export async function latestRunFor(runsDir: string, promptText: string): Promise<RunSummary | undefined> {
   const wanted = promptText.trim();
-  return (await findRuns(runsDir)).find((run) => run.prompt.trim() === wanted);
+  // A filtered copy's maps are not the prompt's own: the hover shows the newest unfiltered run.
+  return (await findRuns(runsDir)).find((run) => run.prompt.trim() === wanted && !run.filtered);
 }
 
 /** Forgets every cached listing and record (tests; a runs folder replaced wholesale). */
@@ -166,7 +169,9 @@ export function parseRunJson(text: string, folder: string): RunSummary | null {
   const scores = isObject(raw.scores) ? raw.scores : undefined;
   const model = isObject(raw.model) ? raw.model : {};
   const settings = isObject(raw.settings) ? raw.settings : {};
+  const maps = isObject(raw.maps) ? raw.maps : {};
   return {
+    ...(typeof maps.filteredFrom === 'string' ? { filtered: { from: maps.filteredFrom, recipe: str(maps.recipe) } } : {}),
     id: typeof raw.id === 'string' ? raw.id : path.basename(folder),
     folder,
     createdAt: typeof raw.createdAt === 'string' ? raw.createdAt : '',
