@@ -91,6 +91,8 @@ export interface RunView {
   scores: ScoresView | undefined;
   /** Uint8 `[K, mapHeight, mapWidth]`, 1 inside: each object's mask, K in `scores.activations` order. */
   masks?: ArrayBuffer;
+  /** Float32 `[K, height, width]`: the head-mean maps the masks binarise (at 0.4 of each max), for a threshold slider. */
+  objectMaps?: { height: number; width: number; data: ArrayBuffer };
   /** Every cross-attention layer of the model (the layer and head filters offer these). */
   layers?: LayerView[];
   /** How the display maps were aggregated ("DAAM: 16x16, 8x8 layers, all heads, all 8 steps, …"). */
@@ -190,6 +192,8 @@ export interface ResultsWebviewState {
   filter?: MapFilter;
   /** Maps scaled by their own maximum ('map') or by the largest of all words' maps ('shared'). */
   scale?: 'map' | 'shared';
+  /** Object masks: each map above this share of its maximum (the scores use 0.4). */
+  maskThreshold?: number;
   /** What the main image shows over itself, and how opaque (0..1). */
   overlay?: 'heat' | 'contour' | 'image';
   opacity?: number;

@@ -116,7 +116,12 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
     </section>
     <section id="analysis" class="top analysis" aria-label="attention analysis">
       <div>
-        <h2>Object masks <span class="muted small">each object's map at 0.4 of its max</span></h2>
+        <h2>Object masks</h2>
+        <div class="step-row">
+          <label for="mask-threshold">Threshold</label>
+          <input type="range" id="mask-threshold" min="5" max="95" step="5" value="40" aria-describedby="mask-threshold-label">
+          <span id="mask-threshold-label" class="muted"></span>
+        </div>
         <div id="masks" class="mask-grid"></div>
       </div>
       <div>

@@ -2,7 +2,8 @@
 // scores, the per-pixel overlap, a step slider over the run's timeline) or a before/after view (base
 // and finetuned images side by side and split by a slider, score deltas, detector verdicts, the loss
 // curve). Browser code only; talks to the host through the protocol; keeps its state with setState.
-import type { CompareView, HostToWebview, MapFilter, ResultsWebviewState, RunView, ViewRef, WebviewToHost, WordView } from '../../src/protocol/messages';
+import { maskOverlaps } from '../../src/engine/attention/masks';
+import type { CompareView, HostToWebview, MapFilter, ResultsWebviewState, RunView, ScoresView, ViewRef, WebviewToHost, WordView } from '../../src/protocol/messages';
 import { filterFrom, headOptions, layerOptions, layerValue, maskAreas, maskColour, overlapMatrix, sameFilter, type FilterOption } from '../../src/results/analysis';
 import { detectionSummary, formatDelta, scoreDeltas, signed, STATUS_TEXT, stepLabel } from '../../src/results/deltas';
 import { helpFor, SCORE_HELP } from '../../src/results/scoreHelp';
@@ -22,6 +23,21 @@ interface LoadedRun {
 interface Pair {
   before: LoadedRun;
   after: LoadedRun;
+}
+
+/** The threshold the run's masks and pair scores were recorded at. */
+const RECORDED_THRESHOLD = 0.4;
+
+/** Nearest-neighbour upsampling of `[K, h, w]` masks to the display grid, as the run's own masks are made. */
+function upsampleMasks(masks: Uint8Array, count: number, h: number, w: number, outH: number, outW: number): Uint8Array {
+  const out = new Uint8Array(count * outH * outW);
+  for (let k = 0; k < count; k++) {
+    for (let y = 0; y < outH; y++) {
+      const sy = Math.min(h - 1, Math.floor((y * h) / outH));
+      for (let x = 0; x < outW; x++) out[(k * outH + y) * outW + x] = masks[(k * h + sy) * w + Math.min(w - 1, Math.floor((x * w) / outW))];
+    }
+  }
+  return out;
 }
 
 export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
@@ -121,6 +137,12 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
   overlayOpacity.addEventListener('input', () => {
     save({ opacity: Number(overlayOpacity.value) / 100 });
     renderRunChipsAndOverlay();
+  });
+  const thresholdInput = el<HTMLInputElement>('mask-threshold');
+  thresholdInput.value = String(Math.round(100 * (state.maskThreshold ?? RECORDED_THRESHOLD)));
+  thresholdInput.addEventListener('input', () => {
+    save({ maskThreshold: Number(thresholdInput.value) / 100 });
+    renderAnalysis();
   });
   /** The overlay as chosen; 'image' once the selected word's chip was clicked again. */
   const overlay = (): { mode: OverlayMode; opacity: number } => ({ mode: state.overlay ?? 'heat', opacity: state.opacity ?? 0.75 });
@@ -480,11 +502,29 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     return s && loaded.masks && loaded.masks.length === s.activations.length * size ? loaded.masks : undefined;
   }
 
+  /**
+   * Masks and pair scores at the threshold slider's value: the recorded ones at 0.4, else binarised again from the
+   * run's object maps (as the engine does), so masks and IoU follow the slider.
+   */
+  function thresholded(loaded: LoadedRun): { masks?: Uint8Array; scores?: ScoresView; threshold: number } {
+    const s = loaded.run.scores;
+    const maps = loaded.run.objectMaps;
+    const threshold = state.maskThreshold ?? RECORDED_THRESHOLD;
+    if (!s || !maps || Math.abs(threshold - RECORDED_THRESHOLD) < 1e-9) return { masks: objectMasks(loaded), ...(s ? { scores: s } : {}), threshold: RECORDED_THRESHOLD };
+    const count = s.activations.length;
+    const found = maskOverlaps({ height: maps.height, width: maps.width, heads: 1, count, data: new Float32Array(maps.data) }, { threshold });
+    const words = s.activations.map((a) => a.word);
+    return {
+      masks: upsampleMasks(found.masks, count, maps.height, maps.width, loaded.run.mapHeight, loaded.run.mapWidth),
+      scores: { ...s, pairs: found.pairs.map((p) => ({ a: words[p.a], b: words[p.b], iou: p.iou, ioaA: p.ioaA, ioaB: p.ioaB })) },
+      threshold,
+    };
+  }
+
   /** Each object's mask over the image, then all together, into `grid`; returns the labels drawn. */
-  function renderMaskFigures(grid: HTMLElement, loaded: LoadedRun, labelPrefix = ''): string[] {
+  function renderMaskFigures(grid: HTMLElement, loaded: LoadedRun, labelPrefix = '', masks = objectMasks(loaded)): string[] {
     const { run } = loaded;
     const words = run.scores?.activations.map((a) => a.word) ?? [];
-    const masks = objectMasks(loaded);
     const drawn: string[] = [];
     const figure = (label: string, indices: number[]): void => {
       const f = document.createElement('figure');
@@ -524,13 +564,16 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     grid.replaceChildren();
     table.replaceChildren();
     const run = single?.run;
-    const s = run?.scores;
-    el('analysis').hidden = !s || s.activations.length === 0;
-    if (!single || !run || !s) return { masks: [], matrix: [] };
+    el('analysis').hidden = !run?.scores || run.scores.activations.length === 0;
+    if (!single || !run?.scores) return { masks: [], matrix: [] };
+    const at = thresholded(single);
+    const s = at.scores ?? run.scores;
+    el('mask-threshold').parentElement?.toggleAttribute('hidden', !run.objectMaps);
+    el('mask-threshold-label').textContent = `each object's map above ${at.threshold.toFixed(2)} of its max${Math.abs(at.threshold - RECORDED_THRESHOLD) < 1e-9 ? ' (as scored)' : ''}`;
     const words = s.activations.map((a) => a.word);
     const size = run.mapHeight * run.mapWidth;
-    const masks = objectMasks(single);
-    const drawn = renderMaskFigures(grid, single);
+    const masks = at.masks;
+    const drawn = renderMaskFigures(grid, single, '', masks);
     // The matrix: a real table, header row and header column, one colour-scaled cell per pair.
     const { cells } = overlapMatrix(s, masks ? maskAreas(masks, words.length, size) : undefined);
     const caption = document.createElement('caption');

@@ -188,7 +188,8 @@ export class AttentionAnalysis {
     // The displayed overlap map is the head mean of prod/sum, brought to the display grid.
     const size = stack.height * stack.width;
     const small = overlap ? meanPlanes(overlap.map, stack.heads, size) : new Float32Array(size);
-    const masks = maskOverlaps(meanHeads(stack));
+    const objectMaps = meanHeads(stack);
+    const masks = maskOverlaps(objectMaps);
     const displayMasks = upsampleMasks(masks.masks, this.objectWords.length, stack.height, stack.width, outH, outW);
     return {
       overlap: overlapValue,
@@ -198,6 +199,7 @@ export class AttentionAnalysis {
       enhanceLoss: activation.value,
       totalLoss: 1.0 * overlapValue + 0.5 * activation.value,
       masks: displayMasks,
+      objectMaps: { height: objectMaps.height, width: objectMaps.width, data: objectMaps.data },
       pairs: masks.pairs.map((p) => ({
         a: this.objectWords[p.a],
         b: this.objectWords[p.b],

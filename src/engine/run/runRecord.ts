@@ -93,6 +93,8 @@ function mapsSafetensors(result: RunResult): Uint8Array {
   if (result.scores) {
     tensors.set('overlap_map', { dtype: 'F32', shape: [h, w], data: result.scores.overlapMap });
     tensors.set('object_masks', { dtype: 'F32', shape: [result.scores.activations.length, h, w], data: Float32Array.from(result.scores.masks) });
+    const objects = result.scores.objectMaps;
+    if (objects) tensors.set('object_score_maps', { dtype: 'F32', shape: [result.scores.activations.length, objects.height, objects.width], data: objects.data });
   }
   if (result.timeline) {
     const t = result.timeline;
@@ -133,7 +135,7 @@ function runJson(result: RunResult, id: string, now: Date, files: PictureFiles):
     },
     words: result.words.map(({ word, tokenIndices, isObject, isSpecial }) => ({ word, tokenIndices, isObject, isSpecial })),
     layers: result.layers,
-    scores: result.scores && { ...result.scores, overlapMap: undefined, masks: undefined },
+    scores: result.scores && { ...result.scores, overlapMap: undefined, masks: undefined, objectMaps: undefined },
     detection: result.detection,
     files,
     timings: result.timings,

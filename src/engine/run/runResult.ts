@@ -60,6 +60,8 @@ export interface RunScores {
   masks: Uint8Array;
   /** Which maps the scores were computed on (recipe, layers, step), for the record. */
   basis: string;
+  /** The head-mean object maps the masks binarise, `[K, height, width]` at the scoring grid (views set their own threshold). */
+  objectMaps?: { height: number; width: number; data: Float32Array };
 }
 
 /** A cross-attention layer as the run saw it, so views can offer layer and head filters. */
