@@ -2,6 +2,7 @@
 // progress and cancel, finetune controls, saved key sets (click = Compare) and the run history with
 // thumbnails (click = open in the results panel). Browser code; state comes from the host.
 import type { FinetuneSettingSource, HistoryItem, JobView, KeySetItem, SettingRow, SidebarState, SidebarToHost, SidebarToWebview } from '../../src/protocol/messages';
+import { historyGroups } from '../../src/sidebar/historyGroups';
 import { el, type VsCodeApi } from '../results/dom';
 
 /** What the run panel says beside a finetune value it did not get from the user's typing. */
@@ -220,38 +221,53 @@ export function startSidebar(vscode: VsCodeApi<SidebarWebviewState>): void {
   function renderHistory(history: HistoryItem[]): void {
     const list = el('history');
     list.replaceChildren(
-      ...history.map((run) => {
+      ...historyGroups(history).map((group) => {
+        if (group.length === 1) return runRow(group[0]);
+        // The runs of one Generate over a seed list: one entry, its seeds inside.
         const li = document.createElement('li');
-        const button = document.createElement('button');
-        button.className = 'item run';
-        button.dataset.run = run.id;
-        button.title = `Open ${run.id} in the results panel`;
-        const url = thumbnailUrl(run);
-        if (url) {
-          const img = document.createElement('img');
-          img.src = url;
-          img.alt = '';
-          img.width = 40;
-          img.height = 40;
-          button.append(img);
-        }
-        const text = document.createElement('span');
-        text.className = 'text';
-        const prompt = document.createElement('span');
-        prompt.className = 'ellipsis';
-        prompt.textContent = run.prompt;
-        const meta = document.createElement('span');
-        meta.className = 'muted small';
-        const when = run.createdAt ? new Date(run.createdAt).toLocaleString() : run.id;
-        meta.textContent = `${when} · seed ${run.seed ?? '?'} · ${run.steps ?? '?'} steps${run.overlap !== undefined ? ` · overlap ${run.overlap.toFixed(3)}` : ''}${run.filtered ? ` · maps filtered: ${run.filtered.recipe}` : ''}`;
-        text.append(prompt, meta);
-        button.append(text);
-        button.addEventListener('click', () => post({ type: 'openRun', folder: run.folder }));
-        li.append(button);
+        li.className = 'group';
+        const head = document.createElement('span');
+        head.className = 'muted small';
+        head.textContent = `Generate of ${group.length} seeds (${group.map((r) => r.seed ?? '?').join(', ')})`;
+        const inner = document.createElement('ul');
+        inner.className = 'list';
+        inner.append(...group.map(runRow));
+        li.append(head, inner);
         return li;
       }),
     );
     el('history-empty').hidden = history.length > 0;
+  }
+
+  function runRow(run: HistoryItem): HTMLLIElement {
+    const li = document.createElement('li');
+    const button = document.createElement('button');
+    button.className = 'item run';
+    button.dataset.run = run.id;
+    button.title = `Open ${run.id} in the results panel`;
+    const url = thumbnailUrl(run);
+    if (url) {
+      const img = document.createElement('img');
+      img.src = url;
+      img.alt = '';
+      img.width = 40;
+      img.height = 40;
+      button.append(img);
+    }
+    const text = document.createElement('span');
+    text.className = 'text';
+    const prompt = document.createElement('span');
+    prompt.className = 'ellipsis';
+    prompt.textContent = run.prompt;
+    const meta = document.createElement('span');
+    meta.className = 'muted small';
+    const when = run.createdAt ? new Date(run.createdAt).toLocaleString() : run.id;
+    meta.textContent = `${when} · seed ${run.seed ?? '?'} · ${run.steps ?? '?'} steps${run.overlap !== undefined ? ` · overlap ${run.overlap.toFixed(3)}` : ''}${run.filtered ? ` · maps filtered: ${run.filtered.recipe}` : ''}`;
+    text.append(prompt, meta);
+    button.append(text);
+    button.addEventListener('click', () => post({ type: 'openRun', folder: run.folder }));
+    li.append(button);
+    return li;
   }
 
   function report(): void {
