@@ -407,11 +407,17 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
       const activation = run.scores?.activations.find((a) => a.word === word.word);
       caption.textContent = activation ? `${word.word} · ${activation.value.toFixed(3)}` : word.word;
       figure.append(canvas, caption);
-      figure.addEventListener('click', () => select(i));
+      // The main image changes: bring it into view when the layout put it off-screen (narrow panels).
+      const show = (): void => {
+        select(i);
+        const box = el('overlay').getBoundingClientRect();
+        if (box.bottom < 0 || box.top > window.innerHeight) el('overlay').scrollIntoView({ block: 'nearest' });
+      };
+      figure.addEventListener('click', show);
       figure.addEventListener('keydown', (e) => {
         if (e.key === 'Enter' || e.key === ' ') {
           e.preventDefault();
-          select(i);
+          show();
         }
       });
       grid.append(figure);
