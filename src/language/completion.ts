@@ -32,6 +32,7 @@ export class PromptCompletion implements vscode.CompletionItemProvider {
       if (item.detail) out.detail = item.detail;
       if (item.documentation) out.documentation = new vscode.MarkdownString(item.documentation);
       if (item.sortText) out.sortText = item.sortText;
+      if (item.suggestValues) out.command = { title: 'Suggest values', command: 'editor.action.triggerSuggest' };
       return out;
     });
   }

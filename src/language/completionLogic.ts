@@ -10,6 +10,8 @@ export interface LangCompletion {
   detail?: string;
   documentation?: string;
   sortText?: string;
+  /** Open the value list right after inserting (a key: its values follow at once, and the space after ':' stays). */
+  suggestValues?: boolean;
 }
 
 export interface CompletionResult {
@@ -97,6 +99,7 @@ function frontMatterCompletions(
         label: k,
         kind: 'setting',
         insertText: `${k}: `,
+        suggestValues: true,
         detail: SETTING_DOCS[k].detail,
         documentation: SETTING_DOCS[k].documentation,
         sortText: String(i).padStart(2, '0'),

@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { computeDiagnostics, type LangDiagnostic } from './diagnosticsLogic';
 import { documentModel, LANGUAGE_ID } from './documentModel';
 import type { ModelService } from './modelService';
-import { matchCase, nearestWords } from './vocabulary';
+import { matchCase, vocabularySuggestions } from './vocabulary';
 
 const DELAY_MS = 300;
 const SEVERITY: Record<LangDiagnostic['severity'], vscode.DiagnosticSeverity> = {
@@ -75,7 +75,8 @@ export class PromptDiagnostics implements vscode.Disposable {
 
 /**
  * "Replace with …" quick fixes for words outside a closed vocabulary, computed from the text under
- * the diagnostic now (its range may have moved since the check ran).
+ * the diagnostic now (its range may have moved since the check ran), and for every check that asks
+ * "did you mean …?" (a misspelt setting name).
  */
 export class VocabularyQuickFix implements vscode.CodeActionProvider {
   static readonly kinds = [vscode.CodeActionKind.QuickFix];
@@ -83,16 +84,27 @@ export class VocabularyQuickFix implements vscode.CodeActionProvider {
   constructor(private readonly models: ModelService) {}
 
   async provideCodeActions(document: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): Promise<vscode.CodeAction[]> {
-    const wanted = context.diagnostics.filter((d) => (typeof d.code === 'object' ? d.code.value : d.code) === 'out-of-vocabulary');
-    if (wanted.length === 0) return [];
+    const codeOf = (d: vscode.Diagnostic): unknown => (typeof d.code === 'object' ? d.code.value : d.code);
+    const actions: vscode.CodeAction[] = [];
+    for (const diagnostic of context.diagnostics) {
+      const meant = codeOf(diagnostic) !== 'out-of-vocabulary' ? /did you mean "([^"]+)"\?/.exec(diagnostic.message)?.[1] : undefined;
+      if (!meant) continue;
+      const action = new vscode.CodeAction(`Replace with "${meant}"`, vscode.CodeActionKind.QuickFix);
+      action.edit = new vscode.WorkspaceEdit();
+      action.edit.replace(document.uri, diagnostic.range, meant);
+      action.diagnostics = [diagnostic];
+      action.isPreferred = true;
+      actions.push(action);
+    }
+    const wanted = context.diagnostics.filter((d) => codeOf(d) === 'out-of-vocabulary');
+    if (wanted.length === 0) return actions;
     const { lookup } = await documentModel(this.models, document);
     const vocabulary = lookup?.kind === 'ok' ? lookup.model.closedVocabulary : undefined;
-    if (!vocabulary) return [];
-    const actions: vscode.CodeAction[] = [];
+    if (!vocabulary) return actions;
     for (const diagnostic of wanted) {
       const word = document.getText(diagnostic.range);
       if (!/^\p{L}+$/u.test(word)) continue;
-      nearestWords(word, vocabulary, 3).forEach((candidate, i) => {
+      vocabularySuggestions(word, vocabulary).words.forEach((candidate, i) => {
         const replacement = matchCase(word, candidate);
         const action = new vscode.CodeAction(`Replace with "${replacement}"`, vscode.CodeActionKind.QuickFix);
         action.edit = new vscode.WorkspaceEdit();

@@ -4,7 +4,7 @@
 import { defaultSettings, type ParsedPromptFile, type PromptLine, type SourceRange } from '../engine/promptFile';
 import type { LoadedModel, ModelLookup } from './modelService';
 import { columnRange, frontMatterLines, promptColumns } from './promptText';
-import { matchCase, nearestWords } from './vocabulary';
+import { editDistance, matchCase, vocabularySuggestions } from './vocabulary';
 
 export type LangSeverity = 'error' | 'warning' | 'information';
 
@@ -26,12 +26,23 @@ export interface ModelRequest {
 }
 
 /**
- * Which model the checks should load, or undefined when the front matter has errors (its settings
- * are then a guess, and checking prompts against the wrong model would only add noise).
+ * Which model the checks should load, or undefined when the model itself is in doubt: an error on the
+ * front matter's `model:` line, or a `model:` line the parser could not read (checking prompts against
+ * the wrong model would only add noise). Errors in other settings leave the prompt checks on.
  */
 export function modelRequest(parsed: ParsedPromptFile, lines: readonly string[]): ModelRequest | undefined {
   const front = frontMatterLines(lines);
-  if (front && parsed.diagnostics.some((d) => d.severity === 'error' && d.line <= front.end)) return undefined;
+  if (front) {
+    // `model:` lines, and misspelt ones ("modle: …"): those name a model too, so which one is in doubt.
+    const modelLines = lines.slice(front.start, front.end + 1).flatMap((text, i) => {
+      const key = /^\s*([\w-]+)\s*:/.exec(text)?.[1].toLowerCase();
+      return key !== undefined && editDistance(key, 'model') <= 2 ? [front.start + i] : [];
+    });
+    const errorOnModel = parsed.diagnostics.some((d) => d.severity === 'error' && modelLines.includes(d.line));
+    // A front matter that is not a mapping at all hides every setting, the model's too.
+    const unreadable = parsed.diagnostics.some((d) => d.severity === 'error' && d.line <= front.end) && Object.keys(parsed.settings).length === 0 && modelLines.length > 0;
+    if (errorOnModel || unreadable || (modelLines.length > 0 && !parsed.settings.model)) return undefined;
+  }
   const model = parsed.settings.model;
   return model ? { model: model.value, range: model.valueRange } : { model: defaultSettings.model };
 }
@@ -59,9 +70,37 @@ export function computeDiagnostics(
       }
       const negative = negativeText(parsed, lines);
       if (negative) out.push(...modelDiagnostics(negative, lookup.model));
+      out.push(...limitDiagnostics(parsed, lookup.model));
     }
   }
   return out.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** Vocabularies up to this size are listed whole in an out-of-vocabulary message. */
+const VOCABULARY_LISTED = 60;
+
+/** Settings the model cannot take, underlined where they are written (a run would stop on them). */
+function limitDiagnostics(parsed: ParsedPromptFile, model: LoadedModel): LangDiagnostic[] {
+  const out: LangDiagnostic[] = [];
+  const { steps, size } = parsed.settings;
+  const { maxSteps, fixedSize } = model.limits;
+  if (steps && maxSteps !== undefined && steps.value > maxSteps) {
+    out.push({
+      ...steps.valueRange,
+      severity: 'error',
+      code: 'model',
+      message: `steps: ${model.id}'s scheduler takes at most ${maxSteps} steps (more would ask for a timestep outside its training range)`,
+    });
+  }
+  if (size && fixedSize && (size.value.width !== fixedSize.width || size.value.height !== fixedSize.height)) {
+    out.push({
+      ...size.valueRange,
+      severity: 'error',
+      code: 'model',
+      message: `size: ${model.id} only makes ${fixedSize.width}x${fixedSize.height} images, not ${size.value.width}x${size.value.height}`,
+    });
+  }
+  return out;
 }
 
 /** CLIP's pre-tokenizer split (its words), case-insensitive like CLIP after lower-casing. */
@@ -164,13 +203,16 @@ function modelDiagnostics(prompt: ModelText, model: LoadedModel): LangDiagnostic
     for (const m of prompt.text.matchAll(/\p{L}+/gu)) {
       const word = m[0];
       if (tokenizer.has(word)) continue;
-      const suggestions = nearestWords(word, vocabulary, 3).map((s) => matchCase(word, s));
-      const hint = suggestions.length > 0 ? `; did you mean "${suggestions[0]}"?` : '';
+      const found = vocabularySuggestions(word, vocabulary);
+      const suggestions = found.words.map((s) => matchCase(word, s));
+      const hint = suggestions.length === 0 ? '' : found.by === 'spelling' ? `; did you mean "${suggestions[0]}"?` : `; its ${found.by}s are ${suggestions.join(', ')}`;
+      // A small vocabulary is listed whole: the user can see what the model knows.
+      const known = vocabulary.length <= VOCABULARY_LISTED ? `, which knows only these ${vocabulary.length} words: ${vocabulary.join(', ')}` : `, which knows only ${vocabulary.length} words`;
       out.push({
         ...rangeOf(m.index, m.index + word.length),
         severity: 'warning',
         code: 'out-of-vocabulary',
-        message: `"${word}" is not in the vocabulary of ${model.id}, which knows only ${vocabulary.length} words${hint}`,
+        message: `"${word}" is not in the vocabulary of ${model.id}${hint}${known}`,
         suggestions,
       });
     }

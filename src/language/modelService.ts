@@ -1,5 +1,6 @@
 // Resolves a .prompt file's `model:` to a folder and loads its tokenizer for editor checks, once per
 // folder (reloaded when the folder's files change). No ONNX session is created here. vscode-free.
+import { readModelLimits, type ModelLimits } from './modelLimits';
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { MODEL_DEFAULTS_FILE, readModelDefaults } from '../engine/model/modelDefaults';
@@ -16,6 +17,8 @@ export interface LoadedModel {
   tokenizer: ClipTokenizer;
   /** The vocabulary's whole words, sorted, when it is closed (fewer than 5000 tokens). */
   closedVocabulary?: string[];
+  /** Steps and size the model can take, checked while typing. */
+  limits: ModelLimits;
 }
 
 export type ModelLookup =
@@ -107,7 +110,8 @@ async function loadModel(root: string, builtin: boolean): Promise<ModelLookup> {
   try {
     const tokenizer = await ClipTokenizer.fromFolder(folder.tokenizerDir, folder.textSequenceLength);
     const closedVocabulary = tokenizer.vocabSize < CLOSED_VOCABULARY_LIMIT ? await readVocabularyWords(folder.tokenizerDir) : undefined;
-    return { kind: 'ok', model: { root, id: folder.id, builtin, tokenizer, ...(closedVocabulary ? { closedVocabulary } : {}) } };
+    const limits = await readModelLimits(folder);
+    return { kind: 'ok', model: { root, id: folder.id, builtin, tokenizer, limits, ...(closedVocabulary ? { closedVocabulary } : {}) } };
   } catch (error) {
     return { kind: 'error', message: `cannot load the tokenizer: ${messageOf(error)}` };
   }

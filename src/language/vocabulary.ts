@@ -60,3 +60,35 @@ export function matchCase(original: string, replacement: string): string {
   if (original[0] && original[0] !== original[0].toLowerCase()) return replacement[0].toUpperCase() + replacement.slice(1);
   return replacement;
 }
+
+/** Colour and shape names a prompt may use: an unknown one is only ever replaced by a known word of the same kind. */
+const KINDS: Record<'colour' | 'shape', ReadonlySet<string>> = {
+  colour: new Set(
+    'red green blue yellow grey gray black white orange purple violet pink brown cyan magenta teal turquoise navy maroon beige gold golden silver indigo lime olive crimson scarlet'.split(' '),
+  ),
+  shape: new Set(
+    'circle circles square squares triangle triangles rectangle rectangles oval ovals ellipse star stars heart hearts diamond diamonds hexagon pentagon octagon cross crescent ring rings disc disk dot dots sphere cube cone cylinder pyramid box'.split(' '),
+  ),
+};
+
+export type WordKind = keyof typeof KINDS;
+
+export function wordKind(word: string): WordKind | undefined {
+  const w = word.toLowerCase();
+  return (Object.keys(KINDS) as WordKind[]).find((kind) => KINDS[kind].has(w));
+}
+
+/**
+ * Replacements for a word outside a closed vocabulary: close spellings (at most one edit per three letters), of the
+ * same kind when the word is a colour or a shape; a colour or shape the vocabulary lacks gets the vocabulary's own
+ * words of that kind. Anything else gets none (a far-off word would only mislead).
+ */
+export function vocabularySuggestions(word: string, vocabulary: readonly string[], count = 3): { words: string[]; by: 'spelling' | WordKind } {
+  const kind = wordKind(word);
+  const sameKind = kind ? vocabulary.filter((v) => wordKind(v) === kind) : vocabulary;
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  const close = nearestWords(word, sameKind, count).filter((v) => editDistance(word.toLowerCase(), v) <= limit);
+  if (close.length > 0 || !kind) return { words: close, by: 'spelling' };
+  // Plurals left out: "blue circles" is not what a colour or single shape stands for.
+  return { words: sameKind.filter((v) => !(v.endsWith('s') && sameKind.includes(v.slice(0, -1)))), by: kind };
+}

@@ -65,6 +65,10 @@ export interface MapFilter {
 export interface SeedRun {
   seed: number;
   runFolder: string;
+  /** The detector's verdict on this seed's image, for the seed strip's ✓/✗. */
+  detection?: DetectionView;
+  /** The seed's image, PNG bytes (the strip's thumbnail). */
+  imagePng?: ArrayBuffer;
 }
 
 export interface RunView {
@@ -87,6 +91,8 @@ export interface RunView {
   scores: ScoresView | undefined;
   /** Uint8 `[K, mapHeight, mapWidth]`, 1 inside: each object's mask, K in `scores.activations` order. */
   masks?: ArrayBuffer;
+  /** Float32 `[K, height, width]`: the head-mean maps the masks binarise (at 0.4 of each max), for a threshold slider. */
+  objectMaps?: { height: number; width: number; data: ArrayBuffer };
   /** Every cross-attention layer of the model (the layer and head filters offer these). */
   layers?: LayerView[];
   /** How the display maps were aggregated ("DAAM: 16x16, 8x8 layers, all heads, all 8 steps, …"). */
@@ -162,9 +168,15 @@ export interface RenderedState {
   matrix?: string[];
   /** The filter the maps were made with. */
   filter?: MapFilter;
+  /** How the shown maps were aggregated (the run's or its filter's recipe). */
+  recipe?: string;
   /** Options of the layer and head filters (labels). */
   layerOptions?: string[];
   headOptions?: string[];
+  /** The verdict line as shown. */
+  verdict?: string;
+  /** The seed strip's entries as shown ("seed 3 ✗"). */
+  seedStrip?: string[];
 }
 
 /** What the results webview keeps with setState (restored on reopen and after a reload). */
@@ -180,13 +192,18 @@ export interface ResultsWebviewState {
   filter?: MapFilter;
   /** Maps scaled by their own maximum ('map') or by the largest of all words' maps ('shared'). */
   scale?: 'map' | 'shared';
+  /** Object masks: each map above this share of its maximum (the scores use 0.4). */
+  maskThreshold?: number;
+  /** What the main image shows over itself, and how opaque (0..1). */
+  overlay?: 'heat' | 'contour' | 'image';
+  opacity?: number;
 }
 
 export type WebviewToHost =
   | { type: 'ready'; restore?: ViewRef }
   | { type: 'rendered'; state: RenderedState }
   | { type: 'cancel'; runId: string }
-  /** Re-run the shown run (same prompt, seed, steps) with its display maps filtered. */
+  /** Show the shown run with its display maps filtered (a view of it; sampled again only for records that kept too little). */
   | { type: 'filterMaps'; runFolder: string; filter: MapFilter }
   | { type: 'revealRunFolder'; runId: string; folder?: string }
   /** Show another seed's run of the shown Generate (one of the view's `seedRuns`). */
@@ -217,6 +234,8 @@ export interface HistoryItem {
   overlap?: number;
   /** Small PNG of the run's image. */
   thumbnail?: ArrayBuffer;
+  /** A run sampled again to filter another's maps: that run's id and how its maps were made. */
+  filtered?: { from: string; recipe: string };
 }
 
 export interface KeySetItem {

@@ -2,8 +2,11 @@
 // filter options (vscode- and DOM-free: used by the results webview and unit-tested).
 import type { LayerView, MapFilter, ScoresView } from '../protocol/messages';
 
-/** Distinct colours for object masks, in object order (cycled past eight). */
-export const MASK_COLOURS = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#bfef45'];
+/**
+ * Distinct colours for object masks, in object order (cycled past six): none is a colour the embedded model
+ * draws (red, green, blue, yellow), so an outline never vanishes into the object it marks.
+ */
+export const MASK_COLOURS = ['#ff00ff', '#00e5ff', '#ffffff', '#9966ff', '#ff99cc', '#000000'];
 
 export function maskColour(k: number): string {
   return MASK_COLOURS[k % MASK_COLOURS.length];

@@ -24,13 +24,13 @@ function row(label: string, before: number, after: number, higherIsBetter: boole
 /** Rows for every score both runs have, in the order the results view lists them. */
 export function scoreDeltas(before: ScoresView | undefined, after: ScoresView | undefined): ScoreDelta[] {
   if (!before || !after) return [];
-  const rows = [row('Overlap (L_sep)', before.overlap, after.overlap, false)];
+  const rows = [row('Overlap', before.overlap, after.overlap, false)];
   for (const a of before.activations) {
     const b = after.activations.find((x) => x.word === a.word);
     if (b) rows.push(row(`Activation of ${a.word}`, a.value, b.value, true));
   }
-  rows.push(row('L_en = 1 − min a', before.enhanceLoss, after.enhanceLoss, false));
-  rows.push(row('L = L_sep + 0.5·L_en', before.totalLoss, after.totalLoss, false));
+  rows.push(row('Enhance loss', before.enhanceLoss, after.enhanceLoss, false));
+  rows.push(row('Loss', before.totalLoss, after.totalLoss, false));
   for (const p of before.pairs) {
     const q = after.pairs.find((x) => x.a === p.a && x.b === p.b);
     if (q) rows.push(row(`IoU ${p.a} × ${p.b}`, p.iou, q.iou, false));
@@ -45,7 +45,7 @@ export function signed(value: number, digits = PRECISION): string {
   return `${value < 0 ? '−' : '+'}${text}`;
 }
 
-/** "Overlap (L_sep) 0.312 → 0.201 (−0.111, better)": one line per row, as the view shows it. */
+/** "Overlap 0.312 → 0.201 (−0.111, better)": one line per row, as the view shows it. */
 export function formatDelta(d: ScoreDelta): string {
   return `${d.label} ${d.before.toFixed(PRECISION)} → ${d.after.toFixed(PRECISION)} (${signed(d.delta)}, ${d.verdict})`;
 }
@@ -65,6 +65,8 @@ export function detectionSummary(d: DetectionView | undefined): string {
 }
 
 /** The step slider's label: positions 0..steps-1 are single steps, `steps` is the aggregate over all. */
-export function stepLabel(position: number, steps: number): string {
-  return position >= steps ? `all ${steps} steps` : `step ${position + 1} of ${steps}`;
+export function stepLabel(position: number, steps: number, range?: { from: number; to: number }): string {
+  if (position < steps) return `step ${position + 1} of ${steps}`;
+  if (range && (range.from > 0 || range.to < steps - 1)) return range.from === range.to ? `step ${range.from + 1} only (filter)` : `steps ${range.from + 1}–${range.to + 1} of ${steps} (filter)`;
+  return `all ${steps} steps`;
 }

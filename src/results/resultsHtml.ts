@@ -50,57 +50,45 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
     <div>
       <h1 id="prompt"></h1>
       <p id="meta" class="muted"></p>
-      <p id="seed-row" hidden>
-        <label for="seed-select" class="muted">Seed</label>
-        <select id="seed-select" class="select" title="The runs of this Generate, one per seed of the file's list"></select>
-      </p>
     </div>
     <div class="actions">
       <vscode-button id="export" appearance="secondary" title="Save this view as a PNG image">Export PNG</vscode-button>
       <vscode-button id="reveal" appearance="secondary" title="Reveal the run folder">Reveal run folder</vscode-button>
     </div>
   </header>
+  <div id="verdict" class="verdict-line" role="status" aria-live="polite"></div>
+  <div id="seed-strip" class="seed-strip" role="group" aria-label="the runs of this Generate, one per seed" hidden></div>
   <section class="top">
     <figure class="hero">
       <canvas id="overlay" role="img" aria-label="generated image with the selected word's attention"></canvas>
-      <figcaption>
+      <figcaption id="legend">
         <span id="legend-word"></span>
         <span class="scale" aria-hidden="true"></span>
-        <span class="muted">0 … <span id="legend-max"></span></span>
+        <span class="muted" id="legend-range"></span>
       </figcaption>
+      <div class="overlay-controls" role="group" aria-label="overlay">
+        <label for="ov-mode">Show</label>
+        <select id="ov-mode" class="select" title="What is drawn over the image (click the selected word to switch the overlay off and on)">
+          <option value="heat">heat</option>
+          <option value="contour">contours</option>
+          <option value="image">image only</option>
+        </select>
+        <label for="ov-opacity">Opacity</label>
+        <input type="range" id="ov-opacity" min="0" max="100" value="75" aria-label="overlay opacity">
+      </div>
     </figure>
     <div class="side">
-      <h2>Words</h2>
+      <h2 class="first">Words</h2>
       <div id="chips" class="chips" role="toolbar" aria-label="words of the prompt"></div>
       <div class="step-row" id="step-row">
         <label for="step">Step</label>
         <input type="range" id="step" min="0" max="0" value="0" aria-describedby="step-label">
         <span id="step-label" class="muted"></span>
       </div>
-      <section id="scores-section">
-        <h2>Scores</h2>
-        <table id="scores"></table>
-        <div id="detection" class="detection"></div>
-        <figure class="overlap">
-          <canvas id="overlap-map" role="img" aria-label="per-pixel overlap of the object maps"></canvas>
-          <figcaption class="muted">per-pixel overlap ∏M / ΣM</figcaption>
-        </figure>
-      </section>
+      <h2>Attention per word</h2>
+      <div id="maps" class="maps"></div>
     </div>
   </section>
-  <section id="analysis" class="top analysis" aria-label="attention analysis">
-    <div>
-      <h2>Object masks <span class="muted small">each object's map at 0.4 of its max</span></h2>
-      <div id="masks" class="mask-grid"></div>
-    </div>
-    <div>
-      <h2 id="matrix-title">Pairwise overlap</h2>
-      <table id="matrix" class="matrix" tabindex="0" aria-labelledby="matrix-title"></table>
-      <p class="muted small">Above the diagonal: IoU. Below: intersection over the row object's area. Diagonal: mask area.</p>
-    </div>
-  </section>
-  <vscode-divider></vscode-divider>
-  <h2>Attention per word</h2>
   <div id="filters" class="filters" role="group" aria-label="which attention the maps aggregate">
     <span class="field"><label for="f-layer">Layers</label>
     <select id="f-layer" class="select"></select></span>
@@ -109,13 +97,40 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
     <span class="field"><label for="f-from">Steps</label>
     <input id="f-from" class="input step-input" type="number" min="1" step="1" aria-label="first step"> – <input id="f-to" class="input step-input" type="number" min="1" step="1" aria-label="last step"></span>
     <span class="field"><label for="f-scale">Scale</label>
-    <select id="f-scale" class="select" title="Display only: no re-run">
+    <select id="f-scale" class="select" title="Display only">
       <option value="map">each map by its own max</option>
       <option value="shared">shared: the largest word map</option>
     </select></span>
   </div>
   <p id="recipe" class="muted small"></p>
-  <div id="maps" class="maps"></div>
+  <vscode-divider></vscode-divider>
+  <section class="top">
+    <section id="scores-section">
+      <h2>Scores</h2>
+      <table id="scores"></table>
+      <div id="detection" class="detection"></div>
+      <figure class="overlap">
+        <canvas id="overlap-map" role="img" aria-label="per-pixel overlap of the object maps"></canvas>
+        <figcaption class="muted" title="∏M / ΣM per pixel over the object maps: bright where the objects attend to the same pixels">where the objects' attention overlaps</figcaption>
+      </figure>
+    </section>
+    <section id="analysis" class="top analysis" aria-label="attention analysis">
+      <div>
+        <h2>Object masks</h2>
+        <div class="step-row">
+          <label for="mask-threshold">Threshold</label>
+          <input type="range" id="mask-threshold" min="5" max="95" step="5" value="40" aria-describedby="mask-threshold-label">
+          <span id="mask-threshold-label" class="muted"></span>
+        </div>
+        <div id="masks" class="mask-grid"></div>
+      </div>
+      <div>
+        <h2 id="matrix-title">Pairwise overlap</h2>
+        <table id="matrix" class="matrix" tabindex="0" aria-labelledby="matrix-title"></table>
+        <p class="muted small">Above the diagonal: IoU. Below: intersection over the row object's area. Diagonal: mask area. Lower is better (0: separate).</p>
+      </div>
+    </section>
+  </section>
 </main>
 <main id="compare" hidden>
   <header class="head">
@@ -130,6 +145,7 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
       <vscode-button id="c-reveal" appearance="secondary" title="Reveal the finetune folder">Reveal run folder</vscode-button>
     </div>
   </header>
+  <div id="c-verdict" class="verdict-line" role="status" aria-live="polite"></div>
   <section class="pair">
     <figure class="side-image">
       <figcaption><strong>Base</strong> <span id="c-before-verdict" class="verdict"></span></figcaption>
@@ -139,6 +155,10 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
       <figcaption><strong>Finetuned</strong> <span id="c-after-verdict" class="verdict"></span></figcaption>
       <canvas id="c-after" role="img" aria-label="image with the finetuned keys"></canvas>
     </figure>
+    <div>
+      <h2 class="first">Scores</h2>
+      <table id="c-scores" class="deltas"></table>
+    </div>
   </section>
   <section class="top">
     <figure class="side-image">
@@ -154,8 +174,6 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
         <input type="range" id="c-step" min="0" max="0" value="0" aria-describedby="c-step-label">
         <span id="c-step-label" class="muted"></span>
       </div>
-      <h2>Scores</h2>
-      <table id="c-scores" class="deltas"></table>
     </div>
   </section>
   <section class="top">

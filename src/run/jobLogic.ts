@@ -10,8 +10,10 @@ export function statusBarText(jobs: readonly JobView[]): string | undefined {
   if (!running) return undefined;
   const queued = jobs.filter((j) => j.state === 'queued').length;
   const detail = running.detail.length > 40 ? `${running.detail.slice(0, 39)}…` : running.detail;
-  const progress = running.totalSteps > 0 ? `step ${running.step}/${running.totalSteps}` : detail || 'starting…';
-  const phase = running.kind === 'generate' ? '' : `${KIND_TITLE[running.kind]}${running.totalSteps > 0 ? ' ' : ' · '}`;
+  // A finetune's before/after sampling counts sampling steps, not training steps: the detail says which.
+  const stepped = running.totalSteps > 0 && !running.detail.startsWith('sampling');
+  const progress = stepped ? `step ${running.step}/${running.totalSteps}` : detail || 'starting…';
+  const phase = running.kind === 'generate' ? '' : `${KIND_TITLE[running.kind]}${stepped ? ' ' : ' · '}`;
   return `$(sync~spin) Prompt Lens: ${phase}${progress}${queued > 0 ? ` (+${queued} queued)` : ''}`;
 }
 

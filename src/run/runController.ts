@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findKeySets, type KeySetSummary } from '../engine/history';
+import { encodePng } from '../engine/image/png';
 import { openModelFolder } from '../engine/model/modelFolder';
 import { CancelledError } from '../engine/pipeline/pipeline';
 import type { PipelineCache } from '../engine/pipeline/pipelineCache';
@@ -15,11 +16,11 @@ import { comparePrompt } from '../engine/run/comparePrompt';
 import { InputError } from '../engine/run/errors';
 import { resolveFileSettings, resolveModel, type ModelLookup, type ResolvedFileSettings } from '../engine/run/resolveModel';
 import { runFinetune } from '../engine/run/runFinetune';
-import type { AttentionAnalysis } from '../engine/run/attentionAnalysis';
-import { refilterRun, runPromptSeeds } from '../engine/run/runPrompt';
+import { runPromptSeeds } from '../engine/run/runPrompt';
 import type { WrittenRun } from '../engine/run/runRecord';
 import type { RunResult } from '../engine/run/runResult';
 import { seedSummary } from '../engine/run/seedSummary';
+import { storedMaps } from '../engine/run/storedView';
 import type { ProviderChoice } from '../engine/session/providers';
 import { userModels } from '../models/addModel';
 import type { JobKind, MapFilter, RunView, SeedRun } from '../protocol/messages';
@@ -55,6 +56,17 @@ export function runsDirFor(uri: vscode.Uri): string {
   return path.resolve(path.dirname(uri.fsPath), setting);
 }
 
+/** A seed's entry in the results view's seed strip: its folder, detector verdict and image. */
+function seedRunOf(run: { result: RunResult; written: WrittenRun }): SeedRun {
+  const png = encodePng(run.result.image);
+  return {
+    seed: run.result.settings.seed,
+    runFolder: run.written.folder,
+    ...(run.result.detection ? { detection: run.result.detection } : {}),
+    imagePng: png.buffer.slice(png.byteOffset, png.byteOffset + png.byteLength) as ArrayBuffer,
+  };
+}
+
 export class RunController implements vscode.Disposable {
   private readonly folders = new Map<string, string>();
   private readonly modelChanged = new vscode.EventEmitter<ModelInUse>();
@@ -68,8 +80,6 @@ export class RunController implements vscode.Disposable {
   lastNotice: string | undefined;
   /** The runs of the newest Generate with several seeds: the results view switches between them. */
   private seedRuns: SeedRun[] = [];
-  /** The newest Generate's record and analysis: its maps can be filtered by layer or head without sampling again. */
-  private lastRun: { folder: string; result: RunResult; analysis: AttentionAnalysis; runsDir: string } | undefined;
 
   constructor(
     private readonly pipelines: PipelineCache,
@@ -108,6 +118,18 @@ export class RunController implements vscode.Disposable {
     const show = level === 'error' ? vscode.window.showErrorMessage : vscode.window.showWarningMessage;
     void show(`Prompt Lens: ${message}`, ...(action ? [action.title] : [])).then((choice) => {
       if (choice && action) action.run();
+    });
+  }
+
+  /** The editor already underlines errors in the file: say so before the run finds them (it goes ahead). */
+  private warnOfErrors(document: vscode.TextDocument): void {
+    const errors = vscode.languages.getDiagnostics(document.uri).filter((d) => d.severity === vscode.DiagnosticSeverity.Error && d.source === 'Prompt Lens');
+    if (errors.length === 0) return;
+    const first = errors[0];
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+    this.notice(`${path.basename(document.uri.fsPath)} has errors the run may stop on: line ${first.range.start.line + 1}: ${first.message}${more}`, 'warning', {
+      title: 'Show Problems',
+      run: () => void vscode.commands.executeCommand('workbench.actions.view.problems'),
     });
   }
 
@@ -157,25 +179,35 @@ export class RunController implements vscode.Disposable {
   async generate(document: vscode.TextDocument, line: number): Promise<CompletedRun | undefined> {
     if (!this.checkDocument(document, 'generate')) return undefined;
     const promptText = document.lineAt(Math.min(line, document.lineCount - 1)).text.trim();
+    this.warnOfErrors(document);
     this.log.info(`Generate ${path.basename(document.uri.fsPath)}:${line + 1} → ${runsDirFor(document.uri)}`);
     return this.sample(document.uri, document.getText(), line, promptText, {});
   }
 
   /**
-   * The run in `folder` with the display maps aggregating only `filter`'s layer or grid, head and steps: the
-   * same image, other maps, as a new run. For the newest Generate over all steps, from its stored per-layer
-   * sums; otherwise sampled again (its prompt, seed and steps; the prompt looked up in its .prompt file by
-   * text). Scores and masks stay Separate-and-Enhance's own.
+   * The run in `folder` with its display maps aggregating only `filter`'s layer or grid, head and steps: a view
+   * of the same run, aggregated from the attention its folder kept (nothing sampled, nothing written). Only a
+   * run without that (older records), or one that kept step sums only and a step range, is sampled again (its
+   * prompt, seed and steps; the prompt looked up in its .prompt file by text), as a new run that records the
+   * run it filters. Scores and masks stay Separate-and-Enhance's own.
    */
   async filterMaps(folder: string, filter: MapFilter): Promise<CompletedRun | undefined> {
-    const last = this.lastRun?.folder === folder ? this.lastRun : undefined;
-    const selection = last ? selectionOf(filter, last.result.layers) : undefined;
-    if (last && selection && last.analysis.canRefilter(selection)) {
-      this.log.info(`Filter maps of ${path.basename(folder)}: ${describeFilter(filter)}, from the run's stored maps`);
-      return this.job('generate', `${last.result.prompt} · ${describeFilter(filter)}`, async (job) => {
-        job.status('Aggregating the stored maps…');
-        return this.showRun(await refilterRun(last, selection, last.runsDir), filter, last);
-      });
+    let shown: RunView;
+    try {
+      shown = await loadRunView(folder);
+      const maps = await storedMaps(folder, selectionOf(filter, shown.layers));
+      if (maps) {
+        this.log.info(`Filter maps of ${path.basename(folder)}: ${describeFilter(filter)}, from the run's kept attention`);
+        const wordMaps = new Float32Array(maps.maps.length * maps.mapHeight * maps.mapWidth);
+        maps.maps.forEach((m, i) => wordMaps.set(m, i * maps.mapHeight * maps.mapWidth));
+        const isDefault = Object.keys(filter).length === 0;
+        const view: RunView = { ...shown, wordMaps: wordMaps.buffer, mapRecipe: maps.mapRecipe, ...(isDefault ? {} : { filter }) };
+        this.panel.showView({ kind: 'run', folder }, { type: 'result', run: this.withSeedRuns(view) });
+        return { runId: shown.runId, runFolder: folder };
+      }
+    } catch (error) {
+      this.notice(error instanceof Error ? error.message : String(error), 'error');
+      return undefined;
     }
     let source: Awaited<ReturnType<RunController['runSource']>>;
     try {
@@ -185,8 +217,8 @@ export class RunController implements vscode.Disposable {
       return undefined;
     }
     const label = `${source.prompt} · ${describeFilter(filter)}`;
-    this.log.info(`Filter maps of ${path.basename(folder)}: ${describeFilter(filter)}`);
-    return this.sample(source.uri, source.text, source.line, label, { seed: source.seed, steps: source.steps }, filter, source.layers, source.runsDir);
+    this.log.info(`Filter maps of ${path.basename(folder)}: ${describeFilter(filter)}; the run kept no per-step maps, so it is sampled again`);
+    return this.sample(source.uri, source.text, source.line, label, { seed: source.seed, steps: source.steps }, { filter, layers: source.layers, of: folder, runsDir: source.runsDir });
   }
 
   /** What a job may read and write besides what the user opened: the whole disk when trusted, else the workspace. */
@@ -227,15 +259,14 @@ export class RunController implements vscode.Disposable {
     line: number,
     label: string,
     overrides: { seed?: number; steps?: number },
-    filter?: MapFilter,
-    layers?: { gridH: number; gridW: number }[],
-    filterRunsDir?: string,
+    filtering?: { filter: MapFilter; layers: { gridH: number; gridW: number }[]; of: string; runsDir: string },
   ): Promise<CompletedRun | undefined> {
+    const filter = filtering?.filter;
     const { file, provider, models, runsDir: fileRunsDir } = this.settings({ uri });
-    const runsDir = filterRunsDir ?? fileRunsDir;
+    // A filter's new run goes beside the run it filters (never a folder the record names).
+    const runsDir = filtering?.runsDir ?? fileRunsDir;
     return this.job('generate', label, async (job) => {
       await allowedPath(runsDir, this.access(), 'the runs folder');
-      let analysis: AttentionAnalysis | undefined;
       // Every seed of the file's list, each its own run; the view shows the last, History lists them all.
       const runs = await runPromptSeeds(
         {
@@ -248,7 +279,7 @@ export class RunController implements vscode.Disposable {
           models,
           allowModelPaths: vscode.workspace.isTrusted,
           ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
-          ...(filter ? { selection: selectionOf(filter, layers) } : {}),
+          ...(filtering ? { selection: selectionOf(filtering.filter, filtering.layers), filteredFrom: filtering.of } : {}),
         },
         this.pipelines,
         {
@@ -259,7 +290,6 @@ export class RunController implements vscode.Disposable {
               this.panel.post({ type: 'progress', runId: job.id, step: p.step, totalSteps: p.totalSteps });
             }
           },
-          onAnalysis: (a) => (analysis = a),
         },
         {
           onWritten: ({ written }, index, of) => {
@@ -271,17 +301,16 @@ export class RunController implements vscode.Disposable {
       );
       if (runs.length > 1) this.log.info(seedSummary(runs.map((r) => r.result)));
       // A filter's re-run (one seed) keeps the seed list of the Generate it came from.
-      if (!filter) this.seedRuns = runs.length > 1 ? runs.map((r) => ({ seed: r.result.settings.seed, runFolder: r.written.folder })) : [];
-      return this.showRun(runs[runs.length - 1], filter, analysis && { analysis, runsDir });
+      if (!filter) this.seedRuns = runs.length > 1 ? runs.map(seedRunOf) : [];
+      return this.showRun(runs[runs.length - 1], filter);
     });
   }
 
-  /** A Generate's (or a filter's) new record: shown, remembered for filtering, announced. */
-  private showRun(done: { result: RunResult; written: WrittenRun }, filter: MapFilter | undefined, kept: { analysis: AttentionAnalysis; runsDir: string } | undefined): CompletedRun {
+  /** A Generate's (or a filter's) new record: shown and announced. */
+  private showRun(done: { result: RunResult; written: WrittenRun }, filter: MapFilter | undefined): CompletedRun {
     this.folders.set(done.written.id, done.written.folder);
     this.log.info(`Done in ${Math.round(done.result.timings.totalMs)} ms on ${done.result.provider.name}: ${done.written.folder}`);
     this.usedModel(done.result);
-    this.lastRun = kept && { folder: done.written.folder, result: done.result, ...kept };
     this.panel.showView({ kind: 'run', folder: done.written.folder }, { type: 'result', run: this.withSeedRuns(toRunView(done.result, done.written, filter)) });
     this.finished.fire({ kind: 'generate', folder: done.written.folder });
     return { runId: done.written.id, runFolder: done.written.folder };

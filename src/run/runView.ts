@@ -44,6 +44,7 @@ export function toRunView(result: RunResult, written: { id: string; folder: stri
       pairs: s.pairs,
     },
     ...(s?.masks ? { masks: bufferOf(s.masks) } : {}),
+    ...(s?.objectMaps ? { objectMaps: { height: s.objectMaps.height, width: s.objectMaps.width, data: bufferOf(s.objectMaps.data) } } : {}),
     layers: result.layers.map(({ name, gridH, gridW, heads }) => ({ name, gridH, gridW, heads })),
     mapRecipe: result.mapRecipe,
     ...(filter ? { filter } : {}),
@@ -89,6 +90,8 @@ export async function loadRunView(folder: string): Promise<RunView> {
   const overlap = sized('overlap_map', f32('overlap_map'), h * w);
   const masks = sized('object_masks', f32('object_masks'), h * w);
   const timeline = f32('timeline');
+  const objectMaps = f32('object_score_maps');
+  const objectShape = maps.tensors.get('object_score_maps')?.shape;
   const timelineShape = maps.tensors.get('timeline')?.shape;
   const scores = json.scores;
   return {
@@ -114,6 +117,7 @@ export async function loadRunView(folder: string): Promise<RunView> {
       pairs: scores.pairs,
     },
     ...(masks ? { masks: Uint8Array.from(masks, (v) => (v > 0.5 ? 1 : 0)).buffer } : {}),
+    ...(objectMaps && objectShape?.length === 3 ? { objectMaps: { height: objectShape[1], width: objectShape[2], data: bufferOf(objectMaps) } } : {}),
     ...(json.layers ? { layers: json.layers } : {}),
     ...(json.maps?.recipe ? { mapRecipe: json.maps.recipe } : {}),
     ...(timeline && timelineShape && timelineShape.length === 4 && timelineShape[1] === json.words.length

@@ -153,6 +153,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
           ...(run.settings.steps !== undefined ? { steps: run.settings.steps } : {}),
           ...(run.scores && Number.isFinite(run.scores.overlap) ? { overlap: run.scores.overlap } : {}),
           ...(thumbnail ? { thumbnail } : {}),
+          ...(run.filtered ? { filtered: run.filtered } : {}),
         };
       }),
     );

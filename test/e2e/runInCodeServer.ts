@@ -627,6 +627,9 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       const drawn = await drawnState(image);
       if (drawn !== 'ok') throw new Error(`the image is there but not drawn: ${drawn}`);
       if (!(await visibleBox(image))) throw new Error('the image has no visible size');
+      const verdict = (await frame.locator('#verdict').innerText()).replace(/\s+/g, ' ').trim();
+      if (!verdict) throw new Error('no verdict line over the result');
+      console.log(`    verdict: ${verdict}`);
     });
 
     await steps.step('the results webview shows at least one token map', async () => {
@@ -710,18 +713,22 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       await frame.locator('#analysis').scrollIntoViewIfNeeded();
       await sleep(300);
       await webviewShot('06b-analysis');
-      // The head dropdown from the keyboard: focus, then ArrowDown picks head 0.
+      // The head dropdown from the keyboard: focus, then ArrowDown picks head 0. A view of the same run: no new folder.
+      const runsDir = path.join(workspace, 'runs');
+      const runFolders = (): string[] => fs.readdirSync(runsDir).filter((n) => !n.startsWith('.'));
+      const foldersBefore = runFolders().length;
       const recipeBefore = (await frame.locator('#recipe').innerText()).trim();
       await frame.locator('#f-head').focus();
       await page.keyboard.press('ArrowDown');
       await frame.locator('#recipe', { hasText: 'heads 0' }).waitFor({ timeout: 60_000 });
       const value = await frame.locator('#f-head').inputValue();
       if (value !== '0') throw new Error(`the head filter shows "${value}" after the re-run`);
+      if (runFolders().length !== foldersBefore) throw new Error(`the filter wrote a run folder (${foldersBefore} → ${runFolders().length})`);
       console.log(`    maps: "${recipeBefore}" → "${(await frame.locator('#recipe').innerText()).trim()}"`);
       // Scale (display only): every word map on the largest one's scale; no re-run.
-      const ownMax = Number(await frame.locator('#legend-max').innerText());
+      const ownMax = Number(await frame.locator('#legend').getAttribute('data-raw-max'));
       await frame.locator('#f-scale').selectOption('shared');
-      const sharedMax = Number(await frame.locator('#legend-max').innerText());
+      const sharedMax = Number(await frame.locator('#legend').getAttribute('data-raw-max'));
       if (!(sharedMax >= ownMax)) throw new Error(`shared scale max ${sharedMax} is below the word's own max ${ownMax}`);
       console.log(`    overlay scale: own max ${ownMax} → shared max ${sharedMax}`);
       await frame.locator('#filters').scrollIntoViewIfNeeded();
@@ -730,6 +737,22 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       await frame.locator('#f-scale').selectOption('map');
     });
 
+
+    await steps.step('typing "size: 64x64" into the front matter is underlined at once (tiny-shapes makes one size only)', async () => {
+      await page.locator('.monaco-editor .view-line', { hasText: 'seed: 1' }).first().click();
+      await page.keyboard.press('End');
+      await page.keyboard.press('Enter');
+      await page.keyboard.type('size: 64x64');
+      await page.keyboard.press('Escape');
+      await page.locator('.monaco-editor .squiggly-error').first().waitFor({ timeout: 20_000 });
+      await steps.shot('06d-size-diagnostic');
+      // Take the line out again: the rest of the phase runs the file as it was.
+      await page.keyboard.press('Home');
+      await page.keyboard.press('Shift+End');
+      await page.keyboard.press('Delete');
+      await page.keyboard.press('Backspace');
+      await page.locator('.monaco-editor .squiggly-error').first().waitFor({ state: 'detached', timeout: 20_000 });
+    });
 
     let sidebar: Frame | undefined;
     await steps.step('the Prompt Lens activity bar item opens the run panel with the history', async () => {
@@ -894,7 +917,7 @@ async function runNeglectPhase(tmp: string): Promise<Counts> {
       await promptLine.click();
       await page.keyboard.press('F5');
       const frame = await findFrameWith(page, WEBVIEW_TOKEN_MAP, 150_000);
-      await frame.locator('#seed-select').waitFor({ state: 'visible', timeout: 60_000 }).catch(() => undefined);
+      await frame.locator('#seed-strip .seed').first().waitFor({ state: 'visible', timeout: 60_000 }).catch(() => undefined);
       const detector = (await frame.locator('#detection').innerText().catch(() => '')).replace(/\s+/g, ' ');
       console.log(`    detector: ${detector}`);
       await sleep(500);

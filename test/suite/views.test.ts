@@ -87,7 +87,7 @@ suite('Lens commands, before/after view, sidebar, cancel', () => {
     assert.equal(state.runId, done.runId);
     assert.equal(state.imageShown, true, 'the base image is drawn');
     assert.equal(state.afterImageShown, true, 'the finetuned image is drawn');
-    assert.ok((state.deltas ?? []).some((d) => /^Overlap \(L_sep\) [\d.]+ → [\d.]+ \([−+±][\d.]+, (better|worse|same)\)$/.test(d)), `overlap delta shown: ${state.deltas?.join(' | ')}`);
+    assert.ok((state.deltas ?? []).some((d) => /^Overlap [\d.]+ → [\d.]+ \([−+±][\d.]+, (better|worse|same)\)$/.test(d)), `overlap delta shown: ${state.deltas?.join(' | ')}`);
     assert.ok((state.deltas ?? []).some((d) => /^Activation of circle /.test(d)), 'activation delta shown');
     assert.deepEqual([state.masks, state.afterMasks], [['circle', 'square', 'all objects'], ['circle', 'square', 'all objects']], 'object masks before and after');
     assert.equal(state.timelineSteps, 6, 'the step slider covers the 6 sampling steps');

@@ -10,16 +10,55 @@ export function mapMaxOf(map: Float32Array): number {
   return max;
 }
 
-function heatImage(map: Float32Array, h: number, w: number, max: number, alpha: boolean): ImageData {
+function heatImage(map: Float32Array, h: number, w: number, max: number, alpha: boolean, opacity = 0.75): ImageData {
   const image = new ImageData(w, h);
   const inv = max > 0 ? 1 / max : 0;
   for (let p = 0; p < h * w; p++) {
     const v = Math.min(1, Math.max(0, map[p] * inv));
     const [r, g, b] = inferno(v);
-    image.data.set([r, g, b, alpha ? Math.round(255 * 0.75 * v) : 255], p * 4);
+    image.data.set([r, g, b, alpha ? Math.round(255 * opacity * v) : 255], p * 4);
   }
   return image;
 }
+
+/** Contour levels, as shares of the map's maximum. */
+const CONTOUR_LEVELS = [0.25, 0.5, 0.75];
+
+/**
+ * Iso-lines of the map (bilinear between cells) at CONTOUR_LEVELS of `max`, `side` x `side`: the picture stays
+ * uncoloured between the lines, so the objects' own colours remain readable.
+ */
+function contourImage(map: Float32Array, h: number, w: number, max: number, width: number, height: number, opacity: number): ImageData {
+  const image = new ImageData(width, height);
+  const level = new Int8Array(width * height);
+  const inv = max > 0 ? 1 / max : 0;
+  for (let y = 0; y < height; y++) {
+    const fy = Math.min(h - 1, Math.max(0, ((y + 0.5) * h) / height - 0.5));
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(h - 1, y0 + 1);
+    const ty = fy - y0;
+    for (let x = 0; x < width; x++) {
+      const fx = Math.min(w - 1, Math.max(0, ((x + 0.5) * w) / width - 0.5));
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(w - 1, x0 + 1);
+      const tx = fx - x0;
+      const v = (map[y0 * w + x0] * (1 - tx) + map[y0 * w + x1] * tx) * (1 - ty) + (map[y1 * w + x0] * (1 - tx) + map[y1 * w + x1] * tx) * ty;
+      level[y * width + x] = CONTOUR_LEVELS.filter((l) => v * inv >= l).length;
+    }
+  }
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const l = level[y * width + x];
+      const edge = (x + 1 < width && level[y * width + x + 1] !== l) || (y + 1 < height && level[(y + 1) * width + x] !== l);
+      if (!edge || l === 0) continue;
+      const [r, g, b] = inferno(0.35 + 0.2 * l);
+      image.data.set([r, g, b, Math.round(255 * Math.max(0.35, opacity))], (y * width + x) * 4);
+    }
+  }
+  return image;
+}
+
+export type OverlayMode = 'heat' | 'contour' | 'image';
 
 function scratch(image: ImageData): HTMLCanvasElement {
   const canvas = document.createElement('canvas');
@@ -46,6 +85,7 @@ export function drawImageWithOverlay(
   h: number,
   w: number,
   max: number,
+  overlay: { mode: OverlayMode; opacity: number } = { mode: 'heat', opacity: 0.75 },
 ): HTMLCanvasElement {
   canvas.width = VIEW_SIDE;
   canvas.height = Math.round((VIEW_SIDE * image.naturalHeight) / image.naturalWidth);
@@ -53,9 +93,14 @@ export function drawImageWithOverlay(
   if (!ctx) return canvas;
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
+  if (overlay.mode === 'image' || overlay.opacity <= 0) return canvas;
+  if (overlay.mode === 'contour') {
+    ctx.drawImage(scratch(contourImage(map, h, w, max, canvas.width, canvas.height, overlay.opacity)), 0, 0);
+    return canvas;
+  }
   // Attention cells are coarse: smooth them when stretched so the overlay reads as a heat field.
   ctx.imageSmoothingEnabled = true;
-  ctx.drawImage(scratch(heatImage(map, h, w, max, true)), 0, 0, canvas.width, canvas.height);
+  ctx.drawImage(scratch(heatImage(map, h, w, max, true, overlay.opacity)), 0, 0, canvas.width, canvas.height);
   return canvas;
 }
 
@@ -77,22 +122,42 @@ export function drawReveal(canvas: HTMLCanvasElement, before: HTMLCanvasElement,
   ctx.fillRect(Math.max(0, x - 1), 0, 2, canvas.height);
 }
 
-/** A small line chart of `values` (loss per step) in the theme's colours. */
-export function drawCurve(canvas: HTMLCanvasElement, values: number[], stroke: string, muted: string): void {
-  canvas.width = 280;
-  canvas.height = 90;
+/** A line chart of `values` (loss per training step) with labelled axes, in the theme's colours. */
+export function drawCurve(canvas: HTMLCanvasElement, values: number[], stroke: string, muted: string, text: string): void {
+  canvas.width = 320;
+  canvas.height = 130;
   const ctx = canvas.getContext('2d');
   if (!ctx || values.length === 0) return;
   const finite = values.filter(Number.isFinite);
   const lo = Math.min(...finite);
   const hi = Math.max(...finite);
   const span = hi - lo || 1;
-  const pad = 6;
-  const x = (i: number): number => pad + ((canvas.width - 2 * pad) * i) / Math.max(1, values.length - 1);
-  const y = (v: number): number => pad + (canvas.height - 2 * pad) * (1 - (v - lo) / span);
+  // Room on the left for the loss ticks, below for the step ticks and the axis name.
+  const left = 52;
+  const right = 8;
+  const top = 8;
+  const bottom = 30;
+  const plotW = canvas.width - left - right;
+  const plotH = canvas.height - top - bottom;
+  const x = (i: number): number => left + (plotW * i) / Math.max(1, values.length - 1);
+  const y = (v: number): number => top + plotH * (1 - (v - lo) / span);
   ctx.strokeStyle = muted;
   ctx.lineWidth = 1;
-  ctx.strokeRect(0.5, 0.5, canvas.width - 1, canvas.height - 1);
+  ctx.beginPath();
+  ctx.moveTo(left + 0.5, top);
+  ctx.lineTo(left + 0.5, top + plotH + 0.5);
+  ctx.lineTo(left + plotW, top + plotH + 0.5);
+  ctx.stroke();
+  ctx.fillStyle = text;
+  ctx.font = '10px sans-serif';
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'middle';
+  for (const v of hi === lo ? [hi] : [hi, (hi + lo) / 2, lo]) ctx.fillText(v.toFixed(3), left - 4, y(v));
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'top';
+  ctx.fillText('1', x(0), top + plotH + 3);
+  ctx.fillText(String(values.length), x(values.length - 1), top + plotH + 3);
+  ctx.fillText('training step → (loss ↓ is better)', left + plotW / 2, top + plotH + 15);
   ctx.strokeStyle = stroke;
   ctx.lineWidth = 2;
   ctx.beginPath();
@@ -132,7 +197,7 @@ export function drawMasks(
       // Edge cells (a neighbour outside) opaque, inside cells translucent.
       const inside = (yy: number, xx: number): boolean => yy >= 0 && yy < h && xx >= 0 && xx < w && masks[k * h * w + yy * w + xx] === 1;
       const edge = !inside(y - 1, x) || !inside(y + 1, x) || !inside(y, x - 1) || !inside(y, x + 1);
-      layer.data.set([r, g, b, edge ? 230 : 110], p * 4);
+      layer.data.set([r, g, b, edge ? 255 : 60], p * 4);
     }
     ctx.drawImage(scratch(layer), 0, 0, canvas.width, canvas.height);
   });

@@ -8,7 +8,7 @@ import {
   vsCodeTag,
 } from '@vscode/webview-ui-toolkit';
 import type { ResultsWebviewState } from '../../src/protocol/messages';
-import { startSidebar } from '../sidebar/sidebarView';
+import { startSidebar, type SidebarWebviewState } from '../sidebar/sidebarView';
 import type { VsCodeApi } from './dom';
 import { startResults } from './resultsView';
 
@@ -17,5 +17,5 @@ provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeDivider(), vsCodeProg
 declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
 
-if (document.body.dataset.view === 'sidebar') startSidebar(vscode);
+if (document.body.dataset.view === 'sidebar') startSidebar(vscode as VsCodeApi<SidebarWebviewState>);
 else startResults(vscode as VsCodeApi<ResultsWebviewState>);

@@ -2,10 +2,13 @@
 // scores, the per-pixel overlap, a step slider over the run's timeline) or a before/after view (base
 // and finetuned images side by side and split by a slider, score deltas, detector verdicts, the loss
 // curve). Browser code only; talks to the host through the protocol; keeps its state with setState.
-import type { CompareView, HostToWebview, MapFilter, ResultsWebviewState, RunView, ViewRef, WebviewToHost, WordView } from '../../src/protocol/messages';
+import { maskOverlaps } from '../../src/engine/attention/masks';
+import type { CompareView, HostToWebview, MapFilter, ResultsWebviewState, RunView, ScoresView, ViewRef, WebviewToHost, WordView } from '../../src/protocol/messages';
 import { filterFrom, headOptions, layerOptions, layerValue, maskAreas, maskColour, overlapMatrix, sameFilter, type FilterOption } from '../../src/results/analysis';
 import { detectionSummary, formatDelta, scoreDeltas, signed, STATUS_TEXT, stepLabel } from '../../src/results/deltas';
-import { drawCurve, drawHeat, drawImageWithOverlay, drawMasks, drawReveal, mapMaxOf, VIEW_SIDE } from './canvas';
+import { helpFor, SCORE_HELP } from '../../src/results/scoreHelp';
+import { pairVerdict, runVerdict, seedsVerdict, type Verdict } from '../../src/results/verdict';
+import { drawCurve, drawHeat, drawImageWithOverlay, drawMasks, drawReveal, mapMaxOf, VIEW_SIDE, type OverlayMode } from './canvas';
 import { el, type VsCodeApi } from './dom';
 
 interface LoadedRun {
@@ -20,6 +23,21 @@ interface LoadedRun {
 interface Pair {
   before: LoadedRun;
   after: LoadedRun;
+}
+
+/** The threshold the run's masks and pair scores were recorded at. */
+const RECORDED_THRESHOLD = 0.4;
+
+/** Nearest-neighbour upsampling of `[K, h, w]` masks to the display grid, as the run's own masks are made. */
+function upsampleMasks(masks: Uint8Array, count: number, h: number, w: number, outH: number, outW: number): Uint8Array {
+  const out = new Uint8Array(count * outH * outW);
+  for (let k = 0; k < count; k++) {
+    for (let y = 0; y < outH; y++) {
+      const sy = Math.min(h - 1, Math.floor((y * h) / outH));
+      for (let x = 0; x < outW; x++) out[(k * outH + y) * outW + x] = masks[(k * h + sy) * w + Math.min(w - 1, Math.floor((x * w) / outW))];
+    }
+  }
+  return out;
 }
 
 export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
@@ -59,18 +77,24 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
       case 'result':
         runningId = undefined;
         showStatus('', false);
+        for (const id of ['result', 'compare']) el(id).classList.remove('stale');
         void showRun(message.run);
         break;
       case 'compare':
         runningId = undefined;
         showStatus('', false);
+        for (const id of ['result', 'compare']) el(id).classList.remove('stale');
         void showCompare(message.view);
         break;
-      case 'runFailed':
+      case 'runFailed': {
         runningId = undefined;
+        const shown = mode !== undefined && filtering === undefined;
         endFiltering();
-        showStatus(`Run failed: ${message.message}`, false, true);
+        // What is below is an older result: say so, and dim it, so it is not read as this run's.
+        showStatus(`Run failed: ${message.message}${shown ? ' — the result below is the previous one' : ''}`, false, true);
+        for (const id of ['result', 'compare']) el(id).classList.toggle('stale', shown);
         break;
+      }
       case 'runCancelled':
         runningId = undefined;
         endFiltering();
@@ -102,13 +126,29 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     });
   }
   for (const id of ['f-layer', 'f-head', 'f-from', 'f-to']) el(id).addEventListener('change', () => requestFilter(id === 'f-layer'));
+  const overlayMode = el<HTMLSelectElement>('ov-mode');
+  const overlayOpacity = el<HTMLInputElement>('ov-opacity');
+  overlayMode.value = state.overlay ?? 'heat';
+  overlayOpacity.value = String(Math.round(100 * (state.opacity ?? 0.75)));
+  overlayMode.addEventListener('change', () => {
+    save({ overlay: overlayMode.value as OverlayMode });
+    redraw();
+  });
+  overlayOpacity.addEventListener('input', () => {
+    save({ opacity: Number(overlayOpacity.value) / 100 });
+    renderRunChipsAndOverlay();
+  });
+  const thresholdInput = el<HTMLInputElement>('mask-threshold');
+  thresholdInput.value = String(Math.round(100 * (state.maskThreshold ?? RECORDED_THRESHOLD)));
+  thresholdInput.addEventListener('input', () => {
+    save({ maskThreshold: Number(thresholdInput.value) / 100 });
+    renderAnalysis();
+  });
+  /** The overlay as chosen; 'image' once the selected word's chip was clicked again. */
+  const overlay = (): { mode: OverlayMode; opacity: number } => ({ mode: state.overlay ?? 'heat', opacity: state.opacity ?? 0.75 });
   el<HTMLSelectElement>('f-scale').addEventListener('change', (e) => {
     save({ scale: (e.target as HTMLSelectElement).value === 'shared' ? 'shared' : 'map' });
     redraw();
-  });
-  el<HTMLSelectElement>('seed-select').addEventListener('change', (e) => {
-    const runFolder = (e.target as HTMLSelectElement).value;
-    if (runFolder && runFolder !== single?.run.runFolder) post({ type: 'openSeedRun', runFolder });
   });
   el<HTMLSelectElement>('c-which').addEventListener('change', (e) => {
     comparison = Number((e.target as HTMLSelectElement).value);
@@ -193,13 +233,36 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     return { map: loaded.maps.subarray(index * size, (index + 1) * size), h: run.mapHeight, w: run.mapWidth };
   }
 
-  function setupStep(inputId: string, labelId: string, rowId: string, steps: number): void {
+  function setupStep(inputId: string, labelId: string, rowId: string, steps: number, range?: { from: number; to: number }): void {
     const input = el<HTMLInputElement>(inputId);
     el(rowId).hidden = steps === 0;
     input.max = String(steps);
     input.value = String(position);
-    input.setAttribute('aria-valuetext', stepLabel(position, steps));
-    el(labelId).textContent = steps > 0 ? stepLabel(position, steps) : '';
+    input.setAttribute('aria-valuetext', stepLabel(position, steps, range));
+    el(labelId).textContent = steps > 0 ? stepLabel(position, steps, range) : '';
+  }
+
+  /** The verdict line: the run's (or the pair's) findings, and a seed list's summary above them. */
+  function showVerdict(id: string, verdict: Verdict, seeds?: Verdict): string {
+    const box = el(id);
+    box.replaceChildren();
+    const tone = seeds && seeds.tone === 'fail' ? 'fail' : verdict.tone;
+    box.className = `verdict-line ${tone}`;
+    const lines: string[] = [];
+    for (const [v, prefix] of [
+      [seeds, 'Seeds: '],
+      [verdict, seeds ? 'This seed: ' : ''],
+    ] as const) {
+      if (!v) continue;
+      const p = document.createElement('p');
+      const strong = document.createElement('strong');
+      strong.textContent = `${prefix}${v.lines[0]}`;
+      p.append(strong);
+      if (v.lines.length > 1) p.append(document.createTextNode(` · ${v.lines.slice(1).join(' · ')}`));
+      box.append(p);
+      lines.push(`${prefix}${v.lines.join(' · ')}`);
+    }
+    return lines.join('\n');
   }
 
   function renderChips(containerId: string, words: WordView[], activations?: { word: string; value: number }[]): void {
@@ -211,9 +274,17 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
       chip.textContent = word.word;
       const activation = activations?.find((a) => a.word === word.word);
       chip.title = `tokens ${word.tokenIndices.join(', ')}${activation ? ` · activation ${activation.value.toFixed(3)}` : ''}`;
-      chip.setAttribute('aria-pressed', String(i === selected));
+      chip.setAttribute('aria-pressed', String(i === selected && overlay().mode !== 'image'));
       chip.tabIndex = i === selected ? 0 : -1;
-      chip.addEventListener('click', () => select(i));
+      chip.addEventListener('click', () => {
+        // The selected word again switches the overlay off (image only) and back on.
+        if (i === selected && mode === 'run') {
+          const off = overlay().mode !== 'image';
+          save({ overlay: off ? 'image' : 'heat' });
+          overlayMode.value = off ? 'image' : 'heat';
+        }
+        select(i);
+      });
       chip.addEventListener('keydown', (e) => {
         const next = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? words.length - 1 : -2;
         if (next === -2) return;
@@ -230,8 +301,12 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     selected = i;
     const words = mode === 'run' ? single?.run.words : compare?.pairs[comparison]?.before.run.words;
     save({ selectedWord: words?.[i]?.word });
+    // The chips are drawn again: keep the keyboard focus on the chip the user pressed.
+    const chipsId = mode === 'run' ? 'chips' : 'c-chips';
+    const hadFocus = el(chipsId).contains(document.activeElement);
     if (mode === 'run') renderRunChipsAndOverlay();
     else renderCompareWords();
+    if (hadFocus) (el(chipsId).children[i] as HTMLElement | undefined)?.focus();
   }
 
   function redraw(): void {
@@ -245,8 +320,9 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
 
   async function showRun(run: RunView): Promise<void> {
     const loaded = await load(run);
-    if (mode !== 'run' || single?.run.runFolder !== run.runFolder) window.scrollTo(0, 0);
-    const refiltered = filtering !== undefined && run.filter !== undefined && single?.run.prompt === run.prompt;
+    // A filter's view of the shown run keeps the scroll position; another run starts at the top.
+    const refiltered = filtering !== undefined && filtering === run.runFolder && single?.run.runFolder === run.runFolder;
+    if (!refiltered && (mode !== 'run' || single?.run.runFolder !== run.runFolder)) window.scrollTo(0, 0);
     const keepWord = refiltered ? single?.run.words[selected]?.word : undefined;
     filtering = undefined;
     single = loaded;
@@ -266,6 +342,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     el('prompt').textContent = run.prompt;
     el('meta').textContent = `${run.model} · ${run.provider} · seed ${run.seed} · ${run.steps} steps · ${Math.round(run.totalMs)} ms`;
     const seeds = renderSeedRuns(run);
+    const verdict = showVerdict('verdict', runVerdict({ ...(run.detection ? { detection: run.detection } : {}), ...(run.scores ? { scores: run.scores } : {}) }), run.seedRuns && run.seedRuns.length > 1 ? seedsVerdict(run.seedRuns) : undefined);
     renderRunChipsAndOverlay();
     renderGrid();
     renderScores();
@@ -279,13 +356,16 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
         imageShown: loaded.image.naturalWidth > 0,
         tokenMaps: run.words.map((w) => w.word),
         mode: 'run',
-        seeds,
+        seeds: seeds.seeds,
         timelineSteps: timelineSteps(run),
         masks: analysis.masks,
         matrix: analysis.matrix,
         filter: shownFilter,
+        ...(run.mapRecipe ? { recipe: run.mapRecipe } : {}),
         layerOptions: filters.layers.map((o) => o.label),
         headOptions: filters.heads.map((o) => o.label),
+        verdict,
+        seedStrip: seeds.labels,
       },
     });
   }
@@ -295,12 +375,17 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     const { run, image } = single;
     const steps = timelineSteps(run);
     renderChips('chips', run.words, run.scores?.activations);
-    setupStep('step', 'step-label', 'step-row', steps);
+    setupStep('step', 'step-label', 'step-row', steps, shownFilter.steps);
     const { map, h, w } = mapAt(single, selected);
     const max = scaleMax(single, map);
-    drawImageWithOverlay(el<HTMLCanvasElement>('overlay'), image, map, h, w, max);
+    const shown = overlay();
+    drawImageWithOverlay(el<HTMLCanvasElement>('overlay'), image, map, h, w, max, shown);
     el('legend-word').textContent = `${run.words[selected]?.word ?? ''}${steps > 0 && position < steps ? ` · ${stepLabel(position, steps)}` : ''}`;
-    el('legend-max').textContent = max.toFixed(3);
+    // Shares of the scale's maximum; the raw attention behind 1 is in the tooltip.
+    const legend = el('legend');
+    legend.dataset.rawMax = String(max);
+    legend.title = `Colour = attention as a share of ${state.scale === 'shared' ? 'the largest word map\u2019s' : 'this map\u2019s'} peak; 1 = ${max.toFixed(4)} (raw attention probability${position >= steps ? ', summed over the layers, heads and steps' : ''})`;
+    el('legend-range').textContent = shown.mode === 'image' ? 'overlay off' : `0 … 1 of ${state.scale === 'shared' ? 'the largest peak' : 'its peak'}`;
   }
 
   function renderGrid(): void {
@@ -322,11 +407,17 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
       const activation = run.scores?.activations.find((a) => a.word === word.word);
       caption.textContent = activation ? `${word.word} · ${activation.value.toFixed(3)}` : word.word;
       figure.append(canvas, caption);
-      figure.addEventListener('click', () => select(i));
+      // The main image changes: bring it into view when the layout put it off-screen (narrow panels).
+      const show = (): void => {
+        select(i);
+        const box = el('overlay').getBoundingClientRect();
+        if (box.bottom < 0 || box.top > window.innerHeight) el('overlay').scrollIntoView({ block: 'nearest' });
+      };
+      figure.addEventListener('click', show);
       figure.addEventListener('keydown', (e) => {
         if (e.key === 'Enter' || e.key === ' ') {
           e.preventDefault();
-          select(i);
+          show();
         }
       });
       grid.append(figure);
@@ -341,8 +432,9 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     const s = run.scores;
     el('scores-section').hidden = !s;
     if (!s) return;
-    const row = (label: string, value: string): void => {
+    const row = (label: string, value: string, help: string): void => {
       const tr = document.createElement('tr');
+      tr.title = help;
       const th = document.createElement('th');
       th.textContent = label;
       const td = document.createElement('td');
@@ -350,12 +442,12 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
       tr.append(th, td);
       table.append(tr);
     };
-    row('Overlap (L_sep)', s.overlap.toFixed(3));
-    for (const a of s.activations) row(`Activation of ${a.word}`, a.value.toFixed(3));
-    row('Weakest object', s.weakest);
-    row('L_en = 1 − min a', s.enhanceLoss.toFixed(3));
-    row('L = L_sep + 0.5·L_en', s.totalLoss.toFixed(3));
-    for (const p of s.pairs) row(`${p.a} × ${p.b}`, `IoU ${p.iou.toFixed(2)} · IoA ${p.ioaA.toFixed(2)} / ${p.ioaB.toFixed(2)}`);
+    row('Overlap ↓', s.overlap.toFixed(3), SCORE_HELP.overlap);
+    for (const a of s.activations) row(`Activation of ${a.word} ↑`, a.value.toFixed(3), SCORE_HELP.activation);
+    row('Weakest object', s.weakest, SCORE_HELP.weakest);
+    row('Enhance loss ↓', s.enhanceLoss.toFixed(3), SCORE_HELP.enhanceLoss);
+    row('Loss ↓', s.totalLoss.toFixed(3), SCORE_HELP.totalLoss);
+    for (const p of s.pairs) row(`${p.a} × ${p.b} ↓`, `IoU ${p.iou.toFixed(2)} · IoA ${p.ioaA.toFixed(2)} / ${p.ioaB.toFixed(2)}`, SCORE_HELP.pair);
     const d = run.detection;
     el('detection').textContent = d ? `Detector: ${detectionSummary(d)} — ${d.objects.map((o) => `${o.object} ${STATUS_TEXT[o.status]}`).join(', ')}` : '';
     const overlap = new Float32Array(run.overlapMap);
@@ -376,21 +468,37 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     return max;
   }
 
-  /** The seed list of a Generate of several seeds: one option per run, the shown one selected. */
-  function renderSeedRuns(run: RunView): number[] {
+  /** The seed strip of a Generate of several seeds: a thumbnail per seed with the detector's ✓/✗; a click shows that seed. */
+  function renderSeedRuns(run: RunView): { seeds: number[]; labels: string[] } {
     const runs = run.seedRuns ?? [];
-    const select = el<HTMLSelectElement>('seed-select');
-    select.replaceChildren(
-      ...runs.map((r) => {
-        const option = document.createElement('option');
-        option.value = r.runFolder;
-        option.textContent = `${r.seed}`;
-        return option;
-      }),
-    );
-    select.value = run.runFolder;
-    el('seed-row').hidden = runs.length < 2;
-    return runs.map((r) => r.seed);
+    const strip = el('seed-strip');
+    strip.replaceChildren();
+    strip.hidden = runs.length < 2;
+    const labels: string[] = [];
+    for (const r of runs) {
+      const button = document.createElement('button');
+      button.className = 'seed';
+      const mark = r.detection ? (r.detection.success ? '✓' : '✗') : '';
+      const label = `seed ${r.seed}${mark ? ` ${mark}` : ''}`;
+      button.setAttribute('aria-pressed', String(r.runFolder === run.runFolder));
+      button.title = r.detection ? `seed ${r.seed}: ${detectionSummary(r.detection)}` : `seed ${r.seed}`;
+      if (r.detection) button.classList.add(r.detection.success ? 'ok' : 'fail');
+      if (r.imagePng) {
+        const img = document.createElement('img');
+        img.alt = '';
+        img.src = URL.createObjectURL(new Blob([r.imagePng], { type: 'image/png' }));
+        button.append(img);
+      }
+      const text = document.createElement('span');
+      text.textContent = label;
+      button.append(text);
+      button.addEventListener('click', () => {
+        if (r.runFolder !== single?.run.runFolder) post({ type: 'openSeedRun', runFolder: r.runFolder });
+      });
+      strip.append(button);
+      labels.push(label);
+    }
+    return { seeds: runs.map((r) => r.seed), labels };
   }
 
   /** A run's object masks, when its record has them for every object. */
@@ -400,11 +508,29 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     return s && loaded.masks && loaded.masks.length === s.activations.length * size ? loaded.masks : undefined;
   }
 
+  /**
+   * Masks and pair scores at the threshold slider's value: the recorded ones at 0.4, else binarised again from the
+   * run's object maps (as the engine does), so masks and IoU follow the slider.
+   */
+  function thresholded(loaded: LoadedRun): { masks?: Uint8Array; scores?: ScoresView; threshold: number } {
+    const s = loaded.run.scores;
+    const maps = loaded.run.objectMaps;
+    const threshold = state.maskThreshold ?? RECORDED_THRESHOLD;
+    if (!s || !maps || Math.abs(threshold - RECORDED_THRESHOLD) < 1e-9) return { masks: objectMasks(loaded), ...(s ? { scores: s } : {}), threshold: RECORDED_THRESHOLD };
+    const count = s.activations.length;
+    const found = maskOverlaps({ height: maps.height, width: maps.width, heads: 1, count, data: new Float32Array(maps.data) }, { threshold });
+    const words = s.activations.map((a) => a.word);
+    return {
+      masks: upsampleMasks(found.masks, count, maps.height, maps.width, loaded.run.mapHeight, loaded.run.mapWidth),
+      scores: { ...s, pairs: found.pairs.map((p) => ({ a: words[p.a], b: words[p.b], iou: p.iou, ioaA: p.ioaA, ioaB: p.ioaB })) },
+      threshold,
+    };
+  }
+
   /** Each object's mask over the image, then all together, into `grid`; returns the labels drawn. */
-  function renderMaskFigures(grid: HTMLElement, loaded: LoadedRun, labelPrefix = ''): string[] {
+  function renderMaskFigures(grid: HTMLElement, loaded: LoadedRun, labelPrefix = '', masks = objectMasks(loaded)): string[] {
     const { run } = loaded;
     const words = run.scores?.activations.map((a) => a.word) ?? [];
-    const masks = objectMasks(loaded);
     const drawn: string[] = [];
     const figure = (label: string, indices: number[]): void => {
       const f = document.createElement('figure');
@@ -444,13 +570,16 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     grid.replaceChildren();
     table.replaceChildren();
     const run = single?.run;
-    const s = run?.scores;
-    el('analysis').hidden = !s || s.activations.length === 0;
-    if (!single || !run || !s) return { masks: [], matrix: [] };
+    el('analysis').hidden = !run?.scores || run.scores.activations.length === 0;
+    if (!single || !run?.scores) return { masks: [], matrix: [] };
+    const at = thresholded(single);
+    const s = at.scores ?? run.scores;
+    el('mask-threshold').parentElement?.toggleAttribute('hidden', !run.objectMaps);
+    el('mask-threshold-label').textContent = `each object's map above ${at.threshold.toFixed(2)} of its max${Math.abs(at.threshold - RECORDED_THRESHOLD) < 1e-9 ? ' (as scored)' : ''}`;
     const words = s.activations.map((a) => a.word);
     const size = run.mapHeight * run.mapWidth;
-    const masks = objectMasks(single);
-    const drawn = renderMaskFigures(grid, single);
+    const masks = at.masks;
+    const drawn = renderMaskFigures(grid, single, '', masks);
     // The matrix: a real table, header row and header column, one colour-scaled cell per pair.
     const { cells } = overlapMatrix(s, masks ? maskAreas(masks, words.length, size) : undefined);
     const caption = document.createElement('caption');
@@ -606,7 +735,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     el('c-curve-section').hidden = curve.length === 0;
     if (curve.length > 0) {
       const styles = getComputedStyle(document.body);
-      drawCurve(el<HTMLCanvasElement>('c-curve'), curve, styles.getPropertyValue('--vscode-charts-blue') || styles.color, styles.getPropertyValue('--vscode-panel-border') || styles.color);
+      drawCurve(el<HTMLCanvasElement>('c-curve'), curve, styles.getPropertyValue('--vscode-charts-blue') || styles.color, styles.getPropertyValue('--vscode-panel-border') || styles.color, styles.color);
       el('c-curve-label').textContent = `loss ${curve[0].toFixed(4)} → ${curve[curve.length - 1].toFixed(4)} in ${curve.length} steps`;
     }
     renderCompare();
@@ -629,13 +758,19 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     for (const d of deltas) {
       const tr = document.createElement('tr');
       tr.className = d.verdict;
-      tr.title = `${d.higherIsBetter ? 'higher' : 'lower'} is better`;
+      tr.title = helpFor(d.label) || `${d.higherIsBetter ? 'higher' : 'lower'} is better`;
       const delta = document.createElement('td');
       delta.className = `delta ${d.verdict}`;
       delta.textContent = `${signed(d.delta)} ${d.verdict === 'better' ? '▲ better' : d.verdict === 'worse' ? '▼ worse' : '='}`;
       tr.append(cell('th', `${d.label} ${d.higherIsBetter ? '↑' : '↓'}`), cell('td', d.before.toFixed(3)), cell('td', d.after.toFixed(3)), delta);
       table.append(tr);
     }
+    const same = (x: ArrayBuffer, y: ArrayBuffer): boolean => x.byteLength === y.byteLength && new Uint8Array(x).every((v, i) => v === new Uint8Array(y)[i]);
+    const input = (run: RunView) => ({ ...(run.detection ? { detection: run.detection } : {}), ...(run.scores ? { scores: run.scores } : {}) });
+    const verdict = showVerdict(
+      'c-verdict',
+      pairVerdict({ before: input(before.run), after: input(after.run), identicalImages: same(before.run.imagePng, after.run.imagePng), scoresUnchanged: deltas.every((d) => d.verdict === 'same') }),
+    );
     // Detector verdicts.
     const detect = el('c-detect');
     detect.replaceChildren(headRow(['', 'base', 'finetuned']));
@@ -684,6 +819,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
         timelineSteps: steps,
         masks: maskRows.before,
         afterMasks: maskRows.after,
+        verdict,
       },
     });
   }

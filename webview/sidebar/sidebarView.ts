@@ -2,13 +2,41 @@
 // progress and cancel, finetune controls, saved key sets (click = Compare) and the run history with
 // thumbnails (click = open in the results panel). Browser code; state comes from the host.
 import type { FinetuneSettingSource, HistoryItem, JobView, KeySetItem, SettingRow, SidebarState, SidebarToHost, SidebarToWebview } from '../../src/protocol/messages';
+import { historyGroups } from '../../src/sidebar/historyGroups';
 import { el, type VsCodeApi } from '../results/dom';
 
 /** What the run panel says beside a finetune value it did not get from the user's typing. */
 const FINETUNE_SOURCE: Record<FinetuneSettingSource, string> = { override: '', setting: '(your setting)', model: '(model default)', engine: '(engine default)' };
 
-export function startSidebar(vscode: VsCodeApi): void {
+/** What the run panel keeps across its webview being hidden and shown again: the finetune values the user typed. */
+export interface SidebarWebviewState {
+  typed?: { steps?: string; lr?: string };
+}
+
+/** "Dec 2, 21:10" from a folder name that starts with its timestamp (20261202-211019-…). */
+export function folderDate(id: string): string | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})/.exec(id);
+  if (!m) return undefined;
+  const date = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]));
+  return `${date.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })}, ${m[4]}:${m[5]}`;
+}
+
+export function startSidebar(vscode: VsCodeApi<SidebarWebviewState>): void {
   const post = (message: SidebarToHost): void => vscode.postMessage(message);
+  const kept: SidebarWebviewState = vscode.getState() ?? {};
+  // Values typed before the view was hidden come back, still counted as typed.
+  for (const [id, value] of [
+    ['ft-steps', kept.typed?.steps],
+    ['ft-lr', kept.typed?.lr],
+  ] as const) {
+    if (value === undefined) continue;
+    el<HTMLInputElement>(id).value = value;
+    el<HTMLInputElement>(id).dataset.touched = '1';
+  }
+  const keepTyped = (): void => {
+    const typed = (id: string): string | undefined => (el<HTMLInputElement>(id).dataset.touched ? el<HTMLInputElement>(id).value : undefined);
+    vscode.setState({ typed: { steps: typed('ft-steps'), lr: typed('ft-lr') } });
+  };
   let state: SidebarState | undefined;
   let jobs: JobView[] = [];
   const thumbnails = new Map<string, string>();
@@ -98,10 +126,12 @@ export function startSidebar(vscode: VsCodeApi): void {
     steps.oninput = () => {
       steps.dataset.touched = '1';
       el('ft-steps-source').textContent = '';
+      keepTyped();
     };
     lr.oninput = () => {
       lr.dataset.touched = '1';
       el('ft-lr-source').textContent = '';
+      keepTyped();
     };
     renderKeySets(s.keySets);
     renderHistory(s.history);
@@ -152,13 +182,15 @@ export function startSidebar(vscode: VsCodeApi): void {
         const button = document.createElement('button');
         button.className = `item${k.matchesFile ? '' : ' other-model'}`;
         button.dataset.keyset = k.id;
-        button.title = `Compare the cursor's prompt with these keys\n${k.prompts.join('\n')}`;
+        button.title = `${k.id}\nCompare the cursor's prompt with these keys, trained on:\n${k.prompts.join('\n')}`;
+        // Named by what it was trained on and when; the folder name is in the tooltip.
         const name = document.createElement('span');
         name.className = 'ellipsis';
-        name.textContent = k.id;
+        name.textContent = k.prompts.length > 0 ? `${k.prompts[0]}${k.prompts.length > 1 ? ` +${k.prompts.length - 1} more` : ''}` : k.id;
         const meta = document.createElement('span');
         meta.className = 'muted small';
-        meta.textContent = `${k.model} · ${k.steps} steps · lr ${k.lr}${k.finalLoss !== undefined ? ` · loss ${k.finalLoss.toFixed(4)}` : ''}${k.matchesFile ? '' : ' · other model'}`;
+        const when = folderDate(k.id);
+        meta.textContent = `${when ? `${when} · ` : ''}${k.model} · ${k.steps} steps · lr ${k.lr}${k.finalLoss !== undefined ? ` · loss ${k.finalLoss.toFixed(4)}` : ''}${k.matchesFile ? '' : ' · other model'}`;
         button.append(name, meta);
         button.disabled = !k.matchesFile || !state?.file;
         button.addEventListener('click', () => post({ type: 'compare', keySetFile: k.file }));
@@ -189,38 +221,53 @@ export function startSidebar(vscode: VsCodeApi): void {
   function renderHistory(history: HistoryItem[]): void {
     const list = el('history');
     list.replaceChildren(
-      ...history.map((run) => {
+      ...historyGroups(history).map((group) => {
+        if (group.length === 1) return runRow(group[0]);
+        // The runs of one Generate over a seed list: one entry, its seeds inside.
         const li = document.createElement('li');
-        const button = document.createElement('button');
-        button.className = 'item run';
-        button.dataset.run = run.id;
-        button.title = `Open ${run.id} in the results panel`;
-        const url = thumbnailUrl(run);
-        if (url) {
-          const img = document.createElement('img');
-          img.src = url;
-          img.alt = '';
-          img.width = 40;
-          img.height = 40;
-          button.append(img);
-        }
-        const text = document.createElement('span');
-        text.className = 'text';
-        const prompt = document.createElement('span');
-        prompt.className = 'ellipsis';
-        prompt.textContent = run.prompt;
-        const meta = document.createElement('span');
-        meta.className = 'muted small';
-        const when = run.createdAt ? new Date(run.createdAt).toLocaleString() : run.id;
-        meta.textContent = `${when} · seed ${run.seed ?? '?'} · ${run.steps ?? '?'} steps${run.overlap !== undefined ? ` · overlap ${run.overlap.toFixed(3)}` : ''}`;
-        text.append(prompt, meta);
-        button.append(text);
-        button.addEventListener('click', () => post({ type: 'openRun', folder: run.folder }));
-        li.append(button);
+        li.className = 'group';
+        const head = document.createElement('span');
+        head.className = 'muted small';
+        head.textContent = `Generate of ${group.length} seeds (${group.map((r) => r.seed ?? '?').join(', ')})`;
+        const inner = document.createElement('ul');
+        inner.className = 'list';
+        inner.append(...group.map(runRow));
+        li.append(head, inner);
         return li;
       }),
     );
     el('history-empty').hidden = history.length > 0;
+  }
+
+  function runRow(run: HistoryItem): HTMLLIElement {
+    const li = document.createElement('li');
+    const button = document.createElement('button');
+    button.className = 'item run';
+    button.dataset.run = run.id;
+    button.title = `Open ${run.id} in the results panel`;
+    const url = thumbnailUrl(run);
+    if (url) {
+      const img = document.createElement('img');
+      img.src = url;
+      img.alt = '';
+      img.width = 40;
+      img.height = 40;
+      button.append(img);
+    }
+    const text = document.createElement('span');
+    text.className = 'text';
+    const prompt = document.createElement('span');
+    prompt.className = 'ellipsis';
+    prompt.textContent = run.prompt;
+    const meta = document.createElement('span');
+    meta.className = 'muted small';
+    const when = run.createdAt ? new Date(run.createdAt).toLocaleString() : run.id;
+    meta.textContent = `${when} · seed ${run.seed ?? '?'} · ${run.steps ?? '?'} steps${run.overlap !== undefined ? ` · overlap ${run.overlap.toFixed(3)}` : ''}${run.filtered ? ` · maps filtered: ${run.filtered.recipe}` : ''}`;
+    text.append(prompt, meta);
+    button.append(text);
+    button.addEventListener('click', () => post({ type: 'openRun', folder: run.folder }));
+    li.append(button);
+    return li;
   }
 
   function report(): void {

@@ -32,6 +32,8 @@ export interface RunSummary {
   files: { image?: string; imageLarge?: string; maps: { word: string; heat: string; overlay: string }[]; overlap?: string };
   /** Absolute path of report.html. */
   report: string;
+  /** A run sampled again to filter another run's maps: that run's folder name, and the maps' recipe. */
+  filtered?: { from: string; recipe: string };
 }
 
 /** One word's view of a run: its overlay picture and the scores that mention it. */
@@ -90,7 +92,8 @@ export async function findRuns(runsDir: string): Promise<RunSummary[]> {
 /** The newest run whose prompt is exactly `promptText` (compared after trimming), if any. */
 export async function latestRunFor(runsDir: string, promptText: string): Promise<RunSummary | undefined> {
   const wanted = promptText.trim();
-  return (await findRuns(runsDir)).find((run) => run.prompt.trim() === wanted);
+  // A filtered copy's maps are not the prompt's own: the hover shows the newest unfiltered run.
+  return (await findRuns(runsDir)).find((run) => run.prompt.trim() === wanted && !run.filtered);
 }
 
 /** Forgets every cached listing and record (tests; a runs folder replaced wholesale). */
@@ -168,8 +171,9 @@ export function parseRunJson(text: string, folder: string): RunSummary | null {
   } catch {
     return null;
   }
-  const { settings = {}, model = {}, files = {}, scores } = record;
+  const { settings = {}, model = {}, files = {}, scores, maps } = record;
   return {
+    ...(maps?.filteredFrom !== undefined ? { filtered: { from: maps.filteredFrom, recipe: maps.recipe ?? '' } } : {}),
     id: record.id ?? path.basename(folder),
     folder,
     createdAt: record.createdAt ?? '',

@@ -18,6 +18,7 @@ import { resizeMapBilinear } from '../image/raster';
 import { objectLabels } from '../promptFile/marks';
 import type { AttentionCapture } from '../pipeline/pipeline';
 import type { TokenizedText } from '../tokenizer/clipTokenizer';
+import { aggregateStored, AttentionStoreBuilder, canAggregate, type StoredAttention } from './attentionStore';
 import type { ObjectMark, RunLayer, RunScores, TimelineData, WordMap } from './runResult';
 
 export interface AnalysisInput {
@@ -31,6 +32,8 @@ export interface AnalysisInput {
   sampleW: number;
   /** Which layers, grids, heads and steps the display maps aggregate; default all (DAAM drops the coarsest grid). */
   selection?: SelectionOptions;
+  /** Keep the raw attention (`AnalysisOutput.attention`) so the run's maps can be filtered later without sampling. */
+  storeAttention?: boolean;
 }
 
 /** The user's layer/head/step selection does not fit the model or the run. */
@@ -49,6 +52,7 @@ export interface AnalysisOutput {
   mapRecipe: string;
   scores?: RunScores;
   timeline?: TimelineData;
+  attention?: StoredAttention;
 }
 
 /** The grid Separate-and-Enhance uses on SD 1.x at 512 px (latent 64 / 4); the nearest one elsewhere. */
@@ -64,16 +68,10 @@ export class AttentionAnalysis {
   private scoreTimestep = 0;
   private scoreGrid = '';
   private catalogue: LayerInfo[] = [];
-  /** Text positions per map (the model's padded length). */
-  private tokens = 0;
   private readonly spans: WordSpan[];
   private readonly objectWords: string[];
-  /**
-   * Every layer's maps, all heads, summed over the steps at the layer's own grid: enough to aggregate the
-   * display maps again for other layers or heads without sampling again (DAAM sums over time before its
-   * bicubic upsampling, which is linear, and its clamp). Per-step maps are not kept: a step range re-samples.
-   */
-  private readonly layerSums = new Map<string, { info: LayerInfo; sums: Float32Array }>();
+  /** The raw attention of the words' tokens, per layer and head (per step while small): filters aggregate it again. */
+  private store?: AttentionStoreBuilder;
 
   constructor(private readonly input: AnalysisInput) {
     const { spans, objectWords } = wordSpans(input);
@@ -85,7 +83,7 @@ export class AttentionAnalysis {
   readonly onAttention = (captures: AttentionCapture[]): void => {
     if (!this.display) this.start(captures);
     for (const capture of captures) {
-      this.addToLayerSums(capture);
+      this.store?.add(capture);
       this.display?.add(capture);
       this.timeline?.add(capture);
       if (capture.step === this.scoreStep) {
@@ -99,7 +97,6 @@ export class AttentionAnalysis {
     const catalogue: LayerInfo[] = captures.map((c) => ({ name: c.layer, gridH: c.gridH, gridW: c.gridW, heads: c.heads }));
     this.catalogue = catalogue;
     const tokens = captures[0].tokens;
-    this.tokens = tokens;
     const { steps, sampleH, sampleW } = this.input;
     this.display = new AttentionAccumulator({
       outH: sampleH,
@@ -118,6 +115,8 @@ export class AttentionAnalysis {
       recipe: { kind: 'separate-enhance', grid: side, keepHeads: true },
     });
     this.timeline = new AttentionTimeline({ tokens, selection: resolveSelection(catalogue, {}, steps) });
+    const kept = [...new Set([...this.spans.flatMap((s) => s.tokenIndices), ...this.specials().map((s) => s.index)])].sort((a, b) => a - b);
+    this.store = new AttentionStoreBuilder(kept, steps);
   }
 
   finish(): AnalysisOutput {
@@ -128,44 +127,32 @@ export class AttentionAnalysis {
       layers: this.catalogue.map(({ name, gridH, gridW, heads }) => ({ name, gridH, gridW, heads })),
       scores: this.scores(display.mapHeight, display.mapWidth),
       timeline: this.timelineData(),
+      ...(this.input.storeAttention && this.store ? { attention: this.store.result() } : {}),
     };
   }
 
-  /** Whether `selection` can be aggregated from the stored sums: any layers and heads, but every step. */
+  /** Whether `selection` can be aggregated from the kept attention (any layers and heads; steps while per-step maps fit). */
   canRefilter(selection: SelectionOptions): boolean {
-    const steps = selection.steps;
-    if (this.layerSums.size === 0) return false;
-    if (steps === undefined || steps === 'all') return true;
-    if (typeof steps === 'number') return this.input.steps === 1 && steps === 0;
-    return (steps.from ?? 0) <= 0 && (steps.to ?? Infinity) >= this.input.steps - 1;
+    return this.store !== undefined && canAggregate(this.store.result(), selection);
   }
 
-  /** The display maps for other layers or heads, from the stored sums: what sampling again with `selection` would give. */
+  /** The display maps for other layers, heads or steps from the kept attention: what sampling again with `selection` would give. */
   refilter(selection: SelectionOptions): Pick<AnalysisOutput, 'words' | 'mapHeight' | 'mapWidth' | 'mapRecipe'> {
-    if (!this.canRefilter(selection)) throw new Error('a step range needs the per-step maps, which are not kept: sample again');
-    const accumulator = new AttentionAccumulator({
-      outH: this.input.sampleH,
-      outW: this.input.sampleW,
-      tokens: this.tokens,
-      selection: userSelection(this.catalogue, { ...selection, steps: 'all' }, this.input.steps),
-      recipe: 'daam',
-    });
-    // The sums enter as one step holding every step's maps.
-    for (const { info, sums } of this.layerSums.values()) {
-      accumulator.add({ layer: info.name, step: 0, timestep: 0, gridH: info.gridH, gridW: info.gridW, heads: info.heads, tokens: this.tokens, probs: sums });
+    const stored = this.store?.result();
+    if (!stored || !canAggregate(stored, selection)) throw new Error('a step range needs the per-step maps, which were too large to keep: sample again');
+    const { words, mapHeight, mapWidth } = this.displayMaps(this.display as AttentionAccumulator, this.input.selection);
+    let aggregated: ReturnType<typeof aggregateStored>;
+    try {
+      aggregated = aggregateStored(stored, selection, words, mapHeight, mapWidth);
+    } catch (error) {
+      throw new SelectionError(error instanceof Error ? error.message : String(error));
     }
-    return this.displayMaps(accumulator, selection);
-  }
-
-  private addToLayerSums(capture: AttentionCapture): void {
-    let entry = this.layerSums.get(capture.layer);
-    if (!entry) {
-      entry = { info: { name: capture.layer, gridH: capture.gridH, gridW: capture.gridW, heads: capture.heads }, sums: new Float32Array(capture.probs.length) };
-      this.layerSums.set(capture.layer, entry);
-    }
-    const { sums } = entry;
-    const probs = capture.probs;
-    for (let i = 0; i < sums.length; i++) sums[i] += probs[i];
+    return {
+      words: words.map((w, i) => ({ ...w, map: aggregated.maps[i] })),
+      mapHeight,
+      mapWidth,
+      mapRecipe: mapRecipe(selection, aggregated.grids, this.input.steps, this.input.sampleH, this.input.sampleW),
+    };
   }
 
   /** Word maps merged from token maps, with the specials, and the recipe they were made by. */
@@ -186,7 +173,7 @@ export class AttentionAnalysis {
       words,
       mapHeight: wordMaps.height,
       mapWidth: wordMaps.width,
-      mapRecipe: `DAAM: ${describeSelection(selection, [...new Set(layerNames)], this.input.steps)}, bicubic to ${sampleH}x${sampleW}`,
+      mapRecipe: mapRecipe(selection, [...new Set(layerNames)], this.input.steps, sampleH, sampleW),
     };
   }
 
@@ -201,7 +188,8 @@ export class AttentionAnalysis {
     // The displayed overlap map is the head mean of prod/sum, brought to the display grid.
     const size = stack.height * stack.width;
     const small = overlap ? meanPlanes(overlap.map, stack.heads, size) : new Float32Array(size);
-    const masks = maskOverlaps(meanHeads(stack));
+    const objectMaps = meanHeads(stack);
+    const masks = maskOverlaps(objectMaps);
     const displayMasks = upsampleMasks(masks.masks, this.objectWords.length, stack.height, stack.width, outH, outW);
     return {
       overlap: overlapValue,
@@ -211,6 +199,7 @@ export class AttentionAnalysis {
       enhanceLoss: activation.value,
       totalLoss: 1.0 * overlapValue + 0.5 * activation.value,
       masks: displayMasks,
+      objectMaps: { height: objectMaps.height, width: objectMaps.width, data: objectMaps.data },
       pairs: masks.pairs.map((p) => ({
         a: this.objectWords[p.a],
         b: this.objectWords[p.b],
@@ -285,6 +274,11 @@ function tokenIndicesOf(word: string, spans: WordSpan[], specials: { label: stri
   const special = specials.find((s) => s.label === word);
   if (special) return [special.index];
   return [...new Set(spans.filter((s) => s.word === word).flatMap((s) => s.tokenIndices))].sort((a, b) => a - b);
+}
+
+/** "DAAM: 8x8 layers, heads 1, steps 1–5, bicubic to 32x32": how display maps were made. */
+export function mapRecipe(options: SelectionOptions | undefined, grids: string[], steps: number, sampleH: number, sampleW: number): string {
+  return `DAAM: ${describeSelection(options, grids, steps)}, bicubic to ${sampleH}x${sampleW}`;
 }
 
 function describeSelection(options: SelectionOptions | undefined, grids: string[], steps: number): string {

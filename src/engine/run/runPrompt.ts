@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import type { SelectionOptions } from '../attention';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import type { PromptLine } from '../promptFile';
-import { SelectionError, type AttentionAnalysis } from './attentionAnalysis';
 import { InputError } from './errors';
 import { writeRunRecord, type WrittenRun } from './runRecord';
 import type { RunResult } from './runResult';
@@ -17,26 +16,9 @@ export interface RunPromptRequest extends PromptFileSource {
   overrides?: { seed?: number; steps?: number };
   /** Layers, grids, heads and steps the display maps aggregate (scores always use S&E's own). */
   selection?: SelectionOptions;
+  /** The run whose maps this one filters by sampling again (its folder), recorded as `filteredFrom`. */
+  filteredFrom?: string;
   runsDir: string;
-}
-
-/**
- * The run's display maps for other layers or heads, from the stored per-layer sums of its analysis instead of
- * sampling again (same image, scores and timeline), written as a new run record like any run.
- */
-export async function refilterRun(
-  source: { folder: string; result: RunResult; analysis: AttentionAnalysis },
-  selection: SelectionOptions,
-  runsDir: string,
-): Promise<PromptRun> {
-  let maps: ReturnType<AttentionAnalysis['refilter']>;
-  try {
-    maps = source.analysis.refilter(selection);
-  } catch (error) {
-    throw error instanceof SelectionError ? new InputError(`selection: ${error.message}`) : error;
-  }
-  const result: RunResult = { ...source.result, ...maps, mapsAggregatedFrom: source.result.mapsAggregatedFrom ?? path.basename(source.folder) };
-  return { result, written: await writeRunRecord(result, runsDir) };
 }
 
 /** One run of the prompt: the first seed of the file's list, or the override's. */
@@ -72,7 +54,8 @@ export async function runPromptSeeds(
   const runs: PromptRun[] = [];
   for (const [i, seed] of seeds.entries()) {
     if (seeds.length > 1) hooks.onStatus?.(`Seed ${seed} (${i + 1} of ${seeds.length})…`);
-    const result = await sampleRun(opened, prompt, { ...opened.settings, seed }, request.file, hooks, undefined, request.selection);
+    const sampled = await sampleRun(opened, prompt, { ...opened.settings, seed }, request.file, hooks, undefined, { selection: request.selection, storeAttention: true });
+    const result = request.filteredFrom ? { ...sampled, filteredFrom: path.basename(request.filteredFrom) } : sampled;
     hooks.onStatus?.('Writing the run record…');
     const run = { result, written: await writeRunRecord(result, request.runsDir) };
     runs.push(run);

@@ -7,6 +7,7 @@ import { encodePng, type RasterImage } from '../image/png';
 import { heatmapRgb, mapMax, overlayHeat, resizeMapBilinear, resizeNearest } from '../image/raster';
 import { REPORT_FILE, writeHtmlReport } from '../report/htmlReport';
 import { encodeSafetensors, type SafeTensor } from '../safetensors';
+import { ATTENTION_FILE, encodeAttentionStore } from './attentionStore';
 import type { RunResult } from './runResult';
 import { slug, timestamp, writeStagedFolder } from './stagedFolder';
 
@@ -69,6 +70,7 @@ async function writeFiles(result: RunResult, dir: string): Promise<PictureFiles>
     await fs.writeFile(path.join(dir, files.overlap), encodePng(mapPicture(result.scores.overlapMap, result, large)));
   }
   await fs.writeFile(path.join(dir, RUN_MAPS), mapsSafetensors(result));
+  if (result.attention) await fs.writeFile(path.join(dir, ATTENTION_FILE), encodeAttentionStore(result.attention));
   return files;
 }
 
@@ -91,6 +93,8 @@ function mapsSafetensors(result: RunResult): Uint8Array {
   if (result.scores) {
     tensors.set('overlap_map', { dtype: 'F32', shape: [h, w], data: result.scores.overlapMap });
     tensors.set('object_masks', { dtype: 'F32', shape: [result.scores.activations.length, h, w], data: Float32Array.from(result.scores.masks) });
+    const objects = result.scores.objectMaps;
+    if (objects) tensors.set('object_score_maps', { dtype: 'F32', shape: [result.scores.activations.length, objects.height, objects.width], data: objects.data });
   }
   if (result.timeline) {
     const t = result.timeline;
@@ -122,14 +126,16 @@ function runJson(result: RunResult, id: string, now: Date, files: PictureFiles):
       height: result.mapHeight,
       width: result.mapWidth,
       recipe: result.mapRecipe,
-      aggregatedFrom: result.mapsAggregatedFrom,
+      // attention.safetensors: the words' raw attention per layer (float16), for filters that are views of this run.
+      attention: result.attention ? ATTENTION_FILE : undefined,
+      filteredFrom: result.filteredFrom,
       timeline: result.timeline
         ? { timesteps: result.timeline.timesteps, height: result.timeline.height, width: result.timeline.width }
         : undefined,
     },
     words: result.words.map(({ word, tokenIndices, isObject, isSpecial }) => ({ word, tokenIndices, isObject, isSpecial })),
     layers: result.layers,
-    scores: result.scores && { ...result.scores, overlapMap: undefined, masks: undefined },
+    scores: result.scores && { ...result.scores, overlapMap: undefined, masks: undefined, objectMaps: undefined },
     detection: result.detection,
     files,
     timings: result.timings,

@@ -3,6 +3,7 @@
 import type { RasterImage } from '../image/png';
 import type { GenerateTimings } from '../pipeline/pipeline';
 import type { SettingSource } from '../promptFile';
+import type { StoredAttention } from './attentionStore';
 
 export interface RunSettings {
   seed: number;
@@ -59,6 +60,8 @@ export interface RunScores {
   masks: Uint8Array;
   /** Which maps the scores were computed on (recipe, layers, step), for the record. */
   basis: string;
+  /** The head-mean object maps the masks binarise, `[K, height, width]` at the scoring grid (views set their own threshold). */
+  objectMaps?: { height: number; width: number; data: Float32Array };
 }
 
 /** A cross-attention layer as the run saw it, so views can offer layer and head filters. */
@@ -99,13 +102,15 @@ export interface RunResult {
   mapWidth: number;
   /** Recipe used for `words[].map`, e.g. "daam: all layers, all heads, all steps". */
   mapRecipe: string;
-  /** The run whose stored maps were aggregated again for other layers or heads (its folder name), instead of sampling. */
-  mapsAggregatedFrom?: string;
+  /** The run this one sampled again to filter its maps by steps it did not keep (its folder name). */
+  filteredFrom?: string;
   words: WordMap[];
   /** Every cross-attention layer of the model, in graph order. */
   layers: RunLayer[];
   scores?: RunScores;
   timeline?: TimelineData;
   detection?: RunDetection;
+  /** The words' raw attention, kept in the folder so its maps can be filtered without sampling (Generate's runs). */
+  attention?: StoredAttention;
   timings: GenerateTimings;
 }

@@ -126,8 +126,9 @@ export async function sampleRun(
   file: string,
   hooks: SampleHooks = {},
   keys?: Map<string, Float32Array>,
-  selection?: SelectionOptions,
+  options: { selection?: SelectionOptions; storeAttention?: boolean } = {},
 ): Promise<RunResult> {
+  const { selection, storeAttention } = options;
   const [, sampleH, sampleW] = pipeline.sampleShape(settings.size);
   const tokenized = pipeline.tokenizer.encode(prompt.text);
   const lost = prompt.objects.filter((o) => pipeline.tokenizer.tokenIndicesForSpan(tokenized, o.start, o.end).length === 0);
@@ -138,7 +139,7 @@ export async function sampleRun(
       column: lost[0].column,
     });
   }
-  const analysis = new AttentionAnalysis({ prompt: prompt.text, objects: prompt.objects, tokenized, steps: settings.steps, sampleH, sampleW, selection });
+  const analysis = new AttentionAnalysis({ prompt: prompt.text, objects: prompt.objects, tokenized, steps: settings.steps, sampleH, sampleW, selection, storeAttention });
   hooks.onStatus?.(`Sampling ${settings.steps} steps…`);
   const request = {
     prompt: prompt.text,

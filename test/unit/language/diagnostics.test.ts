@@ -92,6 +92,13 @@ describe('diagnostics', () => {
     assert.match(ds[0].message, /unknown setting "modle"/);
   });
 
+  test('an error in another setting keeps the prompt lines checked against the model', async () => {
+    const ds = await check('---\nmodel: tiny-shapes\nsteps: lots\n---\na red [circle] and a purple square\n');
+    assert.deepEqual(brief(ds), ['2:7-11 error parse', '4:21-27 warning out-of-vocabulary']);
+    assert.match(ds[1].message, /^"purple" is not in the vocabulary of tiny-shapes; its colours are blue, green, grey, red, yellow, which knows only these 24 words: an, and, background/);
+    assert.deepEqual(ds[1].suggestions, ['blue', 'green', 'grey', 'red', 'yellow']);
+  });
+
   test('words outside the closed vocabulary, with the nearest words as suggestions', async () => {
     const ds = await check('a red [Circel] and a blue sqaure\n');
     assert.deepEqual(brief(ds), ['0:7-13 warning out-of-vocabulary', '0:26-32 warning out-of-vocabulary']);

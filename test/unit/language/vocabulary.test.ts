@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { editDistance, matchCase, nearestWords, vocabularyWords } from '../../../src/language/vocabulary';
+import { editDistance, matchCase, nearestWords, vocabularySuggestions, vocabularyWords } from '../../../src/language/vocabulary';
 
 describe('vocabulary', () => {
   test('whole words are the letter tokens ending in </w>, two letters or more', () => {
@@ -29,5 +29,15 @@ describe('vocabulary', () => {
     assert.equal(matchCase('Circel', 'circle'), 'Circle');
     assert.equal(matchCase('CIRCEL', 'circle'), 'CIRCLE');
     assert.equal(matchCase('circel', 'circle'), 'circle');
+  });
+});
+
+describe('suggestions of the same kind', () => {
+  const tiny = ['an', 'and', 'background', 'blue', 'circle', 'circles', 'green', 'grey', 'of', 'on', 'one', 'photo', 'red', 'shape', 'shapes', 'square', 'squares', 'the', 'three', 'triangle', 'triangles', 'two', 'with', 'yellow'];
+  test('a misspelt word gets its close spelling; a colour the model lacks gets its colours, never a shape', () => {
+    assert.deepEqual(vocabularySuggestions('circel', tiny), { words: ['circle', 'circles'], by: 'spelling' });
+    assert.deepEqual(vocabularySuggestions('purple', tiny), { words: ['blue', 'green', 'grey', 'red', 'yellow'], by: 'colour' });
+    assert.deepEqual(vocabularySuggestions('star', tiny), { words: ['circle', 'square', 'triangle'], by: 'shape' });
+    assert.deepEqual(vocabularySuggestions('banana', tiny), { words: [], by: 'spelling' }, 'no far-off guess');
   });
 });

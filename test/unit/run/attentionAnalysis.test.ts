@@ -110,7 +110,7 @@ describe('attention analysis of a run', () => {
     assert.ok(Math.abs(s.overlap - 0.02 / 0.45) < 1e-6, `overlap ${s.overlap}`);
   });
 
-  test('other layers or heads from the stored sums: the maps sampling again with that selection gives', () => {
+  test('other layers, heads or steps from the kept attention: the maps sampling again with that selection gives', () => {
     // Two layers on two grids, two heads, three steps of varied maps.
     const layers = [
       { layer: 'down.attn2', gridH: 2, gridW: 2 },
@@ -140,9 +140,14 @@ describe('attention analysis of a run', () => {
         for (let j = 0; j < w.map.length; j++) assert.ok(Math.abs(w.map[j] - sampled.words[i].map[j]) < 1e-6, `${JSON.stringify(selection)} ${w.word}[${j}]`);
       }
     }
-    // Per-step maps are not kept: a part of the steps needs sampling again.
-    assert.equal(stored.canRefilter({ steps: { from: 1, to: 2 } }), false);
-    assert.equal(stored.canRefilter({ steps: 1 }), false);
-    assert.throws(() => stored.refilter({ steps: { from: 1, to: 2 } }), /sample again/);
+    // Per-step maps fit here: a part of the steps is aggregated too; beyond the budget only step sums are kept.
+    for (const selection of [{ steps: { from: 1, to: 2 } }, { steps: 1, heads: [0] }] as SelectionOptions[]) {
+      const again = stored.refilter(selection);
+      const sampled = analyse(selection).finish();
+      assert.equal(again.mapRecipe, sampled.mapRecipe);
+      for (const [i, w] of again.words.entries()) {
+        for (let j = 0; j < w.map.length; j++) assert.ok(Math.abs(w.map[j] - sampled.words[i].map[j]) < 1e-6, `${JSON.stringify(selection)} ${w.word}[${j}]`);
+      }
+    }
   });
 });

@@ -20,12 +20,12 @@ describe('before/after score deltas', () => {
   test('overlap lower is better, activation higher is better', () => {
     const rows = scoreDeltas(scores(0.312, 0.3, 0.5, 0.4), scores(0.201, 0.45, 0.48, 0.4));
     const by = (label: string) => rows.find((r) => r.label === label);
-    assert.equal(by('Overlap (L_sep)')?.verdict, 'better');
+    assert.equal(by('Overlap')?.verdict, 'better');
     assert.equal(by('Activation of circle')?.verdict, 'better');
     assert.equal(by('Activation of square')?.verdict, 'worse');
     assert.equal(by('IoU circle × square')?.verdict, 'same');
-    assert.equal(by('L = L_sep + 0.5·L_en')?.verdict, 'better');
-    assert.equal(formatDelta(by('Overlap (L_sep)')!), 'Overlap (L_sep) 0.312 → 0.201 (−0.111, better)');
+    assert.equal(by('Loss')?.verdict, 'better');
+    assert.equal(formatDelta(by('Overlap')!), 'Overlap 0.312 → 0.201 (−0.111, better)');
     assert.equal(formatDelta(by('Activation of circle')!), 'Activation of circle 0.300 → 0.450 (+0.150, better)');
   });
 

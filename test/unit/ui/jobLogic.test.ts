@@ -15,6 +15,11 @@ describe('status bar item', () => {
     assert.equal(statusBarText([job({ step: 5, totalSteps: 20 })]), '$(sync~spin) Prompt Lens: step 5/20');
     assert.equal(statusBarText([job({ kind: 'finetune', step: 3, totalSteps: 10 }), job({ id: 'k', state: 'queued' })]), '$(sync~spin) Prompt Lens: Finetune step 3/10 (+1 queued)');
     assert.equal(statusBarText([job({})]), '$(sync~spin) Prompt Lens: starting…');
+    // Sampling the base images after training: the phase, not a training step.
+    assert.equal(
+      statusBarText([job({ kind: 'finetune', step: 1, totalSteps: 20, detail: samplingDetail(1, 6, 1, 20, 'before') })]),
+      '$(sync~spin) Prompt Lens: Finetune · sampling 1/6 · base · step 1/20',
+    );
     // Before the first step: what it is doing (shortened).
     assert.equal(statusBarText([job({ kind: 'finetune', detail: 'Loading tiny-shapes…' })]), '$(sync~spin) Prompt Lens: Finetune · Loading tiny-shapes…');
     assert.equal(statusBarText([job({ detail: 'x'.repeat(60) })]), `$(sync~spin) Prompt Lens: ${'x'.repeat(39)}…`);

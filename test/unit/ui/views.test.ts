@@ -8,6 +8,8 @@ import { writeRunRecord } from '../../../src/engine/run/runRecord';
 import { fakeRunResult } from '../../fakes/runResult';
 import { initialComparison, loadCompareView, loadRunView, toRunView } from '../../../src/run/runView';
 import { settingRows } from '../../../src/sidebar/settingRows';
+import { historyGroups } from '../../../src/sidebar/historyGroups';
+import type { HistoryItem } from '../../../src/protocol/messages';
 
 describe('run views', () => {
   test('a run read back from its folder equals the one sent right after the run', async () => {
@@ -87,5 +89,21 @@ describe('sidebar run settings', () => {
     assert.deepEqual(by('guidance'), { key: 'guidance', value: '2', source: 'model', editable: true });
     assert.deepEqual(by('size'), { key: 'size', value: '64×32', source: 'model' });
     assert.deepEqual(by('eta'), { key: 'eta', value: '0', source: 'engine' });
+  });
+});
+
+describe('history groups', () => {
+  const item = (id: string, seed: number, at: string, patch: Partial<HistoryItem> = {}): HistoryItem => ({ folder: `/runs/${id}`, id, prompt: 'a red circle', createdAt: at, seed, steps: 20, ...patch });
+  test("a seed list's runs are one group; another prompt, a repeated seed, a later Generate or a filtered copy start a new one", () => {
+    const groups = historyGroups([
+      item('d', 3, '2026-12-02T10:00:03Z'),
+      item('c', 2, '2026-12-02T10:00:02Z'),
+      item('b', 1, '2026-12-02T10:00:01Z'),
+      item('a', 3, '2026-12-02T10:00:00Z'),
+      item('z', 1, '2026-12-02T09:00:00Z'),
+      item('y', 0, '2026-12-02T08:59:59Z', { filtered: { from: 'x', recipe: 'DAAM: heads 1' } }),
+      item('x', 0, '2026-12-02T08:59:58Z', { prompt: 'a blue square' }),
+    ]);
+    assert.deepEqual(groups.map((g) => g.map((r) => r.id)), [['d', 'c', 'b'], ['a'], ['z'], ['y'], ['x']]);
   });
 });
