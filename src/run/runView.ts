@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { encodePng } from '../engine/image/png';
 import { decodeSafetensors } from '../engine/safetensors';
 import type { RunResult } from '../engine/run/runResult';
-import type { ComparisonView, CompareView, DetectionView, LayerView, MapFilter, RunView, ScoresView, WordView } from '../protocol/messages';
+import type { ComparisonView, CompareView, DetectionView, FailureView, LayerView, MapFilter, RunView, ScoresView, WordView } from '../protocol/messages';
 
 function bufferOf(bytes: Uint8Array | Float32Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
@@ -39,6 +39,7 @@ export function toRunView(result: RunResult, written: { id: string; folder: stri
       totalLoss: s.totalLoss,
       pairs: s.pairs,
     },
+    ...(result.failure ? { failure: result.failure } : {}),
     ...(s?.masks ? { masks: bufferOf(s.masks) } : {}),
     layers: result.layers.map(({ name, gridH, gridW, heads }) => ({ name, gridH, gridW, heads })),
     mapRecipe: result.mapRecipe,
@@ -59,6 +60,7 @@ interface RunJson {
   words?: WordView[];
   layers?: LayerView[];
   scores?: ScoresView;
+  failure?: FailureView;
   detection?: DetectionView;
   files?: { image?: string };
   timings?: { totalMs?: number };
@@ -107,6 +109,7 @@ export async function loadRunView(folder: string): Promise<RunView> {
           pairs: json.scores.pairs,
         }
       : undefined,
+    ...(json.failure ? { failure: json.failure } : {}),
     ...(masks ? { masks: Uint8Array.from(masks, (v) => (v > 0.5 ? 1 : 0)).buffer } : {}),
     ...(Array.isArray(json.layers) ? { layers: json.layers.map(({ name, gridH, gridW, heads }) => ({ name, gridH, gridW, heads })) } : {}),
     ...(json.maps?.recipe ? { mapRecipe: json.maps.recipe } : {}),

@@ -1,5 +1,6 @@
 // Everything one generation produced, in memory: what the run record, the HTML report and the
 // webview are built from.
+import type { FailureScores } from '../attention/failureScore';
 import type { RasterImage } from '../image/png';
 import type { GenerateTimings } from '../pipeline/pipeline';
 import type { SettingSource } from '../promptFile';
@@ -61,6 +62,9 @@ export interface RunScores {
   basis: string;
 }
 
+/** The failure and risk scores with their recipes, thresholds, per-step series and verdicts (`src/engine/attention/failureScore.ts`). */
+export type RunFailure = FailureScores;
+
 /** A cross-attention layer as the run saw it, so views can offer layer and head filters. */
 export interface RunLayer {
   name: string;
@@ -105,6 +109,8 @@ export interface RunResult {
   /** Every cross-attention layer of the model, in graph order. */
   layers: RunLayer[];
   scores?: RunScores;
+  /** Which object may be missing (failure score per object, weakest first) and whether the prompt is at risk, by the model's measured recipes. */
+  failure?: RunFailure;
   timeline?: TimelineData;
   detection?: RunDetection;
   timings: GenerateTimings;

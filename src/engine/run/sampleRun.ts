@@ -4,11 +4,12 @@ import * as path from 'node:path';
 import { checkImage, parseCaption, type DetectionReport } from '../detector';
 import type { GenerateProgress, Pipeline } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
-import { modelDefaultsPath } from '../model/modelDefaults';
+import { ModelError } from '../model/modelFolder';
+import { modelDefaultsPath, readModelScores } from '../model/modelDefaults';
 import { formatDiagnostic, parsePromptFile, type ParsedPromptFile, type PromptLine, type SourceRange } from '../promptFile';
 import type { ProviderChoice } from '../session/createSession';
 import type { SelectionOptions } from '../attention';
-import { AttentionAnalysis, SelectionError } from './attentionAnalysis';
+import { AttentionAnalysis, ScoreRecipeError, SelectionError } from './attentionAnalysis';
 import { InputError } from './errors';
 import { resolveFileSettings } from './resolveModel';
 import type { RunDetection, RunResult, RunSettings } from './runResult';
@@ -112,7 +113,19 @@ export async function sampleRun(
       column: lost[0].column,
     });
   }
-  const analysis = new AttentionAnalysis({ prompt: prompt.text, objects: prompt.objects, tokenized, steps: settings.steps, sampleH, sampleW, selection });
+  const scoreRecipes = await readModelScores(pipeline.model.root).catch((error: unknown) => {
+    throw error instanceof ModelError ? new InputError(error.message) : error;
+  });
+  const analysis = new AttentionAnalysis({
+    prompt: prompt.text,
+    objects: prompt.objects,
+    tokenized,
+    steps: settings.steps,
+    sampleH,
+    sampleW,
+    selection,
+    ...(scoreRecipes ? { scoreRecipes, scoreRecipesFile: modelDefaultsPath(pipeline.model.root) } : {}),
+  });
   hooks.onStatus?.(`Sampling ${settings.steps} steps…`);
   const request = {
     prompt: prompt.text,
@@ -127,6 +140,7 @@ export async function sampleRun(
   const hooksForRun = { signal: hooks.signal, onProgress: hooks.onProgress, onAttention: analysis.onAttention };
   const output = await pipeline.generate(request, hooksForRun).catch((error: unknown) => {
     // The selection is checked against the layers once the first step shows them.
+    if (error instanceof ScoreRecipeError) throw new InputError(error.message);
     throw error instanceof SelectionError ? new InputError(`selection: ${error.message}`) : error;
   });
   const detection = detect(prompt.text, output.image);
