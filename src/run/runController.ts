@@ -19,7 +19,7 @@ import type { AttentionAnalysis } from '../engine/run/attentionAnalysis';
 import { refilterRun, runPromptSeeds } from '../engine/run/runPrompt';
 import type { WrittenRun } from '../engine/run/runRecord';
 import type { RunResult } from '../engine/run/runResult';
-import { seedSummary } from '../engine/run/seedSummary';
+import { seedRanking, seedSummary } from '../engine/run/seedSummary';
 import type { ProviderChoice } from '../engine/session/createSession';
 import { userModels } from '../models/addModel';
 import type { JobKind, MapFilter, RunView, SeedRun } from '../protocol/messages';
@@ -263,7 +263,10 @@ export class RunController implements vscode.Disposable {
           },
         },
       );
-      if (runs.length > 1) this.log.info(seedSummary(runs.map((r) => r.result)));
+      if (runs.length > 1) {
+        this.log.info(seedSummary(runs.map((r) => r.result)));
+        for (const line of seedRanking(runs.map((r) => r.result))) this.log.info(line);
+      }
       // A filter's re-run (one seed) keeps the seed list of the Generate it came from.
       if (!filter) this.seedRuns = runs.length > 1 ? runs.map((r) => ({ seed: r.result.settings.seed, runFolder: r.written.folder })) : [];
       return this.showRun(runs[runs.length - 1], filter, analysis && { analysis, runsDir });
