@@ -41,9 +41,7 @@ test('every object present, a prompt at risk, and no threshold at all', () => {
   assert.equal(f.failure.verdict, 'every object scores as present (weakest: square, mean attention 0.15); objects that appear score ≥ 0.10 on this model');
   assert.equal(f.risk.atRisk, true);
   assert.match(f.risk.verdict, /^prompt at risk: square's/);
-  const { threshold: _f, ...failure } = RECIPES.failure;
-  const { threshold: _r, ...risk } = RECIPES.risk;
-  const unmeasured: ModelScoreRecipes = { failure, risk, source: 'engine' };
+  const unmeasured: ModelScoreRecipes = { failure: { ...RECIPES.failure, threshold: undefined }, risk: { ...RECIPES.risk, threshold: undefined }, source: 'engine' };
   const u = evaluateFailure(fadingSquare(unmeasured), unmeasured, ['circle', 'square'], 4);
   assert.equal(u.failure.objects[0].appears, undefined);
   assert.equal(u.failure.verdict, 'weakest object: square, mean attention 0.15 (no threshold measured for this model yet)');
