@@ -28,7 +28,8 @@ export async function writeHtmlReport(result: RunResult, runFolder: string, runI
   }
   const s = result.scores;
   const scores = s
-    ? `<table>
+    ? `<h2>Separate-and-Enhance loss terms</h2>
+<table>
   <tr><th>overlap (L<sub>sep</sub>)</th><td>${fmt(s.overlap)}</td></tr>
   <tr><th>weakest object</th><td>${esc(s.weakest)}</td></tr>
   <tr><th>L<sub>en</sub> = 1 − min a<sub>i</sub></th><td>${fmt(s.enhanceLoss)}</td></tr>
