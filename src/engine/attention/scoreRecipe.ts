@@ -128,9 +128,9 @@ const STATISTIC_LABELS: Record<RecipeStatistic, string> = {
   loss: 'S&E loss L = L_sep + 0.5 L_en',
 };
 
-/** "activation (smoothed peak) of each object · 8x8 layers, mean · heads: mean · steps: second-half, mean". */
+/** "activation (smoothed peak) of each object · 8x8 layers, averaged · heads: mean map · steps 'second-half', mean over them". */
 export function describeRecipe(recipe: ScoreRecipe): string {
-  return `${STATISTIC_LABELS[recipe.statistic]} · ${describeLayers(recipe.layers)}, averaged · heads: ${recipe.heads === 'mean' ? 'mean map' : 'max of the statistic'} · steps ${recipe.steps}, averaged`;
+  return `${STATISTIC_LABELS[recipe.statistic]} · ${describeLayers(recipe.layers)}, averaged · heads: ${recipe.heads === 'mean' ? 'mean map' : 'max of the statistic'} · steps '${recipe.steps}', mean over them`;
 }
 
 /** A short stable name, for tables: "activation/8x8/mean/second-half". */

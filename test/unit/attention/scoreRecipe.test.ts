@@ -50,7 +50,7 @@ test('checkRecipe: a valid recipe, and every problem named by its key', () => {
   assert.deepEqual(ok.problems, []);
   assert.deepEqual(ok.recipe, { layers: { grids: ['8x8'] }, heads: 'mean', steps: 'second-half', statistic: 'activation' });
   assert.equal(recipeName(ok.recipe!), 'activation/8x8/mean/second-half');
-  assert.match(describeRecipe(ok.recipe!), /^activation \(smoothed peak\) of each object · 8x8 layers, averaged · heads: mean map · steps second-half, averaged$/);
+  assert.match(describeRecipe(ok.recipe!), /^activation \(smoothed peak\) of each object · 8x8 layers, averaged · heads: mean map · steps 'second-half', mean over them$/);
   const bad = checkRecipe({ layers: { grid: ['8x8'], names: [] }, heads: 'median', steps: 'late', statistic: 'peak', extra: 1 }, 'scores.risk');
   assert.deepEqual(bad.recipe, undefined);
   for (const expected of [/unknown key "scores.risk.extra"/, /unknown key "scores.risk.layers.grid"/, /"scores.risk.layers.names" must be a non-empty list/, /"scores.risk.heads" must be one of mean, max, got "median"/, /"scores.risk.steps": steps 'late' is not a window/, /"scores.risk.statistic" must be one of activation, mean-attention, separate, enhance, loss, got "peak"/]) {
