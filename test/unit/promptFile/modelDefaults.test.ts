@@ -131,6 +131,12 @@ describe('reading a model folder\'s defaults', () => {
     assert.equal(await readModelScores(folder('no-scores', '{"defaults": {"steps": 20}}')), undefined);
   });
 
+  test('the embedded tiny-shapes ships the score recipes its model card measured', async () => {
+    const scores = await readModelScores(path.join(MODELS, 'tiny-shapes'));
+    assert.deepEqual(scores?.failure, { layers: {}, heads: 'mean', steps: 'last', statistic: 'activation', threshold: 0.273 });
+    assert.deepEqual(scores?.risk, { layers: { grids: ['16x16'] }, heads: 'mean', steps: '1-5', statistic: 'activation', threshold: 0.158 });
+  });
+
   test('no file, no recommendations', async () => {
     assert.deepEqual(await readModelDefaults(folder('none')), {});
     assert.deepEqual(await readModelDefaults(path.join(work, 'missing')), {});
