@@ -6,6 +6,9 @@
 // Then, on every two-object image, whether the Separate-and-Enhance scores (the run record's) tell the
 // detector's failures from its successes: their means and medians per outcome and failure kind, and AUROCs.
 // --records writes those per-image scores and verdicts as JSON.
+// Then the score recipes (bench/recipeQuality.ts): every candidate's AUROC within and across prompts on a
+// selection and a test half of five prompt families, --recipe-seeds N seeds each (default 16), the chosen
+// failure and risk recipes' test figures; --recipes-only skips the rest, --recipes-out FILE.json writes them all.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { checkImage, type DetectedObject, type DetectionReport, type DetectorWorld, type RequestedObject } from '../src/engine/detector';
@@ -15,6 +18,7 @@ import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { AttentionAnalysis } from '../src/engine/run/attentionAnalysis';
 import type { RunScores } from '../src/engine/run/runResult';
 import { auroc, aurocStandardError } from './auroc';
+import { measureRecipes } from './recipeQuality';
 
 interface Options {
   model: string;
@@ -22,17 +26,25 @@ interface Options {
   steps: number;
   guidance: number;
   records?: string;
+  recipeSeeds: number;
+  recipesOnly: boolean;
+  recipesOut?: string;
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { model: path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes'), seeds: 10, steps: 20, guidance: 2 };
+  const options: Options = { model: path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes'), seeds: 10, steps: 20, guidance: 2, recipeSeeds: 16, recipesOnly: false };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
-    if (flag === '--model') options.model = path.resolve(value);
+    if (flag === '--recipes-only') {
+      options.recipesOnly = true;
+      i--;
+    } else if (flag === '--model') options.model = path.resolve(value);
     else if (flag === '--seeds') options.seeds = Number(value);
     else if (flag === '--steps') options.steps = Number(value);
     else if (flag === '--guidance') options.guidance = Number(value);
     else if (flag === '--records') options.records = path.resolve(value);
+    else if (flag === '--recipe-seeds') options.recipeSeeds = Number(value);
+    else if (flag === '--recipes-out') options.recipesOut = path.resolve(value);
     else throw new Error(`unknown option ${flag}`);
   }
   return options;
@@ -223,6 +235,20 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const pipeline = await Pipeline.load(await openModelFolder(options.model));
   const world = await readModelDetectorWorld(options.model);
+  if (!options.recipesOnly) await detectorReport(pipeline, world, options);
+  await measureRecipes(pipeline, {
+    seeds: options.recipeSeeds,
+    steps: options.steps,
+    guidance: options.guidance,
+    detect: (image, objects) => {
+      const report = checkImage(image, objects, { world });
+      return { success: report.success, found: report.objects.map((o) => o.status === 'found') };
+    },
+    out: options.recipesOut,
+  });
+}
+
+async function detectorReport(pipeline: Pipeline, world: DetectorWorld, options: Options): Promise<void> {
   const { single, double, shared, triple } = promptSets(world);
   const tally = {
     single: { n: 0, success: 0 },

@@ -7,7 +7,7 @@ import { PipelineCache } from '../engine/pipeline/pipelineCache';
 import { InputError } from '../engine/run/errors';
 import { runFinetune } from '../engine/run/runFinetune';
 import { runPromptSeeds } from '../engine/run/runPrompt';
-import { seedSummary } from '../engine/run/seedSummary';
+import { seedRanking, seedSummary } from '../engine/run/seedSummary';
 import { parseArgs, USAGE, type FinetuneArgs, type RunArgs } from './args';
 import { runCancellable } from './cancel';
 import { checkModel } from './check';
@@ -128,12 +128,17 @@ async function run(args: RunArgs): Promise<number> {
             const s = result.scores;
             say(`overlap ${s.overlap.toFixed(3)} · weakest ${s.weakest} · ${s.activations.map((a) => `${a.word} ${a.value.toFixed(3)}`).join(' · ')}`);
           }
+          if (result.failure) say(`${result.failure.failure.verdict}\n${result.failure.risk.verdict}`);
           process.stdout.write(`${folder.folder}\n${folder.report}\n`);
           written++;
         },
       },
     );
-    if (runs.length > 1) say(seedSummary(runs.map((r) => r.result)));
+    if (runs.length > 1) {
+      say(seedSummary(runs.map((r) => r.result)));
+      const ranking = seedRanking(runs.map((r) => r.result));
+      if (ranking.length > 0) say(`seeds by failure score, weakest object first:\n${ranking.join('\n')}`);
+    }
   });
 }
 

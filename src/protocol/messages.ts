@@ -14,6 +14,45 @@ export interface ScoresView {
   pairs: { a: string; b: string; iou: number; ioaA: number; ioaB: number }[];
 }
 
+/** A score recipe as run.json records it (`src/engine/attention/scoreRecipe.ts`). */
+export interface ScoreRecipeView {
+  layers: { grids?: readonly (string | number)[]; names?: readonly string[] };
+  heads: 'mean' | 'max';
+  /** Window of 1-based steps: '1-5', 'middle', 'second-half', … */
+  steps: string;
+  statistic: 'activation' | 'mean-attention' | 'separate' | 'enhance' | 'loss';
+  /** Measured on the model: objects that appear (failure) or images that succeed (risk) score at least this. */
+  threshold?: number;
+}
+
+/** Which object may be missing, and whether the prompt is at risk, as in run.json's `failure`. */
+export interface FailureView {
+  failure: {
+    recipe: ScoreRecipeView;
+    description: string;
+    /** The steps the recipe's window took on this run, e.g. "steps 11–20". */
+    steps: string;
+    /** Failure score per object, weakest first; `appears` when the model has a threshold. */
+    objects: { word: string; score: number; appears?: boolean }[];
+    /** Per object (mark order), the recipe's statistic at every sampling step: a plot of each object's activation over the steps. */
+    series: { word: string; values: number[] }[];
+    /** E.g. "square may be missing: activation 0.08; objects that appear score ≥ 0.30 on this model". */
+    verdict: string;
+  };
+  risk: {
+    recipe: ScoreRecipeView;
+    description: string;
+    steps: string;
+    /** The weakest object's value over the early steps. */
+    score: number;
+    word: string;
+    atRisk?: boolean;
+    verdict: string;
+  };
+  /** 'model': recipes measured on the model; 'engine': the paper's layers, not measured there. */
+  source: 'model' | 'engine';
+}
+
 export interface WordView {
   word: string;
   /** Token positions in the 0-based padded sequence (start token = 0). */
@@ -89,6 +128,8 @@ export interface RunView {
   /** Float32 `[mapHeight, mapWidth]`: the per-pixel overlap prod/sum of the object maps. */
   overlapMap: ArrayBuffer;
   scores: ScoresView | undefined;
+  /** Failure score per object, per-step series, prompt risk and verdicts (runs with marked objects). */
+  failure?: FailureView;
   /** Uint8 `[K, mapHeight, mapWidth]`, 1 inside: each object's mask, K in `scores.activations` order. */
   masks?: ArrayBuffer;
   /** Float32 `[K, height, width]`: the head-mean maps the masks binarise (at 0.4 of each max), for a threshold slider. */

@@ -19,7 +19,7 @@ import { runFinetune } from '../engine/run/runFinetune';
 import { runPromptSeeds } from '../engine/run/runPrompt';
 import type { WrittenRun } from '../engine/run/runRecord';
 import type { RunResult } from '../engine/run/runResult';
-import { seedSummary } from '../engine/run/seedSummary';
+import { seedRanking, seedSummary } from '../engine/run/seedSummary';
 import { storedMaps } from '../engine/run/storedView';
 import type { ProviderChoice } from '../engine/session/providers';
 import { userModels } from '../models/addModel';
@@ -299,7 +299,10 @@ export class RunController implements vscode.Disposable {
           },
         },
       );
-      if (runs.length > 1) this.log.info(seedSummary(runs.map((r) => r.result)));
+      if (runs.length > 1) {
+        this.log.info(seedSummary(runs.map((r) => r.result)));
+        for (const line of seedRanking(runs.map((r) => r.result))) this.log.info(line);
+      }
       // A filter's re-run (one seed) keeps the seed list of the Generate it came from.
       if (!filter) this.seedRuns = runs.length > 1 ? runs.map(seedRunOf) : [];
       return this.showRun(runs[runs.length - 1], filter);

@@ -86,6 +86,19 @@ describe('runPrompt on the embedded model', () => {
     const html = await fs.readFile(written.report, 'utf8');
     assert.match(html, /data:image\/png;base64,/);
     assert.match(html, /<u>circle<\/u>/);
+    // The failure score by tiny-shapes' measured recipe: per object, weakest first, each object's value at every step.
+    const failure = json.failure;
+    const recipes = JSON.parse(await fs.readFile(path.join(MODELS, 'tiny-shapes', MODEL_DEFAULTS_FILE), 'utf8')).scores;
+    assert.equal(failure.source, 'model');
+    assert.deepEqual(failure.failure.recipe, recipes.failure);
+    assert.deepEqual(failure.risk.recipe, recipes.risk);
+    assert.deepEqual([...failure.failure.objects.map((o: { word: string }) => o.word)].sort(), ['circle', 'square']);
+    assert.ok(failure.failure.objects[0].score <= failure.failure.objects[1].score, 'the weakest leads');
+    assert.deepEqual(failure.failure.series.map((s: { word: string; values: number[] }) => [s.word, s.values.length]), [['circle', 4], ['square', 4]]);
+    assert.match(failure.failure.verdict, /(may be missing|every object scores as present).*objects that appear score ≥ \d\.\d\d on this model$/);
+    assert.match(failure.risk.verdict, /^prompt (not )?at risk: (circle|square)'s activation at steps? [\d–]+ is \d\.\d\d; images that succeed score ≥ \d\.\d\d on this model$/);
+    assert.ok(html.indexOf('class="failure') < html.indexOf('class="hero"'), 'the report leads with the failure score');
+    assert.match(html, /<svg class="steps"[^]*<polyline[^]*<polyline[^]*<\/svg>/, 'the per-step plot, one line per object');
   });
 
   test('the same seed gives the same image; another seed does not', async () => {
@@ -111,7 +124,10 @@ describe('runPrompt on the embedded model', () => {
     assert.deepEqual(single.result.image.data, runs[0].result.image.data, 'runPrompt: the first seed');
     const overridden = await runPromptSeeds(request({ text, overrides: { seed: 9 } }), pipelines);
     assert.deepEqual(overridden.map((r) => [r.result.settings.seed, r.result.settings.sources?.seed]), [[9, 'override']]);
-    assert.match(seedSummary(runs.map((r) => r.result)), /^2 seeds \(3, 5\) · all objects found in \d\/2 · mean overlap \d\.\d{3} · mean weakest activation \d\.\d{3}$/);
+    assert.match(
+      seedSummary(runs.map((r) => r.result)),
+      /^2 seeds \(3, 5\) · all objects found in \d\/2 · mean overlap \d\.\d{3} · mean weakest activation \d\.\d{3} · \d\/2 seeds may have lost an object \(failure score below [\d.]+(: seeds [\d, ]+)?\) · prompt risk score \d\.\d{3} \((not )?at risk: (below|≥) [\d.]+\)$/,
+    );
   });
 
   test("a model name from the user's own list resolves to its folder", async () => {
@@ -222,6 +238,15 @@ describe('runPrompt on the embedded model', () => {
     writeFileSync(defaultsFile, '{"defaults": {"steps": 2, "guidance": 1.5}}');
     const { result } = await runPrompt(request({ text }), pipelines);
     assert.deepEqual([result.settings.steps, result.settings.guidance], [2, 1.5]);
+    assert.equal(result.failure?.source, 'engine', "without measured recipes: the paper's layers");
+    assert.match(result.failure?.failure.verdict ?? '', /^weakest object: circle, activation \d\.\d\d \(no threshold measured for this model yet\)$/);
+    // A recipe naming layers the model does not have stops the run, naming the file and the key.
+    const recipe = { layers: { grids: ['32x32'] }, heads: 'mean', steps: '1-5', statistic: 'activation' };
+    writeFileSync(defaultsFile, JSON.stringify({ defaults: { steps: 2 }, scores: { failure: recipe, risk: { ...recipe, layers: { grids: ['8x8'] } } } }));
+    await assert.rejects(
+      runPrompt(request({ text }), pipelines),
+      (e: Error) => e instanceof InputError && e.message === `${defaultsFile}: "scores.failure" does not fit this model: no cross-attention layer has a 32x32 grid; grids are 16x16, 8x8`,
+    );
   });
 
   test('bad input names the file, line and setting', async () => {

@@ -3,9 +3,12 @@
 // a .prompt file that leaves a run setting out gets the model's value instead of the engine's Stable Diffusion
 // defaults (values obey the front matter's rules), a finetune without an explicit rate or length gets the
 // model's, and the shape detector judges its images in the world it names (default tiny-shapes').
+// "scores" holds the failure and risk score recipes measured on the model (`npm run quality`), with thresholds.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Document } from 'yaml';
+import { checkRecipe, isPerObject } from '../attention/scoreRecipe';
+import type { MeasuredRecipe } from '../attention/failureScore';
 import { DEFAULT_DETECTOR_WORLD, detectorWorldNames, findDetectorWorld, type DetectorWorld } from '../detector';
 import { modelDefaultKeys, type ModelDefaultKey, type ModelDefaults } from '../promptFile';
 import { settingCheckers, suggestKey } from '../promptFile/settings';
@@ -27,6 +30,12 @@ export interface ModelFinetune {
   normWeight?: number;
 }
 
+/** The failure and risk score recipes measured on a model, with their thresholds. */
+export interface ModelScores {
+  failure: MeasuredRecipe;
+  risk: MeasuredRecipe;
+}
+
 /** The folder's recommended run settings; none when it has no defaults file. Throws a ModelError naming the file and every bad key. */
 export async function readModelDefaults(root: string): Promise<ModelDefaults> {
   return (await readModelSettings(root)).defaults;
@@ -43,11 +52,17 @@ export async function readModelDetectorWorld(root: string): Promise<DetectorWorl
   return (detector !== undefined && findDetectorWorld(detector)) || DEFAULT_DETECTOR_WORLD;
 }
 
+/** The folder's measured score recipes; undefined when it has none (same file and errors as readModelDefaults). */
+export async function readModelScores(root: string): Promise<ModelScores | undefined> {
+  return (await readModelSettings(root)).scores;
+}
+
 interface ModelSettings {
   defaults: ModelDefaults;
   finetune: ModelFinetune;
   /** A known detector world's name, when the file names one. */
   detector?: string;
+  scores?: ModelScores;
 }
 
 async function readModelSettings(root: string): Promise<ModelSettings> {
@@ -80,14 +95,15 @@ export function checkModelDefaults(json: unknown): ModelSettings & { problems: s
     return { defaults, finetune, problems: [`expected an object with a "defaults" object, e.g. ${EXAMPLE}`] };
   }
   const problems = Object.keys(json)
-    .filter((key) => key !== 'defaults' && key !== 'finetune' && key !== 'detector')
-    .map((key) => `unknown key "${key}"; the file holds only "defaults", "finetune" and "detector"`);
+    .filter((key) => !['defaults', 'finetune', 'detector', 'scores'].includes(key))
+    .map((key) => `unknown key "${key}"; the file holds only "defaults", "finetune", "detector" and "scores"`);
   if (json.finetune !== undefined) problems.push(...checkFinetune(json.finetune, finetune));
   let detector: string | undefined;
   if (json.detector !== undefined) {
     if (typeof json.detector === 'string' && findDetectorWorld(json.detector)) detector = json.detector;
     else problems.push(`"detector" must name a detector world (${detectorWorldNames().join(', ')}), got ${JSON.stringify(json.detector)}`);
   }
+  const scores = json.scores === undefined ? undefined : checkScores(json.scores, problems);
   for (const [key, value] of Object.entries(json.defaults)) {
     if (!isModelDefaultKey(key)) {
       problems.push(unknownKeyProblem(key));
@@ -97,7 +113,39 @@ export function checkModelDefaults(json: unknown): ModelSettings & { problems: s
     if ('error' in checked) problems.push(`"defaults.${key}" must be ${checked.error}`);
     else (defaults as Record<string, unknown>)[key] = checked.value;
   }
-  return { defaults, finetune, ...(detector !== undefined ? { detector } : {}), problems };
+  return { defaults, finetune, ...(detector !== undefined ? { detector } : {}), ...(scores ? { scores } : {}), problems };
+}
+
+/** "scores": {"failure": recipe, "risk": recipe}, each with a per-object statistic and an optional "threshold" >= 0. */
+function checkScores(json: unknown, problems: string[]): ModelScores | undefined {
+  if (!isRecord(json)) {
+    problems.push('"scores" must be an object with "failure" and "risk" recipes');
+    return undefined;
+  }
+  const before = problems.length;
+  for (const key of Object.keys(json)) if (key !== 'failure' && key !== 'risk') problems.push(`unknown key "scores.${key}"; allowed: failure, risk`);
+  const read = (role: 'failure' | 'risk'): MeasuredRecipe | undefined => {
+    if (json[role] === undefined) {
+      problems.push(`"scores.${role}" is missing; "scores" needs both a failure and a risk recipe`);
+      return undefined;
+    }
+    const checked = checkRecipe(json[role], `scores.${role}`);
+    problems.push(...checked.problems);
+    if (!checked.recipe) return undefined;
+    if (!isPerObject(checked.recipe.statistic)) {
+      problems.push(`"scores.${role}.statistic" must be per object (activation or mean-attention) to name the object at risk, got ${checked.recipe.statistic}`);
+    }
+    const threshold = (json[role] as Record<string, unknown>).threshold;
+    if (threshold === undefined) return checked.recipe;
+    if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold < 0) {
+      problems.push(`"scores.${role}.threshold" must be a number >= 0, got ${JSON.stringify(threshold)}`);
+      return undefined;
+    }
+    return { ...checked.recipe, threshold };
+  };
+  const failure = read('failure');
+  const risk = read('risk');
+  return problems.length === before && failure && risk ? { failure, risk } : undefined;
 }
 
 /** "finetune": {"lr": a rate in (0, 1], "steps": an integer from 1 to 100000 (the promptLens.finetune settings' ranges), "normWeight": >= 0}. */

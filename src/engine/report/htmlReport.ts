@@ -3,6 +3,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { RunResult } from '../run/runResult';
+import { failureSection } from './failureSection';
 
 export const REPORT_FILE = 'report.html';
 
@@ -27,7 +28,8 @@ export async function writeHtmlReport(result: RunResult, runFolder: string, runI
   }
   const s = result.scores;
   const scores = s
-    ? `<table>
+    ? `<h2>Separate-and-Enhance loss terms</h2>
+<table>
   <tr><th>overlap (L<sub>sep</sub>)</th><td>${fmt(s.overlap)}</td></tr>
   <tr><th>weakest object</th><td>${esc(s.weakest)}</td></tr>
   <tr><th>L<sub>en</sub> = 1 − min a<sub>i</sub></th><td>${fmt(s.enhanceLoss)}</td></tr>
@@ -52,9 +54,12 @@ img{image-rendering:pixelated} .hero{width:256px;height:256px;border:1px solid #
 figure{margin:0;background:#fff;border:1px solid #ddd;padding:6px;border-radius:4px;display:inline-block}
 figure.object{border-color:#c60} figure img{width:80px;height:80px;margin-right:4px}
 table{border-collapse:collapse} th{text-align:left;font-weight:normal;color:#555;padding:2px 12px 2px 0}
+section.failure{background:#fff;border:1px solid #ddd;border-radius:4px;padding:8px 14px;margin:12px 0}
+section.failure.flagged{border-color:#c0392b} section.failure h2{font-size:16px;margin:4px 0} tr.flag th,tr.flag td{color:#c0392b;font-weight:bold}
 </style></head><body>
 <h1>${highlight(result)}</h1>
 <p class="muted">${esc(result.model.id)} (${esc(result.model.hash)}) · ${esc(result.provider.name)} · seed ${st.seed} · ${st.steps} DDIM steps · guidance ${st.guidance} · ${Math.round(result.timings.totalMs)} ms · run ${esc(runId)}</p>
+${result.failure ? failureSection(result.failure, st.steps) : ''}
 <div class="top">
 <img class="hero" src="${await inline(runJson.files.imageLarge)}" alt="generated image">
 <div>${scores}</div>

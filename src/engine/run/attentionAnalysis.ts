@@ -14,6 +14,9 @@ import {
   type SelectionOptions,
   type WordSpan,
 } from '../attention';
+import { defaultScoreRecipes, evaluateFailure, recipeSpecs, type FailureScores, type ModelScoreRecipes } from '../attention/failureScore';
+import { RecipeSeries } from '../attention/recipeSeries';
+import type { ModelScores } from '../model/modelDefaults';
 import { resizeMapBilinear } from '../image/raster';
 import { objectLabels } from '../promptFile/marks';
 import type { AttentionCapture } from '../pipeline/pipeline';
@@ -34,6 +37,18 @@ export interface AnalysisInput {
   selection?: SelectionOptions;
   /** Keep the raw attention (`AnalysisOutput.attention`) so the run's maps can be filtered later without sampling. */
   storeAttention?: boolean;
+  /** The failure and risk recipes measured on the model (its prompt_lens.json); default: the paper's layers, unmeasured. */
+  scoreRecipes?: ModelScores;
+  /** Where `scoreRecipes` came from, for messages. */
+  scoreRecipesFile?: string;
+}
+
+/** A score recipe of the model's prompt_lens.json does not fit its layers. */
+export class ScoreRecipeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScoreRecipeError';
+  }
 }
 
 /** The user's layer/head/step selection does not fit the model or the run. */
@@ -51,6 +66,7 @@ export interface AnalysisOutput {
   mapWidth: number;
   mapRecipe: string;
   scores?: RunScores;
+  failure?: FailureScores;
   timeline?: TimelineData;
   attention?: StoredAttention;
 }
@@ -64,6 +80,8 @@ export class AttentionAnalysis {
   private display?: AttentionAccumulator;
   private scoring?: AttentionAccumulator;
   private timeline?: AttentionTimeline;
+  private recipes?: ModelScoreRecipes;
+  private recipeSeries?: RecipeSeries;
   private scoreStep = 0;
   private scoreTimestep = 0;
   private scoreGrid = '';
@@ -91,6 +109,7 @@ export class AttentionAnalysis {
         this.scoring?.add(capture);
       }
     }
+    this.recipeSeries?.addStep(captures);
   };
 
   private start(captures: AttentionCapture[]): void {
@@ -117,6 +136,24 @@ export class AttentionAnalysis {
     this.timeline = new AttentionTimeline({ tokens, selection: resolveSelection(catalogue, {}, steps) });
     const kept = [...new Set([...this.spans.flatMap((s) => s.tokenIndices), ...this.specials().map((s) => s.index)])].sort((a, b) => a - b);
     this.store = new AttentionStoreBuilder(kept, steps);
+    if (this.objectWords.length > 0) this.startRecipes(catalogue);
+  }
+
+  /** The failure and risk recipes' per-step values, on the objects' own token positions. */
+  private startRecipes(catalogue: LayerInfo[]): void {
+    const given = this.input.scoreRecipes;
+    const recipes: ModelScoreRecipes = given ? { ...given, source: 'model' } : defaultScoreRecipes(catalogue);
+    const objectTokens = this.objectWords.map((word) => tokenIndicesOf(word, this.spans, []));
+    for (const role of ['failure', 'risk'] as const) {
+      try {
+        new RecipeSeries(catalogue, objectTokens, [recipes[role]]);
+      } catch (error) {
+        const where = this.input.scoreRecipesFile ? `${this.input.scoreRecipesFile}: ` : '';
+        throw new ScoreRecipeError(`${where}"scores.${role}" does not fit this model: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    this.recipes = recipes;
+    this.recipeSeries = new RecipeSeries(catalogue, objectTokens, recipeSpecs(recipes));
   }
 
   finish(): AnalysisOutput {
@@ -126,6 +163,7 @@ export class AttentionAnalysis {
       ...display,
       layers: this.catalogue.map(({ name, gridH, gridW, heads }) => ({ name, gridH, gridW, heads })),
       scores: this.scores(display.mapHeight, display.mapWidth),
+      ...(this.recipes && this.recipeSeries ? { failure: evaluateFailure(this.recipeSeries, this.recipes, this.objectWords, this.input.steps) } : {}),
       timeline: this.timelineData(),
       ...(this.input.storeAttention && this.store ? { attention: this.store.result() } : {}),
     };

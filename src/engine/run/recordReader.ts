@@ -171,6 +171,35 @@ const scoresFields = fields({
   pairs: list(fields({ a: text(), b: text(), iou: number(), ioaA: number(), ioaB: number() })),
 });
 
+/** A grid in a score recipe: a side (16) or "16x16". */
+const gridEntry: Check<string | number> = (v, at) => (typeof v === 'number' ? count(v, at) : text(40)(v, at));
+const recipeFields = fields({
+  layers: fields({ grids: optional(list(gridEntry)), names: optional(list(text())) }),
+  heads: oneOf(['mean', 'max'] as const),
+  steps: text(40),
+  statistic: oneOf(['activation', 'mean-attention', 'separate', 'enhance', 'loss'] as const),
+  threshold: optional(number()),
+});
+const failureFields = fields({
+  failure: fields({
+    recipe: recipeFields,
+    description: text(),
+    steps: text(),
+    objects: list(fields({ word: text(), score: number(), appears: optional(flag) })),
+    series: list(fields({ word: text(), values: list(number()) })),
+    verdict: text(),
+  }),
+  risk: fields({
+    recipe: recipeFields,
+    description: text(),
+    steps: text(),
+    score: number(),
+    word: text(),
+    atRisk: optional(flag),
+    verdict: text(),
+  }),
+  source: oneOf(['model', 'engine'] as const),
+});
 const detectionFields = fields({
   success: flag,
   objects: list(fields({ object: text(), status: oneOf(['found', 'wrong-colour', 'wrong-shape', 'missing'] as const) })),
@@ -216,6 +245,7 @@ export const runRecordFields = fields({
   words: optional(list(fields({ word: text(), tokenIndices: list(count), isObject: flag, isSpecial: flag }))),
   layers: optional(list(fields({ name: text(), gridH: size, gridW: size, heads: size }))),
   scores: optional(scoresFields),
+  failure: optional(failureFields),
   detection: optional(detectionFields),
   files: optional(
     fields({

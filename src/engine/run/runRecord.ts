@@ -136,6 +136,7 @@ function runJson(result: RunResult, id: string, now: Date, files: PictureFiles):
     words: result.words.map(({ word, tokenIndices, isObject, isSpecial }) => ({ word, tokenIndices, isObject, isSpecial })),
     layers: result.layers,
     scores: result.scores && { ...result.scores, overlapMap: undefined, masks: undefined, objectMaps: undefined },
+    failure: result.failure,
     detection: result.detection,
     files,
     timings: result.timings,

@@ -1,5 +1,6 @@
 // Everything one generation produced, in memory: what the run record, the HTML report and the
 // webview are built from.
+import type { FailureScores } from '../attention/failureScore';
 import type { RasterImage } from '../image/png';
 import type { GenerateTimings } from '../pipeline/pipeline';
 import type { SettingSource } from '../promptFile';
@@ -64,6 +65,9 @@ export interface RunScores {
   objectMaps?: { height: number; width: number; data: Float32Array };
 }
 
+/** The failure and risk scores with their recipes, thresholds, per-step series and verdicts (`src/engine/attention/failureScore.ts`). */
+export type RunFailure = FailureScores;
+
 /** A cross-attention layer as the run saw it, so views can offer layer and head filters. */
 export interface RunLayer {
   name: string;
@@ -108,6 +112,8 @@ export interface RunResult {
   /** Every cross-attention layer of the model, in graph order. */
   layers: RunLayer[];
   scores?: RunScores;
+  /** Which object may be missing (failure score per object, weakest first) and whether the prompt is at risk, by the model's measured recipes. */
+  failure?: RunFailure;
   timeline?: TimelineData;
   detection?: RunDetection;
   /** The words' raw attention, kept in the folder so its maps can be filtered without sampling (Generate's runs). */

@@ -5,11 +5,12 @@ import * as path from 'node:path';
 import { checkImage, parseCaption, type DetectionReport, type DetectorWorld } from '../detector';
 import { CancelledError, type GenerateProgress, type Pipeline } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
-import { modelDefaultsPath, readModelDetectorWorld } from '../model/modelDefaults';
+import { ModelError } from '../model/modelFolder';
+import { modelDefaultsPath, readModelDetectorWorld, readModelScores } from '../model/modelDefaults';
 import { formatDiagnostic, parsePromptFile, type ParsedPromptFile, type PromptLine, type SourceRange } from '../promptFile';
 import type { ProviderChoice } from '../session/providers';
 import type { SelectionOptions } from '../attention';
-import { AttentionAnalysis, SelectionError } from './attentionAnalysis';
+import { AttentionAnalysis, ScoreRecipeError, SelectionError } from './attentionAnalysis';
 import { InputError } from './errors';
 import { estimateSampleMemory, memoryProblem, sampleMemoryLimit } from './memoryBudget';
 import { resolveFileSettings } from './resolveModel';
@@ -139,7 +140,20 @@ export async function sampleRun(
       column: lost[0].column,
     });
   }
-  const analysis = new AttentionAnalysis({ prompt: prompt.text, objects: prompt.objects, tokenized, steps: settings.steps, sampleH, sampleW, selection, storeAttention });
+  const scoreRecipes = await readModelScores(pipeline.model.root).catch((error: unknown) => {
+    throw error instanceof ModelError ? new InputError(error.message) : error;
+  });
+  const analysis = new AttentionAnalysis({
+    prompt: prompt.text,
+    objects: prompt.objects,
+    tokenized,
+    steps: settings.steps,
+    sampleH,
+    sampleW,
+    selection,
+    storeAttention,
+    ...(scoreRecipes ? { scoreRecipes, scoreRecipesFile: modelDefaultsPath(pipeline.model.root) } : {}),
+  });
   hooks.onStatus?.(`Sampling ${settings.steps} steps…`);
   const request = {
     prompt: prompt.text,
@@ -154,6 +168,7 @@ export async function sampleRun(
   const hooksForRun = { signal: hooks.signal, onProgress: hooks.onProgress, onAttention: analysis.onAttention };
   const output = await pipeline.generate(request, hooksForRun).catch((error: unknown) => {
     // The selection is checked against the layers once the first step shows them.
+    if (error instanceof ScoreRecipeError) throw new InputError(error.message);
     throw error instanceof SelectionError ? new InputError(`selection: ${error.message}`) : error;
   });
   const detection = detect(prompt.text, output.image, world);

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { checkModelDefaults, MODEL_DEFAULTS_FILE, readModelDefaults, readModelDetectorWorld } from '../../../src/engine/model/modelDefaults';
+import { checkModelDefaults, MODEL_DEFAULTS_FILE, readModelDefaults, readModelDetectorWorld, readModelScores } from '../../../src/engine/model/modelDefaults';
 import { ModelError } from '../../../src/engine/model/modelFolder';
 import { defaultSettings, parsePromptFile, resolveSettings, type PromptSettings } from '../../../src/engine/promptFile';
 import { resolveFileSettings } from '../../../src/engine/run/resolveModel';
@@ -68,6 +68,20 @@ describe('defaults file validation', () => {
     assert.deepEqual(checkModelDefaults({ defaults: {}, finetune: 3 }).problems, ['"finetune" must be an object, e.g. {"lr": 0.0001, "steps": 200}']);
   });
 
+  test('measured score recipes: a failure and a risk recipe, each per object, with thresholds', () => {
+    const failure = { layers: { grids: ['8x8'] }, heads: 'mean', steps: 'second-half', statistic: 'activation', threshold: 0.3 };
+    const risk = { layers: { names: ['mid_block'] }, heads: 'max', steps: '1-5', statistic: 'mean-attention' };
+    assert.deepEqual(checkModelDefaults({ defaults: {}, scores: { failure, risk } }), { defaults: {}, finetune: {}, scores: { failure, risk }, problems: [] });
+    assert.deepEqual(checkModelDefaults({ defaults: {}, scores: { failure: { ...failure, statistic: 'loss', threshold: -1 }, risk: { ...risk, steps: 'early' }, extra: {} } }).problems, [
+      'unknown key "scores.extra"; allowed: failure, risk',
+      '"scores.failure.statistic" must be per object (activation or mean-attention) to name the object at risk, got loss',
+      '"scores.failure.threshold" must be a number >= 0, got -1',
+      `"scores.risk.steps": steps 'early' is not a window; use e.g. '1-5', '11', 'last-5' or one of middle, last, first-half, second-half, all`,
+    ]);
+    assert.deepEqual(checkModelDefaults({ defaults: {}, scores: { failure } }).problems, ['"scores.risk" is missing; "scores" needs both a failure and a risk recipe']);
+    assert.deepEqual(checkModelDefaults({ defaults: {}, scores: [] }).problems, ['"scores" must be an object with "failure" and "risk" recipes']);
+  });
+
   test('each bad value, unknown key and prompt-only key is named', () => {
     const { defaults, problems } = checkModelDefaults({
       defaults: { steps: 0, guidance: 'high', eta: 2, size: 30, seed: 1, guidence: 2, colour: 'red' },
@@ -75,7 +89,7 @@ describe('defaults file validation', () => {
     });
     assert.deepEqual(defaults, {});
     assert.deepEqual(problems, [
-      'unknown key "comment"; the file holds only "defaults", "finetune" and "detector"',
+      'unknown key "comment"; the file holds only "defaults", "finetune", "detector" and "scores"',
       '"defaults.steps" must be an integer from 1 to 1000, got 0',
       '"defaults.guidance" must be a number >= 0 (the classifier-free guidance scale), got "high"',
       '"defaults.eta" must be a number from 0 to 1, got 2',
@@ -105,6 +119,22 @@ describe('reading a model folder\'s defaults', () => {
 
   test('the embedded tiny-shapes recommends guidance 2 and 20 steps (its model card)', async () => {
     assert.deepEqual(await readModelDefaults(path.join(MODELS, 'tiny-shapes')), { guidance: 2, steps: 20 });
+  });
+
+  test('a bad "scores" entry is a ModelError naming the file and the key; a file without one has no recipes', async () => {
+    const dir = folder('bad-scores', JSON.stringify({ defaults: {}, scores: { failure: { layers: {}, heads: 'max', steps: '1-5', statistic: 'activation' }, risk: { layers: {}, heads: 'all', steps: '1-5', statistic: 'activation' } } }));
+    await assert.rejects(readModelScores(dir), (error: unknown) => {
+      assert.ok(error instanceof ModelError);
+      assert.equal(error.message, `${path.join(dir, MODEL_DEFAULTS_FILE)}: "scores.risk.heads" must be one of mean, max, got "all"`);
+      return true;
+    });
+    assert.equal(await readModelScores(folder('no-scores', '{"defaults": {"steps": 20}}')), undefined);
+  });
+
+  test('the embedded tiny-shapes ships the score recipes its model card measured', async () => {
+    const scores = await readModelScores(path.join(MODELS, 'tiny-shapes'));
+    assert.deepEqual(scores?.failure, { layers: {}, heads: 'mean', steps: 'last', statistic: 'activation', threshold: 0.273 });
+    assert.deepEqual(scores?.risk, { layers: { grids: ['16x16'] }, heads: 'mean', steps: '1-5', statistic: 'activation', threshold: 0.158 });
   });
 
   test('no file, no recommendations', async () => {
