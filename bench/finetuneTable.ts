@@ -11,7 +11,9 @@
 // scored by the detector; McNemar exact p-values against the base model, per split and pooled. Controls:
 // single objects and, per regime, the held-out pairs in other templates or the pairs seen in training.
 //   npm run finetune-table [-- --model DIR --splits 3 --seeds 16 --train-seeds 0 --lr X --train-steps N --norm-weight W
-//                             --choose-lr 1e-4,3e-4 --no-reference --python /usr/bin/python3 --json FILE]
+//                             --choose-lr 1e-4,3e-4 --no-reference --reference-weights FILE --python /usr/bin/python3 --json FILE]
+// --reference-weights: the PyTorch weights the model's ONNX files were exported from, when they are not the
+// reference's default (<model>/train/weights-fp16.pt), e.g. a snapshot of a training still running.
 // --train-seeds: finetune each split once per training seed (its draws of t and noise), engine and reference alike;
 // the columns pool every seed's images, each paired with the same base image.
 // --choose-lr: on split 1 only, the engine at each rate (training pairs and single objects), then stops.
@@ -42,6 +44,7 @@ interface Options {
   normWeight?: number;
   chooseLr?: number[];
   reference: boolean;
+  referenceWeights?: string;
   python: string;
   json?: string;
   model: string;
@@ -60,6 +63,7 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--norm-weight') o.normWeight = Number(value());
     else if (flag === '--choose-lr') o.chooseLr = value().split(',').map(Number);
     else if (flag === '--no-reference') o.reference = false;
+    else if (flag === '--reference-weights') o.referenceWeights = path.resolve(value());
     else if (flag === '--python') o.python = value();
     else if (flag === '--json') o.json = path.resolve(value());
     else if (flag === '--model') o.model = path.resolve(value());
@@ -204,6 +208,7 @@ function runReference(o: Options, pairs: Pair[], template: string, options: Fine
     // The engine's single-object prompts are each object's own words in the training prompt (trainer.singleObjectPrompts).
     '--single-template', '{A}',
     '--seed', String(options.seed), '--eval-every', '0', '--eval-samples', '1', '--threads', '1', '--quiet', '--out', out,
+    ...(o.referenceWeights ? ['--weights', o.referenceWeights] : []),
   ];
   const started = performance.now();
   const ran = spawnSync(o.python, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
