@@ -57,6 +57,7 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
     </div>
   </header>
   <div id="verdict" class="verdict-line" role="status" aria-live="polite"></div>
+  <div id="step-plot" class="step-plot" hidden></div>
   <div id="seed-strip" class="seed-strip" role="group" aria-label="the runs of this Generate, one per seed" hidden></div>
   <section class="top">
     <figure class="hero">

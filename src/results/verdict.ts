@@ -1,7 +1,8 @@
 // The results view's verdict line: what the shape detector and the attention scores say about a run, a
 // seed list or a before/after pair, in words (vscode- and DOM-free: used by the results webview and
-// unit-tested). Each input is a typed field, so a later per-object failure score slots in beside them.
-import type { DetectionView, ScoresView } from '../protocol/messages';
+// unit-tested). The detector speaks first (it looks at the picture), then the failure score measured on the
+// model (run.json's `failure`), then the attention scores.
+import type { DetectionView, FailureView, ScoresView } from '../protocol/messages';
 
 export type VerdictTone = 'ok' | 'warn' | 'fail' | 'none';
 
@@ -14,6 +15,7 @@ export interface Verdict {
 export interface VerdictInput {
   detection?: DetectionView;
   scores?: ScoresView;
+  failure?: FailureView;
 }
 
 /** Two objects' masks sharing this much (IoU) attend to the same area. */
@@ -27,13 +29,26 @@ const STATUS_SENTENCE: Record<Exclude<DetectionView['objects'][number]['status']
   'wrong-shape': (o) => `${o} is drawn as the wrong shape`,
 };
 
-/** Findings of the attention scores: objects attending to the same area, objects attended weakly. */
-function scoreFindings(scores: ScoresView | undefined): string[] {
-  if (!scores) return [];
+/** The failure score's findings where the model has measured thresholds: objects that score as missing, a prompt at risk. */
+function failureFindings(failure: FailureView | undefined): string[] {
+  if (failure?.source !== 'model') return [];
   const lines: string[] = [];
+  if (failure.failure.objects.some((o) => o.appears === false)) lines.push(failure.failure.verdict);
+  if (failure.risk.atRisk) lines.push(failure.risk.verdict);
+  return lines;
+}
+
+/**
+ * Findings of the attention scores: objects attending to the same area, and objects attended weakly; the latter
+ * only where the model has no measured failure score, which says it better.
+ */
+function scoreFindings(scores: ScoresView | undefined, failure: FailureView | undefined): string[] {
+  const lines = failureFindings(failure);
+  if (!scores) return lines;
   for (const p of scores.pairs) {
     if (p.iou >= MERGE_IOU) lines.push(`${p.a} and ${p.b} attend to the same area (mask IoU ${p.iou.toFixed(2)}): they may merge`);
   }
+  if (failure?.source === 'model') return lines;
   const strongest = Math.max(...scores.activations.map((a) => a.value));
   for (const a of scores.activations) {
     if (scores.activations.length > 1 && strongest > 0 && a.value < WEAK_SHARE * strongest) {
@@ -46,7 +61,7 @@ function scoreFindings(scores: ScoresView | undefined): string[] {
 /** One run: the detector's verdict first (it looks at the picture), then what the scores suggest. */
 export function runVerdict(input: VerdictInput): Verdict {
   const { detection } = input;
-  const findings = scoreFindings(input.scores);
+  const findings = scoreFindings(input.scores, input.failure);
   if (detection) {
     const wrong = detection.objects.filter((o) => o.status !== 'found');
     const lines = wrong.map((o) => STATUS_SENTENCE[o.status as Exclude<typeof o.status, 'found'>](o.object));
@@ -57,7 +72,7 @@ export function runVerdict(input: VerdictInput): Verdict {
     }
     return { tone: 'fail', lines: [...lines, ...findings] };
   }
-  if (!input.scores) return { tone: 'none', lines: ['no marked objects to score and no detector for this prompt: read the maps'] };
+  if (!input.scores && findings.length === 0) return { tone: 'none', lines: ['no marked objects to score and no detector for this prompt: read the maps'] };
   if (findings.length === 0) return { tone: 'ok', lines: ['the objects attend to separate areas with comparable strength (no detector for this prompt: check the picture)'] };
   return { tone: 'warn', lines: [...findings, '(from the attention scores; no detector for this prompt: check the picture)'] };
 }

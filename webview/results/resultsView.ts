@@ -7,6 +7,7 @@ import type { CompareView, HostToWebview, MapFilter, ResultsWebviewState, RunVie
 import { filterFrom, headOptions, layerOptions, layerValue, maskAreas, maskColour, overlapMatrix, sameFilter, type FilterOption } from '../../src/results/analysis';
 import { detectionSummary, formatDelta, scoreDeltas, signed, STATUS_TEXT, stepLabel } from '../../src/results/deltas';
 import { helpFor, SCORE_HELP } from '../../src/results/scoreHelp';
+import { stepPlot } from '../../src/engine/report/failureSection';
 import { pairVerdict, runVerdict, seedsVerdict, type Verdict } from '../../src/results/verdict';
 import { drawCurve, drawHeat, drawImageWithOverlay, drawMasks, drawReveal, mapMaxOf, VIEW_SIDE, type OverlayMode } from './canvas';
 import { el, type VsCodeApi } from './dom';
@@ -311,12 +312,24 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
 
   function redraw(): void {
     if (mode === 'run') {
+      renderStepPlot();
       renderRunChipsAndOverlay();
       renderGrid();
     } else if (mode === 'compare') renderCompareWords();
   }
 
   // ----- one run -----
+
+  /** Each object's failure-score statistic over the sampling steps (when lost), the step slider's position marked. */
+  function renderStepPlot(): void {
+    const box = el('step-plot');
+    const run = single?.run;
+    box.hidden = !run?.failure;
+    if (!run?.failure) return;
+    const steps = run.failure.failure.series[0]?.values.length ?? run.steps;
+    // Markup from stepPlot: numbers and escaped words only.
+    box.innerHTML = stepPlot(run.failure, steps, position < steps ? position : undefined);
+  }
 
   async function showRun(run: RunView): Promise<void> {
     const loaded = await load(run);
@@ -342,7 +355,8 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     el('prompt').textContent = run.prompt;
     el('meta').textContent = `${run.model} · ${run.provider} · seed ${run.seed} · ${run.steps} steps · ${Math.round(run.totalMs)} ms`;
     const seeds = renderSeedRuns(run);
-    const verdict = showVerdict('verdict', runVerdict({ ...(run.detection ? { detection: run.detection } : {}), ...(run.scores ? { scores: run.scores } : {}) }), run.seedRuns && run.seedRuns.length > 1 ? seedsVerdict(run.seedRuns) : undefined);
+    const verdict = showVerdict('verdict', runVerdict({ ...(run.detection ? { detection: run.detection } : {}), ...(run.scores ? { scores: run.scores } : {}), ...(run.failure ? { failure: run.failure } : {}) }), run.seedRuns && run.seedRuns.length > 1 ? seedsVerdict(run.seedRuns) : undefined);
+    renderStepPlot();
     renderRunChipsAndOverlay();
     renderGrid();
     renderScores();
@@ -766,7 +780,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
       table.append(tr);
     }
     const same = (x: ArrayBuffer, y: ArrayBuffer): boolean => x.byteLength === y.byteLength && new Uint8Array(x).every((v, i) => v === new Uint8Array(y)[i]);
-    const input = (run: RunView) => ({ ...(run.detection ? { detection: run.detection } : {}), ...(run.scores ? { scores: run.scores } : {}) });
+    const input = (run: RunView) => ({ ...(run.detection ? { detection: run.detection } : {}), ...(run.scores ? { scores: run.scores } : {}), ...(run.failure ? { failure: run.failure } : {}) });
     const verdict = showVerdict(
       'c-verdict',
       pairVerdict({ before: input(before.run), after: input(after.run), identicalImages: same(before.run.imagePng, after.run.imagePng), scoresUnchanged: deltas.every((d) => d.verdict === 'same') }),

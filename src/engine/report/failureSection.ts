@@ -34,8 +34,11 @@ ${unmeasured}
 </section>`;
 }
 
-/** Each object's per-step value, the failure window and the early (risk) window shaded, the threshold dashed. */
-export function stepPlot(failure: FailureScores, steps: number): string {
+/**
+ * Each object's per-step value, the failure window and the early (risk) window shaded, the threshold dashed;
+ * `marker` (a 0-based step, e.g. the results view's step slider) draws a vertical line there.
+ */
+export function stepPlot(failure: FailureScores, steps: number, marker?: number): string {
   const { series } = failure.failure;
   const threshold = failure.failure.recipe.threshold;
   const top = Math.max(1e-6, threshold ?? 0, ...series.flatMap((s) => s.values)) * 1.1;
@@ -69,6 +72,7 @@ ${band(failure.failure.recipe.steps, '#dde8f5', `failure score: ${failure.failur
 <line x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${PAD.top + plotH}" y2="${PAD.top + plotH}" stroke="#999"/>
 ${ticks.join('\n')}
 ${thresholdLine}
+${marker === undefined ? '' : `<line class="marker" x1="${x(marker).toFixed(1)}" x2="${x(marker).toFixed(1)}" y1="${PAD.top}" y2="${PAD.top + plotH}" stroke="#888" stroke-width="1.5"><title>step ${marker + 1}</title></line>`}
 ${lines.join('\n')}
 <text x="${PAD.left}" y="${HEIGHT - 8}">step 1</text>
 <text x="${WIDTH - PAD.right}" y="${HEIGHT - 8}" text-anchor="end">step ${steps}</text>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { DetectionView, ScoresView } from '../../../src/protocol/messages';
+import type { DetectionView, FailureView, ScoresView } from '../../../src/protocol/messages';
 import { pairVerdict, runVerdict, seedsVerdict } from '../../../src/results/verdict';
 
 const scores = (circle: number, square: number, iou: number): ScoresView => ({
@@ -54,5 +54,37 @@ describe('verdict line', () => {
     assert.match(v.lines[1], /more finetune steps or a higher learning rate/);
     const fixed = pairVerdict({ before: same, after: { detection: detection('found') }, identicalImages: false, scoresUnchanged: false });
     assert.deepEqual([fixed.tone, fixed.lines[0]], ['ok', 'the finetune fixed this seed: 1/2 → 2/2 objects found']);
+  });
+
+  test('a measured failure score names the object at risk and replaces the weak-activation guess', () => {
+    const recipe = { layers: { grids: ['8x8'] }, heads: 'mean', steps: 'last', statistic: 'activation', threshold: 0.27 } as const;
+    const failure = (square: number, source: FailureView['source'] = 'model', atRisk = false): FailureView => ({
+      failure: {
+        recipe,
+        description: 'activation, 8x8 layers, head mean, last step',
+        steps: 'step 20',
+        objects: [
+          { word: 'square', score: square, ...(source === 'model' ? { appears: square >= 0.27 } : {}) },
+          { word: 'circle', score: 0.6, ...(source === 'model' ? { appears: true } : {}) },
+        ],
+        series: [],
+        verdict: `square may be missing: activation ${square.toFixed(2)}; objects that appear score ≥ 0.27 on this model`,
+      },
+      risk: { recipe, description: '', steps: 'steps 1–5', score: 0.1, word: 'square', ...(source === 'model' ? { atRisk } : {}), verdict: 'prompt at risk: square…' },
+      source,
+    });
+    // No detector (not the embedded vocabulary): the failure score leads.
+    const lost = runVerdict({ scores: scores(0.56, 0.08, 0.05), failure: failure(0.08, 'model', true) });
+    assert.equal(lost.tone, 'warn');
+    assert.match(lost.lines[0], /^square may be missing: activation 0\.08/);
+    assert.match(lost.lines[1], /^prompt at risk/);
+    assert.ok(!lost.lines.some((l) => /attended weakly/.test(l)), 'the measured score replaces the share-of-strongest guess');
+    // The detector found everything but the score says an object is faint: a warning after the detector's word.
+    const faint = runVerdict({ detection: detection('found'), scores: scores(0.56, 0.2, 0.05), failure: failure(0.2) });
+    assert.equal(faint.tone, 'warn');
+    assert.match(faint.lines[1], /^but square may be missing/);
+    // Unmeasured recipes (the engine's default on SD): no threshold, so the verdict keeps the score heuristics.
+    const unmeasured = runVerdict({ scores: scores(0.56, 0.2, 0.05), failure: failure(0.2, 'engine') });
+    assert.ok(unmeasured.lines.some((l) => /attended weakly/.test(l)));
   });
 });
