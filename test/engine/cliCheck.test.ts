@@ -58,7 +58,7 @@ test('a folder that is not a model: what is missing, and a failure', async () =>
 test('a model name is resolved as a .prompt file resolves model:; a bare name that is a folder here gets a hint', async () => {
   const unknown = await lines('no-such-model');
   assert.equal(unknown.ok, false);
-  assert.match(unknown.out[0], /^✗ model: no model is named "no-such-model" \(embedded: tiny-shapes\)/);
+  assert.match(unknown.out[0], /^✗ model: no model is named "no-such-model" \(embedded: neglect-shapes, tiny-shapes\)/);
   const here = mkdtempSync(path.join(tmpdir(), 'pl-check-cwd-'));
   cpSync(path.join(ROOT, 'test', 'fixtures', 'sd-tiny'), path.join(here, 'my-export'), { recursive: true, filter: (src) => !src.includes('.prompt-lens-') });
   const bare = await lines('my-export', here);

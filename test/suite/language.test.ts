@@ -121,6 +121,6 @@ suite('Diagnostics on model: with the user\'s models', () => {
     const model = ds.filter((d) => d.code === 'model');
     assert.equal(model.length, 1, 'one diagnostic on model:');
     assert.equal(model[0].range.start.line, 1);
-    assert.match(model[0].message, new RegExp(`no model is named "lang-nowhere" \\(embedded: tiny-shapes; yours: .*${NAME}`));
+    assert.match(model[0].message, new RegExp(`no model is named "lang-nowhere" \\(embedded: neglect-shapes, tiny-shapes; yours: .*${NAME}`));
   });
 });
