@@ -7,6 +7,7 @@ import type { CompareView, HostToWebview, MapFilter, ResultsWebviewState, RunVie
 import { filterFrom, headOptions, layerOptions, layerValue, maskAreas, maskColour, overlapMatrix, sameFilter, type FilterOption } from '../../src/results/analysis';
 import { detectionSummary, formatDelta, scoreDeltas, signed, STATUS_TEXT, stepLabel } from '../../src/results/deltas';
 import { helpFor, SCORE_HELP } from '../../src/results/scoreHelp';
+import { upsampleMasks } from '../../src/engine/attention/masks';
 import { stepPlot } from '../../src/engine/report/failureSection';
 import { pairVerdict, runVerdict, seedsVerdict, type Verdict } from '../../src/results/verdict';
 import { drawCurve, drawHeat, drawImageWithOverlay, drawMasks, drawReveal, mapMaxOf, VIEW_SIDE, type OverlayMode } from './canvas';
@@ -28,18 +29,6 @@ interface Pair {
 
 /** The threshold the run's masks and pair scores were recorded at. */
 const RECORDED_THRESHOLD = 0.4;
-
-/** Nearest-neighbour upsampling of `[K, h, w]` masks to the display grid, as the run's own masks are made. */
-function upsampleMasks(masks: Uint8Array, count: number, h: number, w: number, outH: number, outW: number): Uint8Array {
-  const out = new Uint8Array(count * outH * outW);
-  for (let k = 0; k < count; k++) {
-    for (let y = 0; y < outH; y++) {
-      const sy = Math.min(h - 1, Math.floor((y * h) / outH));
-      for (let x = 0; x < outW; x++) out[(k * outH + y) * outW + x] = masks[(k * h + sy) * w + Math.min(w - 1, Math.floor((x * w) / outW))];
-    }
-  }
-  return out;
-}
 
 export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
   const post = (message: WebviewToHost): void => vscode.postMessage(message);

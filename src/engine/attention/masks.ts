@@ -79,3 +79,18 @@ export function maskOverlaps(stack: MapStack, options: MaskOptions = {}): MaskSc
   }
   return { masks, areas, pairs };
 }
+
+/**
+ * `[K, h, w]` masks to a display grid, nearest-neighbour: a mask stays a mask, and each S&E cell covers a block of
+ * display cells (the run's masks and the results view's threshold slider alike).
+ */
+export function upsampleMasks(masks: Uint8Array, count: number, h: number, w: number, outH: number, outW: number): Uint8Array {
+  const out = new Uint8Array(count * outH * outW);
+  for (let k = 0; k < count; k++) {
+    for (let y = 0; y < outH; y++) {
+      const sy = Math.min(h - 1, Math.floor((y * h) / outH));
+      for (let x = 0; x < outW; x++) out[(k * outH + y) * outW + x] = masks[(k * h + sy) * w + Math.min(w - 1, Math.floor((x * w) / outW))];
+    }
+  }
+  return out;
+}

@@ -10,6 +10,7 @@ import {
   mergeWords,
   pickWords,
   resolveSelection,
+  upsampleMasks,
   type LayerInfo,
   type SelectionOptions,
   type WordSpan,
@@ -325,18 +326,6 @@ function describeSelection(options: SelectionOptions | undefined, grids: string[
   const s = options?.steps;
   const range = s === undefined || s === 'all' ? `all ${steps} steps` : typeof s === 'number' ? `step ${s + 1}` : `steps ${(s.from ?? 0) + 1}–${(s.to ?? steps - 1) + 1}`;
   return `${layers}, ${heads}, ${range}`;
-}
-
-/** Nearest-neighbour: a mask stays a mask, and each S&E cell covers a block of display cells. */
-function upsampleMasks(masks: Uint8Array, count: number, h: number, w: number, outH: number, outW: number): Uint8Array {
-  const out = new Uint8Array(count * outH * outW);
-  for (let k = 0; k < count; k++) {
-    for (let y = 0; y < outH; y++) {
-      const sy = Math.min(h - 1, Math.floor((y * h) / outH));
-      for (let x = 0; x < outW; x++) out[(k * outH + y) * outW + x] = masks[(k * h + sy) * w + Math.min(w - 1, Math.floor((x * w) / outW))];
-    }
-  }
-  return out;
 }
 
 function nearestGrid(catalogue: LayerInfo[], side: number): number {
