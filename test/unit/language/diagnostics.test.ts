@@ -39,7 +39,7 @@ describe('model service', () => {
   test('names what is wrong with a model that cannot be used', async () => {
     const unknown = await models.lookup('sd15', FILE, true);
     assert.equal(unknown.kind, 'error');
-    assert.match(unknown.kind === 'error' ? unknown.message : '', /^no model is named "sd15" \(embedded: tiny-shapes\).*Add Model/);
+    assert.match(unknown.kind === 'error' ? unknown.message : '', /^no model is named "sd15" \(embedded: neglect-shapes, tiny-shapes\).*Add Model/);
     const missing = await models.lookup('./nowhere', FILE, true);
     assert.match(missing.kind === 'error' ? missing.message : '', /Model folder not found: .*nowhere/);
     const empty = await mkdtemp(path.join(tmpdir(), 'pl-model-'));
@@ -57,7 +57,7 @@ describe('model service', () => {
     assert.equal((await models.lookup('own', FILE, true, { own })).kind, 'ok');
     assert.equal((await models.lookup('own', FILE, false, { own })).kind, 'untrusted');
     const unknown = await models.lookup('other', FILE, true, { own });
-    assert.match(unknown.kind === 'error' ? unknown.message : '', /no model is named "other" \(embedded: tiny-shapes; yours: own\)/);
+    assert.match(unknown.kind === 'error' ? unknown.message : '', /no model is named "other" \(embedded: neglect-shapes, tiny-shapes; yours: own\)/);
   });
 
   test("a model whose recommended settings are broken is an error on model:, and fixing the file clears it", async () => {
@@ -133,7 +133,7 @@ describe('diagnostics', () => {
     const ds = await check('---\nmodel: tiny-shape\n---\na red circel\n');
     assert.deepEqual(brief(ds), ['1:7-17 error model']);
     // The same message a run gives (one resolver: src/engine/run/resolveModel.ts).
-    assert.match(ds[0].message, /^model: no model is named "tiny-shape" \(embedded: tiny-shapes\)/);
+    assert.match(ds[0].message, /^model: no model is named "tiny-shape" \(embedded: neglect-shapes, tiny-shapes\)/);
   });
 
   test('an untrusted workspace: one information diagnostic on model:, no model checks', async () => {
