@@ -6,7 +6,7 @@ import { checkImage, parseCaption, type DetectionReport, type DetectorWorld } fr
 import { CancelledError, type GenerateProgress, type Pipeline } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import { ModelError } from '../model/modelFolder';
-import { modelDefaultsPath, readModelDetectorWorld, readModelScores } from '../model/modelDefaults';
+import { modelDefaultsPath, readModelDetectorWorld, readModelScores, type ModelScores } from '../model/modelDefaults';
 import { formatDiagnostic, parsePromptFile, type ParsedPromptFile, type PromptLine, type SourceRange } from '../promptFile';
 import type { ProviderChoice } from '../session/providers';
 import type { SelectionOptions } from '../attention';
@@ -29,10 +29,14 @@ export interface PromptFileSource {
   models?: Record<string, string>;
 }
 
-/** A loaded model and the world its images are judged in (its prompt_lens.json "detector", default tiny-shapes'). */
+/**
+ * A loaded model, the world its images are judged in (its prompt_lens.json "detector", default tiny-shapes') and
+ * its measured score recipes ("scores"; absent: the paper's layers, unmeasured), read once per opened file.
+ */
 export interface SampledModel {
   pipeline: Pipeline;
   world: DetectorWorld;
+  scoreRecipes?: ModelScores;
 }
 
 export interface OpenedPromptFile extends SampledModel {
@@ -103,7 +107,10 @@ export async function openPromptFile(
   const sizeOrigin = sources.size === 'model' ? { defaultsFile: modelDefaultsPath(modelRoot) } : { where: parsed.settings.size?.valueRange };
   checkSampleShape(pipeline, settings, file, sizeOrigin);
   checkSampleMemory(pipeline, settings, file, sizeOrigin);
-  return { parsed, seeds, settings, pipeline, world: await readModelDetectorWorld(modelRoot) };
+  const scoreRecipes = await readModelScores(modelRoot).catch((error: unknown) => {
+    throw error instanceof ModelError ? new InputError(error.message) : error;
+  });
+  return { parsed, seeds, settings, pipeline, world: await readModelDetectorWorld(modelRoot), ...(scoreRecipes ? { scoreRecipes } : {}) };
 }
 
 /**
@@ -121,7 +128,7 @@ function modelInputError(error: unknown, file: string, modelAt: SourceRange | un
 
 /** Samples one prompt with attention capture and analysis; `keys` overlays finetuned key projections. */
 export async function sampleRun(
-  { pipeline, world }: SampledModel,
+  { pipeline, world, scoreRecipes }: SampledModel,
   prompt: PromptLine,
   settings: RunSettings,
   file: string,
@@ -140,9 +147,6 @@ export async function sampleRun(
       column: lost[0].column,
     });
   }
-  const scoreRecipes = await readModelScores(pipeline.model.root).catch((error: unknown) => {
-    throw error instanceof ModelError ? new InputError(error.message) : error;
-  });
   const analysis = new AttentionAnalysis({
     prompt: prompt.text,
     objects: prompt.objects,
