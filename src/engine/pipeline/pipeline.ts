@@ -298,16 +298,11 @@ export class Pipeline {
       disposeAll(uploadedForRun);
     }
     throwIfCancelled();
-    const outputs: GenerateOutput[] = [];
-    let decodeMs = 0;
-    for (const [item, sample] of samples.entries()) {
-      const decodeStarted = performance.now();
-      const image = await this.decode(sample, channels, height, width);
-      decodeMs += performance.now() - decodeStarted;
-      outputs.push({ image, tokenized: text.tokenized[condIndex(item)], timesteps, timings: { textEncoderMs, unetMs, decodeMs: 0, totalMs: 0 } });
-    }
-    const totalMs = performance.now() - started;
-    return outputs.map((o) => ({ ...o, timings: { ...o.timings, decodeMs, totalMs } }));
+    const decodeStarted = performance.now();
+    const images: RasterImage[] = [];
+    for (const sample of samples) images.push(await this.decode(sample, channels, height, width));
+    const timings = { textEncoderMs, unetMs, decodeMs: performance.now() - decodeStarted, totalMs: performance.now() - started };
+    return images.map((image, item) => ({ image, tokenized: text.tokenized[condIndex(item)], timesteps, timings }));
   }
 
   private emitAttention(
