@@ -14,14 +14,8 @@ import { readModelDetectorWorld } from '../src/engine/model/modelDefaults';
 import { openModelFolder } from '../src/engine/model/modelFolder';
 import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { Rng } from '../src/engine/random';
-
-interface PairsFile {
-  shapes: string[];
-  colours: string[];
-  shape_frequency: Record<string, number>;
-  seen_pairs: [string, string][];
-  held_out_pairs: [string, string][];
-}
+import type { ShapeObject } from './neglectSplits';
+import { colourings, readPairsFile, type PairsFile } from './pairsFile';
 
 interface Options {
   model: string;
@@ -48,11 +42,6 @@ function parseOptions(argv: string[]): Options {
   return o;
 }
 
-interface ShapeObject {
-  colour: string;
-  shape: string;
-}
-
 type Family = 'single objects' | 'seen pairs' | 'held-out pairs';
 type Outcome = 'success' | 'object missing' | 'wrong colour' | 'wrong shape';
 
@@ -71,18 +60,6 @@ function outcomeOf(report: DetectionReport): Outcome {
   const statuses = report.objects.map((o) => o.status);
   if (statuses.includes('missing') || report.count < report.objects.length) return 'object missing';
   return statuses.includes('wrong-colour') ? 'wrong colour' : 'wrong shape';
-}
-
-/** `count` colourings of a shape pair (two different colours each, word order drawn), from one fixed stream. */
-function colourings(pair: [string, string], colours: string[], count: number, rng: Rng): ShapeObject[][] {
-  const pick = (n: number): number => Math.floor(rng.nextFloat64() * n);
-  return Array.from({ length: count }, () => {
-    const a = colours[pick(colours.length)];
-    const rest = colours.filter((c) => c !== a);
-    const b = rest[pick(rest.length)];
-    const objects = [{ colour: a, shape: pair[0] }, { colour: b, shape: pair[1] }];
-    return pick(2) === 0 ? objects : [objects[1], objects[0]];
-  });
 }
 
 /** The training captions' one template: "a red star and a blue ring". */
@@ -140,14 +117,10 @@ function printPairs(records: ImageRecord[], family: Family): void {
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  const pairsFile = path.join(o.model, 'pairs.json');
-  const pairs = JSON.parse(await fs.readFile(pairsFile, 'utf8')) as PairsFile;
   const pipeline = await Pipeline.load(await openModelFolder(o.model));
   const world = await readModelDetectorWorld(o.model);
-  const unknown = [...pairs.shapes.filter((s) => !world.shapes.includes(s)), ...pairs.colours.filter((c) => !world.colours.includes(c))];
-  if (unknown.length > 0) {
-    throw new Error(`${pairsFile} names ${unknown.join(', ')}, which the model's detector world (${world.name}) does not know: set "detector" in its prompt_lens.json`);
-  }
+  const pairs = await readPairsFile(o.model, world);
+  if (!pairs) throw new Error(`${o.model} has no pairs.json: this benchmark needs a model trained with shape pairs held out`);
   const rng = new Rng(18);
   const singles = pairs.colours.flatMap((colour) => pairs.shapes.map((shape) => [{ colour, shape }]));
   const prompts: { family: Family; objects: ShapeObject[] }[] = [
@@ -155,7 +128,7 @@ async function main(): Promise<void> {
     ...pairs.seen_pairs.flatMap((p) => colourings(p, pairs.colours, o.colourings, rng).map((objects) => ({ family: 'seen pairs' as const, objects }))),
     ...pairs.held_out_pairs.flatMap((p) => colourings(p, pairs.colours, o.colourings, rng).map((objects) => ({ family: 'held-out pairs' as const, objects }))),
   ];
-  console.log(`model ${pipeline.model.id} (${pipeline.model.hash}); ${pairsFile}: ${pairs.seen_pairs.length} seen and ${pairs.held_out_pairs.length} held-out shape pairs`);
+  console.log(`model ${pipeline.model.id} (${pipeline.model.hash}); pairs.json: ${pairs.seen_pairs.length} seen and ${pairs.held_out_pairs.length} held-out shape pairs`);
   console.log(`${prompts.length} prompts (${o.colourings} colourings per pair, one per single object) x ${o.seeds} seeds, ${o.steps} DDIM steps`);
   const all: Record<string, ImageRecord[]> = {};
   for (const guidance of o.guidance) {

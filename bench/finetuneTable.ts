@@ -30,6 +30,7 @@ import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { Rng } from '../src/engine/random';
 import { decodeSafetensors, halfsToFloats } from '../src/engine/safetensors';
 import { discordant, mcnemarExact } from './mcnemar';
+import { readPairsFile, type PairsFile } from './pairsFile';
 import { allObjects, colourPairs, describePair, markedPrompt, neglectSplits, referencePairs, TEMPLATES, unseenPairSplits, type Pair, type ShapeObject, type Split } from './neglectSplits';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -122,12 +123,6 @@ function articleLessDesign(count: number, world: DetectorWorld): TableDesign {
   };
 }
 
-/** What a model's pairs.json says about its training data (models/neglect-shapes/train/world.py writes it). */
-interface PairsFile {
-  seen_pairs: [string, string][];
-  held_out_pairs: [string, string][];
-}
-
 /**
  * A model trained with most shape pairs held out (neglect-shapes): ordinary prompts with articles of the pairs it
  * never saw together, 5 trained on and 5 held out per split; controls: the pairs it saw, and single objects.
@@ -154,9 +149,8 @@ function unseenPairsDesign(count: number, world: DetectorWorld, pairs: PairsFile
 }
 
 async function designFor(model: string, count: number, world: DetectorWorld): Promise<TableDesign> {
-  const file = path.join(model, 'pairs.json');
-  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
-  return text === undefined ? articleLessDesign(count, world) : unseenPairsDesign(count, world, JSON.parse(text) as PairsFile);
+  const pairs = await readPairsFile(model, world);
+  return pairs ? unseenPairsDesign(count, world, pairs) : articleLessDesign(count, world);
 }
 
 /** The model's recommended sampling (its prompt_lens.json defaults), which every column uses. */

@@ -7,8 +7,10 @@
 // detector's failures from its successes: their means and medians per outcome and failure kind, and AUROCs.
 // --records writes those per-image scores and verdicts as JSON.
 // Then the score recipes (bench/recipeQuality.ts): every candidate's AUROC within and across prompts on a
-// selection and a test half of five prompt families, --recipe-seeds N seeds each (default 16), the chosen
-// failure and risk recipes' test figures; --recipes-only skips the rest, --recipes-out FILE.json writes them all.
+// selection and a test half of the model's prompt families (tiny-shapes: five; a model with a pairs.json: seen
+// and unseen shape pairs, --colourings N colourings each, default 2), --recipe-seeds N seeds each (default 16),
+// the chosen failure and risk recipes' test figures; --recipes-only skips the rest, --recipes-out FILE.json
+// writes them all.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { checkImage, type DetectedObject, type DetectionReport, type DetectorWorld, type RequestedObject } from '../src/engine/detector';
@@ -18,7 +20,8 @@ import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { AttentionAnalysis } from '../src/engine/run/attentionAnalysis';
 import type { RunScores } from '../src/engine/run/runResult';
 import { auroc, aurocStandardError } from './auroc';
-import { measureRecipes } from './recipeQuality';
+import { readPairsFile } from './pairsFile';
+import { compositionFamilies, measureRecipes, pairsFamilies } from './recipeQuality';
 
 interface Options {
   model: string;
@@ -29,10 +32,12 @@ interface Options {
   recipeSeeds: number;
   recipesOnly: boolean;
   recipesOut?: string;
+  /** A pairs.json model's colourings per shape pair in the recipe families. */
+  colourings: number;
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { model: path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes'), seeds: 10, steps: 20, guidance: 2, recipeSeeds: 16, recipesOnly: false };
+  const options: Options = { model: path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes'), seeds: 10, steps: 20, guidance: 2, recipeSeeds: 16, recipesOnly: false, colourings: 2 };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--recipes-only') {
@@ -45,6 +50,7 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--records') options.records = path.resolve(value);
     else if (flag === '--recipe-seeds') options.recipeSeeds = Number(value);
     else if (flag === '--recipes-out') options.recipesOut = path.resolve(value);
+    else if (flag === '--colourings') options.colourings = Number(value);
     else throw new Error(`unknown option ${flag}`);
   }
   return options;
@@ -236,7 +242,9 @@ async function main(): Promise<void> {
   const pipeline = await Pipeline.load(await openModelFolder(options.model));
   const world = await readModelDetectorWorld(options.model);
   if (!options.recipesOnly) await detectorReport(pipeline, world, options);
+  const pairs = await readPairsFile(options.model, world);
   await measureRecipes(pipeline, {
+    families: pairs ? pairsFamilies(pairs, options.colourings) : compositionFamilies(world),
     seeds: options.recipeSeeds,
     steps: options.steps,
     guidance: options.guidance,
@@ -268,10 +276,11 @@ async function detectorReport(pipeline: Pipeline, world: DetectorWorld, options:
   };
   const pairRecords: PairRecord[] = [];
   const started = performance.now();
-  // Two-object prompts: a fixed subset spread over the pairs so the total stays near the single set's.
-  const doubles = double.filter((_, i) => i % Math.max(1, Math.floor(double.length / 24)) === 0).slice(0, 24);
-  const shareds = shared.filter((_, i) => i % 2 === 0);
-  const triples = triple.filter((_, i) => i % 2 === 0);
+  // Fixed subsets spread over the pairs and triples, so the total stays near the single set's on any world.
+  const spread = <T>(xs: T[], count: number): T[] => xs.filter((_, i) => i % Math.max(1, Math.floor(xs.length / count)) === 0).slice(0, count);
+  const doubles = spread(double, 24);
+  const shareds = spread(shared, 15);
+  const triples = spread(triple, 12);
   for (const [set, prompts] of [['single', single], ['double', doubles], ['shared', shareds], ['triple', triples]] as const) {
     for (const objects of prompts) {
       const text = caption(objects);

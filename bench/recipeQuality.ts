@@ -1,9 +1,10 @@
 // Which score recipe tells a failed image from a successful one of the same prompt (within prompts), and a
 // risky prompt from a safe one (across prompts)? Part of `npm run quality`.
 //
-// Prompt families (distinct pairs, pairs sharing a colour, pairs sharing a shape, three objects, article-less
-// pairs) are each cut into a selection half and a test half of their prompts by a seeded shuffle before any
-// image is drawn. Every image is sampled once; the marked objects' maps of every layer feed every candidate
+// Prompt families (tiny-shapes: distinct pairs, pairs sharing a colour, pairs sharing a shape, three objects,
+// article-less pairs; a model with a pairs.json: the shape pairs seen in training and the unseen ones) are each
+// cut into a selection half and a test half of their prompts (of their shape pairs) by a seeded shuffle before
+// any image is drawn. Every image is sampled once; the marked objects' maps of every layer feed every candidate
 // recipe's per-step values as the steps arrive (`RecipeSeries`), so each step window costs nothing more.
 // The failure recipe (a per-object statistic) is the one with the best within-prompt AUROC on the selection
 // half, the risk recipe (per-object, within steps 1-5) the best prompt-level AUROC there; their thresholds are
@@ -14,13 +15,11 @@ import { RecipeSeries, seriesKey, windowMean, type SeriesSpec } from '../src/eng
 import { isPerObject, lowerIsWorse, recipeName, stepWindow, type RecipeLayers, type RecipeStatistic, type ScoreRecipe } from '../src/engine/attention/scoreRecipe';
 import type { RasterImage } from '../src/engine/image/png';
 import type { Pipeline } from '../src/engine/pipeline/pipeline';
+import { TINY_SHAPES } from '../src/engine/detector';
 import { Rng } from '../src/engine/random';
 import { auroc, aurocStandardError } from './auroc';
-
-export interface ShapeObject {
-  colour: 'red' | 'green' | 'blue' | 'yellow';
-  shape: 'circle' | 'square' | 'triangle';
-}
+import type { ShapeObject, Vocabulary } from './neglectSplits';
+import { colourings, type PairsFile } from './pairsFile';
 
 /** The detector's verdict as this benchmark needs it: success, and per requested object whether it was found. */
 export interface Verdict {
@@ -33,19 +32,34 @@ export interface RecipeQualityOptions {
   steps: number;
   guidance: number;
   detect(image: RasterImage, objects: ShapeObject[]): Verdict;
+  /** The prompt families, before the split (compositionFamilies or pairsFamilies). */
+  families: PromptFamily[];
   /** Writes every recipe's figures as JSON. */
   out?: string;
 }
 
-const COLOURS: ShapeObject['colour'][] = ['red', 'green', 'blue', 'yellow'];
-const SHAPES: ShapeObject['shape'][] = ['circle', 'square', 'triangle'];
-const FAMILIES = ['distinct pairs', 'sharing a colour', 'sharing a shape', 'three objects', 'article-less pairs'] as const;
-type Family = (typeof FAMILIES)[number];
 /** Fixed before any image was drawn. */
 const SPLIT_SEED = 1212;
+/** The colourings of a pairs.json model's shape pairs, fixed before any image was drawn. */
+const COLOURING_SEED = 1213;
+
+/** One prompt of a family, before the split. */
+interface FamilyMember {
+  objects: ShapeObject[];
+  articles: boolean;
+}
+
+/**
+ * A family of prompts, in groups that the split keeps together: one prompt each, or every colouring of one shape
+ * pair (so the test half never shares a shape pair with the selection half).
+ */
+export interface PromptFamily {
+  name: string;
+  groups: FamilyMember[][];
+}
 
 interface FamilyPrompt {
-  family: Family;
+  family: string;
   objects: ShapeObject[];
   text: string;
   marks: { word: string; start: number; end: number }[];
@@ -64,25 +78,51 @@ function promptText(objects: ShapeObject[], articles: boolean): { text: string; 
   return { text, marks };
 }
 
-export function familyPrompts(): FamilyPrompt[] {
-  const all = COLOURS.flatMap((colour) => SHAPES.map((shape) => ({ colour, shape })));
-  const byFamily = new Map<Family, { objects: ShapeObject[]; articles: boolean }[]>(FAMILIES.map((f) => [f, []]));
+/**
+ * tiny-shapes' families, where every colour-shape pair was seen in training: distinct pairs, pairs sharing a
+ * colour or a shape, three objects (the first three shapes in three distinct colours), and the distinct pairs
+ * without articles (off the training captions' template).
+ */
+export function compositionFamilies({ colours, shapes }: Vocabulary = TINY_SHAPES): PromptFamily[] {
+  const names = ['distinct pairs', 'sharing a colour', 'sharing a shape', 'three objects', 'article-less pairs'];
+  const byName = new Map<string, FamilyMember[][]>(names.map((f) => [f, []]));
+  const all = colours.flatMap((colour) => shapes.map((shape) => ({ colour, shape })));
   all.forEach((a, i) => all.slice(i + 1).forEach((b) => {
-    const family: Family = a.colour === b.colour ? 'sharing a colour' : a.shape === b.shape ? 'sharing a shape' : 'distinct pairs';
-    byFamily.get(family)?.push({ objects: [a, b], articles: true });
-    if (family === 'distinct pairs') byFamily.get('article-less pairs')?.push({ objects: [a, b], articles: false });
+    const family = a.colour === b.colour ? 'sharing a colour' : a.shape === b.shape ? 'sharing a shape' : 'distinct pairs';
+    byName.get(family)?.push([{ objects: [a, b], articles: true }]);
+    if (family === 'distinct pairs') byName.get('article-less pairs')?.push([{ objects: [a, b], articles: false }]);
   }));
-  for (const a of COLOURS) for (const b of COLOURS) for (const c of COLOURS) {
-    if (a !== b && b !== c && a !== c) byFamily.get('three objects')?.push({ objects: [{ colour: a, shape: 'circle' }, { colour: b, shape: 'square' }, { colour: c, shape: 'triangle' }], articles: true });
+  for (const a of colours) for (const b of colours) for (const c of colours) {
+    if (a !== b && b !== c && a !== c) byName.get('three objects')?.push([{ objects: [{ colour: a, shape: shapes[0] }, { colour: b, shape: shapes[1] }, { colour: c, shape: shapes[2] }], articles: true }]);
   }
+  return names.map((name) => ({ name, groups: byName.get(name) ?? [] }));
+}
+
+/**
+ * A model trained with shape pairs held out (its pairs.json): the pairs it saw together and the ones it never
+ * saw, each shape pair in `perPair` colourings of the training captions' template ("a red star and a blue ring").
+ */
+export function pairsFamilies(pairs: Pick<PairsFile, 'colours' | 'seen_pairs' | 'held_out_pairs'>, perPair: number): PromptFamily[] {
+  const rng = new Rng(COLOURING_SEED);
+  const family = (name: string, shapePairs: [string, string][]): PromptFamily => ({
+    name,
+    groups: shapePairs.map((p) => colourings(p, pairs.colours, perPair, rng).map((objects) => ({ objects, articles: true }))),
+  });
+  return [family('seen pairs', pairs.seen_pairs), family('unseen pairs', pairs.held_out_pairs)];
+}
+
+/** Each family's groups cut into a selection and a test half by one seeded shuffle, before any image is drawn. */
+export function familyPrompts(families: PromptFamily[] = compositionFamilies()): FamilyPrompt[] {
   const rng = new Rng(SPLIT_SEED);
-  return FAMILIES.flatMap((family) => {
-    const prompts = [...(byFamily.get(family) ?? [])];
-    for (let i = prompts.length - 1; i > 0; i--) {
+  return families.flatMap(({ name, groups }) => {
+    const shuffled = [...groups];
+    for (let i = shuffled.length - 1; i > 0; i--) {
       const j = Math.floor(rng.nextFloat64() * (i + 1));
-      [prompts[i], prompts[j]] = [prompts[j], prompts[i]];
+      [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
     }
-    return prompts.map((p, i) => ({ family, objects: p.objects, ...promptText(p.objects, p.articles), half: i < prompts.length / 2 ? 'selection' : 'test' }) as FamilyPrompt);
+    return shuffled.flatMap((group, i) =>
+      group.map((p): FamilyPrompt => ({ family: name, objects: p.objects, ...promptText(p.objects, p.articles), half: i < shuffled.length / 2 ? 'selection' : 'test' })),
+    );
   });
 }
 
@@ -176,7 +216,8 @@ export async function measureRecipes(pipeline: Pipeline, options: RecipeQualityO
   const recipes = candidateRecipes();
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
-  const prompts = familyPrompts();
+  const prompts = familyPrompts(options.families);
+  const familyNames = options.families.map((f) => f.name);
   const records: ImageRecord[] = [];
   const specs: SeriesSpec[] = [...new Map(recipes.map((r) => [seriesKey(r), { layers: r.layers, heads: r.heads, statistic: r.statistic }])).values()];
   let catalogueSpecs: SeriesSpec[] | undefined;
@@ -233,8 +274,8 @@ export async function measureRecipes(pipeline: Pipeline, options: RecipeQualityO
   const riskThreshold = Number(quantile(selection.filter((x) => x.success).map((x) => Math.min(...x.values[risk.index])), 0.1).toFixed(3));
 
   console.log('');
-  console.log(`Score recipes: ${prompts.length} prompts in ${FAMILIES.length} families x ${options.seeds} seeds = ${records.length} images, ${usable.length} recipes, ${seconds.toFixed(0)} s (${cpuSeconds.toFixed(0)} s of CPU)`);
-  for (const family of FAMILIES) {
+  console.log(`Score recipes: ${prompts.length} prompts in ${familyNames.length} families x ${options.seeds} seeds = ${records.length} images, ${usable.length} recipes, ${seconds.toFixed(0)} s (${cpuSeconds.toFixed(0)} s of CPU)`);
+  for (const family of familyNames) {
     const rs = records.filter((x) => x.prompt.family === family);
     const halves = (['selection', 'test'] as const).map((h) => {
       const hs = rs.filter((x) => x.prompt.half === h);
@@ -257,7 +298,7 @@ export async function measureRecipes(pipeline: Pipeline, options: RecipeQualityO
   console.log('Test half, per family:');
   console.log('| family | failed / images | failure score, within prompts | failure score, all images | risk score, prompt level (at-risk / safe prompts) |');
   console.log('|---|---|---|---|---|');
-  for (const family of [...FAMILIES, 'all families'] as const) {
+  for (const family of [...familyNames, 'all families']) {
     const rs = test.filter((x) => family === 'all families' || x.prompt.family === family);
     const ff = figures(rs, failure.index, failure.recipe);
     const rf = figures(rs, risk.index, risk.recipe);
