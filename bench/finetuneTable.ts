@@ -10,7 +10,7 @@
 // settings; every column samples the same prompts and seeds with the model's recommended sampling settings,
 // scored by the detector; McNemar exact p-values against the base model, per split and pooled. Controls:
 // single objects and, per regime, the held-out pairs in other templates or the pairs seen in training.
-//   npm run finetune-table [-- --model DIR --splits 3 --seeds 16 --train-seeds 0 --lr X --train-steps N --norm-weight W
+//   npm run finetune-table [-- --model DIR --splits 3 --seeds 16 --train-seeds 0 --lr X --train-steps N --norm-weight W --grid G
 //                             --choose-lr 1e-4,3e-4 --no-reference --reference-weights FILE --python /usr/bin/python3 --json FILE]
 // --reference-weights: the PyTorch weights the model's ONNX files were exported from, when they are not the
 // reference's default (<model>/train/weights-fp16.pt), e.g. a snapshot of a training still running.
@@ -43,6 +43,8 @@ interface Options {
   lr?: number;
   trainSteps?: number;
   normWeight?: number;
+  /** Query grid of the layers the loss reads (default: the grid nearest 16). */
+  grid?: number;
   chooseLr?: number[];
   reference: boolean;
   referenceWeights?: string;
@@ -62,6 +64,7 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--lr') o.lr = Number(value());
     else if (flag === '--train-steps') o.trainSteps = Number(value());
     else if (flag === '--norm-weight') o.normWeight = Number(value());
+    else if (flag === '--grid') o.grid = Number(value());
     else if (flag === '--choose-lr') o.chooseLr = value().split(',').map(Number);
     else if (flag === '--no-reference') o.reference = false;
     else if (flag === '--reference-weights') o.referenceWeights = path.resolve(value());
@@ -201,6 +204,7 @@ function runReference(o: Options, pairs: Pair[], template: string, options: Fine
     '--batch', String(options.batch), '--norm-weight', String(options.normWeight), '--x0-scale', String(options.x0Scale),
     // The engine's single-object prompts are each object's own words in the training prompt (trainer.singleObjectPrompts).
     '--single-template', '{A}',
+    ...(options.grid === undefined ? [] : ['--grid', String(options.grid)]),
     '--seed', String(options.seed), '--eval-every', '0', '--eval-samples', '1', '--threads', '1', '--quiet', '--out', out,
     ...(o.referenceWeights ? ['--weights', o.referenceWeights] : []),
   ];
@@ -251,6 +255,7 @@ async function main(): Promise<void> {
     lr: o.lr ?? recommended.lr ?? defaultFinetuneOptions.lr,
     steps: o.trainSteps ?? recommended.steps ?? defaultFinetuneOptions.steps,
     normWeight: o.normWeight ?? recommended.normWeight ?? defaultFinetuneOptions.normWeight,
+    ...(o.grid === undefined ? {} : { grid: o.grid }),
   };
   const { splits } = design;
   console.log(`model ${pipeline.model.id} (${pipeline.model.hash}); splits from seed ${SPLIT_SEED}, fixed before any result:`);
@@ -266,12 +271,12 @@ async function main(): Promise<void> {
     for (const lr of o.chooseLr) {
       const trained = await trainer.train(splits[0].train.map((p) => markedPrompt(design.trainTemplate, p)), { ...base, lr });
       const after = { train: await outcomes(model, row, trained.keys), singles: await outcomes(model, singles, trained.keys) };
-      console.log(`split 1, lr ${lr}, ${base.steps} steps: training pairs ${cell(before.train, after.train)}, single objects ${cell(before.singles, after.singles)}`);
+      console.log(`split 1, lr ${lr}, ${base.steps} steps, L_norm weight ${base.normWeight}, grid ${base.grid ?? 'default'}: training pairs ${cell(before.train, after.train)}, single objects ${cell(before.singles, after.singles)}`);
     }
     return;
   }
 
-  console.log(`finetune: ${base.steps} steps, lr ${base.lr}, batch ${base.batch}, L_norm weight ${base.normWeight}, x0 scale ${base.x0Scale}` +
+  console.log(`finetune: ${base.steps} steps, lr ${base.lr}, batch ${base.batch}, L_norm weight ${base.normWeight}, x0 scale ${base.x0Scale}, loss on the ${base.grid ?? 'default'} grid` +
     (o.lr === undefined ? ` (lr and steps: ${recommended.lr !== undefined ? 'the model\'s prompt_lens.json' : 'engine defaults'})` : ''));
   const pooled: Results = new Map();
   const sizes = new Map<string, number>();
