@@ -1,6 +1,6 @@
 // Cross-attention maps: select layers/heads/steps, aggregate per step as they arrive
 // (DAAM display maps, Separate-and-Enhance loss maps, a coarse step timeline),
-// merge tokens into words, and score them (overlap, activation, masks, A&E).
+// merge tokens into words, and score them (overlap, activation, masks).
 export * from './types';
 export * from './selection';
 export * from './bicubic';
@@ -14,4 +14,3 @@ export * from './stack';
 export * from './smoothing';
 export * from './scores';
 export * from './masks';
-export * from './attendExcite';

@@ -9,6 +9,9 @@
 import { gaussianSmooth3x3 } from './smoothing';
 import type { MapStack } from './types';
 
+/** K object maps `[heads, count, height, width]`, float32 (the debugger's) or float64 (the finetune's). */
+export type ScoreMaps = Omit<MapStack, 'data'> & { readonly data: ArrayLike<number> };
+
 /**
  * Below this the per-pixel sum counts as zero. Softmax probabilities are never
  * 0, but clamped DAAM maps and padding can be; there every factor is 0 too,
@@ -31,13 +34,13 @@ export interface OverlapScore {
   readonly map: Float32Array;
 }
 
-function checkStack(maps: MapStack, minCount: number, what: string): void {
+function checkStack(maps: ScoreMaps, minCount: number, what: string): void {
   const n = maps.heads * maps.count * maps.height * maps.width;
   if (maps.data.length !== n) throw new Error(`${what}: expected ${n} values, got ${maps.data.length}`);
   if (maps.count < minCount) throw new Error(`${what} needs at least ${minCount} object maps, got ${maps.count}`);
 }
 
-export function overlap(maps: MapStack): OverlapScore {
+export function overlap(maps: ScoreMaps): OverlapScore {
   // With one object prod/sum is 1 everywhere: the score only means something for K >= 2.
   checkStack(maps, 2, 'overlap');
   const { heads, count, height, width } = maps;
@@ -75,7 +78,7 @@ export interface ActivationScore {
   readonly value: number;
 }
 
-export function activation(maps: MapStack): ActivationScore {
+export function activation(maps: ScoreMaps): ActivationScore {
   checkStack(maps, 1, 'activation');
   const { heads, count, height, width } = maps;
   const hw = height * width;
@@ -103,21 +106,13 @@ export function activation(maps: MapStack): ActivationScore {
 }
 
 export interface LossWeights {
-  /** Default 1.0 (official). */
+  /** Weight of L_sep; default 1.0 (official). */
   readonly separate?: number;
-  /** Default 0.5 (official). */
+  /** Weight of L_en; default 0.5 (official). */
   readonly enhance?: number;
 }
 
-export interface CompositionScore {
-  readonly overlap: OverlapScore;
-  readonly activation: ActivationScore;
-  /** L = separate * L_sep + enhance * L_en. */
-  readonly total: number;
-}
-
-export function compositionScore(maps: MapStack, weights: LossWeights = {}): CompositionScore {
-  const o = overlap(maps);
-  const a = activation(maps);
-  return { overlap: o, activation: a, total: (weights.separate ?? 1.0) * o.value + (weights.enhance ?? 0.5) * a.value };
+/** L = wSep * L_sep + wEn * L_en: the run record's total and the finetune's loss. */
+export function sepEnTotal(separate: number, enhance: number, weights: LossWeights = {}): number {
+  return (weights.separate ?? 1.0) * separate + (weights.enhance ?? 0.5) * enhance;
 }

@@ -47,3 +47,49 @@ export function gaussianSmooth3x3(src: ArrayLike<number>, planes: number, h: num
   }
   return out;
 }
+
+/**
+ * The exact adjoint (transpose) of `gaussianSmooth3x3`, so the Enhance loss can be back-propagated through
+ * the same smoothing the debugger shows: the gradient w.r.t. its input given the gradient `g` w.r.t. its output.
+ *
+ * The forward is separable, out = Sy (Sx m), with each 1-D operator
+ * S[i, j] = sum of the taps that read source j for output i after PyTorch
+ * 'reflect' padding (index -1 reads 1, index n reads n-2). The adjoint is
+ * m_bar = Sx^T (Sy^T g): every output scatters its gradient, times each tap,
+ * back onto the (reflected) source it read. Reflected borders therefore get
+ * two contributions, which is exactly what a transpose needs.
+ */
+export function gaussianSmooth3x3Adjoint(g: ArrayLike<number>, planes: number, h: number, w: number): Float64Array {
+  if (h < 2 || w < 2) throw new Error(`reflect padding needs maps of at least 2x2, got ${h}x${w}`);
+  if (g.length !== planes * h * w) throw new Error(`gaussianSmooth3x3Adjoint: expected ${planes}x${h}x${w} values, got ${g.length}`);
+  const tmp = new Float64Array(h * w);
+  const out = new Float64Array(planes * h * w);
+  for (let p = 0; p < planes; p++) {
+    const base = p * h * w;
+    // Transpose of the vertical pass: output row y read rows y-1, y, y+1 (reflected).
+    tmp.fill(0);
+    for (let y = 0; y < h; y++) {
+      const up = reflect(y - 1, h) * w;
+      const down = reflect(y + 1, h) * w;
+      for (let x = 0; x < w; x++) {
+        const v = g[base + y * w + x];
+        if (v === 0) continue;
+        tmp[up + x] += SIDE * v;
+        tmp[y * w + x] += CENTRE * v;
+        tmp[down + x] += SIDE * v;
+      }
+    }
+    // Transpose of the horizontal pass.
+    for (let y = 0; y < h; y++) {
+      const row = y * w;
+      for (let x = 0; x < w; x++) {
+        const v = tmp[row + x];
+        if (v === 0) continue;
+        out[base + row + reflect(x - 1, w)] += SIDE * v;
+        out[base + row + x] += CENTRE * v;
+        out[base + row + reflect(x + 1, w)] += SIDE * v;
+      }
+    }
+  }
+  return out;
+}

@@ -1,8 +1,8 @@
 /**
- * Picking the K object maps the scores work on out of token or word maps,
+ * Picking the K object maps the scores work on out of word maps,
  * and head averaging for scores defined on head-averaged maps.
  */
-import type { MapStack, TokenMaps, WordMaps } from './types';
+import type { MapStack, WordMaps } from './types';
 
 function pick(
   data: Float32Array,
@@ -21,14 +21,6 @@ function pick(
     });
   }
   return { height, width, heads, count: indices.length, data: out };
-}
-
-/** The maps of the given token indices, in that order. */
-export function pickTokens(maps: TokenMaps, indices: readonly number[]): MapStack {
-  for (const i of indices) {
-    if (!Number.isInteger(i) || i < 0 || i >= maps.tokens) throw new Error(`token index ${i} is out of range 0..${maps.tokens - 1}`);
-  }
-  return pick(maps.data, maps.heads, maps.tokens, maps.height, maps.width, indices);
 }
 
 /** Index of `word` in `maps.words` (exact, else case-insensitive); throws listing the prompt's words. */

@@ -115,8 +115,3 @@ export function parseCaption(caption: string, world: DetectorWorld = TINY_SHAPES
   flushDangling('at the end');
   return { objects, unknown, problems };
 }
-
-/** "red circle" / "circle" (any colour). */
-export function describeObject(o: RequestedObject): string {
-  return o.colour === undefined ? o.shape : `${o.colour} ${o.shape}`;
-}

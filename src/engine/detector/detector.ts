@@ -8,26 +8,12 @@
 import { type ParsedCaption, type RequestedObject, parseCaption } from './caption';
 import { type MatchStatus, assignDetections } from './match';
 import type { Colour, Rgb, Shape } from './palette';
-import {
-  DEFAULT_MAX_HUE_DIFFERENCE_DEG,
-  DEFAULT_MIN_AREA_FRACTION,
-  DEFAULT_MIN_COVERAGE,
-  type RgbImage,
-  type SegmentOptions,
-  segment,
-} from './segment';
+import { type RgbImage, type SegmentOptions, segment } from './segment';
 import { type ShapeFeatures, regionFeatures } from './shape';
 import { TINY_SHAPES } from './tinyShapes';
 import { type DetectorWorld, isColourOf, isShapeOf } from './world';
 
 export type DetectorOptions = SegmentOptions;
-
-/** The default settings, for run records and reports (minArea is this fraction of the image, at least 4 px). */
-export const DETECTOR_DEFAULTS = {
-  minCoverage: DEFAULT_MIN_COVERAGE,
-  maxHueDifferenceDeg: DEFAULT_MAX_HUE_DIFFERENCE_DEG,
-  minAreaFraction: DEFAULT_MIN_AREA_FRACTION,
-} as const;
 
 export interface DetectedObject {
   colour: Colour;

@@ -65,9 +65,9 @@ export interface Segmentation {
   droppedPixels: number;
 }
 
-export const DEFAULT_MIN_COVERAGE = 0.4;
-export const DEFAULT_MAX_HUE_DIFFERENCE_DEG = 45;
-export const DEFAULT_MIN_AREA_FRACTION = 0.012;
+const DEFAULT_MIN_COVERAGE = 0.4;
+const DEFAULT_MAX_HUE_DIFFERENCE_DEG = 45;
+const DEFAULT_MIN_AREA_FRACTION = 0.012;
 
 export function defaultMinArea(width: number, height: number): number {
   return Math.max(4, Math.round(DEFAULT_MIN_AREA_FRACTION * width * height));

@@ -9,6 +9,7 @@ import {
   meanHeads,
   mergeWords,
   pickWords,
+  sepEnTotal,
   resolveSelection,
   upsampleMasks,
   type LayerInfo,
@@ -236,7 +237,7 @@ export class AttentionAnalysis {
       activations: this.objectWords.map((word, i) => ({ word, value: activation.peaks[i] })),
       weakest: this.objectWords[activation.weakest],
       enhanceLoss: activation.value,
-      totalLoss: 1.0 * overlapValue + 0.5 * activation.value,
+      totalLoss: sepEnTotal(overlapValue, activation.value),
       masks: displayMasks,
       objectMaps: { height: objectMaps.height, width: objectMaps.width, data: objectMaps.data },
       pairs: masks.pairs.map((p) => ({

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mergeWords } from '../../../src/engine/attention/words';
-import { pickTokens, pickWords, wordIndex } from '../../../src/engine/attention/stack';
+import { pickWords, wordIndex } from '../../../src/engine/attention/stack';
 import type { TokenMaps } from '../../../src/engine/attention/types';
 import { closeAll } from './helpers';
 
@@ -51,8 +51,6 @@ test('lookups: words by name (case-insensitive fallback), tokens by index, clear
   const s = pickWords(w, ['sunflower', 'red']);
   assert.equal(s.count, 2);
   closeAll(s.data, [2.5, 25, 3, 30]);
-  closeAll(pickTokens(maps, [6, 0]).data, [6, 60, 0, 0]);
-  assert.throws(() => pickTokens(maps, [7]), /out of range/);
   assert.throws(() => mergeWords(maps, [{ word: 'x', tokenIndices: [9] }]), /word 'x': token index 9/);
   assert.throws(() => mergeWords(maps, [{ word: 'x', tokenIndices: [] }]), /no tokens/);
 });

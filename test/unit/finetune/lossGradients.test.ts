@@ -1,9 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sepEnLossAndGrad, type LossMaps } from '../../../src/engine/finetune/lossGradients';
-import { gaussianSmooth3x3Adjoint } from '../../../src/engine/finetune/smoothingAdjoint';
-import { gaussianSmooth3x3 } from '../../../src/engine/attention/smoothing';
-import { compositionScore } from '../../../src/engine/attention/scores';
+import { sepEnLossAndGrad } from '../../../src/engine/finetune/lossGradients';
+import { gaussianSmooth3x3, gaussianSmooth3x3Adjoint } from '../../../src/engine/attention/smoothing';
+import { activation, overlap, type ScoreMaps } from '../../../src/engine/attention/scores';
 import { assertGradClose, close, closeAll, finiteDiff, rng, uniform } from './helpers';
 
 const HEADS = 2;
@@ -11,7 +10,7 @@ const K = 3;
 const H = 4;
 const W = 5;
 
-function maps(data: ArrayLike<number>, heads = HEADS, count = K, height = H, width = W): LossMaps {
+function maps(data: ArrayLike<number>, heads = HEADS, count = K, height = H, width = W): ScoreMaps {
   return { heads, count, height, width, data };
 }
 
@@ -55,22 +54,23 @@ test('the Enhance gradient at an edge peak goes through reflect padding correctl
   const weights = { separate: 0, enhance: 1 };
   const r = sepEnLossAndGrad(maps(x, 1, 2, 3, 3), weights);
   assert.equal(r.weakest, 0);
-  assert.deepEqual(r.peakAt[0], { head: 0, pixel: 0 });
+  assert.deepEqual(r.peakAt[0], { head: 0, y: 0, x: 0 });
   const fd = finiteDiff((m) => sepEnLossAndGrad(maps(m, 1, 2, 3, 3), weights).total, x);
   assertGradClose(r.grad, fd);
 });
 
-test('values equal the debugger scores (scores.ts) on float32 maps', () => {
+test('values and argmaxes are the debugger scores (scores.ts) on float32 maps; total = L_sep + 0.5 L_en', () => {
   const x = Float32Array.from(uniform(HEADS * K * H * W, 0.01, 0.4, rng(11)));
   const r = sepEnLossAndGrad(maps(x));
-  const s = compositionScore({ heads: HEADS, count: K, height: H, width: W, data: x });
-  assert.equal(r.separate, s.overlap.value);
-  assert.equal(r.enhance, s.activation.value);
-  assert.equal(r.total, s.total);
-  assert.deepEqual(r.peaks, s.activation.peaks);
-  assert.equal(r.weakest, s.activation.weakest);
-  assert.equal(r.separateAt.head, s.overlap.at.head);
-  assert.equal(r.separateAt.pixel, s.overlap.at.y * W + s.overlap.at.x);
+  const stack = { heads: HEADS, count: K, height: H, width: W, data: x };
+  const [o, a] = [overlap(stack), activation(stack)];
+  assert.equal(r.separate, o.value);
+  assert.equal(r.enhance, a.value);
+  assert.equal(r.total, o.value + 0.5 * a.value);
+  assert.deepEqual(r.peaks, a.peaks);
+  assert.equal(r.weakest, a.weakest);
+  assert.deepEqual(r.separateAt, o.at);
+  assert.equal(sepEnLossAndGrad(maps(x), { separate: 2, enhance: 0 }).total, 2 * o.value);
 });
 
 test('two objects: d(M1 M2 / (M1 + M2))/dM1 = M2^2 / (M1 + M2)^2 at the argmax pixel only', () => {
@@ -79,7 +79,7 @@ test('two objects: d(M1 M2 / (M1 + M2))/dM1 = M2^2 / (M1 + M2)^2 at the argmax p
   const m2 = [0.1, 0.05, 0.1, 0.6];
   const r = sepEnLossAndGrad(maps([...m1, ...m2], 1, 2, 2, 2), { separate: 1, enhance: 0 });
   close(r.separate, 0.18 / 0.9, 1e-15);
-  assert.deepEqual(r.separateAt, { head: 0, pixel: 3 });
+  assert.deepEqual(r.separateAt, { head: 0, y: 1, x: 1 });
   closeAll(r.grad, [0, 0, 0, 0.36 / 0.81, 0, 0, 0, 0.09 / 0.81], 1e-15);
 });
 
@@ -91,7 +91,7 @@ test('zeros: a zero factor gets the leave-one-out product; an all-zero pixel giv
   data[8] = 0.5;
   const r = sepEnLossAndGrad(maps(data, 1, 3, 2, 2), { separate: 1, enhance: 0 });
   assert.equal(r.separate, 0);
-  assert.deepEqual(r.separateAt, { head: 0, pixel: 0 });
+  assert.deepEqual(r.separateAt, { head: 0, y: 0, x: 0 });
   close(r.grad[0], 0.25, 1e-15);
   close(r.grad[4], 0, 1e-15);
   const z = sepEnLossAndGrad(maps(new Float64Array(8), 1, 2, 2, 2), { separate: 1, enhance: 0 });
@@ -101,9 +101,9 @@ test('zeros: a zero factor gets the leave-one-out product; an all-zero pixel giv
 
 test('ties: the first (head, pixel) in scan order and the lowest object index take the whole subgradient', () => {
   const r = sepEnLossAndGrad(maps(new Float64Array(2 * 2 * 4).fill(0.25), 2, 2, 2, 2));
-  assert.deepEqual(r.separateAt, { head: 0, pixel: 0 });
+  assert.deepEqual(r.separateAt, { head: 0, y: 0, x: 0 });
   assert.equal(r.weakest, 0);
-  assert.deepEqual(r.peakAt[0], { head: 0, pixel: 0 });
+  assert.deepEqual(r.peakAt[0], { head: 0, y: 0, x: 0 });
   // Only head 0 carries gradient: object 0 from both terms, object 1 from the separate term only.
   for (let i = 8; i < 16; i++) assert.equal(r.grad[i], 0);
   assert.equal(r.grad[4 + 1], 0);
