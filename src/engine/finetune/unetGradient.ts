@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { access, readFile, unlink } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { differentiate, gradName, withStaticInputs } from '../autodiff';
-import { writeFileAtomic } from '../onnx/cache';
+import { writeFileAtomic } from '../files/writeFileAtomic';
 import { decodeModel, encodeModel, type ModelProto } from '../onnx/proto';
 import type { CrossAttentionLayer } from '../onnx/types';
 import type { Pipeline } from '../pipeline/pipeline';

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { access, copyFile, link, mkdir, open, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, copyFile, link, mkdir, open, realpath, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 
@@ -105,17 +105,5 @@ export async function mirrorFiles(names: readonly string[], fromDir: string, toD
     await mkdir(dirname(target), { recursive: true });
     await unlink(target).catch(() => undefined);
     await link(join(fromDir, name), target).catch(() => copyFile(join(fromDir, name), target));
-  }
-}
-
-/** Writes to a temporary sibling and renames it into place: a killed process never leaves a half-written file. */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
   }
 }

@@ -5,7 +5,8 @@
 import { access, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { readSafetensors, writeSafetensors, halfsToFloats, type SafeTensor } from '../safetensors';
-import { cacheDirFor, cachePaths, fileDigest, INSTRUMENTER_VERSION, mirrorFiles, writeFileAtomic } from './cache';
+import { writeFileAtomic } from '../files/writeFileAtomic';
+import { cacheDirFor, cachePaths, fileDigest, INSTRUMENTER_VERSION, mirrorFiles } from './cache';
 import { scanAttention } from './findAttention';
 import { GraphIndex } from './graph';
 import { planLayers, type LayerPlan } from './layers';

@@ -2,7 +2,8 @@
  * Minimal safetensors reader/writer: 8-byte little-endian header length, a JSON header
  * ({ name: { dtype, shape, data_offsets }, __metadata__: { string: string } }), then the raw little-endian data.
  */
-import { readFile, writeFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../files/writeFileAtomic';
 
 export type SafeDtype = 'F32' | 'F16';
 
@@ -89,14 +90,7 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
   return decodeSafetensors(await readFile(path), path);
 }
 
-/** Writes through a temporary file and a rename, so an interrupted write never leaves a partial file. */
+/** Written atomically (a temporary file, then a rename), so an interrupted write never leaves a partial file. */
 export async function writeSafetensors(path: string, tensors: Map<string, SafeTensor>, metadata: Record<string, string> = {}): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await writeFile(tmp, encodeSafetensors(tensors, metadata));
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
