@@ -14,7 +14,7 @@ import { readModelDetectorWorld } from '../src/engine/model/modelDefaults';
 import { openModelFolder } from '../src/engine/model/modelFolder';
 import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { Rng } from '../src/engine/random';
-import type { ShapeObject } from './neglectSplits';
+import { listPrompt, type ShapeObject } from './neglectSplits';
 import { colourings, readPairsFile, type PairsFile } from './pairsFile';
 
 interface Options {
@@ -61,9 +61,6 @@ function outcomeOf(report: DetectionReport): Outcome {
   if (statuses.includes('missing') || report.count < report.objects.length) return 'object missing';
   return statuses.includes('wrong-colour') ? 'wrong colour' : 'wrong shape';
 }
-
-/** The training captions' one template: "a red star and a blue ring". */
-const caption = (objects: ShapeObject[]): string => objects.map((o) => `a ${o.colour} ${o.shape}`).join(' and ');
 
 const share = (n: number, of: number): string => (of === 0 ? 'n/a' : `${((100 * n) / of).toFixed(1)}%`);
 
@@ -137,7 +134,7 @@ async function main(): Promise<void> {
     for (const { family, objects } of prompts) {
       for (let first = 0; first < o.seeds; first += pipeline.batchLimit) {
         const seeds = Array.from({ length: Math.min(pipeline.batchLimit, o.seeds - first) }, (_, i) => first + i);
-        const images = await pipeline.generateBatch(seeds.map((seed) => ({ prompt: caption(objects), negativePrompt: '', seed, steps: o.steps, guidance, eta: 0 })));
+        const images = await pipeline.generateBatch(seeds.map((seed) => ({ prompt: listPrompt(objects).text, negativePrompt: '', seed, steps: o.steps, guidance, eta: 0 })));
         images.forEach((image, i) => {
           const report = checkImage(image.image, objects, { world });
           const lost = report.objects.flatMap((m, k) => (m.status === 'missing' ? [k] : []));

@@ -1,5 +1,7 @@
-// The prompts of the neglect table (npm run finetune-table): two-object prompts of the model's world's
-// colours and shapes, and the train/held-out splits, fixed by a seeded shuffle before any result is seen.
+// The benchmarks' prompts, with their object words marked: captions in the training template (quality,
+// combinations, score recipes), and the neglect table's (npm run finetune-table) two-object prompts of the
+// model's world's colours and shapes with their train/held-out splits, fixed by a seeded shuffle before any
+// result is seen.
 import { TINY_SHAPES, type DetectorWorld } from '../src/engine/detector';
 import { Rng } from '../src/engine/random';
 import type { TrainingPrompt } from '../src/engine/finetune/trainer';
@@ -94,6 +96,22 @@ export function markedPrompt(template: string, objects: ShapeObject[]): Training
     marks.push({ word: o.shape, at: at + o.colour.length + 1 });
   });
   return { text, objects: marks.map((m) => ({ word: m.word, start: m.at, end: m.at + m.word.length })) };
+}
+
+/**
+ * The training captions' form, with or without articles: "a red circle", "a red circle and a blue square",
+ * "a red circle, a green square and a blue triangle"; each shape word marked (its character span).
+ */
+export function listPrompt(objects: readonly ShapeObject[], articles = true): TrainingPrompt {
+  const phrases = objects.map((o) => `${articles ? 'a ' : ''}${phrase(o)}`);
+  const text = phrases.length <= 2 ? phrases.join(' and ') : `${phrases.slice(0, -1).join(', ')} and ${phrases[phrases.length - 1]}`;
+  let from = 0;
+  const marks = objects.map((o) => {
+    const start = text.indexOf(o.shape, text.indexOf(o.colour, from));
+    from = start + o.shape.length;
+    return { word: o.shape, start, end: from };
+  });
+  return { text, objects: marks };
 }
 
 /** "red circle|blue square;…", the PyTorch reference's --pairs syntax. */

@@ -20,6 +20,7 @@ import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { AttentionAnalysis } from '../src/engine/run/attentionAnalysis';
 import type { RunScores } from '../src/engine/run/runResult';
 import { auroc, aurocStandardError } from './auroc';
+import { listPrompt } from './neglectSplits';
 import { readPairsFile } from './pairsFile';
 import { compositionFamilies, measureRecipes, pairsFamilies } from './recipeQuality';
 
@@ -84,29 +85,10 @@ function promptSets({ colours: COLOURS, shapes: SHAPES }: DetectorWorld): { sing
   return { single: all.map((o) => [o]), double, shared, triple };
 }
 
-/** The training captions' form: "a red circle", "a red circle and a blue square", "a red circle, a green square and a blue triangle". */
-function caption(objects: Obj[]): string {
-  const phrases = objects.map((o) => `a ${o.colour} ${o.shape}`);
-  return phrases.length <= 2 ? phrases.join(' and ') : `${phrases.slice(0, -1).join(', ')} and ${phrases[phrases.length - 1]}`;
-}
-
 function density(map: Float32Array, width: number, box: DetectedObject['bbox']): number {
   let sum = 0;
   for (let y = box.y; y < box.y + box.height; y++) for (let x = box.x; x < box.x + box.width; x++) sum += map[y * width + x];
   return sum / Math.max(1, box.width * box.height);
-}
-
-/**
- * Marks on the shape words, as a user marks objects and as the finetune table trains: the S&E scores are
- * computed for them ("a green circle and a blue circle" gives two objects, circle #1 and circle #2).
- */
-function shapeMarks(text: string, objects: Obj[]): { word: string; start: number; end: number }[] {
-  let from = 0;
-  return objects.map((o) => {
-    const start = text.indexOf(o.shape, text.indexOf(o.colour, from));
-    from = start + o.shape.length;
-    return { word: o.shape, start, end: from };
-  });
 }
 
 /** One two-object image: the detector's verdict and the S&E scores its run record would hold. */
@@ -283,11 +265,12 @@ async function detectorReport(pipeline: Pipeline, world: DetectorWorld, options:
   const triples = spread(triple, 12);
   for (const [set, prompts] of [['single', single], ['double', doubles], ['shared', shareds], ['triple', triples]] as const) {
     for (const objects of prompts) {
-      const text = caption(objects);
+      // The shape words marked, as a user marks objects and as the finetune table trains.
+      const { text, objects: marks } = listPrompt(objects);
       for (let seed = 0; seed < options.seeds; seed++) {
         const tokenized = pipeline.tokenizer.encode(text);
         const [, h, w] = pipeline.sampleShape(undefined);
-        const input = { prompt: text, objects: shapeMarks(text, objects), tokenized, steps: options.steps, sampleH: h, sampleW: w };
+        const input = { prompt: text, objects: marks, tokenized, steps: options.steps, sampleH: h, sampleW: w };
         const analysis = new AttentionAnalysis(input);
         const coarse = new AttentionAnalysis({ ...input, selection: { grids: [COARSE_GRID] } });
         const out = await pipeline.generate(

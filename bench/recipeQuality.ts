@@ -18,7 +18,7 @@ import type { Pipeline } from '../src/engine/pipeline/pipeline';
 import { TINY_SHAPES } from '../src/engine/detector';
 import { Rng } from '../src/engine/random';
 import { auroc, aurocStandardError } from './auroc';
-import type { ShapeObject, Vocabulary } from './neglectSplits';
+import { listPrompt, type ShapeObject, type Vocabulary } from './neglectSplits';
 import { colourings, type PairsFile } from './pairsFile';
 
 /** The detector's verdict as this benchmark needs it: success, and per requested object whether it was found. */
@@ -66,16 +66,9 @@ interface FamilyPrompt {
   half: 'selection' | 'test';
 }
 
-function promptText(objects: ShapeObject[], articles: boolean): { text: string; marks: FamilyPrompt['marks'] } {
-  const phrases = objects.map((o) => `${articles ? 'a ' : ''}${o.colour} ${o.shape}`);
-  const text = phrases.length <= 2 ? phrases.join(' and ') : `${phrases.slice(0, -1).join(', ')} and ${phrases[phrases.length - 1]}`;
-  let from = 0;
-  const marks = objects.map((o) => {
-    const start = text.indexOf(o.shape, text.indexOf(o.colour, from));
-    from = start + o.shape.length;
-    return { word: o.shape, start, end: from };
-  });
-  return { text, marks };
+function promptOf(p: FamilyMember): { text: string; marks: FamilyPrompt['marks'] } {
+  const { text, objects } = listPrompt(p.objects, p.articles);
+  return { text, marks: objects };
 }
 
 /**
@@ -121,7 +114,7 @@ export function familyPrompts(families: PromptFamily[] = compositionFamilies()):
       [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
     }
     return shuffled.flatMap((group, i) =>
-      group.map((p): FamilyPrompt => ({ family: name, objects: p.objects, ...promptText(p.objects, p.articles), half: i < shuffled.length / 2 ? 'selection' : 'test' })),
+      group.map((p): FamilyPrompt => ({ family: name, objects: p.objects, ...promptOf(p), half: i < shuffled.length / 2 ? 'selection' : 'test' })),
     );
   });
 }

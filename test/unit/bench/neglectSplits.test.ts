@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describePair, distinctPairs, markedPrompt, neglectSplits, TEMPLATES, unseenPairSplits } from '../../../bench/neglectSplits';
+import { describePair, distinctPairs, listPrompt, markedPrompt, neglectSplits, TEMPLATES, unseenPairSplits } from '../../../bench/neglectSplits';
 
 test('distinctPairs: the 36 unordered pairs with different colours and shapes', () => {
   const pairs = distinctPairs();
@@ -41,4 +41,13 @@ test('unseenPairSplits: every unseen shape pair once, two different colours each
   assert.deepEqual(pairs.map((p) => p.map((o) => o.shape).sort().join('+')).sort(), shapePairs.map((p) => [...p].sort().join('+')).sort());
   assert.ok(pairs.every(([a, b]) => a.colour !== b.colour && colours.includes(a.colour) && colours.includes(b.colour)));
   assert.throws(() => unseenPairSplits(shapePairs, colours, 2, 2, 2, 1), /need more than/);
+});
+
+test('listPrompt: the training captions with or without articles, shape words marked even when a colour repeats', () => {
+  const three = listPrompt([{ colour: 'red', shape: 'circle' }, { colour: 'green', shape: 'square' }, { colour: 'blue', shape: 'triangle' }]);
+  assert.equal(three.text, 'a red circle, a green square and a blue triangle');
+  assert.deepEqual(three.objects.map((m) => three.text.slice(m.start, m.end)), ['circle', 'square', 'triangle']);
+  const same = listPrompt([{ colour: 'red', shape: 'circle' }, { colour: 'blue', shape: 'circle' }], false);
+  assert.equal(same.text, 'red circle and blue circle');
+  assert.deepEqual(same.objects.map((m) => m.start), [4, 20]);
 });
