@@ -90,9 +90,8 @@ suite('Prompt Lens extension', () => {
     const webviewTabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview);
     assert.ok(webviewTabs.length > 0, 'a webview tab is open');
 
-    if (typeof done === 'object' && done !== null && 'runId' in done) {
-      assert.equal(state.runId, (done as { runId: unknown }).runId, 'the rendered state is for the run the command started');
-    }
+    assert.ok(typeof done === 'object' && done !== null && 'runId' in done, `Generate resolves with the run it wrote (got ${JSON.stringify(done)})`);
+    assert.equal(state.runId, (done as { runId: unknown }).runId, 'the rendered state is for the run the command started');
     assert.equal(typeof state.runFolder, 'string', 'runFolder is a path');
     for (const file of ['run.json', 'image.png']) {
       assert.ok(fs.existsSync(path.join(state.runFolder, file)), `run folder ${state.runFolder} holds ${file}`);

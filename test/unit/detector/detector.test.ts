@@ -190,11 +190,14 @@ describe('detector, hand-made cases', () => {
     assert.deepEqual(detectObjects({ width: 32, height: 32, channels: 4, data: rgba }), detectObjects(rgb));
   });
 
-  test('deterministic: the same image gives the same report', () => {
+  test('deterministic: the same image gives the same, correct report', () => {
     const img = renderScene(32, 32, [
       { colour: 'green', shape: 'triangle', cx: 10, cy: 12, r: 7 },
       { colour: 'red', shape: 'circle', cx: 23, cy: 20, r: 6 },
     ]);
-    assert.deepEqual(checkImage(img, 'a green triangle and a red circle'), checkImage(img, 'a green triangle and a red circle'));
+    const report = checkImage(img, 'a green triangle and a red circle');
+    assert.ok(report.success);
+    assert.deepEqual(report.objects.map((o) => o.status), ['found', 'found']);
+    assert.deepEqual(checkImage(img, 'a green triangle and a red circle'), report);
   });
 });

@@ -41,6 +41,9 @@ describe('alphas_cumprod', () => {
   });
 
   test('linear and squaredcos_cap_v2 schedules', () => {
+    // float64 references from numpy: cumprod(1 - linspace(1e-4, 0.02, 1000)); for the cosine schedule
+    // betas_i = min(1 - abar((i+1)/1000) / abar(i/1000), 0.999), abar(t) = cos((t + 0.008) / 1.008 * pi / 2)^2
+    // (diffusers' betas_for_alpha_bar), then the same cumprod.
     const linear = new DdimScheduler(parseSchedulerConfig({}, 'd.json'));
     near(linear.alphasCumprod[999], 4.035829765375676e-5, 1e-10);
     const cosine = new DdimScheduler(parseSchedulerConfig({ beta_schedule: 'squaredcos_cap_v2' }, 'c.json'));
