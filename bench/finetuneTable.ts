@@ -10,7 +10,7 @@
 // settings; every column samples the same prompts and seeds with the model's recommended sampling settings,
 // scored by the detector; McNemar exact p-values against the base model, per split and pooled. Controls:
 // single objects and, per regime, the held-out pairs in other templates or the pairs seen in training.
-//   npm run finetune-table [-- --model DIR --splits 3 --seeds 16 --train-seeds 0 --lr X --train-steps N --norm-weight W --grid G
+//   npm run finetune-table [-- --model DIR --splits 3 --seeds 16 --train-seeds 0 --lr X --train-steps N --norm-weight W --grid G --mark shape|colour|phrase
 //                             --choose-lr 1e-4,3e-4 --no-reference --reference-weights FILE --python /usr/bin/python3 --json FILE]
 // --reference-weights: the PyTorch weights the model's ONNX files were exported from, when they are not the
 // reference's default (<model>/train/weights-fp16.pt), e.g. a snapshot of a training still running.
@@ -31,7 +31,7 @@ import { Rng } from '../src/engine/random';
 import { decodeSafetensors, halfsToFloats } from '../src/engine/safetensors';
 import { discordant, mcnemarExact } from './mcnemar';
 import { readPairsFile, type PairsFile } from './pairsFile';
-import { allObjects, colourPairs, describePair, markedPrompt, neglectSplits, referencePairs, TEMPLATES, unseenPairSplits, type Pair, type ShapeObject, type Split } from './neglectSplits';
+import { allObjects, colourPairs, describePair, markedPrompt, neglectSplits, referencePairs, TEMPLATES, unseenPairSplits, type MarkedWords, type Pair, type ShapeObject, type Split } from './neglectSplits';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SPLIT_SEED = 2312;
@@ -45,6 +45,8 @@ interface Options {
   normWeight?: number;
   /** Query grid of the layers the loss reads (default: the grid nearest 16). */
   grid?: number;
+  /** The words the finetune marks as each object's (the engine only: the reference marks shape words). */
+  marked: MarkedWords;
   chooseLr?: number[];
   reference: boolean;
   referenceWeights?: string;
@@ -54,7 +56,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { splits: 3, seeds: 16, trainSeeds: [0], reference: true, python: '/usr/bin/python3', model: path.join(ROOT, 'models', 'tiny-shapes') };
+  const o: Options = { splits: 3, seeds: 16, trainSeeds: [0], marked: 'shape', reference: true, python: '/usr/bin/python3', model: path.join(ROOT, 'models', 'tiny-shapes') };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => argv[++i];
@@ -65,6 +67,11 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--train-steps') o.trainSteps = Number(value());
     else if (flag === '--norm-weight') o.normWeight = Number(value());
     else if (flag === '--grid') o.grid = Number(value());
+    else if (flag === '--mark') {
+      const marked = value();
+      if (marked !== 'shape' && marked !== 'colour' && marked !== 'phrase') throw new Error(`--mark: shape, colour or phrase, got ${marked}`);
+      o.marked = marked;
+    }
     else if (flag === '--choose-lr') o.chooseLr = value().split(',').map(Number);
     else if (flag === '--no-reference') o.reference = false;
     else if (flag === '--reference-weights') o.referenceWeights = path.resolve(value());
@@ -269,9 +276,9 @@ async function main(): Promise<void> {
     const before = { train: await outcomes(model, row, undefined), singles: await outcomes(model, singles, undefined) };
     console.log(`\nsplit 1, base: training pairs ${percent(before.train)}, single objects ${percent(before.singles)}`);
     for (const lr of o.chooseLr) {
-      const trained = await trainer.train(splits[0].train.map((p) => markedPrompt(design.trainTemplate, p)), { ...base, lr });
+      const trained = await trainer.train(splits[0].train.map((p) => markedPrompt(design.trainTemplate, p, o.marked)), { ...base, lr });
       const after = { train: await outcomes(model, row, trained.keys), singles: await outcomes(model, singles, trained.keys) };
-      console.log(`split 1, lr ${lr}, ${base.steps} steps, L_norm weight ${base.normWeight}, grid ${base.grid ?? 'default'}: training pairs ${cell(before.train, after.train)}, single objects ${cell(before.singles, after.singles)}`);
+      console.log(`split 1, lr ${lr}, ${base.steps} steps, L_norm weight ${base.normWeight}, grid ${base.grid ?? 'default'}, marked ${o.marked} words: training pairs ${cell(before.train, after.train)}, single objects ${cell(before.singles, after.singles)}`);
     }
     return;
   }
@@ -290,10 +297,10 @@ async function main(): Promise<void> {
     for (const seed of o.trainSeeds) {
       const options = { ...base, seed };
       const started = performance.now();
-      const engine = await trainer.train(split.train.map((p) => markedPrompt(design.trainTemplate, p)), options);
+      const engine = await trainer.train(split.train.map((p) => markedPrompt(design.trainTemplate, p, o.marked)), options);
       const engineSeconds = (performance.now() - started) / 1000;
       curves.push(engine.curve.map((step) => step.loss));
-      const reference = o.reference ? runReference(o, split.train, design.trainTemplate, options) : { skipped: '--no-reference' };
+      const reference = !o.reference ? { skipped: '--no-reference' } : o.marked !== 'shape' ? { skipped: `it marks shape words, the engine ${o.marked}` } : runReference(o, split.train, design.trainTemplate, options);
       const keys: [Column, Map<string, Float32Array>][] = [['engine', engine.keys]];
       if ('file' in reference) keys.push(['reference', await referenceKeys(reference.file, pipeline)]);
       const loss = (c: typeof engine.curve) => `${c[0]?.loss.toFixed(3)} → ${c[c.length - 1]?.loss.toFixed(3)}`;

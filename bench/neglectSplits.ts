@@ -85,17 +85,23 @@ function splitPairs(pairs: Pair[], count: number, train: number, heldOut: number
   });
 }
 
-/** A prompt from a template, with each object's shape word marked (its character span), as a user marks it. */
-export function markedPrompt(template: string, objects: ShapeObject[]): TrainingPrompt {
+/** Which words of an object a prompt marks: its shape word (the default), its colour word, or both ("red star"). */
+export type MarkedWords = 'shape' | 'colour' | 'phrase';
+
+/** A prompt from a template, with each object's words marked (their character span), as a user marks them. */
+export function markedPrompt(template: string, objects: ShapeObject[], marked: MarkedWords = 'shape'): TrainingPrompt {
   let text = template;
-  const marks: { word: string; at: number }[] = [];
+  const marks: { word: string; start: number; end: number }[] = [];
   objects.forEach((o, i) => {
     const slot = i === 0 ? '{A}' : '{B}';
     const at = text.indexOf(slot);
     text = text.replace(slot, phrase(o));
-    marks.push({ word: o.shape, at: at + o.colour.length + 1 });
+    const shapeAt = at + o.colour.length + 1;
+    if (marked === 'shape') marks.push({ word: o.shape, start: shapeAt, end: shapeAt + o.shape.length });
+    else if (marked === 'colour') marks.push({ word: o.colour, start: at, end: at + o.colour.length });
+    else marks.push({ word: phrase(o), start: at, end: shapeAt + o.shape.length });
   });
-  return { text, objects: marks.map((m) => ({ word: m.word, start: m.at, end: m.at + m.word.length })) };
+  return { text, objects: marks };
 }
 
 /**

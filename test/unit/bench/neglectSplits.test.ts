@@ -51,3 +51,15 @@ test('listPrompt: the training captions with or without articles, shape words ma
   assert.equal(same.text, 'red circle and blue circle');
   assert.deepEqual(same.objects.map((m) => m.start), [4, 20]);
 });
+
+test('markedPrompt marks shape words, colour words or whole phrases', () => {
+  const pair = [{ colour: 'red', shape: 'star' }, { colour: 'blue', shape: 'ring' }];
+  const spans = (marked: 'shape' | 'colour' | 'phrase'): string[] => {
+    const p = markedPrompt(TEMPLATES.articles, pair, marked);
+    assert.equal(p.text, 'a red star and a blue ring');
+    return p.objects.map((o) => p.text.slice(o.start, o.end));
+  };
+  assert.deepEqual(spans('shape'), ['star', 'ring']);
+  assert.deepEqual(spans('colour'), ['red', 'blue']);
+  assert.deepEqual(spans('phrase'), ['red star', 'blue ring']);
+});
