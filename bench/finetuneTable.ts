@@ -1,4 +1,4 @@
-// The paper's table in miniature (method.md §4-5) on a model's own neglect regime:
+// The paper's table in miniature (docs/method.md §4-5) on a model's own neglect regime:
 //  - article-less (tiny-shapes): two-object prompts written without articles ("red circle and blue square"),
 //    where tiny-shapes drops the second object; splits are a seeded shuffle of the 36 pairs with distinct
 //    colours and shapes (bench/neglectSplits.ts);

@@ -2,7 +2,7 @@
 // run panel): a discriminated union per direction. Pixels and maps travel as ArrayBuffer
 // (structured clone), never as JSON number arrays.
 
-/** Scores of the run, as in run.json (method.md §2). */
+/** Scores of the run, as in run.json (docs/method.md §2). */
 export interface ScoresView {
   /** L_sep: max over pixels of prod_i M^i / sum_i M^i. */
   overlap: number;

@@ -1,5 +1,5 @@
 // What each score row means and which way is better, for the rows' tooltips (vscode- and DOM-free).
-// The numbers are Separate-and-Enhance's (method.md §2), computed on the run's 16x16-equivalent layers.
+// The numbers are Separate-and-Enhance's (docs/method.md §2), computed on the run's 16x16-equivalent layers.
 
 export const SCORE_HELP = {
   overlap:

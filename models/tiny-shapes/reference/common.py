@@ -278,7 +278,7 @@ class AttnCapture:
 def recompute_probs(q: torch.Tensor, ctx: torch.Tensor, w_k: torch.Tensor, heads: int, scale: float) -> torch.Tensor:
     """The layer-local forward: probs [B*heads, Nq, T] from queries q [B*heads, Nq, d] (before scaling),
     text embedding ctx [B, T, D] and key weight w_k [inner, D], with the forward's operations. With q and
-    ctx detached, w_k is the only variable: the gradient the engine computes (method.md section 4)."""
+    ctx detached, w_k is the only variable: the gradient the engine computes (docs/method.md section 4)."""
     k = F.linear(ctx, w_k)
     b, n, c = k.shape
     k = k.reshape(b, n, heads, c // heads).permute(0, 2, 1, 3).reshape(b * heads, n, c // heads)

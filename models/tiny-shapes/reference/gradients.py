@@ -17,7 +17,7 @@ Per case (prompt, seed, t), everything in float64 from float32 values:
 (a) full: dL/dW_k by autograd through the whole UNet, for all 7 cross-attention layers.
 (b) local: for each 16x16 layer l, A_l recomputed from the stored float32 queries Q_l [heads, Nq, d]
     (before scaling), e and W_k,l with W_k,l the only variable (Q_l, e, the other layers' maps fixed);
-    the same numbers come from method.md section 4's formula, which is checked here too
+    the same numbers come from docs/method.md section 4's formula, which is checked here too
     (dS = A (dA - rowsum(dA A)), dK_h = dS^T Q_h / sqrt(d), dW_k = dK^T e). The 8x8 layers' maps are not in the
     loss, so their local gradient is 0 by definition.
 A finite-difference check of (a) on the first case: (L(W + h v) - L(W - h v)) / 2h against <(a), v> for a
@@ -95,7 +95,7 @@ def cos(a, b):
 
 
 def analytic_local(A, dA, Q, e, heads, scale):
-    """method.md section 4 by hand, one sample. A, dA [heads, Nq, T]; Q [heads, Nq, d]; e [T, D] -> dW [inner, D]."""
+    """docs/method.md section 4 by hand, one sample. A, dA [heads, Nq, T]; Q [heads, Nq, d]; e [T, D] -> dW [inner, D]."""
     dS = A * (dA - (dA * A).sum(-1, keepdim=True))
     dK = torch.cat([scale * dS[h].T @ Q[h] for h in range(heads)], dim=1)  # [T, inner]
     return dK.T @ e
@@ -142,7 +142,7 @@ def run_case(case, te, un64, un32, tok, ac, a, fd=False):
     Ll, detl, _ = C.loss_from_capture(cap, pos, 16, l16, probs=probs)
     Ll.backward()
     local = {n: wvar[n].grad.detach().clone() for n in l16}
-    # the same from method.md section 4's formula (dL/dA by autograd on A as a leaf)
+    # the same from docs/method.md section 4's formula (dL/dA by autograd on A as a leaf)
     leaves = [p.detach().clone().requires_grad_(True) for p in probs]
     Lh, _, _ = C.loss_from_capture(cap, pos, 16, l16, probs=leaves)
     Lh.backward()

@@ -13,7 +13,7 @@ import type { LayerInfo } from './types';
 /**
  * - `activation`: per object, S&E's a_i, the peak of its 3x3-Gaussian-smoothed map (higher: more present);
  * - `mean-attention`: per object, its map's mean over the grid (the share of attention it gets);
- * - `separate`, `enhance`, `loss`: per image, Separate-and-Enhance's loss terms exactly (method.md §2):
+ * - `separate`, `enhance`, `loss`: per image, Separate-and-Enhance's loss terms exactly (docs/method.md §2):
  *   L_sep = max prod/sum, L_en = 1 - min_i a_i, L = L_sep + 0.5 L_en (higher: worse).
  */
 export const RECIPE_STATISTICS = ['activation', 'mean-attention', 'separate', 'enhance', 'loss'] as const;

@@ -1,5 +1,5 @@
 /**
- * Separate-and-Enhance's two objectives (method.md §2), which are also the
+ * Separate-and-Enhance's two objectives (docs/method.md §2), which are also the
  * debugger's headline numbers, on K object maps `[heads, K, h, w]` of raw
  * probabilities (no renormalisation):
  *   overlap    L_sep = max_{x, head} prod_i M^i(x) / sum_i M^i(x)

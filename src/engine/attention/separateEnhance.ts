@@ -1,5 +1,5 @@
 /**
- * The maps Separate-and-Enhance's losses see (method.md §1): the layers whose
+ * The maps Separate-and-Enhance's losses see (docs/method.md §1): the layers whose
  * query grid is the 16x16-equivalent (SD at 512 px: latent/4), at one noisy
  * step, averaged over layers. Heads stay separate on request because the
  * official losses take their maximum over heads too. No upsampling: the loss

@@ -5,7 +5,7 @@
  * Their `GaussianSmoothing(kernel_size=3, sigma=0.5)` computes
  * exp(-((x - mean) / (2 sigma))^2), i.e. exp(-1) for the side taps; after
  * normalising, the 1-D taps are [e^-1, 1, e^-1] / (1 + 2 e^-1)
- * = [0.2119, 0.5761, 0.2119] (method.md). The 2-D kernel is their outer
+ * = [0.2119, 0.5761, 0.2119] (docs/method.md). The 2-D kernel is their outer
  * product, so the filter is applied separably. Padding is PyTorch's
  * 'reflect' (mirror without repeating the edge), as in the official code.
  */

@@ -1,6 +1,6 @@
 /**
  * AdamW exactly as torch.optim.AdamW (amsgrad off, maximize off), the
- * official optimiser (method.md §3), since onnxruntime-node has none.
+ * official optimiser (docs/method.md §3), since onnxruntime-node has none.
  * Per parameter, at step t (1-based):
  *   p -= lr * wd * p                              (decoupled weight decay first)
  *   m  = b1 m + (1 - b1) g

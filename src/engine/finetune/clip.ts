@@ -1,6 +1,6 @@
 /**
  * Gradient clipping by global norm over every finetuned layer's gradient,
- * as torch.nn.utils.clip_grad_norm_ (official max norm 1.0, method.md §3):
+ * as torch.nn.utils.clip_grad_norm_ (official max norm 1.0, docs/method.md §3):
  *   norm = sqrt(sum of all squares);  coef = maxNorm / (norm + 1e-6)
  *   if coef < 1: every gradient *= coef
  * (torch clamps coef at 1 and always multiplies: the same thing.)

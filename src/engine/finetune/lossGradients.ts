@@ -1,6 +1,6 @@
 /**
  * Separate-and-Enhance's loss on one sample's object maps and its
- * (sub)gradient w.r.t. those maps (method.md §2): the values are the
+ * (sub)gradient w.r.t. those maps (docs/method.md §2): the values are the
  * debugger's own (attention/scores.ts computes them, so the loss the finetune
  * sees is the number the debugger shows); this module adds the backward step.
  *

@@ -1,5 +1,5 @@
 /**
- * The Separate-and-Enhance loss (method.md §2) appended to the instrumented UNet, so that one run of its gradient
+ * The Separate-and-Enhance loss (docs/method.md §2) appended to the instrumented UNet, so that one run of its gradient
  * model gives the loss, its terms and every key's gradient (the loss is the seed, fed dL/dL = 1). It is the loss of
  * lossGradients.ts on objectMaps(..., keepHeads: true), per sample b:
  *   M     = sum_l P_l @ S                                   [B, H, N, K]   P_l: a loss layer's probabilities [B, H, N, T]

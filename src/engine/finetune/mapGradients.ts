@@ -1,6 +1,6 @@
 /**
  * The link between the loss's object maps and each S&E layer's attention
- * probabilities (method.md §1), forward and backward, so dL/dM can be
+ * probabilities (docs/method.md §1), forward and backward, so dL/dM can be
  * scattered onto every layer's dA and then through that layer's softmax.
  *
  * Object k's map is the mean over the chosen layers (the 16x16-equivalent

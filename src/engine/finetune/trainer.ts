@@ -1,4 +1,4 @@
-// The Separate-and-Enhance finetune loop (method.md §2–4) on onnxruntime-node: noise-only latents, the loss on
+// The Separate-and-Enhance finetune loop (docs/method.md §2–4) on onnxruntime-node: noise-only latents, the loss on
 // the per-head instrumented UNet's maps, and the UNet's gradient model (src/engine/autodiff) for dL/dW_k of every
 // key through the whole UNet; AdamW with clipping. Without L_norm a step is one run of a gradient model that
 // computes the loss itself (lossGraph.ts); with it, a forward for the maps and noise predictions, the loss and
@@ -37,7 +37,7 @@ export interface FinetuneOptions {
   /** Scale of the noise-only clean sample x0 = s * N(0, I); official 0.18215 (SD's latent scale). */
   x0Scale: number;
   /**
-   * Weight of the official L_norm (method.md §3): the mean squared difference between the finetuned and the
+   * Weight of the official L_norm (docs/method.md §3): the mean squared difference between the finetuned and the
    * frozen UNet's noise predictions on single-object prompts, at the batch's x_t and t; 0 = off (official
    * large-scale run: 0.5).
    */

@@ -1,6 +1,6 @@
 /**
  * The full gradient of a loss on the instrumented UNet's outputs with respect to every cross-attention key
- * (method.md §4): the UNet graph differentiated by src/engine/autodiff for one batch and sample size, cached
+ * (docs/method.md §4): the UNet graph differentiated by src/engine/autodiff for one batch and sample size, cached
  * beside the instrumented copy, and run by onnxruntime on the pipeline's own provider. The loss is computed
  * outside (its gradient fed for each seed), or appended to the graph (lossGraph.ts): then one run gives it too.
  */

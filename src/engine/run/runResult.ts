@@ -84,7 +84,7 @@ export interface TimelineData {
   data: Float32Array;
 }
 
-/** The shape detector's verdict (prompts in the model's detector world's vocabulary only), method.md §5. */
+/** The shape detector's verdict (prompts in the model's detector world's vocabulary only), docs/method.md §5. */
 export interface RunDetection {
   /** Every requested object found with its colour. */
   success: boolean;
