@@ -57,6 +57,9 @@ const WEBVIEW_ERROR = '#status.error:not([hidden])'; // "Run failed: ..."
 const PROMPT_FILE = 'shapes.prompt';
 const PROMPT_LINE = 'a red [circle] and a blue [square]';
 const GENERATE_TITLE = 'Prompt Lens: Generate';
+/** A prompt the embedded model draws without its square at the file's seed and steps (test/fixtures/e2e). */
+const LOST_FILE = 'lost-object.prompt';
+const LOST_LINE = 'red [circle] and blue [square]';
 
 interface Counts {
   passed: number;
@@ -581,7 +584,7 @@ async function openFromExplorer(ui: UiSession, file: string, line: string): Prom
 
 async function runUiPhase(tmp: string): Promise<Counts> {
   // A short finetune (the embedded model: ~0.1 s a step) and a known theme to start from.
-  const ui = await openUi(tmp, 'ui', { 'promptLens.finetune.steps': 10, 'workbench.colorTheme': 'Default Dark Modern' });
+  const ui = await openUi(tmp, 'ui', { 'promptLens.finetune.steps': 10, 'workbench.colorTheme': 'Default Dark Modern' }, [path.join(ROOT, 'test', 'fixtures', 'e2e', LOST_FILE)]);
   const { page, steps, server, workspace, out } = ui;
   const run = async (): Promise<void> => {
     const explorerRow = page.locator('.explorer-folders-view .monaco-list-row', { hasText: PROMPT_FILE });
@@ -889,6 +892,45 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       if (reveal !== '100') throw new Error(`the split position was not kept (slider at ${reveal}, was 100)`);
       await sleep(300);
       await steps.shot('14-after-reload');
+    });
+
+    await steps.step(`F5 on "${LOST_LINE}" (the detector misses the square): the failure score names it; the step plot has a line per object and marks the slider's step`, async () => {
+      if (await promptLine.isVisible()) await promptLine.click(); // the keyboard to the workbench, not a webview
+      await page.keyboard.press('Control+P');
+      await page.locator('.quick-input-widget input').fill(LOST_FILE);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: LOST_FILE }).first().click();
+      const line = page.locator('.monaco-editor .view-line', { hasText: LOST_LINE });
+      await line.click();
+      await page.keyboard.press('F5');
+      const shown = `#result:not([hidden]) #prompt:text-is("${LOST_LINE.replace(/[[\]]/g, '')}")`;
+      const frame = await findFrameWith(page, shown, 150_000);
+      const detection = (await frame.locator('#detection').innerText()).replace(/\s+/g, ' ');
+      if (!/square missing/.test(detection)) throw new Error(`the detector line does not report the square missing: "${detection}"`);
+      // The failure score's sentence (src/engine/attention/failureScore.ts), not only the detector's.
+      const verdict = (await frame.locator('#verdict').innerText()).replace(/\s+/g, ' ').trim();
+      if (!/\bsquare may be missing: activation 0\.\d+; objects that appear score ≥ 0\.\d+/.test(verdict)) throw new Error(`the verdict line does not give the square's failure score: "${verdict}"`);
+      if (/\bcircle may be missing/.test(verdict)) throw new Error(`the verdict line calls the circle missing too: "${verdict}"`);
+      console.log(`    verdict: ${verdict}`);
+      const plot = frame.locator('#step-plot:not([hidden]) svg');
+      const series = await plot.locator('polyline').evaluateAll((lines) => lines.map((l) => ({ word: l.textContent ?? '', points: (l.getAttribute('points') ?? '').trim().split(/\s+/) })));
+      const words = series.map((s) => s.word).sort();
+      if (words.join(',') !== 'circle,square') throw new Error(`the step plot's lines are ${words.join(', ') || 'none'}, want one for circle and one for square`);
+      if (!series.every((s) => s.points.length === 8)) throw new Error(`the plot's lines have ${series.map((s) => s.points.length).join(', ')} points, want one per step (8)`);
+      // The slider at step 3: the marker stands on each line's third point.
+      await frame.locator('#step').focus();
+      await page.keyboard.press('Home');
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('ArrowRight');
+      const marker = plot.locator('line.marker');
+      const [markerTitle, markerX] = [await marker.locator('title').textContent(), Number(await marker.getAttribute('x1'))];
+      const thirdX = Number(series[0].points[2].split(',')[0]);
+      if (markerTitle !== 'step 3' || Math.abs(markerX - thirdX) > 0.11) throw new Error(`the marker says "${markerTitle}" at x ${markerX}; step 3 is at x ${thirdX}`);
+      // All steps: no single step to mark.
+      await page.keyboard.press('End');
+      if ((await marker.count()) !== 0) throw new Error('the marker stays when the slider shows all steps');
+      await sleep(300);
+      await steps.shot('15-lost-object-1600x1000');
+      await webviewShot('15-lost-object-view-1600x1000');
     });
   };
   return closeUi(ui, run(), PHASE_TIMEOUT_MS);
