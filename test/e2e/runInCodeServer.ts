@@ -684,6 +684,12 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       await webviewElement.screenshot({ path: file });
       console.log(`    screenshot: ${path.relative(process.cwd(), file)}`);
     };
+    /** The webview that holds `frame` (not whichever webview comes first: the run panel is one too). */
+    const frameShot = async (frame: Frame, name: string): Promise<void> => {
+      const file = path.join(out, `${name}.png`);
+      await (await frame.frameElement()).screenshot({ path: file });
+      console.log(`    screenshot: ${path.relative(process.cwd(), file)}`);
+    };
 
     await steps.step('the step slider moves the overlay to one sampling step (keyboard)', async () => {
       if (!frame) throw new Error('no webview frame');
@@ -894,6 +900,7 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       await steps.shot('14-after-reload');
     });
 
+    let lostFrame: Frame | undefined;
     await steps.step(`F5 on "${LOST_LINE}" (the detector misses the square): the failure score names it; the step plot has a line per object and marks the slider's step`, async () => {
       if (await promptLine.isVisible()) await promptLine.click(); // the keyboard to the workbench, not a webview
       await page.keyboard.press('Control+P');
@@ -903,7 +910,8 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       await line.click();
       await page.keyboard.press('F5');
       const shown = `#result:not([hidden]) #prompt:text-is("${LOST_LINE.replace(/[[\]]/g, '')}")`;
-      const frame = await findFrameWith(page, shown, 150_000);
+      lostFrame = await findFrameWith(page, shown, 150_000);
+      const frame = lostFrame;
       const detection = (await frame.locator('#detection').innerText()).replace(/\s+/g, ' ');
       if (!/square missing/.test(detection)) throw new Error(`the detector line does not report the square missing: "${detection}"`);
       // The failure score's sentence (src/engine/attention/failureScore.ts), not only the detector's.
@@ -928,9 +936,47 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       // All steps: no single step to mark.
       await page.keyboard.press('End');
       if ((await marker.count()) !== 0) throw new Error('the marker stays when the slider shows all steps');
+      await plot.scrollIntoViewIfNeeded();
       await sleep(300);
       await steps.shot('15-lost-object-1600x1000');
-      await webviewShot('15-lost-object-view-1600x1000');
+      await frameShot(frame, '15-lost-object-view-1600x1000');
+    });
+
+    await steps.step('at 1100x800 the image, the verdict line and the first word map are above the fold of the results view', async () => {
+      if (!lostFrame) throw new Error('no results frame');
+      const frame = lostFrame;
+      await page.setViewportSize({ width: 1100, height: 800 });
+      try {
+        await sleep(800); // the workbench lays out again, then the webview
+        await frame.locator('body').evaluate((body: { ownerDocument: { defaultView: { scrollTo(x: number, y: number): void } | null } }) => body.ownerDocument.defaultView?.scrollTo(0, 0));
+        // Measured inside the webview's own document: its viewport is what the user sees of the panel.
+        type Measurable = { getBoundingClientRect(): { top: number; bottom: number; left: number; right: number }; ownerDocument: { defaultView: { innerHeight: number; innerWidth: number } | null } };
+        const measure = (selector: string) =>
+          frame.locator(selector).first().evaluate((node: Measurable) => {
+            const r = node.getBoundingClientRect();
+            const view = node.ownerDocument.defaultView;
+            return { top: r.top, bottom: r.bottom, left: r.left, right: r.right, height: view?.innerHeight ?? 0, width: view?.innerWidth ?? 0 };
+          });
+        const parts: [string, string][] = [
+          ['the image', WEBVIEW_IMAGE],
+          ['the verdict line', '#verdict'],
+          ['the first word map', WEBVIEW_TOKEN_MAP],
+        ];
+        const seen: string[] = [];
+        const cut: string[] = [];
+        for (const [what, selector] of parts) {
+          const box = await measure(selector);
+          seen.push(`${what} ${Math.round(box.top)}–${Math.round(box.bottom)}`);
+          if (box.bottom > box.height || box.right > box.width + 1 || box.top < 0) cut.push(`${what} (${Math.round(box.top)}–${Math.round(box.bottom)} px, ${Math.round(box.left)}–${Math.round(box.right)} across)`);
+        }
+        const { height, width } = await measure('body');
+        console.log(`    webview ${Math.round(width)}x${Math.round(height)}: ${seen.join(', ')}`);
+        await steps.shot('16-lost-object-1100x800');
+        await frameShot(frame, '16-lost-object-view-1100x800');
+        if (cut.length > 0) throw new Error(`below the fold or cut off in the ${Math.round(width)}x${Math.round(height)} webview: ${cut.join('; ')}`);
+      } finally {
+        await page.setViewportSize({ width: 1600, height: 1000 });
+      }
     });
   };
   return closeUi(ui, run(), PHASE_TIMEOUT_MS);

@@ -317,7 +317,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     if (!run?.failure) return;
     const steps = run.failure.failure.series[0]?.values.length ?? run.steps;
     // Markup from stepPlot: numbers and escaped words only.
-    box.innerHTML = stepPlot(run.failure, steps, position < steps ? position : undefined);
+    el('step-plot-svg').innerHTML = stepPlot(run.failure, steps, position < steps ? position : undefined);
   }
 
   async function showRun(run: RunView): Promise<void> {
