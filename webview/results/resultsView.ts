@@ -723,6 +723,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     el('result').hidden = true;
     el('compare').hidden = false;
     el('c-title').textContent = view.title;
+    el('c-title').title = view.titleTooltip;
     const which = el<HTMLSelectElement>('c-which');
     which.replaceChildren(
       ...view.comparisons.map((c, i) => {
