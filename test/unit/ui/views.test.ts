@@ -38,6 +38,18 @@ describe('run views', () => {
     assert.ok(loaded.imagePng.byteLength > 8);
   });
 
+  test("a report of maps a selection filtered carries the selection in its title and heading; the run's own maps do not", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pl-ui-'));
+    const title = (html: string): string => /<title>(.*)<\/title>/.exec(html)?.[1] ?? '';
+    const plain = await fs.readFile((await writeRunRecord(fakeRunResult('a red circle and a blue square'), dir)).report, 'utf8');
+    assert.equal(title(plain), 'Prompt Lens — a red circle and a blue square');
+    assert.doesNotMatch(plain, /Maps filtered/);
+    const result = { ...fakeRunResult('a red circle and a blue square'), mapFilter: '8x8 layers, heads 0, steps 1–5', filteredFrom: '20261202-211019-a-red-circle' };
+    const filtered = await fs.readFile((await writeRunRecord(result, dir)).report, 'utf8');
+    assert.equal(title(filtered), 'Prompt Lens — a red circle and a blue square — maps: 8x8 layers, heads 0, steps 1–5');
+    assert.match(filtered, /<b>Maps filtered: 8x8 layers, heads 0, steps 1–5<\/b> <span class="muted">\(sampled again from run 20261202-211019-a-red-circle\)/);
+  });
+
   test('a compare folder becomes one before/after pair; references outside it are refused', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pl-ui-'));
     const folder = path.join(dir, '20261127-compare-x');
