@@ -793,6 +793,11 @@ async function runUiPhase(tmp: string): Promise<Counts> {
         const drawn = await drawnState(compareFrame.locator(id));
         if (drawn !== 'ok') throw new Error(`${id}: ${drawn}`);
       }
+      // The key set by what it was trained on (the file's first pair), its folder name in the tooltip.
+      const title = (await compareFrame.locator('#c-title').innerText()).trim();
+      const folder = (await compareFrame.locator('#c-title').getAttribute('title')) ?? '';
+      if (!title.startsWith('Finetune on a red circle and a blue square +2 more · ') || !/^\d{8}-\d{6}-finetune-/.test(folder)) throw new Error(`the before/after title is "${title}" (tooltip "${folder}")`);
+      console.log(`    title: ${title} (tooltip ${folder})`);
       const deltas = await compareFrame.locator('#c-scores td.delta').allInnerTexts();
       if (deltas.length === 0) throw new Error('no score deltas shown');
       console.log(`    deltas: ${deltas.join(' | ')}`);
