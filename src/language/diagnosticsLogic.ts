@@ -1,14 +1,16 @@
 // Everything the editor underlines in a .prompt file, as plain objects (vscode-free, unit-tested):
 // the parser's own diagnostics, marks that do not line up with words, prompts over the model's
-// token limit, words outside a closed vocabulary (with spelling suggestions), and model problems.
-import { defaultSettings, type ParsedPromptFile, type PromptLine, type SourceRange } from '../engine/promptFile';
+// token limit, words outside a closed vocabulary (with spelling suggestions), model problems, and
+// guidance the engine takes but would not apply as written.
+import { HIGH_GUIDANCE, usesGuidance } from '../engine/pipeline/guidance';
+import { defaultSettings, resolveSettings, type ParsedPromptFile, type PromptLine, type SourceRange } from '../engine/promptFile';
 import type { LoadedModel, ModelLookup } from './modelService';
 import { columnRange, frontMatterLines, promptColumns } from './promptText';
 import { editDistance, matchCase, vocabularySuggestions } from './vocabulary';
 
 export type LangSeverity = 'error' | 'warning' | 'information';
 
-export type LangDiagnosticCode = 'parse' | 'mark' | 'token-limit' | 'out-of-vocabulary' | 'model' | 'untrusted';
+export type LangDiagnosticCode = 'parse' | 'mark' | 'token-limit' | 'out-of-vocabulary' | 'model' | 'untrusted' | 'guidance';
 
 export interface LangDiagnostic extends SourceRange {
   severity: LangSeverity;
@@ -73,6 +75,7 @@ export function computeDiagnostics(
       out.push(...limitDiagnostics(parsed, lookup.model));
     }
   }
+  out.push(...guidanceDiagnostics(parsed, model?.lookup.kind === 'ok' ? model.lookup.model : undefined));
   return out.sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
@@ -98,6 +101,47 @@ function limitDiagnostics(parsed: ParsedPromptFile, model: LoadedModel): LangDia
       severity: 'error',
       code: 'model',
       message: `size: ${model.id} only makes ${fixedSize.width}x${fixedSize.height} images, not ${size.value.width}x${size.value.height}`,
+    });
+  }
+  return out;
+}
+
+/**
+ * Guidance the engine takes (the parser checks its range) but would not apply as written: at 1 and below the
+ * pipeline skips classifier-free guidance, so a smaller scale samples as 1 and a negative prompt goes unread;
+ * far above the usual range images burn out. `model` (when loaded) gives the value a file without `guidance` runs at.
+ */
+function guidanceDiagnostics(parsed: ParsedPromptFile, model: LoadedModel | undefined): LangDiagnostic[] {
+  const out: LangDiagnostic[] = [];
+  const { guidance, negative } = parsed.settings;
+  const recommended = model?.recommended.guidance;
+  const advice = model && recommended !== undefined ? `; ${model.id} recommends ${recommended}` : '';
+  if (guidance && guidance.value < 1) {
+    out.push({
+      ...guidance.valueRange,
+      severity: 'warning',
+      code: 'guidance',
+      message: `guidance: ${guidance.value} samples exactly as 1: at 1 and below the engine skips classifier-free guidance and follows the prompt alone${advice}`,
+    });
+  }
+  if (guidance && guidance.value > HIGH_GUIDANCE) {
+    out.push({
+      ...guidance.valueRange,
+      severity: 'warning',
+      code: 'guidance',
+      message: `guidance: ${guidance.value} is far above the usual range (Stable Diffusion is sampled at about 5 to 15): images burn out${advice}`,
+    });
+  }
+  // The value the run takes: the file's, else (once the model is known) its recommendation, else the engine's.
+  const effective = guidance ? guidance.value : model ? resolveSettings(parsed.settings, model.recommended).values.guidance : undefined;
+  if (negative && negative.value.trim() !== '' && effective !== undefined && !usesGuidance(effective)) {
+    // Unwritten, only a model's recommendation can be 1 or less (the engine's default is 7.5).
+    const from = guidance ? '' : ` (${model?.id}'s recommended value)`;
+    out.push({
+      ...negative.valueRange,
+      severity: 'warning',
+      code: 'guidance',
+      message: `negative: unused at guidance ${effective}${from}: the engine reads the negative prompt only when guidance is above 1`,
     });
   }
   return out;

@@ -4,6 +4,7 @@ import { readModelLimits, type ModelLimits } from './modelLimits';
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { MODEL_DEFAULTS_FILE, readModelDefaults } from '../engine/model/modelDefaults';
+import type { ModelDefaults } from '../engine/promptFile';
 import { builtinModelNames, openModelFolder } from '../engine/model/modelFolder';
 import { resolveModel } from '../engine/run/resolveModel';
 import { ClipTokenizer } from '../engine/tokenizer';
@@ -19,6 +20,8 @@ export interface LoadedModel {
   closedVocabulary?: string[];
   /** Steps and size the model can take, checked while typing. */
   limits: ModelLimits;
+  /** The run settings its prompt_lens.json recommends (what a run takes where the file is silent). */
+  recommended: ModelDefaults;
 }
 
 export type ModelLookup =
@@ -100,10 +103,11 @@ export class ModelService {
 
 async function loadModel(root: string, builtin: boolean): Promise<ModelLookup> {
   let folder;
+  let recommended: ModelDefaults;
   try {
     folder = await openModelFolder(root);
     // A run would stop on a broken recommended-settings file: say so on `model:` as soon as it is typed.
-    await readModelDefaults(root);
+    recommended = await readModelDefaults(root);
   } catch (error) {
     return { kind: 'error', message: messageOf(error) };
   }
@@ -111,7 +115,7 @@ async function loadModel(root: string, builtin: boolean): Promise<ModelLookup> {
     const tokenizer = await ClipTokenizer.fromFolder(folder.tokenizerDir, folder.textSequenceLength);
     const closedVocabulary = tokenizer.vocabSize < CLOSED_VOCABULARY_LIMIT ? await readVocabularyWords(folder.tokenizerDir) : undefined;
     const limits = await readModelLimits(folder);
-    return { kind: 'ok', model: { root, id: folder.id, builtin, tokenizer, limits, ...(closedVocabulary ? { closedVocabulary } : {}) } };
+    return { kind: 'ok', model: { root, id: folder.id, builtin, tokenizer, limits, recommended, ...(closedVocabulary ? { closedVocabulary } : {}) } };
   } catch (error) {
     return { kind: 'error', message: `cannot load the tokenizer: ${messageOf(error)}` };
   }

@@ -162,7 +162,10 @@ export interface CompareView {
   id: string;
   folder: string;
   kind: 'finetune' | 'compare';
+  /** Names the key set readably (what it was trained on, when: src/engine/history/keySetName.ts). */
   title: string;
+  /** The folder names behind the title, for its tooltip. */
+  titleTooltip: string;
   /** Finetune: loss per training step. */
   curve?: number[];
   /** Where the finetuned keys came from (a key set's folder name). */

@@ -57,9 +57,8 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
     </div>
   </header>
   <div id="verdict" class="verdict-line" role="status" aria-live="polite"></div>
-  <div id="step-plot" class="step-plot" hidden></div>
   <div id="seed-strip" class="seed-strip" role="group" aria-label="the runs of this Generate, one per seed" hidden></div>
-  <section class="top">
+  <section class="top run-top">
     <figure class="hero">
       <canvas id="overlay" role="img" aria-label="generated image with the selected word's attention"></canvas>
       <figcaption id="legend">
@@ -68,14 +67,14 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
         <span class="muted" id="legend-range"></span>
       </figcaption>
       <div class="overlay-controls" role="group" aria-label="overlay">
-        <label for="ov-mode">Show</label>
+        <span class="control"><label for="ov-mode">Show</label>
         <select id="ov-mode" class="select" title="What is drawn over the image (click the selected word to switch the overlay off and on)">
           <option value="heat">heat</option>
           <option value="contour">contours</option>
           <option value="image">image only</option>
-        </select>
-        <label for="ov-opacity">Opacity</label>
-        <input type="range" id="ov-opacity" min="0" max="100" value="75" aria-label="overlay opacity">
+        </select></span>
+        <span class="control"><label for="ov-opacity">Opacity</label>
+        <input type="range" id="ov-opacity" min="0" max="100" value="75" aria-label="overlay opacity"></span>
       </div>
     </figure>
     <div class="side">
@@ -104,6 +103,10 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
     </select></span>
   </div>
   <p id="recipe" class="muted small"></p>
+  <section id="step-plot" class="step-plot" aria-labelledby="step-plot-title" hidden>
+    <h2 id="step-plot-title">Objects over the sampling steps</h2>
+    <div id="step-plot-svg"></div>
+  </section>
   <vscode-divider></vscode-divider>
   <section class="top">
     <section id="scores-section">

@@ -2,6 +2,7 @@
 // maps as ArrayBuffers. Reading from disk lets the results panel reopen any run or finetune folder.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { keySetName } from '../engine/history/keySetName';
 import { encodePng } from '../engine/image/png';
 import { decodeSafetensors } from '../engine/safetensors';
 import type { RunResult } from '../engine/run/runResult';
@@ -137,6 +138,15 @@ export function initialComparison(comparisons: { prompt: string; group: string }
   return Math.max(0, comparisons.findIndex((c) => c.group === 'trained'));
 }
 
+/** What the key set in `folder` was trained on, for its name; none when its finetune.json is gone or unreadable. */
+async function trainedPrompts(folder: string): Promise<string[]> {
+  try {
+    return (await readFinetuneRecord(folder)).trainedPrompts;
+  } catch {
+    return [];
+  }
+}
+
 /** A finetune folder (finetune.json) or a compare folder (compare.json) as a CompareView. */
 export async function loadCompareView(folder: string, prompt?: string): Promise<CompareView> {
   const id = path.basename(folder);
@@ -157,7 +167,9 @@ export async function loadCompareView(folder: string, prompt?: string): Promise<
       id,
       folder,
       kind: 'finetune',
-      title: `Finetune: ${finetune.curve.length} steps, lr ${finetune.options.lr}`,
+      // The finetune's folder holds its key set: named as the run panel names it.
+      title: `Finetune on ${keySetName(finetune.trainedPrompts, id)}: ${finetune.curve.length} steps, lr ${finetune.options.lr}`,
+      titleTooltip: id,
       curve: finetune.curve.map((s) => s.loss),
       comparisons,
       initial: initialComparison(comparisons, prompt),
@@ -173,7 +185,8 @@ export async function loadCompareView(folder: string, prompt?: string): Promise<
     id,
     folder,
     kind: 'compare',
-    title: keySet ? `Compare with ${keySet}` : 'Compare',
+    title: compare.keySet && keySet ? `Compare with ${keySetName(await trainedPrompts(path.dirname(compare.keySet)), keySet)}` : 'Compare',
+    titleTooltip: keySet ? `key set ${keySet}\ncompared in ${id}` : id,
     ...(keySet ? { keySet } : {}),
     comparisons: [{ prompt: compare.prompt, seed: before.seed, group: 'compare', before, after }],
     initial: 0,

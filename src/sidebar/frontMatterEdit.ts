@@ -1,6 +1,7 @@
 // The text edit that sets one run setting in a .prompt file's front matter: replace the value where
 // it is written, else add a line before the closing `---`, else add a front matter block at the top
 // (vscode-free, unit-tested; the sidebar applies it as a WorkspaceEdit).
+import { isGuidanceScale } from '../engine/pipeline/guidance';
 import { parsePromptFile } from '../engine/promptFile';
 
 export type EditableSetting = 'seed' | 'steps' | 'guidance';
@@ -20,7 +21,7 @@ export function settingValueProblem(key: EditableSetting, value: number): string
   if ((key === 'seed' || key === 'steps') && !Number.isInteger(value)) return `${key} must be a whole number`;
   if (key === 'steps' && value < 1) return 'steps must be at least 1';
   if (key === 'seed' && value < 0) return 'seed must be 0 or more';
-  if (key === 'guidance' && value < 0) return 'guidance must be 0 or more';
+  if (key === 'guidance' && !isGuidanceScale(value)) return 'guidance must be 0 or more';
   return undefined;
 }
 

@@ -57,6 +57,9 @@ const WEBVIEW_ERROR = '#status.error:not([hidden])'; // "Run failed: ..."
 const PROMPT_FILE = 'shapes.prompt';
 const PROMPT_LINE = 'a red [circle] and a blue [square]';
 const GENERATE_TITLE = 'Prompt Lens: Generate';
+/** A prompt the embedded model draws without its square at the file's seed and steps (test/fixtures/e2e). */
+const LOST_FILE = 'lost-object.prompt';
+const LOST_LINE = 'red [circle] and blue [square]';
 
 interface Counts {
   passed: number;
@@ -581,7 +584,7 @@ async function openFromExplorer(ui: UiSession, file: string, line: string): Prom
 
 async function runUiPhase(tmp: string): Promise<Counts> {
   // A short finetune (the embedded model: ~0.1 s a step) and a known theme to start from.
-  const ui = await openUi(tmp, 'ui', { 'promptLens.finetune.steps': 10, 'workbench.colorTheme': 'Default Dark Modern' });
+  const ui = await openUi(tmp, 'ui', { 'promptLens.finetune.steps': 10, 'workbench.colorTheme': 'Default Dark Modern' }, [path.join(ROOT, 'test', 'fixtures', 'e2e', LOST_FILE)]);
   const { page, steps, server, workspace, out } = ui;
   const run = async (): Promise<void> => {
     const explorerRow = page.locator('.explorer-folders-view .monaco-list-row', { hasText: PROMPT_FILE });
@@ -679,6 +682,12 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       if (!(await webviewElement.isVisible())) return;
       const file = path.join(out, `${name}.png`);
       await webviewElement.screenshot({ path: file });
+      console.log(`    screenshot: ${path.relative(process.cwd(), file)}`);
+    };
+    /** The webview that holds `frame` (not whichever webview comes first: the run panel is one too). */
+    const frameShot = async (frame: Frame, name: string): Promise<void> => {
+      const file = path.join(out, `${name}.png`);
+      await (await frame.frameElement()).screenshot({ path: file });
       console.log(`    screenshot: ${path.relative(process.cwd(), file)}`);
     };
 
@@ -784,6 +793,11 @@ async function runUiPhase(tmp: string): Promise<Counts> {
         const drawn = await drawnState(compareFrame.locator(id));
         if (drawn !== 'ok') throw new Error(`${id}: ${drawn}`);
       }
+      // The key set by what it was trained on (the file's first pair), its folder name in the tooltip.
+      const title = (await compareFrame.locator('#c-title').innerText()).trim();
+      const folder = (await compareFrame.locator('#c-title').getAttribute('title')) ?? '';
+      if (!title.startsWith('Finetune on a red circle and a blue square +2 more · ') || !/^\d{8}-\d{6}-finetune-/.test(folder)) throw new Error(`the before/after title is "${title}" (tooltip "${folder}")`);
+      console.log(`    title: ${title} (tooltip ${folder})`);
       const deltas = await compareFrame.locator('#c-scores td.delta').allInnerTexts();
       if (deltas.length === 0) throw new Error('no score deltas shown');
       console.log(`    deltas: ${deltas.join(' | ')}`);
@@ -889,6 +903,85 @@ async function runUiPhase(tmp: string): Promise<Counts> {
       if (reveal !== '100') throw new Error(`the split position was not kept (slider at ${reveal}, was 100)`);
       await sleep(300);
       await steps.shot('14-after-reload');
+    });
+
+    let lostFrame: Frame | undefined;
+    await steps.step(`F5 on "${LOST_LINE}" (the detector misses the square): the failure score names it; the step plot has a line per object and marks the slider's step`, async () => {
+      if (await promptLine.isVisible()) await promptLine.click(); // the keyboard to the workbench, not a webview
+      await page.keyboard.press('Control+P');
+      await page.locator('.quick-input-widget input').fill(LOST_FILE);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: LOST_FILE }).first().click();
+      const line = page.locator('.monaco-editor .view-line', { hasText: LOST_LINE });
+      await line.click();
+      await page.keyboard.press('F5');
+      const shown = `#result:not([hidden]) #prompt:text-is("${LOST_LINE.replace(/[[\]]/g, '')}")`;
+      lostFrame = await findFrameWith(page, shown, 150_000);
+      const frame = lostFrame;
+      const detection = (await frame.locator('#detection').innerText()).replace(/\s+/g, ' ');
+      if (!/square missing/.test(detection)) throw new Error(`the detector line does not report the square missing: "${detection}"`);
+      // The failure score's sentence (src/engine/attention/failureScore.ts), not only the detector's.
+      const verdict = (await frame.locator('#verdict').innerText()).replace(/\s+/g, ' ').trim();
+      if (!/\bsquare may be missing: activation 0\.\d+; objects that appear score ≥ 0\.\d+/.test(verdict)) throw new Error(`the verdict line does not give the square's failure score: "${verdict}"`);
+      if (/\bcircle may be missing/.test(verdict)) throw new Error(`the verdict line calls the circle missing too: "${verdict}"`);
+      console.log(`    verdict: ${verdict}`);
+      const plot = frame.locator('#step-plot:not([hidden]) svg');
+      const series = await plot.locator('polyline').evaluateAll((lines) => lines.map((l) => ({ word: l.textContent ?? '', points: (l.getAttribute('points') ?? '').trim().split(/\s+/) })));
+      const words = series.map((s) => s.word).sort();
+      if (words.join(',') !== 'circle,square') throw new Error(`the step plot's lines are ${words.join(', ') || 'none'}, want one for circle and one for square`);
+      if (!series.every((s) => s.points.length === 8)) throw new Error(`the plot's lines have ${series.map((s) => s.points.length).join(', ')} points, want one per step (8)`);
+      // The slider at step 3: the marker stands on each line's third point.
+      await frame.locator('#step').focus();
+      await page.keyboard.press('Home');
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('ArrowRight');
+      const marker = plot.locator('line.marker');
+      const [markerTitle, markerX] = [await marker.locator('title').textContent(), Number(await marker.getAttribute('x1'))];
+      const thirdX = Number(series[0].points[2].split(',')[0]);
+      if (markerTitle !== 'step 3' || Math.abs(markerX - thirdX) > 0.11) throw new Error(`the marker says "${markerTitle}" at x ${markerX}; step 3 is at x ${thirdX}`);
+      // All steps: no single step to mark.
+      await page.keyboard.press('End');
+      if ((await marker.count()) !== 0) throw new Error('the marker stays when the slider shows all steps');
+      await plot.scrollIntoViewIfNeeded();
+      await sleep(300);
+      await steps.shot('15-lost-object-1600x1000');
+      await frameShot(frame, '15-lost-object-view-1600x1000');
+    });
+
+    await steps.step('at 1100x800 the image, the verdict line and the first word map are above the fold of the results view', async () => {
+      if (!lostFrame) throw new Error('no results frame');
+      const frame = lostFrame;
+      await page.setViewportSize({ width: 1100, height: 800 });
+      try {
+        await sleep(800); // the workbench lays out again, then the webview
+        await frame.locator('body').evaluate((body: { ownerDocument: { defaultView: { scrollTo(x: number, y: number): void } | null } }) => body.ownerDocument.defaultView?.scrollTo(0, 0));
+        // Measured inside the webview's own document: its viewport is what the user sees of the panel.
+        type Measurable = { getBoundingClientRect(): { top: number; bottom: number; left: number; right: number }; ownerDocument: { defaultView: { innerHeight: number; innerWidth: number } | null } };
+        const measure = (selector: string) =>
+          frame.locator(selector).first().evaluate((node: Measurable) => {
+            const r = node.getBoundingClientRect();
+            const view = node.ownerDocument.defaultView;
+            return { top: r.top, bottom: r.bottom, left: r.left, right: r.right, height: view?.innerHeight ?? 0, width: view?.innerWidth ?? 0 };
+          });
+        const parts: [string, string][] = [
+          ['the image', WEBVIEW_IMAGE],
+          ['the verdict line', '#verdict'],
+          ['the first word map', WEBVIEW_TOKEN_MAP],
+        ];
+        const seen: string[] = [];
+        const cut: string[] = [];
+        for (const [what, selector] of parts) {
+          const box = await measure(selector);
+          seen.push(`${what} ${Math.round(box.top)}–${Math.round(box.bottom)}`);
+          if (box.bottom > box.height || box.right > box.width + 1 || box.top < 0) cut.push(`${what} (${Math.round(box.top)}–${Math.round(box.bottom)} px, ${Math.round(box.left)}–${Math.round(box.right)} across)`);
+        }
+        const { height, width } = await measure('body');
+        console.log(`    webview ${Math.round(width)}x${Math.round(height)}: ${seen.join(', ')}`);
+        await steps.shot('16-lost-object-1100x800');
+        await frameShot(frame, '16-lost-object-view-1100x800');
+        if (cut.length > 0) throw new Error(`below the fold or cut off in the ${Math.round(width)}x${Math.round(height)} webview: ${cut.join('; ')}`);
+      } finally {
+        await page.setViewportSize({ width: 1600, height: 1000 });
+      }
     });
   };
   return closeUi(ui, run(), PHASE_TIMEOUT_MS);

@@ -317,7 +317,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     if (!run?.failure) return;
     const steps = run.failure.failure.series[0]?.values.length ?? run.steps;
     // Markup from stepPlot: numbers and escaped words only.
-    box.innerHTML = stepPlot(run.failure, steps, position < steps ? position : undefined);
+    el('step-plot-svg').innerHTML = stepPlot(run.failure, steps, position < steps ? position : undefined);
   }
 
   async function showRun(run: RunView): Promise<void> {
@@ -723,6 +723,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     el('result').hidden = true;
     el('compare').hidden = false;
     el('c-title').textContent = view.title;
+    el('c-title').title = view.titleTooltip;
     const which = el<HTMLSelectElement>('c-which');
     which.replaceChildren(
       ...view.comparisons.map((c, i) => {

@@ -2,6 +2,7 @@
 // progress and cancel, finetune controls, saved key sets (click = Compare) and the run history with
 // thumbnails (click = open in the results panel). Browser code; state comes from the host.
 import type { FinetuneSettingSource, HistoryItem, JobView, KeySetItem, SettingRow, SidebarState, SidebarToHost, SidebarToWebview } from '../../src/protocol/messages';
+import { folderDate, trainedOnLabel } from '../../src/engine/history/keySetName';
 import { historyGroups } from '../../src/sidebar/historyGroups';
 import { el, type VsCodeApi } from '../results/dom';
 
@@ -11,14 +12,6 @@ const FINETUNE_SOURCE: Record<FinetuneSettingSource, string> = { override: '', s
 /** What the run panel keeps across its webview being hidden and shown again: the finetune values the user typed. */
 export interface SidebarWebviewState {
   typed?: { steps?: string; lr?: string };
-}
-
-/** "Dec 2, 21:10" from a folder name that starts with its timestamp (20261202-211019-…). */
-export function folderDate(id: string): string | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})/.exec(id);
-  if (!m) return undefined;
-  const date = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]));
-  return `${date.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })}, ${m[4]}:${m[5]}`;
 }
 
 export function startSidebar(vscode: VsCodeApi<SidebarWebviewState>): void {
@@ -186,7 +179,7 @@ export function startSidebar(vscode: VsCodeApi<SidebarWebviewState>): void {
         // Named by what it was trained on and when; the folder name is in the tooltip.
         const name = document.createElement('span');
         name.className = 'ellipsis';
-        name.textContent = k.prompts.length > 0 ? `${k.prompts[0]}${k.prompts.length > 1 ? ` +${k.prompts.length - 1} more` : ''}` : k.id;
+        name.textContent = trainedOnLabel(k.prompts, k.id);
         const meta = document.createElement('span');
         meta.className = 'muted small';
         const when = folderDate(k.id);

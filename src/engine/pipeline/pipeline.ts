@@ -12,6 +12,7 @@ import { createSession, type SessionHandle } from '../session/createSession';
 import type { ProviderChoice } from '../session/providers';
 import { DeviceUploader, disposeAll } from '../session/deviceInputs';
 import { ClipTokenizer, type TokenizedText } from '../tokenizer/clipTokenizer';
+import { combineGuidance, usesGuidance } from './guidance';
 import { float32Data, floatTensor, inputShape, inputType, integerTensor, keyTensor } from './tensors';
 
 export interface GenerateRequest {
@@ -232,9 +233,9 @@ export class Pipeline {
     const [first] = requests;
     if (!first) throw new Error('generateBatch needs at least one request');
     const mismatch = requests.find((r) => r.steps !== first.steps || r.eta !== first.eta || r.keys !== first.keys ||
-      r.size?.width !== first.size?.width || r.size?.height !== first.size?.height || r.guidance > 1 !== first.guidance > 1);
+      r.size?.width !== first.size?.width || r.size?.height !== first.size?.height || usesGuidance(r.guidance) !== usesGuidance(first.guidance));
     if (mismatch) throw new Error('generateBatch: the requests of one batch must share steps, eta, size, keys and whether they use guidance');
-    const guided = first.guidance > 1;
+    const guided = usesGuidance(first.guidance);
     const items = requests.length;
     const texts = [...(guided ? requests.map((r) => r.negativePrompt) : []), ...requests.map((r) => r.prompt)];
     const text = await this.encodeText(texts);
@@ -349,13 +350,6 @@ export class Pipeline {
     const [, , outH, outW] = decoded.dims;
     return tensorToRgb(float32Data(decoded, session.outputNames[0]), outH, outW);
   }
-}
-
-/** eps = eps_uncond + g * (eps_cond - eps_uncond). */
-export function combineGuidance(uncond: Float32Array, cond: Float32Array, guidance: number): Float32Array {
-  const out = new Float32Array(uncond.length);
-  for (let p = 0; p < out.length; p++) out[p] = uncond[p] + guidance * (cond[p] - uncond[p]);
-  return out;
 }
 
 /** The attention grid of a layer: the sample's aspect ratio, downsampled by a power of two. */

@@ -1,4 +1,5 @@
 import { isScalar, isSeq, type Node } from 'yaml';
+import { GUIDANCE_EXPECTED, isGuidanceScale } from '../pipeline/guidance';
 import type { ImageSize, SettingKey } from './types';
 
 /** A setting's value, or why it is wrong and (for list items) which node to underline. */
@@ -63,7 +64,7 @@ export const settingCheckers: { [K in SettingKey]: (node: Node | null) => Checke
     return isSeed(v) ? { value: [v] } : { error: `${expected}, got ${show(node)}` };
   },
   steps: (node) => number(node, (v) => Number.isInteger(v) && v >= 1 && v <= 1000, 'an integer from 1 to 1000'),
-  guidance: (node) => number(node, (v) => Number.isFinite(v) && v >= 0, 'a number >= 0 (the classifier-free guidance scale)'),
+  guidance: (node) => number(node, isGuidanceScale, GUIDANCE_EXPECTED),
   scheduler(node) {
     return scalarValue(node) === 'ddim' ? { value: 'ddim' } : { error: `"ddim" (the only scheduler so far), got ${show(node)}` };
   },

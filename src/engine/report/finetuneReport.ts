@@ -3,6 +3,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { FinetuneStep } from '../finetune/trainer';
+import { keySetName } from '../history/keySetName';
 import { objectLabels } from '../promptFile/marks';
 import { describeFinetuneSettings } from '../run/finetuneSettings';
 import type { Comparison, FinetuneRunResult } from '../run/runFinetune';
@@ -15,8 +16,10 @@ export async function writeFinetuneReport(result: FinetuneRunResult, dir: string
   const sections: string[] = [];
   for (const c of result.comparisons) sections.push(await comparisonSection(c, dir, inline));
   const o = result.options;
+  // Its key set's readable name, as the run panel and the before/after view give it; the folder name in the tooltip.
+  const name = keySetName(result.trainedPrompts, id);
   const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Prompt Lens finetune — ${esc(id)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Prompt Lens finetune — ${esc(name)}</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}
 h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:24px 0 8px} .muted{color:#777}
@@ -24,7 +27,7 @@ table{border-collapse:collapse;background:#fff} th,td{border:1px solid #ddd;padd
 .better{color:#080} .worse{color:#b00} img{image-rendering:pixelated;width:96px;height:96px;margin-right:3px}
 .pair{display:flex;gap:24px;flex-wrap:wrap;background:#fff;border:1px solid #ddd;padding:8px;margin:8px 0} .pair>div:first-child{flex-basis:100%}
 </style></head><body>
-<h1>Separate-and-Enhance finetune</h1>
+<h1 title="${esc(id)}">Separate-and-Enhance finetune on ${esc(name)}</h1>
 <p class="muted">run ${esc(id)} · ${result.curve.length} steps trained · ${esc(describeFinetuneSettings({ values: o, sources: result.optionSources }))} · batch ${o.batch} · L = ${o.separateWeight}·L<sub>sep</sub> + ${o.enhanceWeight}·L<sub>en</sub>${o.normWeight ? ` + ${o.normWeight}·L<sub>norm</sub>` : ''} · gradient through the whole UNet · x0 = ${o.x0Scale}·N(0, I) · ${Math.round(result.trainMs)} ms${result.stopped ? ` · <b>stopped early: ${esc(result.stopped)}</b>` : ''}</p>
 <p>Trained on: ${result.trainedPrompts.map(esc).join(' · ')}<br><span class="muted">Trained layers (key projections): ${result.trainedLayers.map(esc).join(', ')}</span></p>
 <h2>Loss</h2>

@@ -44,7 +44,7 @@ ${runJson.files.overlap ? `<figure class="map"><img src="${await inline(runJson.
     : '<p class="muted">No marked objects: mark object words like <code>[circle]</code> to get overlap and activation scores.</p>';
   const st = result.settings;
   const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Prompt Lens — ${esc(result.prompt)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Prompt Lens — ${esc(result.prompt)}${result.mapFilter ? ` — maps: ${esc(result.mapFilter)}` : ''}</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}
 h1{font-size:20px;margin:0 0 4px} .muted{color:#777} code{background:#eee;padding:0 3px}
@@ -58,7 +58,7 @@ section.failure{background:#fff;border:1px solid #ddd;border-radius:4px;padding:
 section.failure.flagged{border-color:#c0392b} section.failure h2{font-size:16px;margin:4px 0} tr.flag th,tr.flag td{color:#c0392b;font-weight:bold}
 </style></head><body>
 <h1>${highlight(result)}</h1>
-<p class="muted">${esc(result.model.id)} (${esc(result.model.hash)}) · ${esc(result.provider.name)} · seed ${st.seed} · ${st.steps} DDIM steps · guidance ${st.guidance} · ${Math.round(result.timings.totalMs)} ms · run ${esc(runId)}</p>
+${result.mapFilter ? `<p class="filtered"><b>Maps filtered: ${esc(result.mapFilter)}</b>${result.filteredFrom ? ` <span class="muted">(sampled again from run ${esc(result.filteredFrom)})</span>` : ''}; the scores keep their own layers and steps.</p>\n` : ''}<p class="muted">${esc(result.model.id)} (${esc(result.model.hash)}) · ${esc(result.provider.name)} · seed ${st.seed} · ${st.steps} DDIM steps · guidance ${st.guidance} · ${Math.round(result.timings.totalMs)} ms · run ${esc(runId)}</p>
 ${result.failure ? failureSection(result.failure, st.steps) : ''}
 <div class="top">
 <img class="hero" src="${await inline(runJson.files.imageLarge)}" alt="generated image">

@@ -67,6 +67,8 @@ export interface AnalysisOutput {
   mapHeight: number;
   mapWidth: number;
   mapRecipe: string;
+  /** The layers, heads and steps the display maps keep when a selection leaves some out ("8x8 layers, heads 0, steps 1–5"). */
+  mapFilter?: string;
   scores?: RunScores;
   failure?: FailureScores;
   timeline?: TimelineData;
@@ -196,7 +198,7 @@ export class AttentionAnalysis {
   }
 
   /** Word maps merged from token maps, with the specials, and the recipe they were made by. */
-  private displayMaps(accumulator: AttentionAccumulator, selection: SelectionOptions | undefined): Pick<AnalysisOutput, 'words' | 'mapHeight' | 'mapWidth' | 'mapRecipe'> {
+  private displayMaps(accumulator: AttentionAccumulator, selection: SelectionOptions | undefined): Pick<AnalysisOutput, 'words' | 'mapHeight' | 'mapWidth' | 'mapRecipe' | 'mapFilter'> {
     const { sampleH, sampleW } = this.input;
     const specials = this.specials();
     const wordMaps = mergeWords(accumulator.result(), this.spans, { specials });
@@ -208,12 +210,13 @@ export class AttentionAnalysis {
       isSpecial: word === START || word === END,
       map: wordMaps.data.slice(i * hw, (i + 1) * hw),
     }));
-    const layerNames = accumulator.layers.map((l) => `${l.gridH}x${l.gridW}`);
+    const grids = [...new Set(accumulator.layers.map((l) => `${l.gridH}x${l.gridW}`))];
     return {
       words,
       mapHeight: wordMaps.height,
       mapWidth: wordMaps.width,
-      mapRecipe: mapRecipe(selection, [...new Set(layerNames)], this.input.steps, sampleH, sampleW),
+      mapRecipe: mapRecipe(selection, grids, this.input.steps, sampleH, sampleW),
+      ...(leavesOut(selection) ? { mapFilter: describeSelection(selection, grids, this.input.steps) } : {}),
     };
   }
 
@@ -319,6 +322,13 @@ function tokenIndicesOf(word: string, spans: WordSpan[], specials: { label: stri
 /** "DAAM: 8x8 layers, heads 1, steps 1–5, bicubic to 32x32": how display maps were made. */
 export function mapRecipe(options: SelectionOptions | undefined, grids: string[], steps: number, sampleH: number, sampleW: number): string {
   return `DAAM: ${describeSelection(options, grids, steps)}, bicubic to ${sampleH}x${sampleW}`;
+}
+
+/** Whether a selection leaves out any layer, head or step: the display maps are then a filtered view of the run. */
+function leavesOut(options: SelectionOptions | undefined): boolean {
+  if (!options) return false;
+  const { layers, grids, heads, steps } = options;
+  return (layers?.length ?? 0) > 0 || (grids?.length ?? 0) > 0 || (heads !== undefined && heads !== 'all') || (steps !== undefined && steps !== 'all');
 }
 
 function describeSelection(options: SelectionOptions | undefined, grids: string[], steps: number): string {

@@ -106,6 +106,8 @@ export interface RunResult {
   mapWidth: number;
   /** Recipe used for `words[].map`, e.g. "daam: all layers, all heads, all steps". */
   mapRecipe: string;
+  /** What the display maps keep when a selection left layers, heads or steps out (CLI flags, a filter sampled again). */
+  mapFilter?: string;
   /** The run this one sampled again to filter its maps by steps it did not keep (its folder name). */
   filteredFrom?: string;
   words: WordMap[];

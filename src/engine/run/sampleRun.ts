@@ -3,6 +3,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import * as path from 'node:path';
 import { checkImage, parseCaption, type DetectionReport, type DetectorWorld } from '../detector';
+import { usesGuidance } from '../pipeline/guidance';
 import { CancelledError, type GenerateProgress, type Pipeline } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import { ModelError } from '../model/modelFolder';
@@ -226,7 +227,7 @@ function summarise(report: DetectionReport): RunDetection {
  */
 function checkSampleMemory(pipeline: Pipeline, settings: RunSettings, file: string, origin: { where?: SourceRange; defaultsFile?: string }): void {
   const [, height, width] = pipeline.sampleShape(settings.size);
-  const batch = settings.guidance > 1 ? 2 : 1;
+  const batch = usesGuidance(settings.guidance) ? 2 : 1;
   const estimate = estimateSampleMemory({ height, width, batch, tokens: pipeline.tokenizer.maxLength, layers: pipeline.instrumented.layers });
   const problem = memoryProblem(estimate, sampleMemoryLimit(), bufferConstants.MAX_LENGTH);
   if (!problem) return;

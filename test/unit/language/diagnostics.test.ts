@@ -157,3 +157,37 @@ describe('diagnostics', () => {
     assert.deepEqual(brief(ds), ['0:6-9 warning out-of-vocabulary']);
   });
 });
+
+describe('guidance while typing', () => {
+  const guidance = (ds: LangDiagnostic[]): LangDiagnostic[] => ds.filter((d) => d.code === 'guidance' || /guidance/.test(d.message));
+
+  test("the engine's own range (finite, 0 or more) is an error where the value is written", async () => {
+    for (const value of ['-1', '.nan', '.inf', 'lots']) {
+      const ds = await check(`---\nguidance: ${value}\n---\na red [circle]\n`);
+      assert.deepEqual(brief(ds), [`1:10-${10 + value.length} error parse`], value);
+      assert.match(ds[0].message, /"guidance" must be a number >= 0 \(the classifier-free guidance scale\)/);
+    }
+  });
+
+  test('below 1 samples as 1; far above the usual range burns out; 1 to 20 says nothing', async () => {
+    for (const value of [1, 2, 7.5, 20]) assert.deepEqual(await check(`---\nguidance: ${value}\n---\na red [circle]\n`), [], String(value));
+    const low = await check('---\nguidance: 0.5\n---\na red [circle]\n');
+    assert.deepEqual(brief(low), ['1:10-13 warning guidance']);
+    assert.equal(low[0].message, 'guidance: 0.5 samples exactly as 1: at 1 and below the engine skips classifier-free guidance and follows the prompt alone; tiny-shapes recommends 2');
+    const high = await check('---\nguidance: 30\n---\na red [circle]\n');
+    assert.deepEqual(brief(high), ['1:10-12 warning guidance']);
+    assert.match(high[0].message, /^guidance: 30 is far above the usual range .*: images burn out; tiny-shapes recommends 2$/);
+  });
+
+  test('a negative prompt at guidance 1 or less is unread: underlined, whether the file or the model sets the guidance', async () => {
+    const written = await check('---\nguidance: 1\nnegative: grey\n---\na red [circle]\n');
+    assert.deepEqual(brief(written), ['2:10-14 warning guidance']);
+    assert.equal(written[0].message, 'negative: unused at guidance 1: the engine reads the negative prompt only when guidance is above 1');
+    assert.deepEqual(await check('---\nnegative: grey\n---\na red [circle]\n'), [], "tiny-shapes' recommended guidance 2 reads it");
+    const copy = await mkdtemp(path.join(tmpdir(), 'pl-model-'));
+    await cp(path.join(MODELS, 'tiny-shapes'), copy, { recursive: true, filter: (src) => !src.includes('.prompt-lens-') && !src.includes('/train') });
+    await writeFile(path.join(copy, 'prompt_lens.json'), '{"defaults": {"guidance": 1}}');
+    const fromModel = await check(`---\nmodel: ${copy}\nnegative: grey\n---\na red [circle]\n`);
+    assert.deepEqual(guidance(fromModel).map((d) => d.message), [`negative: unused at guidance 1 (${path.basename(copy)}'s recommended value): the engine reads the negative prompt only when guidance is above 1`]);
+  });
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { combineGuidance, queryGrid } from '../../../src/engine/pipeline/pipeline';
+import { combineGuidance, usesGuidance } from '../../../src/engine/pipeline/guidance';
+import { queryGrid } from '../../../src/engine/pipeline/pipeline';
 
 describe('pipeline math', () => {
   test('classifier-free guidance: uncond + g (cond - uncond)', () => {
@@ -8,6 +9,10 @@ describe('pipeline math', () => {
     const cond = Float32Array.from([3, 0]);
     assert.deepEqual([...combineGuidance(uncond, cond, 7.5)], [1 + 7.5 * 2, 2 - 7.5 * 2]);
     assert.deepEqual([...combineGuidance(uncond, cond, 1)], [3, 0]);
+  });
+
+  test('the unconditional pass runs above guidance 1 only (at 1 the combination is the prompt\'s own prediction)', () => {
+    assert.deepEqual([0, 0.5, 1, 1.01, 7.5].map(usesGuidance), [false, false, false, true, true]);
   });
 
   test('query grids follow the sample aspect', () => {

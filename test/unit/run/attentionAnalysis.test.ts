@@ -129,7 +129,9 @@ describe('attention analysis of a run', () => {
       return analysis;
     };
     const stored = analyse();
-    stored.finish();
+    assert.equal(stored.finish().mapFilter, undefined, 'every layer, head and step: not a filtered view');
+    assert.equal(analyse({ grids: ['2x2'], heads: [0], steps: { from: 1, to: 2 } }).finish().mapFilter, '2x2 layers, heads 0, steps 2–3');
+    assert.equal(analyse({ heads: 'all', steps: 'all' }).finish().mapFilter, undefined, "'all' leaves nothing out");
     for (const selection of [{ heads: [1] }, { layers: ['up.attn2'] }, { grids: ['2x2'], heads: [0] }, { steps: { from: 0, to: 2 } }] as SelectionOptions[]) {
       assert.equal(stored.canRefilter(selection), true, JSON.stringify(selection));
       const again = stored.refilter(selection);

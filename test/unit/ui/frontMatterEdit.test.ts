@@ -34,6 +34,7 @@ describe('front matter edits from the sidebar', () => {
     assert.equal(settingValueProblem('steps', 0), 'steps must be at least 1');
     assert.equal(settingValueProblem('seed', 1.5), 'seed must be a whole number');
     assert.equal(settingValueProblem('guidance', Number.NaN), 'guidance must be a number');
+    assert.equal(settingValueProblem('guidance', -1), 'guidance must be 0 or more');
     assert.equal(settingValueProblem('guidance', 7.5), undefined);
   });
 });

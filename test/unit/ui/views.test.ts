@@ -38,6 +38,18 @@ describe('run views', () => {
     assert.ok(loaded.imagePng.byteLength > 8);
   });
 
+  test("a report of maps a selection filtered carries the selection in its title and heading; the run's own maps do not", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pl-ui-'));
+    const title = (html: string): string => /<title>(.*)<\/title>/.exec(html)?.[1] ?? '';
+    const plain = await fs.readFile((await writeRunRecord(fakeRunResult('a red circle and a blue square'), dir)).report, 'utf8');
+    assert.equal(title(plain), 'Prompt Lens — a red circle and a blue square');
+    assert.doesNotMatch(plain, /Maps filtered/);
+    const result = { ...fakeRunResult('a red circle and a blue square'), mapFilter: '8x8 layers, heads 0, steps 1–5', filteredFrom: '20261202-211019-a-red-circle' };
+    const filtered = await fs.readFile((await writeRunRecord(result, dir)).report, 'utf8');
+    assert.equal(title(filtered), 'Prompt Lens — a red circle and a blue square — maps: 8x8 layers, heads 0, steps 1–5');
+    assert.match(filtered, /<b>Maps filtered: 8x8 layers, heads 0, steps 1–5<\/b> <span class="muted">\(sampled again from run 20261202-211019-a-red-circle\)/);
+  });
+
   test('a compare folder becomes one before/after pair; references outside it are refused', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pl-ui-'));
     const folder = path.join(dir, '20261127-compare-x');
@@ -48,10 +60,33 @@ describe('run views', () => {
     const view = await loadCompareView(folder);
     assert.equal(view.kind, 'compare');
     assert.equal(view.keySet, '20261127-finetune-y');
+    // The key set's folder is gone: named by its folder name.
+    assert.equal(view.title, 'Compare with 20261127-finetune-y');
+    assert.equal(view.titleTooltip, 'key set 20261127-finetune-y\ncompared in 20261127-compare-x');
     assert.equal(view.comparisons.length, 1);
     assert.ok(Math.abs((view.comparisons[0].after.scores?.overlap ?? 0) - 0.23) < 1e-9);
     await fs.writeFile(path.join(folder, 'compare.json'), JSON.stringify({ ...compareJson, after: '../../elsewhere' }));
     await assert.rejects(loadCompareView(folder), /outside/);
+  });
+
+  test('before/after titles name the key set by what it was trained on and when; the folder names are in the tooltip', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pl-ui-'));
+    const keys = path.join(dir, '20261202-211019-finetune-a-red-circle');
+    await fs.mkdir(keys);
+    const finetune = { model: { id: 'tiny-shapes', hash: 'h' }, options: { lr: 0.0003 }, keys: 'keys.safetensors', trainedPrompts: ['a red circle and a blue square', 'a green triangle and a red circle'], curve: [{ loss: 0.5 }, { loss: 0.4 }], comparisons: [] };
+    await fs.writeFile(path.join(keys, 'finetune.json'), JSON.stringify(finetune));
+    const day = new Date(2026, 11, 2).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+    const trained = await loadCompareView(keys);
+    assert.equal(trained.title, `Finetune on a red circle and a blue square +1 more · ${day}, 21:10: 2 steps, lr 0.0003`);
+    assert.equal(trained.titleTooltip, '20261202-211019-finetune-a-red-circle');
+    const folder = path.join(dir, '20261202-213000-compare-a-red-circle');
+    const before = await writeRunRecord(fakeRunResult('a red circle and a blue square'), path.join(folder, 'before'));
+    const after = await writeRunRecord(fakeRunResult('a red circle and a blue square', 3), path.join(folder, 'after'));
+    const compareJson = { prompt: 'a red circle and a blue square', keySet: path.join(keys, 'keys.safetensors'), before: path.relative(folder, before.folder), after: path.relative(folder, after.folder) };
+    await fs.writeFile(path.join(folder, 'compare.json'), JSON.stringify(compareJson));
+    const compared = await loadCompareView(folder);
+    assert.equal(compared.title, `Compare with a red circle and a blue square +1 more · ${day}, 21:10`);
+    assert.equal(compared.titleTooltip, 'key set 20261202-211019-finetune-a-red-circle\ncompared in 20261202-213000-compare-a-red-circle');
   });
 
   test('the first comparison shown is the cursor\'s prompt, else the first trained one', () => {
