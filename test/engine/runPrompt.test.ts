@@ -239,7 +239,7 @@ describe('runPrompt on the embedded model', () => {
     const { result } = await runPrompt(request({ text }), pipelines);
     assert.deepEqual([result.settings.steps, result.settings.guidance], [2, 1.5]);
     assert.equal(result.failure?.source, 'engine', "without measured recipes: the paper's layers");
-    assert.match(result.failure?.failure.verdict ?? '', /^weakest object: circle, activation \d\.\d\d \(no threshold measured for this model yet\)$/);
+    assert.match(result.failure?.failure.verdict ?? '', /^weakest object: circle, activation \d\.\d\d \(no measured threshold for this model\)$/);
     // A recipe naming layers the model does not have stops the run, naming the file and the key.
     const recipe = { layers: { grids: ['32x32'] }, heads: 'mean', steps: '1-5', statistic: 'activation' };
     writeFileSync(defaultsFile, JSON.stringify({ defaults: { steps: 2 }, scores: { failure: recipe, risk: { ...recipe, layers: { grids: ['8x8'] } } } }));

@@ -88,7 +88,7 @@ export function evaluateFailure(series: RecipeSeries, recipes: ModelScoreRecipes
   const measured = (t: number, who: string): string => `${who} score ≥ ${t.toFixed(2)} on this model`;
   const verdict =
     threshold === undefined
-      ? `weakest object: ${weakest.word}, ${label(recipes.failure)} ${weakest.score.toFixed(2)} (no threshold measured for this model yet)`
+      ? `weakest object: ${weakest.word}, ${label(recipes.failure)} ${weakest.score.toFixed(2)} (no measured threshold for this model)`
       : weakest.appears
         ? `every object scores as present (weakest: ${weakest.word}, ${label(recipes.failure)} ${weakest.score.toFixed(2)}); ${measured(threshold, 'objects that appear')}`
         : `${objects.filter((o) => !o.appears).map((o) => o.word).join(' and ')} may be missing: ${label(recipes.failure)} ${weakest.score.toFixed(2)}; ${measured(threshold, 'objects that appear')}`;
@@ -101,7 +101,7 @@ export function evaluateFailure(series: RecipeSeries, recipes: ModelScoreRecipes
   const riskText = `${words[at]}'s ${label(recipes.risk)} at ${describeWindow(riskWindow)} is ${early[at].toFixed(2)}`;
   const riskVerdict =
     riskThreshold === undefined
-      ? `${riskText} (no threshold measured for this model yet)`
+      ? `${riskText} (no measured threshold for this model)`
       : `${atRisk ? 'prompt at risk' : 'prompt not at risk'}: ${riskText}; ${measured(riskThreshold, 'images that succeed')}`;
   return {
     failure: {

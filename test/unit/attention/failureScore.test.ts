@@ -44,9 +44,9 @@ test('every object present, a prompt at risk, and no threshold at all', () => {
   const unmeasured: ModelScoreRecipes = { failure: { ...RECIPES.failure, threshold: undefined }, risk: { ...RECIPES.risk, threshold: undefined }, source: 'engine' };
   const u = evaluateFailure(fadingSquare(unmeasured), unmeasured, ['circle', 'square'], 4);
   assert.equal(u.failure.objects[0].appears, undefined);
-  assert.equal(u.failure.verdict, 'weakest object: square, mean attention 0.15 (no threshold measured for this model yet)');
+  assert.equal(u.failure.verdict, 'weakest object: square, mean attention 0.15 (no measured threshold for this model)');
   assert.equal(u.risk.atRisk, undefined);
-  assert.match(u.risk.verdict, /\(no threshold measured for this model yet\)$/);
+  assert.match(u.risk.verdict, /\(no measured threshold for this model\)$/);
 });
 
 test("a per-image statistic cannot name the object: evaluateFailure refuses it", () => {
