@@ -8,7 +8,7 @@ export async function checkDirectionalDerivative(
   trainer: SepEnTrainer,
   batch: TrainingSample[],
   lossLayers: LossLayers,
-  options: Pick<FinetuneOptions, 'separateWeight' | 'enhanceWeight' | 'normWeight'>,
+  options: Pick<FinetuneOptions, 'separateWeight' | 'enhanceWeight' | 'normWeight' | 'headMean'>,
   keys: Map<string, Float32Array> = trainer.baseKeySet(),
   tolerance = 1e-3,
 ): Promise<void> {

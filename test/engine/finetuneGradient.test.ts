@@ -48,6 +48,19 @@ describe('finetune gradient through the ONNX model', () => {
     await checkDirectionalDerivative('tiny-shapes S&E loss', trainer, batch, lossLayers, defaultFinetuneOptions);
   });
 
+  test('a loss narrowed to the mid_block, heads averaged: one 8x8 layer, and its gradient matches central differences', async () => {
+    const mid = await trainer.lossLayers(prepared[0], 8, ['mid_block']);
+    assert.deepEqual(mid.layers.map((l) => l.name), ['mid_block.attentions.0.transformer_blocks.0.attn2']);
+    await assert.rejects(trainer.lossLayers(prepared[0], 16, ['mid_block']), /No cross-attention layer has a 16-wide grid and a name starting mid_block/);
+    const batch = trainer.sampleBatch(prepared, new Rng(7), 0, { batch: 2, x0Scale: defaultFinetuneOptions.x0Scale });
+    const options = { ...defaultFinetuneOptions, headMean: true };
+    const perHead = await trainer.evaluate(batch, trainer.baseKeySet(), mid, defaultFinetuneOptions);
+    const averaged = await trainer.evaluate(batch, trainer.baseKeySet(), mid, options);
+    // The max over pixels of the head mean is at most the max over pixels and heads: averaging first lowers the peaks.
+    assert.ok(averaged.enhance > perHead.enhance, `L_en averaged ${averaged.enhance} vs per head ${perHead.enhance}`);
+    await checkDirectionalDerivative('tiny-shapes S&E loss, mid_block, heads averaged', trainer, batch, mid, options);
+  });
+
   // Two objects (one of two tokens: "blue square"), batch 4 over two prompts; three objects, batch 2.
   const oneRunCases: [string, TrainingPrompt[], number][] = [
     ['two objects', [PROMPT, { text: 'a green triangle and a blue square', objects: [{ word: 'triangle', start: 8, end: 16 }, { word: 'blue square', start: 23, end: 34 }] }], 4],

@@ -44,6 +44,13 @@ export interface FinetuneOptions {
   normWeight: number;
   /** Query grid of the layers the loss reads; default: the grid nearest 16 (SD 1.x at 512 px). */
   grid?: number;
+  /** Module-name prefixes (e.g. `mid_block`) narrowing the loss's layers within that grid; default: all of them. */
+  layerNames?: readonly string[];
+  /**
+   * Average the heads before the loss, as the debugger's failure scores do, instead of the official per-head maps
+   * (always the two-run path, evaluateWithSeeds).
+   */
+  headMean?: boolean;
 }
 
 /**
@@ -142,7 +149,7 @@ export interface Evaluation {
   grads: Map<string, Float64Array>;
 }
 
-type LossWeights = Pick<FinetuneOptions, 'separateWeight' | 'enhanceWeight' | 'normWeight'>;
+type LossWeights = Pick<FinetuneOptions, 'separateWeight' | 'enhanceWeight' | 'normWeight' | 'headMean'>;
 
 export class SepEnTrainer {
   /** Gradient models by spec and feed shapes, built on first use. */
@@ -169,7 +176,7 @@ export class SepEnTrainer {
 
   async train(prompts: TrainingPrompt[], options: FinetuneOptions, hooks: FinetuneHooks = {}): Promise<FinetuneResult> {
     const prepared = await this.prepare(prompts, options.normWeight > 0);
-    const lossLayers = await this.lossLayers(prepared[0], options.grid);
+    const lossLayers = await this.lossLayers(prepared[0], options.grid, options.layerNames);
     const keys = this.baseKeySet();
     const params = this.layers.map((l) => keys.get(l.name) as Float32Array);
     const optimizer = new AdamW(params, { lr: options.lr, weightDecay: 1e-2 });
@@ -227,7 +234,7 @@ export class SepEnTrainer {
    */
   async evaluate(batch: TrainingSample[], keys: Map<string, Float32Array>, lossLayers: LossLayers, weights: LossWeights): Promise<Evaluation> {
     const sameCount = batch.every((s) => s.prompt.objects.length === batch[0].prompt.objects.length);
-    return weights.normWeight === 0 && sameCount ? this.evaluateInGraph(batch, keys, lossLayers, weights) : this.evaluateWithSeeds(batch, keys, lossLayers, weights);
+    return weights.normWeight === 0 && sameCount && !weights.headMean ? this.evaluateInGraph(batch, keys, lossLayers, weights) : this.evaluateWithSeeds(batch, keys, lossLayers, weights);
   }
 
   /** One run: the gradient model of the UNet with the S&E loss appended, seeded with dL/dL = 1. */
@@ -271,7 +278,7 @@ export class SepEnTrainer {
         const size = layer.heads * gridH * gridW * tokens;
         return { heads: layer.heads, probs: float32Data(out[layer.probsOutput], layer.probsOutput).subarray(b * size, (b + 1) * size) };
       });
-      const layout = { height: gridH, width: gridW, tokens, objects: sample.prompt.objects, keepHeads: true };
+      const layout = { height: gridH, width: gridW, tokens, objects: sample.prompt.objects, keepHeads: !weights.headMean };
       const result = sepEnLossAndGrad(objectMaps(perLayer, layout), { separate: weights.separateWeight, enhance: weights.enhanceWeight });
       separate += result.separate / B;
       enhance += result.enhance / B;
@@ -302,16 +309,17 @@ export class SepEnTrainer {
     return { loss, separate, enhance, norm, grads: widen((await gradient.run(feeds, seedGrads)).grads) };
   }
 
-  /** The layers whose maps the loss reads (the grid nearest 16 unless asked), found from one probe forward. */
-  async lossLayers(probePrompt: PreparedPrompt, grid?: number): Promise<LossLayers> {
+  /** The layers whose maps the loss reads (the grid nearest 16 unless asked, narrowed by name), found from one probe forward. */
+  async lossLayers(probePrompt: PreparedPrompt, grid?: number, names?: readonly string[]): Promise<LossLayers> {
     const [channels, height, width] = this.pipeline.sampleShape(undefined);
     const feeds = this.feeds([{ xt: new Float32Array(channels * height * width), t: 500, embedding: probePrompt.embedding }], this.baseKeys);
     const probe = await this.session.run(feeds, this.layers.map((l) => l.probsOutput));
     const grids = this.layers.map((l) => queryGrid(probe[l.probsOutput].dims[2], height, width));
     const sides = [...new Set(grids.map(([, w]) => w))];
     const wanted = grid ?? sides.reduce((best, s) => (Math.abs(s - 16) < Math.abs(best - 16) ? s : best));
-    const layers = this.layers.filter((_, i) => grids[i][1] === wanted);
-    if (layers.length === 0) throw new Error(`No cross-attention layer has a ${wanted}-wide grid (grids: ${sides.join(', ')})`);
+    const named = (name: string) => names === undefined || names.some((prefix) => name.startsWith(prefix));
+    const layers = this.layers.filter((l, i) => grids[i][1] === wanted && named(l.name));
+    if (layers.length === 0) throw new Error(`No cross-attention layer has a ${wanted}-wide grid${names ? ` and a name starting ${names.join(' or ')}` : ''} (grids: ${sides.join(', ')})`);
     const [gridH, gridW] = grids[this.layers.indexOf(layers[0])];
     return { layers, gridH, gridW };
   }
