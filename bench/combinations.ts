@@ -9,12 +9,13 @@
 // held-out success by frequency class (both shapes frequent, one, none); and the held-out pairs one by one.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { checkImage, type DetectionReport } from '../src/engine/detector';
+import { checkImage } from '../src/engine/detector';
 import { readModelDetectorWorld } from '../src/engine/model/modelDefaults';
 import { openModelFolder } from '../src/engine/model/modelFolder';
 import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { Rng } from '../src/engine/random';
 import { listPrompt, type ShapeObject } from './neglectSplits';
+import { outcomeOf, type Outcome } from './outcome';
 import { colourings, readPairsFile, type PairsFile } from './pairsFile';
 
 interface Options {
@@ -43,7 +44,6 @@ function parseOptions(argv: string[]): Options {
 }
 
 type Family = 'single objects' | 'seen pairs' | 'held-out pairs';
-type Outcome = 'success' | 'object missing' | 'wrong colour' | 'wrong shape';
 
 interface ImageRecord {
   family: Family;
@@ -52,14 +52,6 @@ interface ImageRecord {
   outcome: Outcome;
   /** Indices (in prompt order) of the objects the detector did not find at all. */
   lost: number[];
-}
-
-/** One failed image, one reason, the first that applies: an object missing outranks a wrong colour or shape. */
-function outcomeOf(report: DetectionReport): Outcome {
-  if (report.success) return 'success';
-  const statuses = report.objects.map((o) => o.status);
-  if (statuses.includes('missing') || report.count < report.objects.length) return 'object missing';
-  return statuses.includes('wrong-colour') ? 'wrong colour' : 'wrong shape';
 }
 
 const share = (n: number, of: number): string => (of === 0 ? 'n/a' : `${((100 * n) / of).toFixed(1)}%`);

@@ -30,6 +30,7 @@ import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { Rng } from '../src/engine/random';
 import { decodeSafetensors, halfsToFloats } from '../src/engine/safetensors';
 import { discordant, mcnemarExact } from './mcnemar';
+import { outcomeOf, type Outcome } from './outcome';
 import { readPairsFile, type PairsFile } from './pairsFile';
 import { allObjects, colourPairs, describePair, markedPrompt, neglectSplits, referencePairs, TEMPLATES, unseenPairSplits, type MarkedWords, type Pair, type ShapeObject, type Split } from './neglectSplits';
 
@@ -175,17 +176,30 @@ interface Sampling {
 }
 
 /** Detector success of every (prompt, seed) of a row, in a fixed order, so columns pair up image by image. */
-async function outcomes({ pipeline, world, sampling }: Model, row: Row, keys: Map<string, Float32Array> | undefined): Promise<boolean[]> {
-  const out: boolean[] = [];
+async function judged({ pipeline, world, sampling }: Model, row: Row, keys: Map<string, Float32Array> | undefined): Promise<Outcome[]> {
+  const out: Outcome[] = [];
   for (const { objects, template } of row.prompts) {
     const prompt = markedPrompt(template, objects).text;
     for (let first = 0; first < row.seeds; first += pipeline.batchLimit) {
       const seeds = Array.from({ length: Math.min(pipeline.batchLimit, row.seeds - first) }, (_, i) => first + i);
       const images = await pipeline.generateBatch(seeds.map((seed) => ({ prompt, negativePrompt: '', seed, ...sampling, eta: 0, ...(keys ? { keys } : {}) })));
-      for (const image of images) out.push(checkImage(image.image, objects, { world }).success);
+      for (const image of images) out.push(outcomeOf(checkImage(image.image, objects, { world })));
     }
   }
   return out;
+}
+
+async function outcomes(model: Model, row: Row, keys: Map<string, Float32Array> | undefined): Promise<boolean[]> {
+  return (await judged(model, row, keys)).map((o) => o === 'success');
+}
+
+/** "success → object missing 7, …": how each image's outcome moved, most frequent first, unchanged ones left out. */
+function transitions(before: Outcome[], after: Outcome[]): string {
+  const counts = new Map<string, number>();
+  before.forEach((b, i) => {
+    if (b !== after[i]) counts.set(`${b} → ${after[i]}`, (counts.get(`${b} → ${after[i]}`) ?? 0) + 1);
+  });
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
 }
 
 interface Model {
@@ -280,12 +294,14 @@ async function main(): Promise<void> {
   if (o.chooseLr) {
     const splitRows = design.rows(splits[0], o.seeds);
     const [row, singles] = [design.trained, SINGLES].map((label) => splitRows.find((r) => r.label === label) as Row);
-    const before = { train: await outcomes(model, row, undefined), singles: await outcomes(model, singles, undefined) };
-    console.log(`\nsplit 1, base: training pairs ${percent(before.train)}, single objects ${percent(before.singles)}`);
+    const before = { train: await judged(model, row, undefined), singles: await outcomes(model, singles, undefined) };
+    const success = (xs: Outcome[]): boolean[] => xs.map((x) => x === 'success');
+    console.log(`\nsplit 1, base: training pairs ${percent(success(before.train))}, single objects ${percent(before.singles)}`);
     for (const lr of o.chooseLr) {
       const trained = await trainer.train(splits[0].train.map((p) => markedPrompt(design.trainTemplate, p, o.marked)), { ...base, lr });
-      const after = { train: await outcomes(model, row, trained.keys), singles: await outcomes(model, singles, trained.keys) };
-      console.log(`split 1, lr ${lr}, ${base.steps} steps, L_norm weight ${base.normWeight}, grid ${base.grid ?? 'default'}${o.layerNames ? ` (${o.layerNames.join(', ')})` : ''}${o.headMean ? ', heads averaged' : ''}, marked ${o.marked} words: training pairs ${cell(before.train, after.train)}, single objects ${cell(before.singles, after.singles)}`);
+      const after = { train: await judged(model, row, trained.keys), singles: await outcomes(model, singles, trained.keys) };
+      const loss = `${trained.curve[0]?.loss.toFixed(3)} → ${trained.curve[trained.curve.length - 1]?.loss.toFixed(3)}`;
+      console.log(`split 1, lr ${lr}, ${base.steps} steps, L_norm weight ${base.normWeight}, grid ${base.grid ?? 'default'}${o.layerNames ? ` (${o.layerNames.join(', ')})` : ''}${o.headMean ? ', heads averaged' : ''}, marked ${o.marked} words: training pairs ${cell(success(before.train), success(after.train))}, single objects ${cell(before.singles, after.singles)}; loss ${loss}; training pairs changed: ${transitions(before.train, after.train)}`);
     }
     return;
   }
