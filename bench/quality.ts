@@ -8,7 +8,7 @@
 // --records writes those per-image scores and verdicts as JSON.
 // Then the score recipes (bench/recipeQuality.ts): every candidate's AUROC within and across prompts on a
 // selection and a test half of the model's prompt families (tiny-shapes: five; a model with a pairs.json: seen
-// and unseen shape pairs, --colourings N colourings each, default 2), --recipe-seeds N seeds each (default 16),
+// and unseen shape pairs, --colourings N colourings each, default 2), --recipe-seeds N seeds each (default 16, from --first-seed, default 0),
 // the chosen failure and risk recipes' test figures; --recipes-only skips the rest, --recipes-out FILE.json
 // writes them all.
 import { promises as fs } from 'node:fs';
@@ -35,10 +35,12 @@ interface Options {
   recipesOut?: string;
   /** A pairs.json model's colourings per shape pair in the recipe families. */
   colourings: number;
+  /** The recipe images' first seed (--first-seed: fresh images for a new measurement). */
+  firstSeed: number;
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { model: path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes'), seeds: 10, steps: 20, guidance: 2, recipeSeeds: 16, recipesOnly: false, colourings: 2 };
+  const options: Options = { model: path.resolve(__dirname, '..', '..', 'models', 'tiny-shapes'), seeds: 10, steps: 20, guidance: 2, recipeSeeds: 16, recipesOnly: false, colourings: 2, firstSeed: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--recipes-only') {
@@ -52,6 +54,7 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--recipe-seeds') options.recipeSeeds = Number(value);
     else if (flag === '--recipes-out') options.recipesOut = path.resolve(value);
     else if (flag === '--colourings') options.colourings = Number(value);
+    else if (flag === '--first-seed') options.firstSeed = Number(value);
     else throw new Error(`unknown option ${flag}`);
   }
   return options;
@@ -228,6 +231,7 @@ async function main(): Promise<void> {
   await measureRecipes(pipeline, {
     families: pairs ? pairsFamilies(pairs, options.colourings) : compositionFamilies(world),
     seeds: options.recipeSeeds,
+    firstSeed: options.firstSeed,
     steps: options.steps,
     guidance: options.guidance,
     detect: (image, objects) => {

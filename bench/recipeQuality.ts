@@ -7,8 +7,9 @@
 // any image is drawn. Every image is sampled once; the marked objects' maps of every layer feed every candidate
 // recipe's per-step values as the steps arrive (`RecipeSeries`), so each step window costs nothing more.
 // The failure recipe (a per-object statistic) is the one with the best within-prompt AUROC on the selection
-// half, the risk recipe (per-object, within steps 1-5) the best prompt-level AUROC there; their thresholds are
-// the selection half's 10th percentiles (objects the detector found; images that succeeded). Only then are the
+// half, the risk recipe (any statistic within steps 1-5: the weakest object's, or an S&E loss term) the best
+// prompt-level AUROC there; their thresholds are the selection half's: 9 in 10 objects the detector found score
+// above the failure threshold, 9 in 10 successful images on the safe side of the risk threshold. Only then are the
 // test half's figures computed, and those are the ones reported.
 import { promises as fs } from 'node:fs';
 import { RecipeSeries, seriesKey, windowMean, type SeriesSpec } from '../src/engine/attention/recipeSeries';
@@ -29,6 +30,8 @@ export interface Verdict {
 
 export interface RecipeQualityOptions {
   seeds: number;
+  /** The first image seed (the images use seeds firstSeed .. firstSeed + seeds - 1), so a new measurement can draw fresh images. */
+  firstSeed: number;
   steps: number;
   guidance: number;
   detect(image: RasterImage, objects: ShapeObject[]): Verdict;
@@ -217,7 +220,7 @@ export async function measureRecipes(pipeline: Pipeline, options: RecipeQualityO
   for (const prompt of prompts) {
     const tokenized = pipeline.tokenizer.encode(prompt.text);
     const objectTokens = prompt.marks.map((m) => pipeline.tokenizer.tokenIndicesForSpan(tokenized, m.start, m.end));
-    for (let seed = 0; seed < options.seeds; seed++) {
+    for (let seed = options.firstSeed; seed < options.firstSeed + options.seeds; seed++) {
       let series: RecipeSeries | undefined;
       const out = await pipeline.generate(
         { prompt: prompt.text, negativePrompt: '', seed, steps: options.steps, guidance: options.guidance, eta: 0 },
@@ -260,11 +263,14 @@ export async function measureRecipes(pipeline: Pipeline, options: RecipeQualityO
   const scored = usable.map((u) => ({ ...u, selection: figures(selection, u.index, u.recipe), test: figures(test, u.index, u.recipe) }));
 
   const failure = scored.filter((s) => isPerObject(s.recipe.statistic)).reduce((a, b) => (b.selection.within > a.selection.within ? b : a));
-  const early = scored.filter((s) => isPerObject(s.recipe.statistic) && stepWindow(s.recipe.steps, options.steps).to < 5);
+  // The risk score may be any statistic of the early steps: per object (the weakest counts) or per image (an S&E loss term).
+  const early = scored.filter((s) => stepWindow(s.recipe.steps, options.steps).to < 5);
   const risk = early.reduce((a, b) => (b.selection.prompt > a.selection.prompt ? b : a));
   const foundScores = selection.flatMap((x) => x.values[failure.index].filter((_, k) => x.found[k]));
   const failureThreshold = Number(quantile(foundScores, 0.1).toFixed(3));
-  const riskThreshold = Number(quantile(selection.filter((x) => x.success).map((x) => Math.min(...x.values[risk.index])), 0.1).toFixed(3));
+  // Nine in ten successful images of the selection half score on the safe side of it.
+  const successBadness = selection.filter((x) => x.success).map((x) => badness(risk.recipe, x.values[risk.index]));
+  const riskThreshold = Number(Math.abs(quantile(successBadness, 0.9)).toFixed(3));
 
   console.log('');
   console.log(`Score recipes: ${prompts.length} prompts in ${familyNames.length} families x ${options.seeds} seeds = ${records.length} images, ${usable.length} recipes, ${seconds.toFixed(0)} s (${cpuSeconds.toFixed(0)} s of CPU)`);
@@ -281,13 +287,13 @@ export async function measureRecipes(pipeline: Pipeline, options: RecipeQualityO
   const header = ['| recipe (statistic/layers/heads/steps) | selection: within prompts | selection: prompt level | test: within prompts | test: prompt level | test: all images |', '|---|---|---|---|---|---|'];
   console.log('\nBest 12 recipes by within-prompt AUROC on the selection half (AUROC ± Hanley-McNeil SE; within: failures vs successes of the same prompt; prompt level: prompts where at least half the seeds fail vs the rest, on the mean over seeds):');
   for (const line of [...header, ...[...scored].sort((a, b) => b.selection.within - a.selection.within).slice(0, 12).map(row)]) console.log(line);
-  console.log('\nBest 8 early recipes (steps 1-5 at most) by prompt-level AUROC on the selection half:');
+  console.log('\nBest 8 early recipes (steps 1-5 at most, any statistic) by prompt-level AUROC on the selection half:');
   for (const line of [...header, ...[...early].sort((a, b) => b.selection.prompt - a.selection.prompt).slice(0, 8).map(row)]) console.log(line);
   const reference = (name: string): (typeof scored)[number] | undefined => scored.find((s) => recipeName(s.recipe) === name);
   console.log('\nReference recipes: the run record\'s S&E loss (16x16, per head, middle step) and its terms:');
   console.log([...header, ...['loss/16x16/max/middle', 'separate/16x16/max/middle', 'enhance/16x16/max/middle', 'activation/16x16/max/middle', 'loss/16x16/max/1-5', 'loss/16x16/max/last'].flatMap((n) => reference(n) ?? []).map(row)].join('\n'));
 
-  console.log(`\nChosen on the selection half: failure recipe ${recipeName(failure.recipe)}, threshold ${failureThreshold} (10th percentile of objects the detector found); risk recipe ${recipeName(risk.recipe)}, threshold ${riskThreshold} (10th percentile of successful images)`);
+  console.log(`\nChosen on the selection half: failure recipe ${recipeName(failure.recipe)}, threshold ${failureThreshold} (10th percentile of objects the detector found); risk recipe ${recipeName(risk.recipe)}, threshold ${riskThreshold} (9 in 10 successful images on its safe side)`);
   console.log('Test half, per family:');
   console.log('| family | failed / images | failure score, within prompts | failure score, all images | risk score, prompt level (at-risk / safe prompts) |');
   console.log('|---|---|---|---|---|');
@@ -300,8 +306,9 @@ export async function measureRecipes(pipeline: Pipeline, options: RecipeQualityO
   const share = (values: boolean[]): string => `${((100 * values.filter(Boolean).length) / Math.max(1, values.length)).toFixed(0)}% of ${values.length}`;
   const objectsFound = test.flatMap((x) => x.values[failure.index].map((v, k) => ({ v, found: x.found[k] })));
   console.log(`Test half, thresholds: objects found scoring >= ${failureThreshold}: ${share(objectsFound.filter((o) => o.found).map((o) => o.v >= failureThreshold))}; objects not found scoring below: ${share(objectsFound.filter((o) => !o.found).map((o) => o.v < failureThreshold))}`);
-  const riskOf = (x: ImageRecord): number => Math.min(...x.values[risk.index]);
-  console.log(`  successful images with risk >= ${riskThreshold}: ${share(test.filter((x) => x.success).map((x) => riskOf(x) >= riskThreshold))}; failed images below: ${share(test.filter((x) => !x.success).map((x) => riskOf(x) < riskThreshold))}`);
+  // At risk: below the threshold for a per-object statistic (the weakest object fades), above it for a loss.
+  const atRisk = (x: ImageRecord): boolean => (lowerIsWorse(risk.recipe.statistic) ? Math.min(...x.values[risk.index]) < riskThreshold : x.values[risk.index][0] > riskThreshold);
+  console.log(`  risk threshold ${riskThreshold} (${lowerIsWorse(risk.recipe.statistic) ? 'at risk below it' : 'at risk above it'}): successful images not at risk: ${share(test.filter((x) => x.success).map((x) => !atRisk(x)))}; failed images at risk: ${share(test.filter((x) => !x.success).map(atRisk))}`);
   const targets = figures(test, failure.index, failure.recipe).within >= 0.85 && figures(test, risk.index, risk.recipe).prompt >= 0.9;
   console.log(`Targets on the test half (within prompts >= 0.85, prompt level >= 0.9): ${targets ? 'met' : 'not met'}`);
   console.log(`prompt_lens.json "scores": ${JSON.stringify({ failure: { ...failure.recipe, threshold: failureThreshold }, risk: { ...risk.recipe, threshold: riskThreshold } })}`);
