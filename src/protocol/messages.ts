@@ -43,9 +43,10 @@ export interface FailureView {
     recipe: ScoreRecipeView;
     description: string;
     steps: string;
-    /** The weakest object's value over the early steps. */
+    /** The weakest object's value over the early steps, or the image's S&E loss term there. */
     score: number;
-    word: string;
+    /** The weakest object (per-object statistics only). */
+    word?: string;
     atRisk?: boolean;
     verdict: string;
   };

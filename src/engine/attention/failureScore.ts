@@ -1,7 +1,7 @@
 /**
  * Which image failed and which object was lost: per image, a failure score for each marked object (the
  * weakest leads) from the model's failure recipe; per prompt, a risk score from the early steps (the
- * weakest object's value in the risk recipe's window). Each comes with the threshold measured on the model
+ * weakest object's value in the risk recipe's window, or an S&E loss term of the whole image). Each comes with the threshold measured on the model
  * (`prompt_lens.json`, chosen by `npm run quality`), so a verdict can be phrased; a model without measured
  * recipes gets the paper's layers and no threshold, and the verdict says so.
  */
@@ -10,7 +10,10 @@ import { windowMean, type RecipeSeries } from './recipeSeries';
 import { gridLabel } from './selection';
 import type { LayerInfo } from './types';
 
-/** A recipe with the value measured on the model: objects that appear (failure) or prompts that succeed (risk) score at least this. */
+/**
+ * A recipe with the value measured on the model: objects that appear (failure) score at least this; images that
+ * succeed (risk) score at least this on a per-object statistic, at most this on a loss term.
+ */
 export interface MeasuredRecipe extends ScoreRecipe {
   readonly threshold?: number;
 }
@@ -58,9 +61,10 @@ export interface FailureScores {
     recipe: MeasuredRecipe;
     description: string;
     steps: string;
-    /** The weakest object's value over the early window. */
+    /** The weakest object's value over the early window, or the image's loss term there. */
     score: number;
-    word: string;
+    /** The weakest object (per-object statistics only). */
+    word?: string;
     atRisk?: boolean;
     verdict: string;
   };
@@ -72,11 +76,14 @@ export function recipeSpecs(recipes: ModelScoreRecipes): ScoreRecipe[] {
   return [recipes.failure, recipes.risk];
 }
 
+/** A recipe's statistic in a verdict's words. */
+function label(recipe: ScoreRecipe): string {
+  const names: Record<ScoreRecipe['statistic'], string> = { activation: 'activation', 'mean-attention': 'mean attention', separate: 'S&E overlap L_sep', enhance: 'S&E L_en', loss: 'S&E loss' };
+  return names[recipe.statistic];
+}
+
 export function evaluateFailure(series: RecipeSeries, recipes: ModelScoreRecipes, words: readonly string[], steps: number): FailureScores {
-  for (const [role, recipe] of [['failure', recipes.failure], ['risk', recipes.risk]] as const) {
-    if (!isPerObject(recipe.statistic)) throw new Error(`the ${role} recipe needs a per-object statistic (activation or mean-attention), got ${recipe.statistic}`);
-  }
-  const label = (r: ScoreRecipe): string => (r.statistic === 'activation' ? 'activation' : 'mean attention');
+  if (!isPerObject(recipes.failure.statistic)) throw new Error(`the failure recipe needs a per-object statistic (activation or mean-attention), got ${recipes.failure.statistic}`);
   const failureWindow = stepWindow(recipes.failure.steps, steps);
   const perStep = series.series(recipes.failure);
   const scores = windowMean(perStep, failureWindow);
@@ -95,14 +102,17 @@ export function evaluateFailure(series: RecipeSeries, recipes: ModelScoreRecipes
 
   const riskWindow = stepWindow(recipes.risk.steps, steps);
   const early = windowMean(series.series(recipes.risk), riskWindow);
-  const at = early.indexOf(Math.min(...early));
+  // A per-object statistic: the weakest object carries the risk, lower is worse; a loss term: higher is worse.
+  const perObject = isPerObject(recipes.risk.statistic);
+  const at = perObject ? early.indexOf(Math.min(...early)) : 0;
   const riskThreshold = recipes.risk.threshold;
-  const atRisk = riskThreshold === undefined ? undefined : early[at] < riskThreshold;
-  const riskText = `${words[at]}'s ${label(recipes.risk)} at ${describeWindow(riskWindow)} is ${early[at].toFixed(2)}`;
+  const atRisk = riskThreshold === undefined ? undefined : perObject ? early[at] < riskThreshold : early[at] > riskThreshold;
+  const riskText = `${perObject ? `${words[at]}'s` : 'the image\'s'} ${label(recipes.risk)} at ${describeWindow(riskWindow)} is ${early[at].toFixed(2)}`;
+  const safeSide = riskThreshold === undefined ? '' : perObject ? measured(riskThreshold, 'images that succeed') : `images that succeed score ≤ ${riskThreshold.toFixed(2)} on this model`;
   const riskVerdict =
     riskThreshold === undefined
       ? `${riskText} (no measured threshold for this model)`
-      : `${atRisk ? 'prompt at risk' : 'prompt not at risk'}: ${riskText}; ${measured(riskThreshold, 'images that succeed')}`;
+      : `${atRisk ? 'prompt at risk' : 'prompt not at risk'}: ${riskText}; ${safeSide}`;
   return {
     failure: {
       recipe: recipes.failure,
@@ -117,7 +127,7 @@ export function evaluateFailure(series: RecipeSeries, recipes: ModelScoreRecipes
       description: describeRecipe(recipes.risk),
       steps: describeWindow(riskWindow),
       score: early[at],
-      word: words[at],
+      ...(perObject ? { word: words[at] } : {}),
       ...(atRisk !== undefined ? { atRisk } : {}),
       verdict: riskVerdict,
     },

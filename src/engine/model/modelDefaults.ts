@@ -116,7 +116,7 @@ export function checkModelDefaults(json: unknown): ModelSettings & { problems: s
   return { defaults, finetune, ...(detector !== undefined ? { detector } : {}), ...(scores ? { scores } : {}), problems };
 }
 
-/** "scores": {"failure": recipe, "risk": recipe}, each with a per-object statistic and an optional "threshold" >= 0. */
+/** "scores": {"failure": recipe with a per-object statistic, "risk": recipe with any statistic}, each with an optional "threshold" >= 0. */
 function checkScores(json: unknown, problems: string[]): ModelScores | undefined {
   if (!isRecord(json)) {
     problems.push('"scores" must be an object with "failure" and "risk" recipes');
@@ -132,8 +132,8 @@ function checkScores(json: unknown, problems: string[]): ModelScores | undefined
     const checked = checkRecipe(json[role], `scores.${role}`);
     problems.push(...checked.problems);
     if (!checked.recipe) return undefined;
-    if (!isPerObject(checked.recipe.statistic)) {
-      problems.push(`"scores.${role}.statistic" must be per object (activation or mean-attention) to name the object at risk, got ${checked.recipe.statistic}`);
+    if (role === 'failure' && !isPerObject(checked.recipe.statistic)) {
+      problems.push(`"scores.failure.statistic" must be per object (activation or mean-attention) to name the object that may be missing, got ${checked.recipe.statistic}`);
     }
     const threshold = (json[role] as Record<string, unknown>).threshold;
     if (threshold === undefined) return checked.recipe;

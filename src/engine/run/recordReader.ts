@@ -194,7 +194,7 @@ const failureFields = fields({
     description: text(),
     steps: text(),
     score: number(),
-    word: text(),
+    word: optional(text()),
     atRisk: optional(flag),
     verdict: text(),
   }),

@@ -1,5 +1,6 @@
 // One line over the runs of a prompt's seeds: how often the detector found everything, the mean scores, and
 // how many seeds may have lost an object by the model's failure score; and the seeds ranked by it.
+import { lowerIsWorse } from '../attention/scoreRecipe';
 import type { RunResult } from './runResult';
 
 export function seedSummary(results: readonly RunResult[]): string {
@@ -18,8 +19,10 @@ export function seedSummary(results: readonly RunResult[]): string {
       parts.push(`${lost.length}/${failing.length} seeds may have lost an object (failure score below ${threshold}${lost.length > 0 ? `: seeds ${lost.join(', ')}` : ''})`);
     }
     const risk = mean(failing.map((r) => r.failure.risk.score));
-    const riskThreshold = failing[0].failure.risk.recipe.threshold;
-    const riskVerdict = riskThreshold === undefined ? '' : risk < riskThreshold ? ` (at risk: below ${riskThreshold})` : ` (not at risk: ≥ ${riskThreshold})`;
+    const { threshold: riskThreshold, statistic } = failing[0].failure.risk.recipe;
+    const low = lowerIsWorse(statistic);
+    const riskVerdict =
+      riskThreshold === undefined ? '' : (low ? risk < riskThreshold : risk > riskThreshold) ? ` (at risk: ${low ? 'below' : 'above'} ${riskThreshold})` : ` (not at risk: ${low ? '≥' : '≤'} ${riskThreshold})`;
     parts.push(`prompt risk score ${risk.toFixed(3)}${riskVerdict}`);
   }
   return parts.join(' · ');
@@ -32,12 +35,17 @@ export function seedSummary(results: readonly RunResult[]): string {
 export function seedRanking(results: readonly RunResult[]): string[] {
   return results
     .flatMap((r) => (r.failure ? [{ seed: r.settings.seed, failure: r.failure }] : []))
-    .sort((a, b) => a.failure.failure.objects[0].score - b.failure.failure.objects[0].score || a.failure.risk.score - b.failure.risk.score)
+    .sort((a, b) => a.failure.failure.objects[0].score - b.failure.failure.objects[0].score || riskiness(b.failure) - riskiness(a.failure))
     .map(({ seed, failure }, rank) => {
       const weakest = failure.failure.objects[0];
       const status = weakest.appears === undefined ? '' : weakest.appears ? ', appears' : ', may be missing';
       return `${rank + 1}. seed ${seed}: ${weakest.word} ${weakest.score.toFixed(3)}${status} · risk ${failure.risk.score.toFixed(3)}${failure.risk.atRisk ? ' (at risk)' : ''}`;
     });
+}
+
+/** The risk score oriented so that higher is riskier (a per-object statistic fades, a loss grows). */
+function riskiness(failure: NonNullable<RunResult['failure']>): number {
+  return lowerIsWorse(failure.risk.recipe.statistic) ? -failure.risk.score : failure.risk.score;
 }
 
 function mean(values: number[]): number {

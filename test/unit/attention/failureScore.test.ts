@@ -49,6 +49,18 @@ test('every object present, a prompt at risk, and no threshold at all', () => {
   assert.match(u.risk.verdict, /\(no measured threshold for this model\)$/);
 });
 
+test('a risk from an S&E loss term of the whole image: no object named, at risk above the threshold', () => {
+  const loss: ModelScoreRecipes = { ...RECIPES, risk: { layers: { grids: ['2x2'] }, heads: 'mean', steps: '1-2', statistic: 'enhance', threshold: 0.6 } };
+  const f = evaluateFailure(fadingSquare(loss), loss, ['circle', 'square'], 4);
+  // L_en = 1 - the weakest smoothed peak; on constant 2x2 maps the peak is the value: 1 - mean(0.4, 0.3) = 0.65.
+  close(f.risk.score, 0.65, 1e-6);
+  assert.equal(f.risk.word, undefined);
+  assert.equal(f.risk.atRisk, true);
+  assert.equal(f.risk.verdict, "prompt at risk: the image's S&E L_en at steps 1–2 is 0.65; images that succeed score ≤ 0.60 on this model");
+  const safe = evaluateFailure(fadingSquare(loss), { ...loss, risk: { ...loss.risk, threshold: 0.7 } }, ['circle', 'square'], 4);
+  assert.equal(safe.risk.atRisk, false);
+});
+
 test("a per-image statistic cannot name the object: evaluateFailure refuses it", () => {
   const bad: ModelScoreRecipes = { ...RECIPES, failure: { ...RECIPES.failure, statistic: 'loss' } };
   assert.throws(() => evaluateFailure(fadingSquare(bad), bad, ['circle', 'square'], 4), /the failure recipe needs a per-object statistic/);

@@ -68,16 +68,18 @@ describe('defaults file validation', () => {
     assert.deepEqual(checkModelDefaults({ defaults: {}, finetune: 3 }).problems, ['"finetune" must be an object, e.g. {"lr": 0.0001, "steps": 200}']);
   });
 
-  test('measured score recipes: a failure and a risk recipe, each per object, with thresholds', () => {
+  test('measured score recipes: a per-object failure recipe and a risk recipe of any statistic, with thresholds', () => {
     const failure = { layers: { grids: ['8x8'] }, heads: 'mean', steps: 'second-half', statistic: 'activation', threshold: 0.3 };
     const risk = { layers: { names: ['mid_block'] }, heads: 'max', steps: '1-5', statistic: 'mean-attention' };
     assert.deepEqual(checkModelDefaults({ defaults: {}, scores: { failure, risk } }), { defaults: {}, finetune: {}, scores: { failure, risk }, problems: [] });
     assert.deepEqual(checkModelDefaults({ defaults: {}, scores: { failure: { ...failure, statistic: 'loss', threshold: -1 }, risk: { ...risk, steps: 'early' }, extra: {} } }).problems, [
       'unknown key "scores.extra"; allowed: failure, risk',
-      '"scores.failure.statistic" must be per object (activation or mean-attention) to name the object at risk, got loss',
+      '"scores.failure.statistic" must be per object (activation or mean-attention) to name the object that may be missing, got loss',
       '"scores.failure.threshold" must be a number >= 0, got -1',
       `"scores.risk.steps": steps 'early' is not a window; use e.g. '1-5', '11', 'last-5' or one of middle, last, first-half, second-half, all`,
     ]);
+    const lossRisk = { ...risk, statistic: 'loss', threshold: 0.5 };
+    assert.deepEqual(checkModelDefaults({ defaults: {}, scores: { failure, risk: lossRisk } }).scores, { failure, risk: lossRisk }, 'a loss term is a valid risk');
     assert.deepEqual(checkModelDefaults({ defaults: {}, scores: { failure } }).problems, ['"scores.risk" is missing; "scores" needs both a failure and a risk recipe']);
     assert.deepEqual(checkModelDefaults({ defaults: {}, scores: [] }).problems, ['"scores" must be an object with "failure" and "risk" recipes']);
   });

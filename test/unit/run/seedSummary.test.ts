@@ -14,14 +14,19 @@ test('seed summary: the seeds, how often every object was found, and the mean sc
   assert.equal(seedSummary([bare, bare]), '2 seeds (5, 5)', 'no detector verdicts or scores: the seeds only');
 });
 
-/** A run whose failure score of the weakest object (square) and risk score are given, with the model's thresholds 0.3 and 0.2. */
-function scored(seed: number, square: number, risk: number): RunResult {
+/**
+ * A run whose failure score of the weakest object (square) and risk score are given, with the model's thresholds
+ * 0.3 and 0.2; the risk from the weakest object's activation, or (`loss`) from the image's S&E loss.
+ */
+function scored(seed: number, square: number, risk: number, loss = false): RunResult {
   const run = fakeRunResult('a red circle and a blue square', seed);
   const recipe = { layers: { grids: ['8x8'] }, heads: 'mean' as const, steps: 'second-half', statistic: 'activation' as const };
   const objects = [{ word: 'square', score: square, appears: square >= 0.3 }, { word: 'circle', score: 0.5, appears: true }];
   const failure: FailureScores = {
     failure: { recipe: { ...recipe, threshold: 0.3 }, description: 'd', steps: 'steps 2–3', objects, series: [], verdict: 'v' },
-    risk: { recipe: { ...recipe, steps: '1-5', threshold: 0.2 }, description: 'd', steps: 'steps 1–3', score: risk, word: 'square', atRisk: risk < 0.2, verdict: 'v' },
+    risk: loss
+      ? { recipe: { ...recipe, steps: '1-5', statistic: 'loss', threshold: 0.2 }, description: 'd', steps: 'steps 1–3', score: risk, atRisk: risk > 0.2, verdict: 'v' }
+      : { recipe: { ...recipe, steps: '1-5', threshold: 0.2 }, description: 'd', steps: 'steps 1–3', score: risk, word: 'square', atRisk: risk < 0.2, verdict: 'v' },
     source: 'model',
   };
   return { ...run, settings: { ...run.settings, seed }, failure };
@@ -37,4 +42,11 @@ test('seed summary and ranking: how many seeds may have lost an object, the prom
     '4. seed 1: square 0.450, appears · risk 0.300',
   ], 'equal failure scores: the riskier seed first');
   assert.deepEqual(seedRanking([fakeRunResult('a red circle', 0)]), [], 'no failure scores, no ranking');
+});
+
+test('a risk from the S&E loss: higher is riskier, in the summary and the ranking', () => {
+  const runs = [scored(1, 0.45, 0.1, true), scored(2, 0.45, 0.3, true)];
+  assert.match(seedSummary(runs), / · prompt risk score 0\.200 \(not at risk: ≤ 0\.2\)$/);
+  assert.deepEqual(seedRanking(runs), ['1. seed 2: square 0.450, appears · risk 0.300 (at risk)', '2. seed 1: square 0.450, appears · risk 0.100']);
+  assert.match(seedSummary([scored(1, 0.45, 0.25, true)]), /prompt risk score 0\.250 \(at risk: above 0\.2\)$/);
 });
