@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The GPU benchmark on the device machine (an NVIDIA GPU, no Node.js, no network), from what bench/gpu/pack.sh
-# packed into .device/. In the repository root, through the `device` tool: run with carry [".device"] and
+# The GPU benchmark on an air-gapped GPU machine (an NVIDIA GPU, no Node.js, no network), from what
+# bench/gpu/pack.sh packed into .device/. Copy the repository's working tree with .device/ beside it to that
+# machine and, in its root, run
 #   bash bench/gpu/device.sh
 # It unpacks Node and onnxruntime into $PL_WORK, installs the Vulkan loader if the machine lacks it, points Vulkan
 # at the NVIDIA driver, names the card, builds a Stable Diffusion 1.5-sized export with the machine's PyTorch (4 GB:
 # too big to carry), and runs bench/providers.ts (WebGPU and CPU in one run) on it and the committed models.
-# The log goes to $OUT/providers.txt. Settings (environment):
+# The log goes to $OUT/providers.txt ($OUT defaults to $PL_WORK/out). Settings (environment):
 #   PL_FULL_SIZE=0        skip the SD 1.5-sized export (default 1)
 #   PL_EXPORT_TIMEOUT=s   give up the export after s seconds (default 420)
 #   PL_STEPS=n            DDIM steps per timing (default 10)

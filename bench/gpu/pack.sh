@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Packs what the GPU benchmark needs on the device machine, which has no Node.js and no network: a stripped Node
-# binary, the benchmark bundled into one file with onnxruntime-node's JS, onnxruntime's Linux x64 addon, and the
-# Vulkan loader packages WebGPU needs on an NVIDIA machine. Run it here, in the repository root, after `npm ci`:
+# Packs what the GPU benchmark needs on an air-gapped GPU machine, which has no Node.js and no network: a stripped
+# Node binary, the benchmark bundled into one file with onnxruntime-node's JS, onnxruntime's Linux x64 addon, and
+# the Vulkan loader packages WebGPU needs on an NVIDIA machine. Run it on a development machine, in the
+# repository root, after `npm ci`:
 #   bash bench/gpu/pack.sh            -> .device/ (git-ignored)
-# then on the device (the `device` tool's run, with carry [".device"]):
+# then copy the working tree with .device/ to the GPU machine and run there, in its root:
 #   bash bench/gpu/device.sh
-# Everything that travels (the tracked tree and .device/) must stay under the tool's 64 MiB.
+# The pack keeps the tracked tree and .device/ together under 64 MiB, for transfers with that limit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
