@@ -96,7 +96,7 @@ describe('runPrompt on the embedded model', () => {
     assert.ok(failure.failure.objects[0].score <= failure.failure.objects[1].score, 'the weakest leads');
     assert.deepEqual(failure.failure.series.map((s: { word: string; values: number[] }) => [s.word, s.values.length]), [['circle', 4], ['square', 4]]);
     assert.match(failure.failure.verdict, /(may be missing|every object scores as present).*objects that appear score ≥ \d\.\d\d on this model$/);
-    assert.match(failure.risk.verdict, /^prompt (not )?at risk: (circle|square)'s activation at steps? [\d–]+ is \d\.\d\d; images that succeed score ≥ \d\.\d\d on this model$/);
+    assert.match(failure.risk.verdict, /^prompt (not )?at risk: the image's S&E overlap L_sep at steps? [\d–]+ is \d\.\d\d; images that succeed score ≤ \d\.\d\d on this model$/);
     assert.ok(html.indexOf('class="failure') < html.indexOf('class="hero"'), 'the report leads with the failure score');
     assert.match(html, /<svg class="steps"[^]*<polyline[^]*<polyline[^]*<\/svg>/, 'the per-step plot, one line per object');
   });
@@ -126,7 +126,7 @@ describe('runPrompt on the embedded model', () => {
     assert.deepEqual(overridden.map((r) => [r.result.settings.seed, r.result.settings.sources?.seed]), [[9, 'override']]);
     assert.match(
       seedSummary(runs.map((r) => r.result)),
-      /^2 seeds \(3, 5\) · all objects found in \d\/2 · mean overlap \d\.\d{3} · mean weakest activation \d\.\d{3} · \d\/2 seeds may have lost an object \(failure score below [\d.]+(: seeds [\d, ]+)?\) · prompt risk score \d\.\d{3} \((not )?at risk: (below|≥) [\d.]+\)$/,
+      /^2 seeds \(3, 5\) · all objects found in \d\/2 · mean overlap \d\.\d{3} · mean weakest activation \d\.\d{3} · \d\/2 seeds may have lost an object \(failure score below [\d.]+(: seeds [\d, ]+)?\) · prompt risk score \d\.\d{3} \((not )?at risk: (above|≤) [\d.]+\)$/,
     );
   });
 

@@ -135,8 +135,8 @@ describe('reading a model folder\'s defaults', () => {
 
   test('the embedded tiny-shapes ships the score recipes its model card measured', async () => {
     const scores = await readModelScores(path.join(MODELS, 'tiny-shapes'));
-    assert.deepEqual(scores?.failure, { layers: {}, heads: 'mean', steps: 'last', statistic: 'activation', threshold: 0.273 });
-    assert.deepEqual(scores?.risk, { layers: { grids: ['16x16'] }, heads: 'mean', steps: '1-5', statistic: 'activation', threshold: 0.158 });
+    assert.deepEqual(scores?.failure, { layers: { names: ['up_blocks.1'] }, heads: 'max', steps: 'last', statistic: 'activation', threshold: 0.361 });
+    assert.deepEqual(scores?.risk, { layers: { grids: ['8x8'] }, heads: 'mean', steps: '1-3', statistic: 'separate', threshold: 0.115 });
   });
 
   test('no file, no recommendations', async () => {
