@@ -129,7 +129,7 @@ async function engineGenerationMs(images: number): Promise<{ single: number; swe
     await pipeline.generate(PEER_PROMPT(seed));
     times.push(performance.now() - t0);
   }
-  const batch = pipeline.batchLimit;
+  const batch = pipeline.batchLimit();
   const t0 = performance.now();
   for (let seed = 0; seed < SWEEP; seed += batch) {
     await pipeline.generateBatch(Array.from({ length: Math.min(batch, SWEEP - seed) }, (_, i) => PEER_PROMPT(seed + i)));
