@@ -9,15 +9,19 @@
 // and reports the peak RSS of a 50-step run (bounded by the streaming aggregation).
 // Fair peer: a 20-step, guidance-2, batch-1 generation against the PyTorch reference sampler on the same
 // weights and thread count, denormals flushed (models/tiny-shapes/reference/time_sampler.py), when the model
-// folder has its training weights (train/weights-fp16.pt) and /usr/bin/python3 has torch.
+// folder has its training weights (train/weights-fp16.pt) and /usr/bin/python3 has torch. The product's
+// 16-seed sweep (runPromptSeeds, what `prompt-lens run` does) is timed batched and one seed per run.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { openModelFolder } from '../src/engine/model/modelFolder';
 import { loadOriginalKeys } from '../src/engine/onnx/instrument';
 import { inputType, integerTensor } from '../src/engine/pipeline/tensors';
 import { Pipeline } from '../src/engine/pipeline/pipeline';
+import { PipelineCache } from '../src/engine/pipeline/pipelineCache';
+import { runPrompt, runPromptSeeds } from '../src/engine/run/runPrompt';
 import { AttentionAnalysis } from '../src/engine/run/attentionAnalysis';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -129,7 +133,7 @@ async function engineGenerationMs(images: number): Promise<{ single: number; swe
     await pipeline.generate(PEER_PROMPT(seed));
     times.push(performance.now() - t0);
   }
-  const batch = pipeline.batchLimit;
+  const batch = pipeline.batchLimit();
   const t0 = performance.now();
   for (let seed = 0; seed < SWEEP; seed += batch) {
     await pipeline.generateBatch(Array.from({ length: Math.min(batch, SWEEP - seed) }, (_, i) => PEER_PROMPT(seed + i)));
@@ -157,8 +161,40 @@ function peerGenerationMs(batch: number, images: number): { ms: number; torch: s
   return { ms: peer.ms_per_image, torch: peer.torch };
 }
 
+/**
+ * The product's seed sweep, ms per image: the run behind `prompt-lens run` and Generate on a file listing SWEEP
+ * seeds (capture, analysis, detector and run records included), batched as it ships, and the same seeds one run
+ * each (how a seed list was sampled before batching). On `PEER_THREADS` threads, after a warm-up run.
+ */
+async function productSweepMs(): Promise<{ batched: number; oneByOne: number; batch: number }> {
+  const work = mkdtempSync(path.join(tmpdir(), 'prompt-lens-bench-'));
+  const seeds = Array.from({ length: SWEEP }, (_, i) => i);
+  const request = {
+    file: path.join(work, 'sweep.prompt'),
+    text: `---\nmodel: ${MODEL}\nseed: [${seeds.join(', ')}]\nsteps: 20\nguidance: 2\n---\na red [circle] and a blue [square]\n`,
+    runsDir: path.join(work, 'runs'),
+    builtinModelsDir: path.join(ROOT, 'models'),
+    provider: 'cpu' as const,
+  };
+  const pipelines = new PipelineCache({ threads: PEER_THREADS });
+  try {
+    await runPrompt(request, pipelines); // load + warm-up
+    let t0 = performance.now();
+    const runs = await runPromptSeeds(request, pipelines);
+    const batched = (performance.now() - t0) / SWEEP;
+    t0 = performance.now();
+    for (const seed of seeds) await runPrompt({ ...request, overrides: { seed } }, pipelines);
+    const oneByOne = (performance.now() - t0) / SWEEP;
+    return { batched, oneByOne, batch: runs[0].result.timings.batchSize };
+  } finally {
+    pipelines.clear();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 async function comparePeer(): Promise<void> {
   const engine = await engineGenerationMs(8);
+  const product = await productSweepMs();
   const single = peerGenerationMs(1, 8);
   const sweep = peerGenerationMs(SWEEP, SWEEP);
   console.log(`generation, 20 steps, guidance 2, ${PEER_THREADS} thread(s), PyTorch reference sampler on the same weights and threads with denormals flushed:`);
@@ -168,6 +204,10 @@ async function comparePeer(): Promise<void> {
   };
   line('one seed per call (batch 1)', engine.single, single);
   line(`${SWEEP}-seed sweep (engine ${engine.batch} seeds per UNet call, PyTorch ${SWEEP})`, engine.sweep, sweep);
+  console.log(`product ${SWEEP}-seed sweep, the run behind prompt-lens run and Generate (capture, analysis, detector, run records; PyTorch samples only):`);
+  line('one seed per run (before batching)', product.oneByOne, sweep);
+  line(`batched, ${product.batch} seeds per UNet call (as shipped)`, product.batched, sweep);
+  console.log(`  batching speed-up of the product sweep: ${(product.oneByOne / product.batched).toFixed(2)}x`);
 }
 
 main().catch((error) => {

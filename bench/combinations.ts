@@ -124,8 +124,8 @@ async function main(): Promise<void> {
     const started = performance.now();
     const records: ImageRecord[] = [];
     for (const { family, objects } of prompts) {
-      for (let first = 0; first < o.seeds; first += pipeline.batchLimit) {
-        const seeds = Array.from({ length: Math.min(pipeline.batchLimit, o.seeds - first) }, (_, i) => first + i);
+      for (let first = 0; first < o.seeds; first += pipeline.batchLimit()) {
+        const seeds = Array.from({ length: Math.min(pipeline.batchLimit(), o.seeds - first) }, (_, i) => first + i);
         const images = await pipeline.generateBatch(seeds.map((seed) => ({ prompt: listPrompt(objects).text, negativePrompt: '', seed, steps: o.steps, guidance, eta: 0 })));
         images.forEach((image, i) => {
           const report = checkImage(image.image, objects, { world });

@@ -180,8 +180,8 @@ async function judged({ pipeline, world, sampling }: Model, row: Row, keys: Map<
   const out: Outcome[] = [];
   for (const { objects, template } of row.prompts) {
     const prompt = markedPrompt(template, objects).text;
-    for (let first = 0; first < row.seeds; first += pipeline.batchLimit) {
-      const seeds = Array.from({ length: Math.min(pipeline.batchLimit, row.seeds - first) }, (_, i) => first + i);
+    for (let first = 0; first < row.seeds; first += pipeline.batchLimit()) {
+      const seeds = Array.from({ length: Math.min(pipeline.batchLimit(), row.seeds - first) }, (_, i) => first + i);
       const images = await pipeline.generateBatch(seeds.map((seed) => ({ prompt, negativePrompt: '', seed, ...sampling, eta: 0, ...(keys ? { keys } : {}) })));
       for (const image of images) out.push(outcomeOf(checkImage(image.image, objects, { world })));
     }

@@ -15,7 +15,7 @@ export function cancelledMessage(what: CancellableJob, written: number, finished
     return finished ? 'Cancelled too late: the finetune had finished, and its folder printed above is complete.' : 'Cancelled; no finetune folder was written.';
   }
   if (finished) return `Cancelled too late: the last run had finished, and ${folders} complete.`;
-  return written === 0 ? 'Cancelled; no run folder was written.' : `Cancelled; ${folders} complete; the seed being sampled left no folder.`;
+  return written === 0 ? 'Cancelled; no run folder was written.' : `Cancelled; ${folders} complete; the batch of seeds being sampled left no folder.`;
 }
 
 /**

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { PipelineCache } from '../engine/pipeline/pipelineCache';
+import { timeTaken } from '../engine/report/htmlReport';
 import { InputError } from '../engine/run/errors';
 import { runFinetune } from '../engine/run/runFinetune';
 import { runPromptSeeds } from '../engine/run/runPrompt';
@@ -123,7 +124,7 @@ async function run(args: RunArgs): Promise<number> {
       {
         // Each run's folder and report as soon as it is written: a cancel keeps the earlier seeds' runs.
         onWritten: ({ result, written: folder }) => {
-          say(`"${result.prompt}" on ${result.model.id} (${result.provider.name}), seed ${result.settings.seed}, in ${Math.round(result.timings.totalMs)} ms`);
+          say(`"${result.prompt}" on ${result.model.id} (${result.provider.name}), seed ${result.settings.seed}, in ${timeTaken(result.timings)}`);
           if (result.scores) {
             const s = result.scores;
             say(`overlap ${s.overlap.toFixed(3)} · weakest ${s.weakest} · ${s.activations.map((a) => `${a.word} ${a.value.toFixed(3)}`).join(' · ')}`);

@@ -28,10 +28,14 @@ export function trainingDetail(step: number, total: number, loss: number): strin
   return `training step ${step}/${total} · loss ${Number.isFinite(loss) ? loss.toFixed(4) : String(loss)}`;
 }
 
-/** "sampling 2/6 · step 4/8" (or "sampling 2/6 · finetuned · step 4/8") while a finetune or compare samples its before/after runs. */
-export function samplingDetail(run: number, runs: number, step: number, steps: number, side?: 'before' | 'after'): string {
+/**
+ * "sampling 2/6 · step 4/8", "sampling 1–3/6 · finetuned · step 4/8" for runs 1 to 3 sampled together, while a
+ * finetune samples its before/after runs: `count` runs from the 1-based `first` of `runs`.
+ */
+export function samplingDetail(first: number, count: number, runs: number, step: number, steps: number, side?: 'before' | 'after'): string {
   const which = side === undefined ? '' : side === 'before' ? ' · base' : ' · finetuned';
-  return runs > 1 ? `sampling ${run}/${runs}${which} · step ${step}/${steps}` : `sampling${which} · step ${step}/${steps}`;
+  const sampled = count > 1 ? `${first}–${first + count - 1}` : `${first}`;
+  return runs > 1 ? `sampling ${sampled}/${runs}${which} · step ${step}/${steps}` : `sampling${which} · step ${step}/${steps}`;
 }
 
 /** Key sets for Compare: those made from the file's base model (by fingerprint), newest first as given. */

@@ -347,8 +347,8 @@ export class RunController implements vscode.Disposable {
     this.log.info(`Finetune ${path.basename(file)} → ${runsDir}`);
     return this.job('finetune', path.basename(file), async (job) => {
       await allowedPath(runsDir, this.access(), 'the runs folder');
-      // The engine says which before/after sample comes next (index of total, base or finetuned).
-      let sample: { index: number; total: number; side: 'before' | 'after' } | undefined;
+      // The engine says which before/after samples come next (first and count of total, base or finetuned).
+      let sampling: { first: number; count: number; total: number; side: 'before' | 'after' } | undefined;
       const done = await runFinetune(
         {
           file,
@@ -370,12 +370,12 @@ export class RunController implements vscode.Disposable {
             this.log.debug(`finetune ${detail} · |g| ${s.gradNorm.toExponential(2)} · ${Math.round(s.ms)} ms`);
             if (job.update(s.step, total, detail)) this.panel.post({ type: 'progress', runId: job.id, step: s.step, totalSteps: total, message: detail });
           },
-          onSample: (index, total, info) => {
-            sample = { index, total, side: info.side };
-            this.log.debug(`finetune sample ${index + 1}/${total}: ${info.side} · ${info.group} · "${info.prompt}" · seed ${info.seed}`);
+          onSamples: (first, total, side, samples) => {
+            sampling = { first, count: samples.length, total, side };
+            for (const [i, s] of samples.entries()) this.log.debug(`finetune sample ${first + i + 1}/${total}: ${side} · ${s.group} · "${s.prompt}" · seed ${s.seed}`);
           },
           onProgress: (p) => {
-            const detail = samplingDetail((sample?.index ?? 0) + 1, sample?.total ?? 1, p.step, p.totalSteps, sample?.side);
+            const detail = samplingDetail((sampling?.first ?? 0) + 1, sampling?.count ?? 1, sampling?.total ?? 1, p.step, p.totalSteps, sampling?.side);
             if (job.update(p.step, p.totalSteps, detail)) this.panel.post({ type: 'progress', runId: job.id, step: p.step, totalSteps: p.totalSteps, message: detail });
           },
         },

@@ -63,6 +63,6 @@ for (const [name, folder, size] of [
 
 test('batch limit: small samples batch, large ones do not', async () => {
   const pipeline = await Pipeline.load(await openModelFolder(path.join(ROOT, 'models', 'tiny-shapes')));
-  assert.equal(pipeline.batchLimit, 8);
+  assert.equal(pipeline.batchLimit(), 8);
   await pipeline.release();
 });

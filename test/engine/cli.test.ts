@@ -79,12 +79,13 @@ describe('prompt-lens errors and cancel', () => {
     assert.match(line, /unet\/model\.onnx is not an ONNX model/);
   });
 
-  test('Ctrl+C after seed 1 of three: exit 130, seed 1 folder kept and said to be complete, nothing else written', async () => {
+  test('Ctrl+C while the first batch of seeds is written: exit 130, that batch kept whole and said to be complete, the next one left nothing', async () => {
     const runs = path.join(dir, 'seed-runs');
-    const file = promptFile(dir, 'seeds.prompt', '---\nseed: [1, 2, 3]\nsteps: 40\n---\na red [circle] and a blue [square]\n');
+    // Nine seeds: tiny-shapes samples 8 per UNet call, then the ninth alone.
+    const file = promptFile(dir, 'seeds.prompt', '---\nseed: [1, 2, 3, 4, 5, 6, 7, 8, 9]\nsteps: 40\n---\na red [circle] and a blue [square]\n');
     let interrupted = false;
     const { code, stdout, stderr } = await cli(['run', file, '--out', runs], (soFar, child) => {
-      // Seed 1's folder and report are printed once written; seed 2 then samples for a second or more.
+      // Seed 1's folder and report are printed once written: the batch's other records are still to come.
       if (!interrupted && soFar.split('\n').length > 2) {
         interrupted = true;
         child.kill('SIGINT');
@@ -92,9 +93,9 @@ describe('prompt-lens errors and cancel', () => {
     });
     assert.equal(code, 130, stderr);
     const printed = stdout.trim().split('\n');
-    assert.equal(printed.length, 2, 'one folder and its report');
-    assert.deepEqual(readdirSync(runs), [path.basename(printed[0])]);
-    assert.ok(existsSync(printed[1]));
-    assert.equal(oneLineError(stderr), 'Cancelled; the run folder printed above is complete; the seed being sampled left no folder.');
+    assert.equal(printed.length, 16, "the first batch's 8 folders and reports");
+    assert.deepEqual(readdirSync(runs).sort(), printed.filter((_, i) => i % 2 === 0).map((folder) => path.basename(folder)).sort());
+    assert.ok(printed.every((p) => existsSync(p)));
+    assert.equal(oneLineError(stderr), 'Cancelled; the 8 run folders printed above are complete; the batch of seeds being sampled left no folder.');
   });
 });

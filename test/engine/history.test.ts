@@ -43,7 +43,7 @@ function fakeResult(prompt: string, objects: [string, number][], seed = 7): RunR
             basis: 'test',
           }
         : undefined,
-    timings: { textEncoderMs: 1, unetMs: 1, decodeMs: 1, totalMs: 3 },
+    timings: { textEncoderMs: 1, unetMs: 1, decodeMs: 1, totalMs: 3, batchSize: 1 },
   };
 }
 

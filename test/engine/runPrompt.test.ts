@@ -15,6 +15,7 @@ import { runPrompt, runPromptSeeds, type RunPromptRequest } from '../../src/engi
 import { ATTENTION_FILE } from '../../src/engine/run/attentionStore';
 import { storedMaps } from '../../src/engine/run/storedView';
 import { seedSummary } from '../../src/engine/run/seedSummary';
+import { runFolderDiff } from './runFolderDiff';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const MODELS = path.join(ROOT, 'models');
@@ -128,6 +129,49 @@ describe('runPrompt on the embedded model', () => {
       seedSummary(runs.map((r) => r.result)),
       /^2 seeds \(3, 5\) · all objects found in \d\/2 · mean overlap \d\.\d{3} · mean weakest activation \d\.\d{3} · \d\/2 seeds may have lost an object \(failure score below [\d.]+(: seeds [\d, ]+)?\) · prompt risk score \d\.\d{3} \((not )?at risk: (above|≤) [\d.]+\)$/,
     );
+  });
+
+  test("a seed list is sampled in batches; each seed's folder holds what a run of that seed alone writes, timings aside", async () => {
+    // Ten seeds on tiny-shapes (8 per UNet call): a batch of 8, then one of 2.
+    const seeds = [3, 5, 8, 13, 21, 34, 55, 89, 144, 233];
+    const runsDir = path.join(work, 'batched');
+    const runs = await runPromptSeeds(request({ text: TEXT.replace('seed: 3', `seed: [${seeds.join(', ')}]`), runsDir }), pipelines);
+    assert.deepEqual(runs.map((r) => r.result.settings.seed), seeds);
+    assert.deepEqual(runs.map((r) => r.result.timings.batchSize), [8, 8, 8, 8, 8, 8, 8, 8, 2, 2]);
+    for (const at of [1, 9]) {
+      const alone = await runPrompt(request({ text: TEXT.replace('seed: 3', `seed: ${seeds[at]}`), runsDir: path.join(work, 'alone') }), pipelines);
+      assert.equal(alone.result.timings.batchSize, 1);
+      assert.equal(runFolderDiff(runs[at].written.folder, alone.written.folder), undefined, `seed ${seeds[at]}`);
+    }
+  });
+
+  test('a cancel during a batch of seeds keeps the batches written before it, whole, and leaves nothing of its own', async () => {
+    const runsDir = path.join(work, 'cancelled-batch');
+    const abort = new AbortController();
+    let steps = 0;
+    const written: number[] = [];
+    await assert.rejects(
+      runPromptSeeds(
+        request({ text: TEXT.replace('seed: 3', `seed: [${Array.from({ length: 12 }, (_, i) => i).join(', ')}]`), runsDir }),
+        pipelines,
+        {
+          signal: abort.signal,
+          // The first batch (seeds 0-7) takes 4 steps; the second is cancelled at its second.
+          onProgress: () => {
+            if (++steps === 6) abort.abort();
+          },
+        },
+        { onWritten: (run) => written.push(run.result.settings.seed) },
+      ),
+      CancelledError,
+    );
+    assert.deepEqual(written, [0, 1, 2, 3, 4, 5, 6, 7]);
+    const folders = await fs.readdir(runsDir);
+    assert.equal(folders.length, 8, 'no staging folder of the cancelled batch is left');
+    for (const folder of folders) {
+      const json = JSON.parse(await fs.readFile(path.join(runsDir, folder, 'run.json'), 'utf8'));
+      assert.ok(existsSync(path.join(runsDir, folder, 'report.html')) && json.settings.seed < 8, `${folder} is a whole run of the first batch`);
+    }
   });
 
   test("a model name from the user's own list resolves to its folder", async () => {

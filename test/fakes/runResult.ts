@@ -27,6 +27,6 @@ export function fakeRunResult(prompt: string, shift = 0): RunResult {
     },
     timeline: { timesteps: [900, 500, 100], height: 2, width: 2, data: Float32Array.from({ length: steps * words.length * 4 }, (_, i) => i / 100) },
     detection: { success: false, objects: [{ object: 'red circle', status: 'found' }, { object: 'blue square', status: 'missing' }], detected: ['red circle'], extra: [] },
-    timings: { textEncoderMs: 1, unetMs: 1, decodeMs: 1, totalMs: 3 },
+    timings: { textEncoderMs: 1, unetMs: 1, decodeMs: 1, totalMs: 3, batchSize: 1 },
   };
 }

@@ -71,8 +71,8 @@ describe('the output folder', () => {
     const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     const error = await runFinetune(request(work, runsDir), pipelines, {
       onTrainingStep: () => trained++,
-      // The first before/after sample is where the disk "fills": everything after training fails from here.
-      onSample: () => {
+      // The first before/after samples are where the disk "fills": everything after training fails from here.
+      onSamples: () => {
         throw full;
       },
     }).then(

@@ -61,11 +61,13 @@ export interface BatchHooks extends Omit<GenerateHooks, 'onAttention'> {
   onAttention?(item: number, captures: AttentionCapture[]): void;
 }
 
+/** A request's share of its batch's time: the batch's figures divided by `batchSize`, the requests it carried. */
 export interface GenerateTimings {
   textEncoderMs: number;
   unetMs: number;
   decodeMs: number;
   totalMs: number;
+  batchSize: number;
 }
 
 export interface GenerateOutput {
@@ -210,12 +212,12 @@ export class Pipeline {
   }
 
   /**
-   * Most requests one UNet call should carry (batchRequests' chunk size). A small model's call leaves the cores
-   * idle between kernels, so batching seeds pays (tiny-shapes, 2 threads: 3.27 ms per sample at batch 2, 2.02 at
-   * batch 32); a large model's call fills them already and batching would only multiply its activation memory.
+   * Most requests of `size` (default the model's) one UNet call should carry. A small model's call leaves the
+   * cores idle between kernels, so batching seeds pays (tiny-shapes, 2 threads: 3.27 ms per sample at batch 2,
+   * 2.02 at batch 32); a large model's call fills them already and batching would only multiply its activation memory.
    */
-  get batchLimit(): number {
-    const [, height, width] = this.sampleShape(undefined);
+  batchLimit(size?: { width: number; height: number }): number {
+    const [, height, width] = this.sampleShape(size);
     return Math.max(1, Math.floor(BATCH_CELLS / (height * width)));
   }
 
@@ -302,7 +304,9 @@ export class Pipeline {
     const decodeStarted = performance.now();
     const images: RasterImage[] = [];
     for (const sample of samples) images.push(await this.decode(sample, channels, height, width));
-    const timings = { textEncoderMs, unetMs, decodeMs: performance.now() - decodeStarted, totalMs: performance.now() - started };
+    const decodeMs = performance.now() - decodeStarted;
+    const share = (ms: number): number => ms / items;
+    const timings = { textEncoderMs: share(textEncoderMs), unetMs: share(unetMs), decodeMs: share(decodeMs), totalMs: share(performance.now() - started), batchSize: items };
     return images.map((image, item) => ({ image, tokenized: text.tokenized[condIndex(item)], timesteps, timings }));
   }
 

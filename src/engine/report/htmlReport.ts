@@ -58,7 +58,7 @@ section.failure{background:#fff;border:1px solid #ddd;border-radius:4px;padding:
 section.failure.flagged{border-color:#c0392b} section.failure h2{font-size:16px;margin:4px 0} tr.flag th,tr.flag td{color:#c0392b;font-weight:bold}
 </style></head><body>
 <h1>${highlight(result)}</h1>
-${result.mapFilter ? `<p class="filtered"><b>Maps filtered: ${esc(result.mapFilter)}</b>${result.filteredFrom ? ` <span class="muted">(sampled again from run ${esc(result.filteredFrom)})</span>` : ''}; the scores keep their own layers and steps.</p>\n` : ''}<p class="muted">${esc(result.model.id)} (${esc(result.model.hash)}) · ${esc(result.provider.name)} · seed ${st.seed} · ${st.steps} DDIM steps · guidance ${st.guidance} · ${Math.round(result.timings.totalMs)} ms · run ${esc(runId)}</p>
+${result.mapFilter ? `<p class="filtered"><b>Maps filtered: ${esc(result.mapFilter)}</b>${result.filteredFrom ? ` <span class="muted">(sampled again from run ${esc(result.filteredFrom)})</span>` : ''}; the scores keep their own layers and steps.</p>\n` : ''}<p class="muted">${esc(result.model.id)} (${esc(result.model.hash)}) · ${esc(result.provider.name)} · seed ${st.seed} · ${st.steps} DDIM steps · guidance ${st.guidance} · ${timeTaken(result.timings)} · run ${esc(runId)}</p>
 ${result.failure ? failureSection(result.failure, st.steps) : ''}
 <div class="top">
 <img class="hero" src="${await inline(runJson.files.imageLarge)}" alt="generated image">
@@ -74,6 +74,12 @@ ${cards.join('\n')}
   const file = path.join(runFolder, REPORT_FILE);
   await fs.writeFile(file, html);
   return file;
+}
+
+/** "310 ms", or "140 ms (its share of 8 sampled together)" for a run sampled in a batch of seeds. */
+export function timeTaken(timings: RunResult['timings']): string {
+  const ms = `${Math.round(timings.totalMs)} ms`;
+  return timings.batchSize > 1 ? `${ms} (its share of ${timings.batchSize} sampled together)` : ms;
 }
 
 function highlight(result: RunResult): string {

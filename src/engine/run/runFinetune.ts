@@ -14,7 +14,7 @@ import { InputError } from './errors';
 import { describeFinetuneSettings, resolveFinetuneSettings, type FinetuneSettings } from './finetuneSettings';
 import { writeRunRecord } from './runRecord';
 import type { RunResult } from './runResult';
-import { openPromptFile, sampleRun, type PromptFileSource, type SampleHooks } from './sampleRun';
+import { inBatches, openPromptFile, sampleBatchSize, sampleRuns, type PromptFileSource, type SampleHooks } from './sampleRun';
 import { OutputFolderError, pathExists, prepareOutputFolder, slug, timestamp, writeStagedFolder } from './stagedFolder';
 
 export interface RunFinetuneRequest extends PromptFileSource {
@@ -28,8 +28,11 @@ export interface RunFinetuneRequest extends PromptFileSource {
 
 export interface RunFinetuneHooks extends SampleHooks {
   onTrainingStep?(step: FinetuneStep, totalSteps: number): void;
-  /** Before each before/after sample: `index` of `total` (0-based), which prompt, seed and side. */
-  onSample?(index: number, total: number, info: { group: PromptGroup; prompt: string; seed: number; side: 'before' | 'after' }): void;
+  /**
+   * Before each batch of before/after samples, sampled together on one side: they are samples `first` to
+   * `first + samples.length - 1` (0-based) of `total`.
+   */
+  onSamples?(first: number, total: number, side: 'before' | 'after', samples: { group: PromptGroup; prompt: string; seed: number }[]): void;
 }
 
 export type PromptGroup = 'trained' | 'held-out' | 'single-object';
@@ -127,29 +130,32 @@ export async function runFinetune(
     async (dir) => {
       await fs.writeFile(path.join(dir, KEYS_FILE), keyBytes);
       keysWritten = true;
-      const total = 2 * seeds.length * groups.reduce((n, [, lines]) => n + lines.length, 0);
+      // Every prompt and seed, base keys then finetuned keys, a batch of them per UNet call (the keys are shared by a call).
+      const cases = groups.flatMap(([group, lines, file]) => lines.flatMap((line) => seeds.map((seed) => ({ group, line, file, seed }))));
+      const total = 2 * cases.length;
       let index = 0;
-      for (const [group, lines, file] of groups) {
-        for (const line of lines) {
-          for (const seed of seeds) {
-            hooks.onStatus?.(`Before/after: "${line.text}", seed ${seed}`);
-            const runSettings = { ...settings, seed };
-            hooks.onSample?.(index++, total, { group, prompt: line.text, seed, side: 'before' });
-            const before = await sampleRun(opened, line, runSettings, file, hooks);
-            hooks.onSample?.(index++, total, { group, prompt: line.text, seed, side: 'after' });
-            const after = await sampleRun(opened, line, runSettings, file, hooks, trained.keys);
-            const beforeRun = await writeRunRecord(before, path.join(dir, 'before'));
-            const afterRun = await writeRunRecord(after, path.join(dir, 'after'));
-            comparisons.push({
-              group,
-              prompt: line.text,
-              seed,
-              before,
-              after,
-              beforeFolder: path.relative(dir, beforeRun.folder),
-              afterFolder: path.relative(dir, afterRun.folder),
-            });
-          }
+      for (const batch of inBatches(cases, sampleBatchSize(pipeline, settings))) {
+        const items = batch.map(({ line, file, seed }) => ({ prompt: line, settings: { ...settings, seed }, file }));
+        const samples = batch.map(({ group, line, seed }) => ({ group, prompt: line.text, seed }));
+        hooks.onStatus?.(`Before/after: ${describeCases(batch)}`);
+        hooks.onSamples?.(index, total, 'before', samples);
+        const before = await sampleRuns(opened, items, hooks);
+        index += batch.length;
+        hooks.onSamples?.(index, total, 'after', samples);
+        const after = await sampleRuns(opened, items, hooks, trained.keys);
+        index += batch.length;
+        for (const [i, { group, line, seed }] of batch.entries()) {
+          const beforeRun = await writeRunRecord(before[i], path.join(dir, 'before'));
+          const afterRun = await writeRunRecord(after[i], path.join(dir, 'after'));
+          comparisons.push({
+            group,
+            prompt: line.text,
+            seed,
+            before: before[i],
+            after: after[i],
+            beforeFolder: path.relative(dir, beforeRun.folder),
+            afterFolder: path.relative(dir, afterRun.folder),
+          });
         }
       }
       await fs.writeFile(path.join(dir, 'finetune.json'), JSON.stringify(finetuneJson(result, pipeline.model), null, 2));
@@ -196,6 +202,15 @@ function afterTrainingError(error: unknown, keptKeys: string | undefined, hooks:
   }
   const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
   return new OutputFolderError(`training finished, but its before/after runs failed (${reason}); ${kept}`);
+}
+
+/** `"a red circle", seed 3` for one case; `3 prompts and seeds ("a red circle", seeds 3, 5; …)` for several. */
+function describeCases(cases: { line: PromptLine; seed: number }[]): string {
+  const prompts = [...new Set(cases.map((c) => c.line.text))].map((text) => {
+    const seeds = cases.filter((c) => c.line.text === text).map((c) => c.seed);
+    return `"${text}", seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')}`;
+  });
+  return cases.length === 1 ? prompts[0] : `${cases.length} prompts and seeds (${prompts.join('; ')})`;
 }
 
 function heldOutPrompts(source: { file: string; text: string }): PromptLine[] {

@@ -8,7 +8,7 @@ import { InputError } from './errors';
 import { writeRunRecord, type WrittenRun } from './runRecord';
 import type { RunResult } from './runResult';
 import { prepareOutputFolder } from './stagedFolder';
-import { openPromptFile, sampleRun, type PromptFileSource, type SampleHooks } from './sampleRun';
+import { inBatches, openPromptFile, sampleBatchSize, sampleRuns, type PromptFileSource, type SampleHooks } from './sampleRun';
 
 export interface RunPromptRequest extends PromptFileSource {
   /** 0-based line of the prompt; a non-prompt line runs the next prompt below it. Default: the first prompt. */
@@ -38,8 +38,10 @@ export interface PromptRun {
 
 /**
  * A run of the prompt for every seed of the file's list (`seed: [1, 2, 3]`; the override's one when given), in
- * order, each written as its own record: composition failures depend on the seed. `limit` caps the count;
- * `onWritten` hears of each record as soon as it is written (a cancel keeps the ones before it).
+ * order, each written as its own record: composition failures depend on the seed. The seeds are sampled in
+ * batches (one UNet call per step carries several, see sampleBatchSize), and a batch's records are written once
+ * it is sampled: a cancel drops the batch in flight and keeps the records before it. `limit` caps the count;
+ * `onWritten` hears of each record as soon as it is written.
  */
 export async function runPromptSeeds(
   request: RunPromptRequest,
@@ -52,16 +54,25 @@ export async function runPromptSeeds(
   const prompt = pickPrompt(opened.parsed.prompts, request.line, request.file);
   const seeds = opened.seeds.slice(0, options.limit ?? Infinity);
   const runs: PromptRun[] = [];
-  for (const [i, seed] of seeds.entries()) {
-    if (seeds.length > 1) hooks.onStatus?.(`Seed ${seed} (${i + 1} of ${seeds.length})…`);
-    const sampled = await sampleRun(opened, prompt, { ...opened.settings, seed }, request.file, hooks, undefined, { selection: request.selection, storeAttention: true });
-    const result = request.filteredFrom ? { ...sampled, filteredFrom: path.basename(request.filteredFrom) } : sampled;
-    hooks.onStatus?.('Writing the run record…');
-    const run = { result, written: await writeRunRecord(result, request.runsDir) };
-    runs.push(run);
-    options.onWritten?.(run, i, seeds.length);
+  for (const batch of inBatches(seeds, sampleBatchSize(opened.pipeline, opened.settings))) {
+    if (seeds.length > 1) hooks.onStatus?.(`${describeBatch(batch, runs.length, seeds.length)}…`);
+    const items = batch.map((seed) => ({ prompt, settings: { ...opened.settings, seed }, file: request.file }));
+    const sampled = await sampleRuns(opened, items, hooks, undefined, { selection: request.selection, storeAttention: true });
+    hooks.onStatus?.(sampled.length === 1 ? 'Writing the run record…' : `Writing ${sampled.length} run records…`);
+    for (const result of sampled) {
+      const recorded = request.filteredFrom ? { ...result, filteredFrom: path.basename(request.filteredFrom) } : result;
+      const run = { result: recorded, written: await writeRunRecord(recorded, request.runsDir) };
+      runs.push(run);
+      options.onWritten?.(run, runs.length - 1, seeds.length);
+    }
   }
   return runs;
+}
+
+/** "Seed 8 (3 of 3)" or "Seeds 3, 5 (1–2 of 3)": a batch of seeds, `before` seeds after the first. */
+function describeBatch(batch: number[], before: number, of: number): string {
+  const place = batch.length === 1 ? `${before + 1}` : `${before + 1}–${before + batch.length}`;
+  return `${batch.length === 1 ? 'Seed' : 'Seeds'} ${batch.join(', ')} (${place} of ${of})`;
 }
 
 function pickPrompt(prompts: PromptLine[], line: number | undefined, file: string): PromptLine {

@@ -4,7 +4,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import * as path from 'node:path';
 import { checkImage, parseCaption, type DetectionReport, type DetectorWorld } from '../detector';
 import { usesGuidance } from '../pipeline/guidance';
-import { CancelledError, type GenerateProgress, type Pipeline } from '../pipeline/pipeline';
+import { CancelledError, type AttentionCapture, type GenerateProgress, type Pipeline } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import { ModelError } from '../model/modelFolder';
 import { modelDefaultsPath, readModelDetectorWorld, readModelScores, type ModelScores } from '../model/modelDefaults';
@@ -127,9 +127,16 @@ function modelInputError(error: unknown, file: string, modelAt: SourceRange | un
     : new InputError(`${file}: the default model: ${message}`, undefined, { cause: error });
 }
 
+/** One prompt and seed of a batch, and the file its prompt comes from (for messages). */
+export interface SampleItem {
+  prompt: PromptLine;
+  settings: RunSettings;
+  file: string;
+}
+
 /** Samples one prompt with attention capture and analysis; `keys` overlays finetuned key projections. */
 export async function sampleRun(
-  { pipeline, world, scoreRecipes }: SampledModel,
+  model: SampledModel,
   prompt: PromptLine,
   settings: RunSettings,
   file: string,
@@ -137,30 +144,50 @@ export async function sampleRun(
   keys?: Map<string, Float32Array>,
   options: { selection?: SelectionOptions; storeAttention?: boolean } = {},
 ): Promise<RunResult> {
+  const [result] = await sampleRuns(model, [{ prompt, settings, file }], hooks, keys, options);
+  return result;
+}
+
+/**
+ * Samples several prompts or seeds in one UNet call per step (Pipeline.generateBatch), each with its own
+ * attention analysis; each result is what `sampleRun` makes of its item alone, to float rounding, with its share
+ * of the batch's time. The items must share steps, eta, size and whether they use guidance (see sampleBatchSize
+ * for how many fit).
+ */
+export async function sampleRuns(
+  { pipeline, world, scoreRecipes }: SampledModel,
+  items: readonly SampleItem[],
+  hooks: SampleHooks = {},
+  keys?: Map<string, Float32Array>,
+  options: { selection?: SelectionOptions; storeAttention?: boolean } = {},
+): Promise<RunResult[]> {
   const { selection, storeAttention } = options;
-  const [, sampleH, sampleW] = pipeline.sampleShape(settings.size);
-  const tokenized = pipeline.tokenizer.encode(prompt.text);
-  const lost = prompt.objects.filter((o) => pipeline.tokenizer.tokenIndicesForSpan(tokenized, o.start, o.end).length === 0);
-  if (lost.length > 0) {
-    throw new InputError(`[${lost[0].word}] falls beyond the model's ${pipeline.tokenizer.maxLength}-token limit and would be cut off`, {
-      file,
-      line: prompt.line,
-      column: lost[0].column,
+  const analyses = items.map(({ prompt, settings, file }) => {
+    const [, sampleH, sampleW] = pipeline.sampleShape(settings.size);
+    const tokenized = pipeline.tokenizer.encode(prompt.text);
+    const lost = prompt.objects.filter((o) => pipeline.tokenizer.tokenIndicesForSpan(tokenized, o.start, o.end).length === 0);
+    if (lost.length > 0) {
+      throw new InputError(`[${lost[0].word}] falls beyond the model's ${pipeline.tokenizer.maxLength}-token limit and would be cut off`, {
+        file,
+        line: prompt.line,
+        column: lost[0].column,
+      });
+    }
+    return new AttentionAnalysis({
+      prompt: prompt.text,
+      objects: prompt.objects,
+      tokenized,
+      steps: settings.steps,
+      sampleH,
+      sampleW,
+      selection,
+      storeAttention,
+      ...(scoreRecipes ? { scoreRecipes, scoreRecipesFile: modelDefaultsPath(pipeline.model.root) } : {}),
     });
-  }
-  const analysis = new AttentionAnalysis({
-    prompt: prompt.text,
-    objects: prompt.objects,
-    tokenized,
-    steps: settings.steps,
-    sampleH,
-    sampleW,
-    selection,
-    storeAttention,
-    ...(scoreRecipes ? { scoreRecipes, scoreRecipesFile: modelDefaultsPath(pipeline.model.root) } : {}),
   });
-  hooks.onStatus?.(`Sampling ${settings.steps} steps…`);
-  const request = {
+  const { steps } = items[0].settings;
+  hooks.onStatus?.(items.length === 1 ? `Sampling ${steps} steps…` : `Sampling ${items.length} images together, ${steps} steps…`);
+  const requests = items.map(({ prompt, settings }) => ({
     prompt: prompt.text,
     negativePrompt: settings.negative,
     seed: settings.seed,
@@ -169,36 +196,62 @@ export async function sampleRun(
     eta: settings.eta,
     ...(settings.size !== undefined ? { size: settings.size } : {}),
     ...(keys ? { keys } : {}),
+  }));
+  const hooksForBatch = {
+    signal: hooks.signal,
+    onProgress: hooks.onProgress,
+    onAttention: (item: number, captures: AttentionCapture[]) => analyses[item].onAttention(captures),
   };
-  const hooksForRun = { signal: hooks.signal, onProgress: hooks.onProgress, onAttention: analysis.onAttention };
-  const output = await pipeline.generate(request, hooksForRun).catch((error: unknown) => {
+  const outputs = await pipeline.generateBatch(requests, hooksForBatch).catch((error: unknown) => {
     // The selection is checked against the layers once the first step shows them.
     if (error instanceof ScoreRecipeError) throw new InputError(error.message);
     throw error instanceof SelectionError ? new InputError(`selection: ${error.message}`) : error;
   });
-  const detection = detect(prompt.text, output.image, world);
-  const analysed = analysis.finish();
-  // NaN or infinite attention means a broken model or key overlay: its black image is no result to record.
-  const broken = analysed.words.find((w) => w.map.some((v) => !Number.isFinite(v)));
-  if (broken || (analysed.scores && !Number.isFinite(analysed.scores.overlap))) {
-    const by = keys ? 'the finetuned key set' : `the model ${pipeline.model.id}`;
-    throw new InputError(`${file}:${prompt.line + 1}: sampling "${prompt.text}" with ${by} gave NaN or infinite attention${broken ? ` (the map of "${broken.word}")` : ''}; nothing was written`);
+  return items.map(({ prompt, settings, file }, item) => {
+    const output = outputs[item];
+    const analysis = analyses[item];
+    const detection = detect(prompt.text, output.image, world);
+    const analysed = analysis.finish();
+    // NaN or infinite attention means a broken model or key overlay: its black image is no result to record.
+    const broken = analysed.words.find((w) => w.map.some((v) => !Number.isFinite(v)));
+    if (broken || (analysed.scores && !Number.isFinite(analysed.scores.overlap))) {
+      const by = keys ? 'the finetuned key set' : `the model ${pipeline.model.id}`;
+      throw new InputError(`${file}:${prompt.line + 1}: sampling "${prompt.text}" with ${by} gave NaN or infinite attention${broken ? ` (the map of "${broken.word}")` : ''}; nothing was written`);
+    }
+    const result: RunResult = {
+      prompt: prompt.text,
+      objects: prompt.objects.map(({ word, start, end }) => ({ word, start, end })),
+      source: { file, line: prompt.line + 1 },
+      settings,
+      model: { id: pipeline.model.id, path: pipeline.model.root, hash: pipeline.model.hash },
+      provider: pipeline.provider,
+      image: output.image,
+      tokens: output.tokenized.tokens.map((t, index) => ({ index, id: t.id, text: t.text })),
+      ...analysed,
+      ...(detection ? { detection } : {}),
+      timings: output.timings,
+    };
+    hooks.onAnalysis?.(analysis);
+    return result;
+  });
+}
+
+/**
+ * Seeds (or prompts) of `settings` one UNet call carries: the pipeline's batch limit for the size, fewer where
+ * the batch's attention would not fit the memory limit (one always fits: openPromptFile checked it).
+ */
+export function sampleBatchSize(pipeline: Pipeline, settings: RunSettings): number {
+  for (let samples = pipeline.batchLimit(settings.size); samples > 1; samples--) {
+    if (!sampleMemoryProblem(pipeline, settings, samples)) return samples;
   }
-  const result: RunResult = {
-    prompt: prompt.text,
-    objects: prompt.objects.map(({ word, start, end }) => ({ word, start, end })),
-    source: { file, line: prompt.line + 1 },
-    settings,
-    model: { id: pipeline.model.id, path: pipeline.model.root, hash: pipeline.model.hash },
-    provider: pipeline.provider,
-    image: output.image,
-    tokens: output.tokenized.tokens.map((t, index) => ({ index, id: t.id, text: t.text })),
-    ...analysed,
-    ...(detection ? { detection } : {}),
-    timings: output.timings,
-  };
-  hooks.onAnalysis?.(analysis);
-  return result;
+  return 1;
+}
+
+/** `items` cut into consecutive batches of at most `size`. */
+export function inBatches<T>(items: readonly T[], size: number): T[][] {
+  const batches: T[][] = [];
+  for (let first = 0; first < items.length; first += size) batches.push(items.slice(first, first + size));
+  return batches;
 }
 
 /**
@@ -226,16 +279,27 @@ function summarise(report: DetectionReport): RunDetection {
  * with the estimate and the limit, where the size was set.
  */
 function checkSampleMemory(pipeline: Pipeline, settings: RunSettings, file: string, origin: { where?: SourceRange; defaultsFile?: string }): void {
-  const [, height, width] = pipeline.sampleShape(settings.size);
-  const batch = usesGuidance(settings.guidance) ? 2 : 1;
-  const estimate = estimateSampleMemory({ height, width, batch, tokens: pipeline.tokenizer.maxLength, layers: pipeline.instrumented.layers });
-  const problem = memoryProblem(estimate, sampleMemoryLimit(), bufferConstants.MAX_LENGTH);
+  const problem = sampleMemoryProblem(pipeline, settings, 1);
   if (!problem) return;
+  const [, height, width] = pipeline.sampleShape(settings.size);
   const size = settings.size ? `${settings.size.width}x${settings.size.height}` : `the model's ${width}x${height}-cell default`;
-  const message = `size: ${size} at batch ${batch} ${problem}; choose a smaller size`;
+  const message = `size: ${size} at batch ${guidanceBatch(settings)} ${problem}; choose a smaller size`;
   const { where, defaultsFile } = origin;
   if (defaultsFile) throw new InputError(`${defaultsFile}: "defaults.${message}`.replace('size: ', 'size": '));
   throw new InputError(where ? message : `${file}: ${message}`, where && { file, line: where.line, column: where.column });
+}
+
+/** UNet samples per image: the unconditional and the conditional one with guidance. */
+function guidanceBatch(settings: RunSettings): number {
+  return usesGuidance(settings.guidance) ? 2 : 1;
+}
+
+/** Why `images` sampled together at `settings` would not fit in memory, or undefined when they fit. */
+function sampleMemoryProblem(pipeline: Pipeline, settings: RunSettings, images: number): string | undefined {
+  const [, height, width] = pipeline.sampleShape(settings.size);
+  const batch = images * guidanceBatch(settings);
+  const estimate = estimateSampleMemory({ height, width, batch, tokens: pipeline.tokenizer.maxLength, layers: pipeline.instrumented.layers });
+  return memoryProblem(estimate, sampleMemoryLimit(), bufferConstants.MAX_LENGTH);
 }
 
 /** A size the model cannot take is reported where it was set: the file's `size:` or the model's defaults file. */

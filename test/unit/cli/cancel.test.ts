@@ -6,8 +6,8 @@ import { CancelledError } from '../../../src/engine/pipeline/pipeline';
 describe('Ctrl+C in prompt-lens', () => {
   test('messages say which folders are complete', () => {
     assert.equal(cancelledMessage('run', 0, false), 'Cancelled; no run folder was written.');
-    assert.equal(cancelledMessage('run', 1, false), 'Cancelled; the run folder printed above is complete; the seed being sampled left no folder.');
-    assert.equal(cancelledMessage('run', 2, false), 'Cancelled; the 2 run folders printed above are complete; the seed being sampled left no folder.');
+    assert.equal(cancelledMessage('run', 1, false), 'Cancelled; the run folder printed above is complete; the batch of seeds being sampled left no folder.');
+    assert.equal(cancelledMessage('run', 2, false), 'Cancelled; the 2 run folders printed above are complete; the batch of seeds being sampled left no folder.');
     assert.equal(cancelledMessage('run', 1, true), 'Cancelled too late: the last run had finished, and the run folder printed above is complete.');
     assert.equal(cancelledMessage('finetune', 0, false), 'Cancelled; no finetune folder was written.');
     assert.equal(cancelledMessage('finetune', 1, true), 'Cancelled too late: the finetune had finished, and its folder printed above is complete.');

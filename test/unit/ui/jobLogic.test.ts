@@ -17,7 +17,7 @@ describe('status bar item', () => {
     assert.equal(statusBarText([job({})]), '$(sync~spin) Prompt Lens: starting…');
     // Sampling the base images after training: the phase, not a training step.
     assert.equal(
-      statusBarText([job({ kind: 'finetune', step: 1, totalSteps: 20, detail: samplingDetail(1, 6, 1, 20, 'before') })]),
+      statusBarText([job({ kind: 'finetune', step: 1, totalSteps: 20, detail: samplingDetail(1, 1, 6, 1, 20, 'before') })]),
       '$(sync~spin) Prompt Lens: Finetune · sampling 1/6 · base · step 1/20',
     );
     // Before the first step: what it is doing (shortened).
@@ -32,9 +32,10 @@ describe('status bar item', () => {
   test('progress details', () => {
     assert.equal(trainingDetail(3, 10, 0.50449), 'training step 3/10 · loss 0.5045');
     assert.equal(trainingDetail(3, 10, Number.NaN), 'training step 3/10 · loss NaN');
-    assert.equal(samplingDetail(2, 6, 4, 8), 'sampling 2/6 · step 4/8');
-    assert.equal(samplingDetail(1, 1, 4, 8), 'sampling · step 4/8');
-    assert.equal(samplingDetail(3, 6, 1, 8, 'after'), 'sampling 3/6 · finetuned · step 1/8');
+    assert.equal(samplingDetail(2, 1, 6, 4, 8), 'sampling 2/6 · step 4/8');
+    assert.equal(samplingDetail(1, 1, 1, 4, 8), 'sampling · step 4/8');
+    assert.equal(samplingDetail(3, 1, 6, 1, 8, 'after'), 'sampling 3/6 · finetuned · step 1/8');
+    assert.equal(samplingDetail(4, 3, 6, 2, 8, 'before'), 'sampling 4–6/6 · base · step 2/8');
   });
 });
 
