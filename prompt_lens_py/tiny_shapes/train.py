@@ -253,7 +253,7 @@ def main():
         ctx = te(ids)[0]
         grounded = a.ground_weight > 0 or a.pixel_weight > 0
         coverage = [s["coverage"] for s in made] if grounded else None
-        loss, l_token, l_pixel, _ = denoising_loss(un, xt, t, ctx, noise, w_t, coverage, positions, a.ground_weight, a.pixel_weight, grounded)
+        loss, l_token, l_pixel, mse = denoising_loss(un, xt, t, ctx, noise, w_t, coverage, positions, a.ground_weight, a.pixel_weight, grounded)
         if grounded:
             tok_acc += float(l_token)
             pix_acc += float(l_pixel)
@@ -267,7 +267,7 @@ def main():
             ema_p = list(ema_te.parameters()) + list(ema_un.parameters())
             torch._foreach_mul_(ema_p, d)
             torch._foreach_add_(ema_p, [p.detach() for p in params], alpha=1 - d)
-        loss_acc += float(per.mean())
+        loss_acc += mse
         n_acc += 1
         if step % 50 == 0:
             el = time.time() - t_log
