@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from prompt_lens_py.neglect_shapes import world
-from prompt_lens_py.tiny_shapes.model import TextConfig, UNetConfig, build
+from prompt_lens_py.tiny_shapes.model import TinyUNetConfig, build, text_config
 
 
 def renders(n: int, size: int, seed: int):
@@ -88,7 +88,7 @@ def separability(size: int, steps: int, n_train: int = 24000, n_test: int = 4000
 
 def step_time(size: int, batch: int = 32, reps: int = 12) -> float:
     torch.manual_seed(0)
-    te, un = build(TextConfig(vocab_size=600), UNetConfig(sample_size=size))
+    te, un = build(text_config(vocab_size=600), TinyUNetConfig(sample_size=size))
     te.requires_grad_(False)
     opt = torch.optim.AdamW(un.parameters(), 1e-4)
     ids = torch.randint(0, 600, (batch, 16))

@@ -4,7 +4,7 @@ Stable Diffusion conditions on CLIP's text encoder, trained only to match a whol
 (through its pooled end-token state) and kept frozen while the UNet learns. Its per-token states, which the
 UNet's cross-attention reads, are never trained for themselves; CLIP reads captions roughly as bags of words
 and binds attributes poorly. This stage reproduces that: tiny-shapes' CLIP-like causal text encoder
-(`model.CLIPTextModel`) and a small CNN image tower are trained together with CLIP's symmetric contrastive
+(`CLIPTextModel`) and a small CNN image tower are trained together with CLIP's symmetric contrastive
 loss (learned temperature) on scenes of this world (80% single objects, 20% seen pairs, noisy captions; the
 held-out pairs never appear). Equal captions in a batch are all positives (50 single-object captions
 repeat often). Only the text encoder is used afterwards; the image tower is kept in the file for analysis.
@@ -23,8 +23,11 @@ import torch
 import torch.nn.functional as F
 
 from prompt_lens_py.neglect_shapes import world
-from prompt_lens_py.tiny_shapes.model import TextConfig, CLIPTextModel, configs_to_dict, count_params, UNetConfig
-from prompt_lens_py.tiny_shapes.train import Logger, lr_at
+from prompt_lens_py.sd import count_params
+from prompt_lens_py.sd.text_encoder import CLIPTextModel, TextConfig
+from prompt_lens_py.tiny_shapes.model import TinyUNetConfig, configs_to_dict, text_config
+from prompt_lens_py.training.output import Logger, atomic_save, half_state
+from prompt_lens_py.training.recipe import adamw, lr_at
 
 
 class ImageTower(torch.nn.Module):
@@ -115,11 +118,9 @@ def main():
     log = Logger(a.log)
     tok = nc.tokenizer()
     torch.manual_seed(a.seed)
-    tc = TextConfig(vocab_size=len(tok.encoder))
+    tc = text_config(vocab_size=len(tok.encoder))
     model = MiniClip(tc)
-    decay = [p for p in model.parameters() if p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": no_decay, "weight_decay": 0.0}], lr=a.lr)
+    opt = adamw(list(model.parameters()), a.lr, a.wd)
     log(f"text params {count_params(model.text)} image tower {count_params(model.image)} args {vars(a)}")
     t_log, acc, n_acc = time.time(), 0.0, 0
     for step in range(a.steps):
@@ -141,12 +142,11 @@ def main():
             t_log, acc, n_acc = time.time(), 0.0, 0
         if (step + 1) % a.eval_every == 0 or step + 1 == a.steps:
             log(f"retrieval at step {step + 1}: {retrieval(model, tok)}")
-    half = lambda m: {k: v.half() for k, v in m.state_dict().items()}  # noqa: E731
-    nc.atomic_save({
-        "config": configs_to_dict(tc, UNetConfig()),
-        "text_encoder": half(model.text),
-        "text_projection": half(model.text_projection),
-        "image_tower": half(model.image),
+    atomic_save({
+        "config": configs_to_dict(tc, TinyUNetConfig()),
+        "text_encoder": half_state(model.text.state_dict()),
+        "text_projection": half_state(model.text_projection.state_dict()),
+        "image_tower": half_state(model.image.state_dict()),
         "logit_scale": float(model.logit_scale),
         "steps": a.steps,
         "args": vars(a),

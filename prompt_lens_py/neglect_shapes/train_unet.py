@@ -4,18 +4,18 @@
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python3 -m prompt_lens_py.neglect_shapes.train_unet --steps 30000   # a fresh run
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python3 -m prompt_lens_py.neglect_shapes.train_unet --resume        # continue it
 
-tiny-shapes' recipe (its train.py), with SD's conditioning: epsilon prediction, DDPM linear betas (T = 1000),
-min-SNR weighting (gamma 5), AdamW (lr 1e-3, weight decay 0.01 on matrices), gradient clipping at 1.0,
-warm-up then cosine decay to --lr-min over --steps, batch 32, caption dropped to "" with probability 0.1,
-EMA 0.999 of the weights (the exported ones). The text encoder is frozen (`models/neglect-shapes/train/text-encoder-fp16.pt`), so a
-caption's hidden states are computed once and cached.
+The recipe both embedded models share (prompt_lens_py.training.recipe), with SD's conditioning: epsilon
+prediction, DDPM linear betas (T = 1000), min-SNR weighting (gamma 5), AdamW (lr 1e-3, weight decay 0.01 on
+matrices), gradient clipping at 1.0, warm-up then cosine decay to --lr-min over --steps, batch 32, caption dropped
+to "" with probability 0.1, EMA 0.999 of the weights (the exported ones). The text encoder is frozen
+(models/neglect-shapes/train/text-encoder-fp16.pt), so a caption's hidden states are computed once and cached.
 
-Grounding: TokenCompose's token and pixel terms (tiny-shapes' grounding.py) on one-object scenes with a clean
+Grounding: TokenCompose's token and pixel terms (prompt_lens_py.training.grounding) on one-object scenes with a clean
 caption only, standing in for what SD's scale gives it (word maps that localise). Two-object scenes never get
 a grounding loss: nothing teaches the model to keep two objects' maps apart, as nothing teaches SD.
 
-Checkpoint: `--ckpt` (default models/neglect-shapes/train/weights-fp16.pt), weights only, fp16: config, step, frozen text encoder,
-raw and EMA UNet, the run's arguments; written atomically (temporary file, then rename) every --ckpt-min
+Checkpoint: `--ckpt` (default models/neglect-shapes/train/weights-fp16.pt), weights only, fp16: config, step,
+frozen text encoder, raw and EMA UNet, the run's arguments; written atomically (temporary file, then rename) every --ckpt-min
 minutes, on SIGTERM/SIGINT and at the end. `--resume` continues from it: same arguments (those stored), the
 step count, the learning-rate schedule and the EMA; batch i is always rng([seed, i]), so the data continue
 too. The optimizer state is not stored, so Adam restarts: the learning rate is ramped up again over
@@ -35,9 +35,12 @@ from prompt_lens_py.neglect_shapes import common as nc  # before torch: one thre
 import torch
 
 from prompt_lens_py.neglect_shapes import world
-from prompt_lens_py.tiny_shapes.grounding import denoising_loss
-from prompt_lens_py.tiny_shapes.model import CLIPTextModel, UNetConfig, UNet2DConditionModel, configs_from_dict, configs_to_dict, count_params
-from prompt_lens_py.tiny_shapes.train import Logger, alphas_cumprod, lr_at
+from prompt_lens_py.sd import count_params
+from prompt_lens_py.sd.text_encoder import CLIPTextModel
+from prompt_lens_py.tiny_shapes.model import TinyUNetConfig, build_unet, configs_from_dict, configs_to_dict
+from prompt_lens_py.training.grounding import denoising_loss
+from prompt_lens_py.training.output import Logger, atomic_save, half_state
+from prompt_lens_py.training.recipe import adamw, alphas_cumprod, ema_update, lr_at, min_snr_weights
 
 # arguments taken from the command line even when resuming; every other one comes from the checkpoint
 RUNTIME_ARGS = ("resume", "ckpt", "ckpt_min", "max_steps", "snapshot_every", "snapshot_dir", "log", "rewarm")
@@ -70,10 +73,6 @@ def parse():
     return ap.parse_args()
 
 
-def half(sd: dict) -> dict:
-    return {k: v.detach().half() if v.is_floating_point() else v for k, v in sd.items()}
-
-
 def grounding_positions(ids: np.ndarray, scene: dict, colour_ids: set, shape_ids: set):
     """[(object 0, colour position), (object 0, shape position)] for a clean one-object caption, else []."""
     if len(scene["objects"]) != 1 or scene["noise"]:
@@ -98,13 +97,13 @@ def main():
     else:
         tck = torch.load(a.text, map_location="cpu")
         tc, _ = configs_from_dict(tck["config"])
-        uc = UNetConfig(sample_size=world.SIZE, block_out_channels=tuple(int(c) for c in a.channels.split(",")))
+        uc = TinyUNetConfig(sample_size=world.SIZE, block_out_channels=tuple(int(c) for c in a.channels.split(",")))
         text_sd = tck["text_encoder"]
     torch.manual_seed(a.seed)
     te = CLIPTextModel(tc)
     te.load_state_dict({k: v.float() for k, v in text_sd.items()})
     te.eval().requires_grad_(False)
-    un = UNet2DConditionModel(uc)
+    un = build_unet(uc)
     ema = copy.deepcopy(un).eval().requires_grad_(False)
     step = 0
     if ck is not None:
@@ -114,16 +113,13 @@ def main():
     resumed_at = step if ck is not None else None
     trained_s = float(ck.get("train_seconds", 0.0)) if ck is not None else 0.0
     params = list(un.parameters())
-    decay = [p for p in params if p.ndim >= 2]
-    no_decay = [p for p in params if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": no_decay, "weight_decay": 0.0}], lr=a.lr)
+    opt = adamw(params, a.lr, a.wd)
     max_steps = a.max_steps or a.steps
     log(f"pid {os.getpid()} unet params {count_params(un)} text params {count_params(te)} (frozen) start step {step} "
         f"schedule {a.steps} stop at {max_steps} args {vars(a)}")
 
-    ac = alphas_cumprod("cpu")
-    snr = ac / (1 - ac)
-    w_t = torch.clamp(snr, max=a.min_snr) / snr if a.min_snr > 0 else torch.ones_like(snr)
+    ac = alphas_cumprod()
+    w_t = min_snr_weights(ac, a.min_snr)
     colour_ids = {tok.encoder[c + "</w>"] for c in world.COLOURS}
     shape_ids = {tok.encoder[s + "</w>"] for s in world.SHAPES}
     grounded = a.ground_weight > 0 or a.pixel_weight > 0
@@ -138,13 +134,13 @@ def main():
         return torch.stack([cache[c] for c in captions])
 
     def save(path: str) -> None:
-        nc.atomic_save({
+        atomic_save({
             "format": "neglect-shapes weights (fp16, no optimizer state)",
             "config": configs_to_dict(tc, uc),
             "step": step,
-            "text_encoder": half(te.state_dict()),
-            "unet": half(un.state_dict()),
-            "ema_unet": half(ema.state_dict()),
+            "text_encoder": half_state(te.state_dict()),
+            "unet": half_state(un.state_dict()),
+            "ema_unet": half_state(ema.state_dict()),
             "args": vars(a),
             "train_seconds": trained_s,
         }, path)
@@ -193,11 +189,7 @@ def main():
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
-        d = min(a.ema, (1 + step) / (10 + step))
-        with torch.no_grad():
-            ema_p = list(ema.parameters())
-            torch._foreach_mul_(ema_p, d)
-            torch._foreach_add_(ema_p, [p.detach() for p in params], alpha=1 - d)
+        ema_update(list(ema.parameters()), params, step, a.ema)
         acc["mse"] += mse
         acc["n"] += 1
         trained_s += time.time() - t0

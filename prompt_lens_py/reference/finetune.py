@@ -15,14 +15,14 @@ What it does, per step (faithful to the official settings, without the two defec
 - trainable: only `attn2.to_k.weight` of every cross-attention layer (7 here); everything else frozen,
   text encoder included (its outputs are computed once per prompt).
 - batch of --batch (4) real samples; sample b of step s trains pair (s*B + b) mod P, prompt from
-  --template ("a {A} and a {B}"), the object tokens found by position (common.object_positions);
+  --template ("a {A} and a {B}"), the object tokens found by position (prompts.object_positions);
 - no images: x0 = --x0-scale * N(0, I) (default 0.05 = 0.18215 x this model's pixel std 0.272: the
-  official latent recipe's ratio to the data's std, see common.X0_SCALE), eps ~ N(0, I),
+  official latent recipe's ratio to the data's std, see sepen_loss.X0_SCALE), eps ~ N(0, I),
   t ~ Uniform{0..999} per sample, x_t = sqrt(ab_t) x0 + sqrt(1 - ab_t) eps; one UNet forward per sample
   (the four samples go through one batched call);
 - maps: the 16x16 cross-attention layers (down_blocks.0.attentions.0, up_blocks.1.attentions.{0,1}),
   averaged over those layers, heads kept, raw probabilities, every sample's own (conditional) maps;
-- L = 1.0 L_sep + 0.5 L_en per sample (common.sepen_loss), averaged over the batch;
+- L = 1.0 L_sep + 0.5 L_en per sample (sepen_loss.py), averaged over the batch;
   optional + --norm-weight * L_norm, L_norm = mean((eps_theta(x_t,t,c_single) - eps_frozen(x_t,t,c_single))^2)
   on a single-object prompt (--single-template "a {A}", the object alternating by sample);
 - AdamW (betas 0.9/0.999, eps 1e-8, weight decay 1e-2), constant --lr, grad-norm clip 1.0.
@@ -60,7 +60,14 @@ import torch
 import torch.nn.functional as F
 
 from prompt_lens_py.paths import TINY_SHAPES
-from prompt_lens_py.reference import common as C
+from prompt_lens_py.reference.capture import AttnCapture, cross_attention_layers, key_weight_name, local_probs
+from prompt_lens_py.reference.model_folder import load_model, scheduler, tokenizer
+from prompt_lens_py.reference.noise import noise_for_seeds
+from prompt_lens_py.reference.prompts import object_positions, pair_prompt, read_pairs
+from prompt_lens_py.reference.sampler import Pipeline
+from prompt_lens_py.reference.sepen_loss import W_EN, W_SEP, X0_SCALE, grid_layers, loss_from_capture
+from prompt_lens_py.safetensors import write_safetensors
+from prompt_lens_py.tiny_shapes.quality import detect
 
 DEFAULT_PAIRS = "red circle|blue square;green triangle|yellow circle"
 DEFAULT_HELD_OUT = "blue triangle|yellow square;red square|green circle"
@@ -69,7 +76,7 @@ DEFAULT_HELD_OUT = "blue triangle|yellow square;red square|green circle"
 def parse(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=TINY_SHAPES, help="model folder (tokenizer, scheduler, train/weights-fp16.pt)")
-    ap.add_argument("--weights", default="auto", help="weights file, checkpoint, random:SEED or auto (common.resolve_weights)")
+    ap.add_argument("--weights", default="auto", help="weights file, checkpoint, random:SEED or auto (model_folder.resolve_weights)")
     ap.add_argument("--raw", action="store_true", help="use the raw weights instead of the EMA")
     ap.add_argument("--pairs", default=None, help=f"'A|B;C|D' (default {DEFAULT_PAIRS!r})")
     ap.add_argument("--pairs-file", default=None, help="one 'A|B' per line ('#' comments)")
@@ -81,10 +88,10 @@ def parse(argv=None):
     ap.add_argument("--lr", type=float, default=3e-5, help="constant; see 'Learning rate' in the module docstring")
     ap.add_argument("--weight-decay", type=float, default=1e-2)
     ap.add_argument("--clip", type=float, default=1.0)
-    ap.add_argument("--w-sep", type=float, default=C.W_SEP)
-    ap.add_argument("--w-en", type=float, default=C.W_EN)
+    ap.add_argument("--w-sep", type=float, default=W_SEP)
+    ap.add_argument("--w-en", type=float, default=W_EN)
     ap.add_argument("--norm-weight", type=float, default=0.0, help="L_norm weight (official large-scale 0.5; 0 = off)")
-    ap.add_argument("--x0-scale", type=float, default=C.X0_SCALE)
+    ap.add_argument("--x0-scale", type=float, default=X0_SCALE)
     ap.add_argument("--grid", type=int, default=16, help="query grid of the loss's layers")
     ap.add_argument("--gradient", choices=("full", "local"), default="full",
                     help="full autograd (reference), or the engine's layer-local gradient (then only the --grid layers' "
@@ -114,12 +121,12 @@ class Prompts:
             ids = torch.tensor([self.tok(prompt)], dtype=torch.int64)
             with torch.no_grad():
                 e = self.te(ids)[0][0]
-            self.cache[prompt] = (e, C.object_positions(self.tok, prompt))
+            self.cache[prompt] = (e, object_positions(self.tok, prompt))
         return self.cache[prompt]
 
 
 def trainable_keys(un, only: list[str] | None = None):
-    layers = [(n, m) for n, m in C.cross_attention_layers(un) if only is None or n in only]
+    layers = [(n, m) for n, m in cross_attention_layers(un) if only is None or n in only]
     params = []
     for _, m in layers:
         m.to_k.weight.requires_grad_(True)
@@ -133,16 +140,16 @@ def forward_loss(un, prompts: Prompts, texts, x_t, t, a, local: bool = False):
     queries and text embedding with that layer's to_k weight as the only variable."""
     es, pos = zip(*(prompts.get(p) for p in texts))
     if local:
-        with torch.no_grad(), C.AttnCapture(un) as cap:
+        with torch.no_grad(), AttnCapture(un) as cap:
             out = un(x_t, t, torch.stack(es))
-        layers = C.grid_layers(cap, a.grid)
-        mods = dict(C.cross_attention_layers(un))
-        probs = C.local_probs(cap, layers, {n: mods[n].to_k.weight for n in layers})
-        loss, det, _ = C.loss_from_capture(cap, list(pos), a.grid, layers, a.w_sep, a.w_en, probs)
+        layers = grid_layers(cap, a.grid)
+        mods = dict(cross_attention_layers(un))
+        probs = local_probs(cap, layers, {n: mods[n].to_k.weight for n in layers})
+        loss, det, _ = loss_from_capture(cap, list(pos), a.grid, layers, a.w_sep, a.w_en, probs)
     else:
-        with C.AttnCapture(un) as cap:
+        with AttnCapture(un) as cap:
             out = un(x_t, t, torch.stack(es))
-        loss, det, _ = C.loss_from_capture(cap, list(pos), a.grid, None, a.w_sep, a.w_en)
+        loss, det, _ = loss_from_capture(cap, list(pos), a.grid, None, a.w_sep, a.w_en)
     return loss, det, out
 
 
@@ -161,7 +168,7 @@ def evaluate(un, frozen, prompts, pair_sets, ac, a):
             continue
         Ls, Lsep, Len, drift, err = [], [], [], [], []
         for A, Bo in pairs:
-            texts = [C.pair_prompt(A, Bo, a.template)] * n
+            texts = [pair_prompt(A, Bo, a.template)] * n
             loss, det, _ = forward_loss(un, prompts, texts, x_t, ts, a)
             Ls.append(float(loss))
             Lsep.append(sum(d["L_sep"] for d in det) / n)
@@ -182,10 +189,7 @@ def detection(te, un, tok, pairs, held, a):
     """Detector success (the paper's metric, on this model's shapes): a pair image succeeds when both named
     (colour, shape) objects are found ("both"), or both colours ("colours"); a single-object image when its
     (colour, shape) is found."""
-    from prompt_lens_py.reference.sampler import DDIM, Pipeline, noise_for_seeds
-    from prompt_lens_py.tiny_shapes.quality import detect
-
-    pipe = Pipeline(te, un, tok, DDIM.from_file(os.path.join(a.model, "scheduler", "scheduler_config.json")))
+    pipe = Pipeline(te, un, tok, scheduler(a.model))
     noise = noise_for_seeds(range(1000, 1000 + a.detect))
 
     def parse_obj(o):
@@ -203,7 +207,7 @@ def detection(te, un, tok, pairs, held, a):
         both = cols = singles = n_single = 0
         for A, Bo in ps:
             objs = [parse_obj(A), parse_obj(Bo)]
-            for im in imgs(C.pair_prompt(A, Bo, a.template)):
+            for im in imgs(pair_prompt(A, Bo, a.template)):
                 det = detect(im)
                 both += all(any(dc == c and ds == sh for dc, ds, _ in det) for c, sh in objs)
                 cols += all(any(dc == c for dc, _, _ in det) for c, _ in objs)
@@ -219,31 +223,31 @@ def detection(te, un, tok, pairs, held, a):
 def run(a):
     torch.set_num_threads(a.threads)
     torch.set_flush_denormal(True)  # Debian's torch 1.13 runs this model 10-20x slower on denormal floats
-    te, un, info = C.load_model(a.model, a.weights, ema=not a.raw)
-    tok = C.tokenizer(a.model)
+    te, un, info = load_model(a.model, a.weights, ema=not a.raw)
+    tok = tokenizer(a.model)
     prompts = Prompts(te, tok)
     text = a.pairs if a.pairs is not None else DEFAULT_PAIRS
     if a.pairs_file:
         with open(a.pairs_file) as f:
             text = f.read()
-    pairs = C.read_pairs(text)
-    held = C.read_pairs(a.held_out) if a.held_out else []
+    pairs = read_pairs(text)
+    held = read_pairs(a.held_out) if a.held_out else []
     train_set = {frozenset(p) for p in pairs}
     overlap = [p for p in held if frozenset(p) in train_set]
     if overlap:
         raise SystemExit(f"held-out pairs {overlap} are also training pairs")
     for A, Bo in pairs + held:  # fail early on a prompt whose objects cannot be found
-        prompts.get(C.pair_prompt(A, Bo, a.template))
-    ac = C.scheduler_alphas_cumprod(a.model)
+        prompts.get(pair_prompt(A, Bo, a.template))
+    ac = scheduler(a.model).alphas_cumprod
     frozen = copy.deepcopy(un).eval().requires_grad_(False)
     if a.gradient == "local" and a.norm_weight > 0:
         raise SystemExit("--norm-weight needs --gradient full (L_norm needs a full backward pass)")
     only = None
     if a.gradient == "local":
-        with torch.no_grad(), C.AttnCapture(un) as cap:
-            e0 = prompts.get(C.pair_prompt(*pairs[0], a.template))[0][None]
+        with torch.no_grad(), AttnCapture(un) as cap:
+            e0 = prompts.get(pair_prompt(*pairs[0], a.template))[0][None]
             un(torch.zeros(1, 3, 32, 32), torch.zeros(1, dtype=torch.long), e0)
-        only = C.grid_layers(cap, a.grid)
+        only = grid_layers(cap, a.grid)
     layers, params = trainable_keys(un, only)
     n_train = sum(p.numel() for p in un.parameters() if p.requires_grad)
     opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=a.weight_decay)
@@ -272,7 +276,7 @@ def run(a):
     for step in range(a.steps):
         t0 = time.perf_counter()
         pb = [pairs[(step * B + b) % len(pairs)] for b in range(B)]
-        texts = [C.pair_prompt(A, Bo, a.template) for A, Bo in pb]
+        texts = [pair_prompt(A, Bo, a.template) for A, Bo in pb]
         t = torch.randint(0, len(ac), (B,), generator=g)
         x0 = a.x0_scale * torch.randn(B, 3, 32, 32, generator=g)
         eps = torch.randn(B, 3, 32, 32, generator=g)
@@ -320,11 +324,11 @@ def run(a):
         log["detect_after"] = detection(te, un, tok, pairs, held, a)
         say(f"detector after:  {json.dumps(log['detect_after'])} ({time.time() - t0:.0f}s)")
     os.makedirs(a.out, exist_ok=True)
-    keys = {C.key_weight_name(n): m.to_k.weight.detach().float() for n, m in layers}
+    keys = {key_weight_name(n): m.to_k.weight.detach().float() for n, m in layers}
     meta = {"format": "pt", "layout": "torch [inner, text]", "source": "prompt_lens_py/reference/finetune.py",
             "weights": json.dumps(info), "pairs": json.dumps(pairs), "steps": str(a.steps), "lr": repr(a.lr),
             "x0_scale": repr(a.x0_scale), "norm_weight": repr(a.norm_weight), "seed": str(a.seed)}
-    size = C.write_safetensors(os.path.join(a.out, "keys.safetensors"), keys, meta)
+    size = write_safetensors(os.path.join(a.out, "keys.safetensors"), keys, meta)
     with open(os.path.join(a.out, "log.json"), "w") as f:
         json.dump(log, f, indent=1)
     say(f"ms/step (batch {B}, {a.threads} thread): median {log['timing']['ms_per_step_median']:.1f} "

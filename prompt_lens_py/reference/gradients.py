@@ -7,13 +7,13 @@ on fixed cases whose noise comes from the project's PRNG: the check of the engin
   OMP_NUM_THREADS=1 /usr/bin/python3 -m prompt_lens_py.reference.gradients --weights auto --no-fixture
 
 Per case (prompt, seed, t), everything in float64 from float32 values:
-- noise (common.case_noise): r = Rng(seed) (prompt_lens_py/prng.py = src/engine/random);
+- noise (noise.case_noise): r = Rng(seed) (prompt_lens_py/prng.py = src/engine/random);
   eps = r.normals(3*32*32) (exactly the engine's initial noise for `seed`), x0 = x0_scale * r.normals(3*32*32)
   (the next 3072 normals of the same generator; float32 product), both [3,32,32] in C order;
   x_t = sqrt(ab_t) * x0 + sqrt(1 - ab_t) * eps in float32, ab = cumprod(1 - linspace(1e-4, 0.02, 1000)) in
   float32 (scheduler_config.json). The fixture stores x0, eps and x_t, so nothing has to be regenerated.
 - e = text encoder output (float32 forward, as the ONNX text encoder gives it) of the prompt.
-- the UNet in float64; L = 1.0 L_sep + 0.5 L_en on the 16x16 layers' maps (common.sepen_loss, one sample).
+- the UNet in float64; L = 1.0 L_sep + 0.5 L_en on the 16x16 layers' maps (sepen_loss.py, one sample).
 (a) full: dL/dW_k by autograd through the whole UNet, for all 7 cross-attention layers.
 (b) local: for each 16x16 layer l, A_l recomputed from the stored float32 queries Q_l [heads, Nq, d]
     (before scaling), e and W_k,l with W_k,l the only variable (Q_l, e, the other layers' maps fixed);
@@ -51,7 +51,12 @@ import time
 import torch
 
 from prompt_lens_py.paths import FIXTURES, REPO_ROOT, TINY_SHAPES
-from prompt_lens_py.reference import common as C
+from prompt_lens_py.reference.capture import AttnCapture, cross_attention_layers, key_weight_name, recompute_probs
+from prompt_lens_py.reference.model_folder import load_model, scheduler, tokenizer
+from prompt_lens_py.reference.noise import case_noise
+from prompt_lens_py.reference.prompts import object_positions
+from prompt_lens_py.reference.sepen_loss import GAUSS_CENTRE, GAUSS_SIDE, SUM_EPS, W_EN, W_SEP, X0_SCALE, loss_from_capture
+from prompt_lens_py.safetensors import read_safetensors, write_safetensors
 
 FIXTURE_CASES = [
     ("a red circle and a blue square", 0, 500),
@@ -76,7 +81,7 @@ def parse(argv=None):
                          "encoder_hidden_states and out_sample (and, when the engine's instrumented copy of the UNet is "
                          "there, the queries and head-mean probabilities) with the fixture; tells whether the fixture "
                          "still matches the exported model; then exit")
-    ap.add_argument("--x0-scale", type=float, default=C.X0_SCALE)
+    ap.add_argument("--x0-scale", type=float, default=X0_SCALE)
     ap.add_argument("--extra", type=int, default=9, help="extra cases for the table only (seeds 100.., t 50..950)")
     ap.add_argument("--out", default=os.path.join(FIXTURES, "gradients", "tiny-shapes-sepen.safetensors"))
     ap.add_argument("--summary", default=None, help="write the table as JSON here (default: beside --out, summary-<weights>.json)")
@@ -107,29 +112,29 @@ class Case:
 
 
 def run_case(case, te, un64, un32, tok, ac, a, fd=False):
-    x0, eps = C.case_noise(case.seed, a.x0_scale)
+    x0, eps = case_noise(case.seed, a.x0_scale)
     ab = ac[case.t]
     x_t = (ab.sqrt() * x0 + (1 - ab).sqrt() * eps).float()
     ids = torch.tensor([tok(case.prompt)], dtype=torch.int64)
-    pos = [C.object_positions(tok, case.prompt)]
+    pos = [object_positions(tok, case.prompt)]
     with torch.no_grad():
         e32 = te(ids)[0]  # [1, T, D] float32
     tt = torch.tensor([case.t], dtype=torch.int64)
-    layers_all = C.cross_attention_layers(un64)
+    layers_all = cross_attention_layers(un64)
     mods = dict(layers_all)
     # (a) full autograd, float64
     for _, m in layers_all:
         m.to_k.weight.grad = None
         m.to_k.weight.requires_grad_(True)
-    with C.AttnCapture(un64) as cap:
+    with AttnCapture(un64) as cap:
         un64(x_t.double()[None], tt, e32.double())
-    L, det, l16 = C.loss_from_capture(cap, pos, 16)
+    L, det, l16 = loss_from_capture(cap, pos, 16)
     L.backward()
     full = {n: m.to_k.weight.grad.detach().clone() for n, m in layers_all}
     # float32 forward (what the engine's ONNX run sees): same argmax choices?
-    with torch.no_grad(), C.AttnCapture(un32) as cap32:
+    with torch.no_grad(), AttnCapture(un32) as cap32:
         out32 = un32(x_t[None], tt, e32)[0]
-    _, det32, _ = C.loss_from_capture(cap32, pos, 16)
+    _, det32, _ = loss_from_capture(cap32, pos, 16)
     # (b) local, from the float32-rounded captured queries, e and weights, in float64
     q32 = {n: cap.records[n]["q"].detach().float() for n in l16}
     w32 = {n: mods[n].to_k.weight.detach().float() for n in layers_all_names(layers_all)}
@@ -137,14 +142,14 @@ def run_case(case, te, un64, un32, tok, ac, a, fd=False):
     probs = []
     for n in l16:
         r = cap.records[n]
-        p = C.recompute_probs(q32[n].double(), e32.double(), wvar[n], r["heads"], r["scale"])
+        p = recompute_probs(q32[n].double(), e32.double(), wvar[n], r["heads"], r["scale"])
         probs.append(p.reshape(1, r["heads"], *p.shape[1:]))
-    Ll, detl, _ = C.loss_from_capture(cap, pos, 16, l16, probs=probs)
+    Ll, detl, _ = loss_from_capture(cap, pos, 16, l16, probs=probs)
     Ll.backward()
     local = {n: wvar[n].grad.detach().clone() for n in l16}
     # the same from docs/method.md section 4's formula (dL/dA by autograd on A as a leaf)
     leaves = [p.detach().clone().requires_grad_(True) for p in probs]
-    Lh, _, _ = C.loss_from_capture(cap, pos, 16, l16, probs=leaves)
+    Lh, _, _ = loss_from_capture(cap, pos, 16, l16, probs=leaves)
     Lh.backward()
     formula_err = 0.0
     for n, A in zip(l16, leaves):
@@ -188,9 +193,9 @@ def finite_differences(un64, layers_all, full, x_t, tt, e32, pos, h=1e-4):
     g = torch.Generator().manual_seed(7)
 
     def loss():
-        with torch.no_grad(), C.AttnCapture(un64) as cap:
+        with torch.no_grad(), AttnCapture(un64) as cap:
             un64(x_t.double()[None], tt, e32.double())
-        return float(C.loss_from_capture(cap, pos, 16)[0])
+        return float(loss_from_capture(cap, pos, 16)[0])
 
     for n, m in layers_all:
         w = m.to_k.weight
@@ -240,7 +245,7 @@ def _smooth_matrix(n):
 
     G = np.zeros((n, n))
     for i in range(n):
-        for off, w in ((-1, C.GAUSS_SIDE), (0, C.GAUSS_CENTRE), (1, C.GAUSS_SIDE)):
+        for off, w in ((-1, GAUSS_SIDE), (0, GAUSS_CENTRE), (1, GAUSS_SIDE)):
             j = i + off
             j = -j if j < 0 else (2 * (n - 1) - j if j >= n else j)
             G[i, j] += w
@@ -252,7 +257,7 @@ def verify(path):
     src/engine/finetune/{mapGradients,lossGradients,keyGradient}.ts."""
     import numpy as np
 
-    t, meta = C.read_safetensors(path)
+    t, meta = read_safetensors(path)
     cases = json.loads(meta["cases"])
     l16 = json.loads(meta["layers16"])
     worst = 0.0
@@ -267,21 +272,21 @@ def verify(path):
         M = sum(np.stack([a[:, :, tk].mean(-1) for tk in objs], 1) for a in A) / len(A)  # [H, K, nq]
         dM = np.zeros_like(M)
         prod, ssum = M.prod(1), M.sum(1)
-        ratio = np.where(ssum > C.SUM_EPS, prod / np.where(ssum > C.SUM_EPS, ssum, 1), 0).reshape(-1)
+        ratio = np.where(ssum > SUM_EPS, prod / np.where(ssum > SUM_EPS, ssum, 1), 0).reshape(-1)
         hs, qs = divmod(int(np.argmax(ratio)), nq)
         v = M[hs, :, qs]
         for k in range(K):
             others = np.prod(np.delete(v, k))
-            dM[hs, k, qs] += C.W_SEP * (others / v.sum() - v.prod() / v.sum() ** 2)
+            dM[hs, k, qs] += W_SEP * (others / v.sum() - v.prod() / v.sum() ** 2)
         G = _smooth_matrix(g)
         sm = np.einsum("ij,hkjl,ml->hkim", G, M.reshape(H, K, g, g), G).reshape(H, K, nq)
         peaks = [sm[:, k].reshape(-1).max() for k in range(K)]
         wk = int(np.argmin(peaks))
         hp, qp = divmod(int(np.argmax(sm[:, wk].reshape(-1))), nq)
         onehot = np.zeros((g, g))
-        onehot[divmod(qp, g)] = -C.W_EN
+        onehot[divmod(qp, g)] = -W_EN
         dM[hp, wk] += (G.T @ onehot @ G).reshape(-1)
-        L = C.W_SEP * ratio.max() + C.W_EN * (1 - peaks[wk])
+        L = W_SEP * ratio.max() + W_EN * (1 - peaks[wk])
         lerr = abs(L - info["loss_local_inputs"])
         for n, a in zip(l16, A):
             dA = np.zeros_like(a)
@@ -399,18 +404,18 @@ def main(a):
         sys.exit(0 if check_onnx(a.check_onnx) else 1)
     torch.set_num_threads(a.threads)
     t0 = time.time()
-    te, un32, info = C.load_model(TINY_SHAPES, a.weights, ema=not a.raw)
+    te, un32, info = load_model(TINY_SHAPES, a.weights, ema=not a.raw)
     if a.keys:
-        keys, kmeta = C.read_safetensors(a.keys)
+        keys, kmeta = read_safetensors(a.keys)
         with torch.no_grad():
-            for n, m in C.cross_attention_layers(un32):
-                m.to_k.weight.copy_(keys[C.key_weight_name(n)].float())
+            for n, m in cross_attention_layers(un32):
+                m.to_k.weight.copy_(keys[key_weight_name(n)].float())
         info["keys"] = a.keys
     un64 = copy.deepcopy(un32).double()
     # model.timestep_embedding returns float32: feed the float64 copy's time MLP in float64
     un64.time_embedding.register_forward_pre_hook(lambda mod, inp: tuple(x.double() for x in inp))
-    tok = C.tokenizer(TINY_SHAPES)
-    ac = C.scheduler_alphas_cumprod(TINY_SHAPES)
+    tok = tokenizer(TINY_SHAPES)
+    ac = scheduler(TINY_SHAPES).alphas_cumprod
     cases = [Case(*c) for c in FIXTURE_CASES]
     ts = torch.linspace(50, 950, max(a.extra, 1)).round().long().tolist() if a.extra else []
     extra = [Case(EXTRA_PROMPTS[i % len(EXTRA_PROMPTS)], 100 + i, ts[i]) for i in range(a.extra)]
@@ -445,9 +450,9 @@ def main(a):
     if a.no_fixture:
         return
     out = {}
-    mods = dict(C.cross_attention_layers(un32))
+    mods = dict(cross_attention_layers(un32))
     for n, m in mods.items():
-        out[C.key_weight_name(n)] = m.to_k.weight.detach().float()
+        out[key_weight_name(n)] = m.to_k.weight.detach().float()
     for c, tz in enumerate(tensors):
         p = f"case{c}."
         out[p + "input_ids"] = tz["ids"]
@@ -476,8 +481,8 @@ def main(a):
         "layout": "weights and gradients torch [inner, D]; query [heads, Nq, d] before the 1/sqrt(d) scale; probs [heads, Nq, T]",
         "cases": json.dumps(results[:len(cases)]),
     }
-    size = C.write_safetensors(a.out, out, meta)
-    back, _ = C.read_safetensors(a.out)
+    size = write_safetensors(a.out, out, meta)
+    back, _ = read_safetensors(a.out)
     assert all(torch.equal(back[k], v.detach().cpu()) for k, v in out.items())
     print(f"wrote {a.out} ({size} bytes, {len(out)} tensors; read back identical)")
 

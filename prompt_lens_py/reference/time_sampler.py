@@ -17,7 +17,8 @@ import time
 import torch
 
 from prompt_lens_py.paths import TINY_SHAPES, weights_file
-from prompt_lens_py.reference.sampler import load_pipeline, noise_for_seeds
+from prompt_lens_py.reference.noise import noise_for_seeds
+from prompt_lens_py.reference.sampler import load_pipeline
 
 
 def main() -> None:

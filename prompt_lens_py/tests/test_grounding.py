@@ -5,8 +5,9 @@ import numpy as np
 import torch
 
 from prompt_lens_py.paths import TINY_SHAPES
-from prompt_lens_py.tiny_shapes.grounding import pixel_loss, token_loss, word_positions
-from prompt_lens_py.tiny_shapes.tokenizer_files import ClipTokenizer
+from prompt_lens_py.tiny_shapes.train import word_positions
+from prompt_lens_py.training.grounding import pixel_loss, token_loss
+from prompt_lens_py.clip_tokenizer import ClipTokenizer
 
 
 def test_word_positions_follow_caption_order():

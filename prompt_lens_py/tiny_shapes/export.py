@@ -18,14 +18,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
+import tempfile
 
 import numpy as np
 import torch
 
-from prompt_lens_py.paths import REPO_ROOT, TINY_SHAPES
-from prompt_lens_py.tiny_shapes.model import TextConfig, UNetConfig, build, configs_from_dict, count_params
-from prompt_lens_py.tiny_shapes.tokenizer_files import MODEL_MAX_LENGTH, ClipTokenizer, write_files
+from prompt_lens_py.clip_tokenizer import ClipTokenizer
+from prompt_lens_py.onnx_export import export_onnx, write_json
+from prompt_lens_py.ort_node import run_node
+from prompt_lens_py.paths import TINY_SHAPES
+from prompt_lens_py.sd import count_params
+from prompt_lens_py.sd.text_encoder import TextConfig
+from prompt_lens_py.tiny_shapes.model import TinyUNetConfig, build, configs_from_dict, load_weights
+from prompt_lens_py.tiny_shapes.tokenizer import MODEL_MAX_LENGTH, WORDS, write_tokenizer
+from prompt_lens_py.training.output import half_state
 
 SCHEDULER_CONFIG = {
     "_class_name": "DDIMScheduler",
@@ -58,61 +64,31 @@ MODEL_INDEX = {
 }
 
 
-def load_weights(path: str):
-    ck = torch.load(path, map_location="cpu")
-    tc, uc = configs_from_dict(ck["config"])
-    te, un = build(tc, uc)
-    sd_te = ck.get("ema_text_encoder") or ck["text_encoder"]
-    sd_un = ck.get("ema_unet") or ck["unet"]
-    te.load_state_dict({k: v.float() for k, v in sd_te.items()})
-    un.load_state_dict({k: v.float() for k, v in sd_un.items()})
-    return te, un, ck
-
-
 def write_fp16(ck: dict, path: str) -> None:
     """Weights-only fp16 file (config, step, raw + EMA weights) that train.py --resume-from accepts."""
-    half = lambda sd: {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}  # noqa: E731
     out = {"config": ck["config"], "step": int(ck.get("step", 0))}
     for k in ("text_encoder", "unet", "ema_text_encoder", "ema_unet"):
         if ck.get(k):
-            out[k] = half(ck[k])
+            out[k] = half_state(ck[k])
     torch.save(out, path)
     print("wrote", path, os.path.getsize(path), "bytes")
 
 
-def write_json(path, obj):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-
-
-def export(te, un, out_dir: str, extra_card: dict | None = None) -> None:
+def export(te, un, uc: TinyUNetConfig, out_dir: str, extra_card: dict | None = None, words: list[str] = WORDS) -> None:
+    """The folder: ONNX files of `te` and `un` (built from `uc`), their configs, the tokenizer files over `words`."""
     te.eval()
     un.eval()
     tc: TextConfig = te.config
-    uc: UNetConfig = un.config
     L = tc.max_position_embeddings
     D = tc.hidden_size
     write_json(os.path.join(out_dir, "model_index.json"), MODEL_INDEX)
     write_json(os.path.join(out_dir, "scheduler", "scheduler_config.json"), SCHEDULER_CONFIG)
-    write_files(os.path.join(out_dir, "tokenizer"))
-    tok = ClipTokenizer(os.path.join(out_dir, "tokenizer"))
+    tok = write_tokenizer(os.path.join(out_dir, "tokenizer"), words)
     assert tok.max_length == L == MODEL_MAX_LENGTH and len(tok.encoder) == tc.vocab_size
 
     ids = torch.tensor(np.asarray([tok("a red circle and a blue square"), tok("")], np.int32))
-    os.makedirs(os.path.join(out_dir, "text_encoder"), exist_ok=True)
-    with torch.no_grad():
-        torch.onnx.export(
-            te,
-            (ids,),
-            os.path.join(out_dir, "text_encoder", "model.onnx"),
-            input_names=["input_ids"],
-            output_names=["last_hidden_state", "pooler_output"],
-            dynamic_axes={"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}, "pooler_output": {0: "batch"}},
-            opset_version=17,
-            do_constant_folding=True,
-        )
+    export_onnx(te, (ids,), os.path.join(out_dir, "text_encoder", "model.onnx"), ["input_ids"], ["last_hidden_state", "pooler_output"],
+                {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}, "pooler_output": {0: "batch"}})
     write_json(
         os.path.join(out_dir, "text_encoder", "config.json"),
         {
@@ -135,23 +111,9 @@ def export(te, un, out_dir: str, extra_card: dict | None = None) -> None:
     t = torch.tensor([999, 10], dtype=torch.int64)
     with torch.no_grad():
         ctx = te(ids)[0]
-    os.makedirs(os.path.join(out_dir, "unet"), exist_ok=True)
-    with torch.no_grad():
-        torch.onnx.export(
-            un,
-            (x, t, ctx),
-            os.path.join(out_dir, "unet", "model.onnx"),
-            input_names=["sample", "timestep", "encoder_hidden_states"],
-            output_names=["out_sample"],
-            dynamic_axes={
-                "sample": {0: "batch"},
-                "timestep": {0: "batch"},
-                "encoder_hidden_states": {0: "batch"},
-                "out_sample": {0: "batch"},
-            },
-            opset_version=17,
-            do_constant_folding=True,
-        )
+    export_onnx(un, (x, t, ctx), os.path.join(out_dir, "unet", "model.onnx"), ["sample", "timestep", "encoder_hidden_states"],
+                ["out_sample"], {"sample": {0: "batch"}, "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch"},
+                                 "out_sample": {0: "batch"}})
     c1, c2 = uc.block_out_channels
     write_json(
         os.path.join(out_dir, "unet", "config.json"),
@@ -186,9 +148,8 @@ def export(te, un, out_dir: str, extra_card: dict | None = None) -> None:
     )
 
 
-def verify_node(te, un, out_dir: str, tmp: str = "/tmp/tiny-shapes-verify") -> None:
+def verify_node(te, un, out_dir: str) -> None:
     """Run both ONNX models in onnxruntime-node on a fixed input and compare with torch (1e-4)."""
-    os.makedirs(tmp, exist_ok=True)
     tok = ClipTokenizer(os.path.join(out_dir, "tokenizer"))
     prompts = ["a red circle", "a green triangle and a blue square", ""]
     ids = np.asarray([tok(p) for p in prompts], np.int32)
@@ -207,9 +168,6 @@ def verify_node(te, un, out_dir: str, tmp: str = "/tmp/tiny-shapes-verify") -> N
         "out_sample": out.flatten().tolist(),
         "D": h.shape[-1],
     }
-    jpath = os.path.join(tmp, "io.json")
-    with open(jpath, "w") as f:
-        json.dump(data, f)
     js = r"""
 const ort = require(process.argv[2]);
 const d = require(process.argv[3]);
@@ -239,11 +197,11 @@ const dir = process.argv[4];
   process.exit(ok ? 0 : 1);
 })().catch((e) => { console.error(e); process.exit(2); });
 """
-    jsf = os.path.join(tmp, "verify.js")
-    with open(jsf, "w") as f:
-        f.write(js)
-    ort_path = os.path.join(REPO_ROOT, "node_modules", "onnxruntime-node")
-    r = subprocess.run(["node", jsf, ort_path, jpath, os.path.abspath(out_dir)], capture_output=True, text=True)
+    with tempfile.TemporaryDirectory(prefix="tiny-shapes-verify-") as tmp:
+        io_json = os.path.join(tmp, "io.json")
+        with open(io_json, "w") as f:
+            json.dump(data, f)
+        r = run_node(js, [io_json, os.path.abspath(out_dir)])
     print(r.stdout.strip(), r.stderr.strip()[-2000:])
     if r.returncode != 0:
         raise SystemExit(f"onnxruntime-node verification failed (rc {r.returncode})")
@@ -259,17 +217,18 @@ def main():
     ap.add_argument("--weights-out", default=None, help="also write a compact fp16 weights-only file (raw + EMA) here")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    extra = {}
     if a.ckpt:
         te, un, ck = load_weights(a.ckpt)
+        uc = configs_from_dict(ck["config"])[1]
         extra = {"trained_steps": int(ck.get("step", 0)), "weights": "ema" if ck.get("ema_unet") else "raw"}
     else:
         torch.manual_seed(a.seed)
-        te, un = build()
+        uc = TinyUNetConfig()
+        te, un = build(unet_cfg=uc)
         extra = {"trained_steps": 0, "weights": "random-init"}
     if a.ckpt and a.weights_out:
         write_fp16(ck, a.weights_out)
-    export(te, un, a.out, extra)
+    export(te, un, uc, a.out, extra)
     for sub in ("text_encoder", "unet"):
         p = os.path.join(a.out, sub, "model.onnx")
         print(p, os.path.getsize(p), "bytes")

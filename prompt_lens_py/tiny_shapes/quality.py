@@ -24,6 +24,7 @@ import torch
 
 from prompt_lens_py.paths import TINY_SHAPES, weights_file
 from prompt_lens_py.tiny_shapes import scenes
+from prompt_lens_py.training.recipe import alphas_cumprod
 
 DIST = 0.35
 MIN_AREA = 10
@@ -141,7 +142,10 @@ def localisation(pipe, n: int = 64, timesteps=(200, 400, 600, 800), seed: int = 
     assert len(mods) == 3, list(mods)
     rng = np.random.default_rng(seed)
     g = torch.Generator().manual_seed(seed)
-    ac = torch.cumprod(1 - torch.linspace(1e-4, 0.02, 1000), 0)
+    ac = alphas_cumprod()
+    probs: dict[str, torch.Tensor] = {}
+    for name, m in mods.items():
+        m.on_probs = lambda module, query, context, p, name=name: probs.__setitem__(name, p)
     hit = {"noun": [], "colour": []}
     for _ in range(n):
         s = scenes.make_scene(rng, n=int(rng.choice([2, 3])) if multi_only else None, template="{objs}")
@@ -159,15 +163,11 @@ def localisation(pipe, n: int = 64, timesteps=(200, 400, 600, 800), seed: int = 
         ctx = te(torch.tensor([ids]))[0]
         acc = None
         for t in timesteps:
-            for m in mods.values():
-                m.store = []
             a = ac[t]
             xt = a.sqrt() * x0 + (1 - a).sqrt() * torch.randn(x0.shape, generator=g)
             un(xt, torch.tensor([t]), ctx)
-            maps = torch.stack([m.store[0].mean(0) for m in mods.values()]).mean(0)  # [256, 16]
+            maps = torch.stack([probs[name].mean(0) for name in mods]).mean(0)  # [256, 16]
             acc = maps if acc is None else acc + maps
-        for m in mods.values():
-            m.store = None
         acc = acc.reshape(16, 16, -1)
         for k, (jc, jn) in enumerate(pos):
             mask = s["masks"][k]
@@ -181,6 +181,8 @@ def localisation(pipe, n: int = 64, timesteps=(200, 400, 600, 800), seed: int = 
                 y, x = divmod(am, 16)
                 # the 16x16 cell covers 2x2 pixels: inside if any of them is in the dilated mask
                 hit[key].append(bool(dil[2 * y : 2 * y + 2, 2 * x : 2 * x + 2].any()))
+    for m in mods.values():
+        m.on_probs = None
     return {k: float(np.mean(v)) for k, v in hit.items()}
 
 

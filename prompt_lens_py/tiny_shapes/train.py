@@ -6,14 +6,14 @@
 - epsilon prediction, DDPM linear betas 1e-4..0.02 (T=1000), min-SNR-gamma weighting (gamma 5)
 - AdamW, linear warmup then cosine decay to lr_min over --steps
 - classifier-free guidance: caption replaced by "" with probability --cfg-drop (0.1)
-- EMA of the weights (decay 0.999 with warm-up), exported by export.py
+- EMA of the weights (decay 0.999 with warm-up), exported by prompt_lens_py.tiny_shapes.export
 - scenes generated on the fly; batch i of a run with seed s comes from rng([s, i]), so a resumed run
   sees exactly the batches it would have seen
-- checkpoints: checkpoints/last.pt (full: weights, EMA, optimizer, step) every --ckpt-min minutes,
-  plus checkpoints/step-N.pt snapshots (weights + EMA only) at each quality evaluation
-- --resume continues from checkpoints/last.pt; --resume-from PATH starts from a weights-only file
+- checkpoints (models/tiny-shapes/checkpoints/, or --ckpt-dir): last.pt (full: weights, EMA, optimizer, step) every --ckpt-min minutes,
+  plus step-N.pt snapshots (weights + EMA only) at each quality evaluation
+- --resume continues from last.pt; --resume-from PATH starts from a weights-only file
   (e.g. weights-fp16.pt: fresh optimizer, step counter taken from the file)
-- --ground-weight W adds W x the token grounding loss (grounding.py): each object word's cross-attention
+- --ground-weight W adds W x the token grounding loss (prompt_lens_py.training.grounding): each object word's cross-attention
   map pulled onto its object's mask, so the maps the debugger shows say where the word went;
   --pixel-weight W adds TokenCompose's per-pixel term, which also raises the word's attention mass there
 - --fresh-schedule with --resume-from: a new warm-up + cosine over --steps more steps (a finetune of the
@@ -26,7 +26,6 @@ import argparse
 import copy
 import datetime as dt
 import json
-import math
 import os
 import signal
 import time
@@ -34,11 +33,14 @@ import time
 import numpy as np
 import torch
 
+from prompt_lens_py.clip_tokenizer import ClipTokenizer
 from prompt_lens_py.paths import TINY_SHAPES as MODEL_DIR
+from prompt_lens_py.sd import count_params
 from prompt_lens_py.tiny_shapes import scenes
-from prompt_lens_py.tiny_shapes.grounding import denoising_loss, word_positions
-from prompt_lens_py.tiny_shapes.model import UNetConfig, TextConfig, build, configs_from_dict, configs_to_dict, count_params
-from prompt_lens_py.tiny_shapes.tokenizer_files import ClipTokenizer
+from prompt_lens_py.tiny_shapes.model import TinyUNetConfig, build, configs_from_dict, configs_to_dict, text_config
+from prompt_lens_py.training.grounding import denoising_loss
+from prompt_lens_py.training.output import Logger, atomic_save
+from prompt_lens_py.training.recipe import adamw, alphas_cumprod, ema_update, lr_at, min_snr_weights
 
 CKPT_DIR = os.path.join(MODEL_DIR, "checkpoints")
 
@@ -75,33 +77,21 @@ def parse():
     return ap.parse_args()
 
 
-class Logger:
-    def __init__(self, path):
-        self.f = open(path, "a") if path else None
-
-    def __call__(self, *a):
-        s = " ".join(str(x) for x in a)
-        line = f"{dt.datetime.utcnow().strftime('%H:%M:%S')} {s}"
-        print(line, flush=True)
-        if self.f:
-            self.f.write(line + "\n")
-            self.f.flush()
-
-
-def lr_at(step, a, rewarm_from=None, progress=None):
-    if step < a.warmup:
-        return a.lr * (step + 1) / a.warmup
-    p = min(1.0, (step - a.warmup) / max(1, a.steps - a.warmup)) if progress is None else progress
-    lr = a.lr_min + 0.5 * (a.lr - a.lr_min) * (1 + math.cos(math.pi * p))
-    if rewarm_from is not None and step - rewarm_from < a.warmup:
-        # fresh optimizer on resumed weights: warm up again so Adam's first steps do not jolt the model
-        lr *= (step - rewarm_from + 1) / a.warmup
-    return lr
-
-
-def alphas_cumprod(device):
-    betas = torch.linspace(1e-4, 0.02, 1000, dtype=torch.float32)
-    return torch.cumprod(1 - betas, 0).to(device)
+def word_positions(ids: np.ndarray, objects: list[tuple[str, str]], vocab: dict[str, int]) -> list[tuple[int, int]]:
+    """The grounded words: [(object index, token position)] for each object's colour and shape word in one caption's
+    ids. The k-th colour (shape) word of the caption belongs to the k-th object: captions list objects in order.
+    Words cut off by truncation are left out."""
+    colour_ids = {vocab[c + "</w>"] for c in scenes.COLOURS}
+    shape_ids = {vocab[s + "</w>"] for s in scenes.SHAPES}
+    colours = [p for p, t in enumerate(ids) if t in colour_ids]
+    shapes = [p for p, t in enumerate(ids) if t in shape_ids]
+    out = []
+    for k in range(len(objects)):
+        if k < len(colours):
+            out.append((k, colours[k]))
+        if k < len(shapes):
+            out.append((k, shapes[k]))
+    return out
 
 
 def main():
@@ -121,8 +111,8 @@ def main():
     if ck is not None:
         tc, uc = configs_from_dict(ck["config"])
     else:
-        tc = TextConfig(vocab_size=len(tok.encoder), num_hidden_layers=a.text_layers)
-        uc = UNetConfig(block_out_channels=tuple(int(c) for c in a.channels.split(",")))
+        tc = text_config(vocab_size=len(tok.encoder), num_hidden_layers=a.text_layers)
+        uc = TinyUNetConfig(block_out_channels=tuple(int(c) for c in a.channels.split(",")))
     te, un = build(tc, uc)
     if ck is not None:
         te.load_state_dict({k: v.float() for k, v in ck["text_encoder"].items()})
@@ -136,10 +126,7 @@ def main():
         ema_te.load_state_dict({k: v.float() for k, v in ck["ema_text_encoder"].items()})
         ema_un.load_state_dict({k: v.float() for k, v in ck["ema_unet"].items()})
     params = list(te.parameters()) + list(un.parameters())
-    decay, no_decay = [], []
-    for p in params:
-        (decay if p.ndim >= 2 else no_decay).append(p)
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": no_decay, "weight_decay": 0.0}], lr=a.lr)
+    opt = adamw(params, a.lr, a.wd)
     rewarm = None
     if ck is not None and "optimizer" in ck:
         opt.load_state_dict(ck["optimizer"])
@@ -148,8 +135,7 @@ def main():
     log(f"device {dev} text params {count_params(te)} unet params {count_params(un)} start step {step} args {vars(a)}")
 
     ac = alphas_cumprod(dev)
-    snr = ac / (1 - ac)
-    w_t = torch.clamp(snr, max=a.min_snr) / snr if a.min_snr > 0 else torch.ones_like(snr)
+    w_t = min_snr_weights(ac, a.min_snr)
     empty_ids = torch.tensor(tok(""), dtype=torch.int64)
     sched_offset = step if a.fresh_schedule else 0
     max_steps = a.max_steps or (sched_offset + a.steps)
@@ -192,8 +178,7 @@ def main():
         }
 
     def save_full(path):  # what --resume needs: the weights plus the optimizer state
-        torch.save({**weights(), "optimizer": opt.state_dict()}, path + ".tmp")
-        os.replace(path + ".tmp", path)
+        atomic_save({**weights(), "optimizer": opt.state_dict()}, path)
 
     def save_weights(path):
         torch.save(weights(), path)
@@ -262,11 +247,7 @@ def main():
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
-        d = min(a.ema, (1 + step) / (10 + step))
-        with torch.no_grad():
-            ema_p = list(ema_te.parameters()) + list(ema_un.parameters())
-            torch._foreach_mul_(ema_p, d)
-            torch._foreach_add_(ema_p, [p.detach() for p in params], alpha=1 - d)
+        ema_update(list(ema_te.parameters()) + list(ema_un.parameters()), params, step, a.ema)
         loss_acc += mse
         n_acc += 1
         if step % 50 == 0:

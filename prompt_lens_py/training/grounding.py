@@ -7,8 +7,9 @@ TokenCompose's token-level term (Wang et al., CVPR 2024, arXiv 2312.03626):
     L_token = mean over (sample, word, layer) of (1 - sum_{u in M} A(u) / sum_u A(u))^2
 
 where A is the word's head-averaged attention map in one cross-attention layer and M its object's mask
-at that layer's resolution. Both the colour word and the shape word of an object are grounded on it.
-Captions dropped for classifier-free guidance are not grounded.
+at that layer's resolution. Each model says which words of a caption are grounded on which object
+(tiny_shapes.train.word_positions: the colour and the shape word; captions dropped for classifier-free
+guidance are not grounded).
 
 L_token is scale-free: it places a word's attention but leaves its mass with the start token. TokenCompose's
 pixel-level term, a per-pixel binary cross-entropy between A and M, also raises the mass inside the object
@@ -19,8 +20,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-
-from prompt_lens_py.tiny_shapes.scenes import COLOURS, SHAPES
 
 
 class GroundingCapture:
@@ -33,31 +32,15 @@ class GroundingCapture:
     def __enter__(self):
         self.probs = []
         for m in self.layers:
-            m.store = self.probs
-            m.store_grad = True
+            m.on_probs = self._keep
         return self
+
+    def _keep(self, module, query, context, probs):
+        self.probs.append(probs)
 
     def __exit__(self, *exc):
         for m in self.layers:
-            m.store = None
-            m.store_grad = False
-
-
-def word_positions(ids: np.ndarray, objects: list[tuple[str, str]], vocab: dict[str, int]) -> list[tuple[int, int]]:
-    """[(object index, token position)] for each object's colour and shape word in one caption's ids.
-    The k-th colour (shape) word of the caption belongs to the k-th object: captions list objects in order.
-    Words cut off by truncation are left out."""
-    colour_ids = {vocab[c + "</w>"] for c in COLOURS}
-    shape_ids = {vocab[s + "</w>"] for s in SHAPES}
-    colours = [p for p, t in enumerate(ids) if t in colour_ids]
-    shapes = [p for p, t in enumerate(ids) if t in shape_ids]
-    out = []
-    for k in range(len(objects)):
-        if k < len(colours):
-            out.append((k, colours[k]))
-        if k < len(shapes):
-            out.append((k, shapes[k]))
-    return out
+            m.on_probs = None
 
 
 def _grounded_maps(probs: list[torch.Tensor], coverage: list[np.ndarray], positions: list[list[tuple[int, int]]]):

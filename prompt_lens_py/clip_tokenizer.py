@@ -1,25 +1,22 @@
-"""CLIP-format byte-level BPE tokenizer files for tiny-shapes, and a Python CLIP tokenizer.
+"""CLIP's byte-level BPE tokenizer files for a small vocabulary, and CLIP's tokenizer over them.
 
-`write_files(dir)` writes vocab.json, merges.txt, tokenizer_config.json and
-special_tokens_map.json exactly in the format of openai/clip-vit-* and SD 1.x
-(`tokenizer/` folder), with a tiny vocabulary:
+`write_files(dir, words, max_length)` writes vocab.json, merges.txt, tokenizer_config.json and
+special_tokens_map.json in the format of openai/clip-vit-* and SD's `tokenizer/` folder:
 
   ids 0..255     CLIP's byte-level unicode characters (bytes_to_unicode order)
   ids 256..511   the same characters with "</w>" (end of word)
   512..          one token per merge, in merge order (intermediates and whole words)
-  last two ids   <|startoftext|>, <|endoftext|>
+  last two ids   <|startoftext|>, <|endoftext|> (so the end token has the highest id, as in CLIP)
 
-The merges build every vocabulary word left to right. They are constructed
-incrementally: for each word, CLIP's BPE with the merges so far is run and the
-resulting pieces are joined left to right by new merges appended at the end. A
-merge appended later has a higher rank than all earlier ones, so it can never
-fire inside an earlier word (BPE always finds an earlier, lower-ranked pair
-there), and every vocabulary word becomes exactly one token (checked).
+The merges build every vocabulary word left to right. They are constructed incrementally: for each word,
+CLIP's BPE with the merges so far is run and the resulting pieces are joined left to right by new merges
+appended at the end. A merge appended later has a higher rank than all earlier ones, so it can never fire
+inside an earlier word (BPE always finds an earlier, lower-ranked pair there), and every vocabulary word
+becomes exactly one token.
 
-`ClipTokenizer` is CLIP's algorithm (lower-case, whitespace clean-up, CLIP's
-pre-tokenisation regex restricted to what Python's `re` can express, BPE with
-ranks), giving the ids a standard CLIP tokenizer gives with these files. Padding
-is the end token (as SD 1.x), max length 16.
+`ClipTokenizer` is CLIP's algorithm (lower-case, whitespace clean-up, CLIP's pre-tokenisation regex restricted
+to what Python's `re` can express, BPE with ranks), giving the ids a standard CLIP tokenizer gives with these
+files, padded with the files' pad token to their model_max_length.
 """
 from __future__ import annotations
 
@@ -29,17 +26,8 @@ import os
 import re
 from functools import lru_cache
 
-MODEL_MAX_LENGTH = 16
 SOT = "<|startoftext|>"
 EOT = "<|endoftext|>"
-
-WORDS = [
-    "a", "an", "and", "the", "of", "photo", "with", ",", ".",
-    "red", "green", "blue", "yellow",
-    "circle", "square", "triangle",
-    "circles", "squares", "triangles",
-    "shape", "shapes", "two", "three", "one", "on", "grey", "background",
-]
 
 
 @lru_cache()
@@ -94,13 +82,16 @@ def bpe(token: str, ranks: dict[tuple[str, str], int]) -> list[str]:
     return list(word)
 
 
-def build_merges(words: list[str]) -> list[tuple[str, str]]:
+def byte_encode(text: str) -> str:
     b2u = bytes_to_unicode()
+    return "".join(b2u[b] for b in text.encode("utf-8"))
+
+
+def build_merges(words: list[str]) -> list[tuple[str, str]]:
     merges: list[tuple[str, str]] = []
     ranks: dict[tuple[str, str], int] = {}
     for w in words:
-        enc = "".join(b2u[b] for b in w.encode("utf-8"))
-        pieces = bpe(enc, ranks)
+        pieces = bpe(byte_encode(w), ranks)
         while len(pieces) > 1:
             pair = (pieces[0], pieces[1])
             if pair not in ranks:
@@ -112,16 +103,27 @@ def build_merges(words: list[str]) -> list[tuple[str, str]]:
 
 def build_vocab(merges: list[tuple[str, str]]) -> dict[str, int]:
     chars = list(bytes_to_unicode().values())
-    vocab_list = chars + [c + "</w>" for c in chars]
-    for a, b in merges:
-        vocab_list.append(a + b)
-    vocab_list += [SOT, EOT]
-    return {t: i for i, t in enumerate(vocab_list)}
+    tokens = chars + [c + "</w>" for c in chars] + [a + b for a, b in merges]
+    unique = list(dict.fromkeys(tokens))  # two merges can make the same token: its first id, as vocab.json is a dict
+    return {t: i for i, t in enumerate(unique + [SOT, EOT])}
 
 
-def write_files(out_dir: str) -> None:
+def _write_json(path: str, obj: dict, final_newline: bool) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2)
+        if final_newline:
+            f.write("\n")
+
+
+def write_files(out_dir: str, words: list[str], max_length: int, pad_token: str = EOT,
+                recent_transformers: bool = False) -> dict[str, int]:
+    """The four tokenizer files; returns the vocabulary. pad_token: SD 1.x pads with <|endoftext|>, SD 2.x with "!"
+    (id 0 in CLIP's vocabulary, and here too: the byte-level characters come first, "!" the first of them).
+    recent_transformers: also what a recent transformers' save_pretrained writes (clean_up_tokenization_spaces, the
+    special tokens' ids when the pad token is not the end token, final newlines), as the SD fixtures mimic; the
+    embedded models' files are the older format."""
     os.makedirs(out_dir, exist_ok=True)
-    merges = build_merges(WORDS)
+    merges = build_merges(words)
     vocab = build_vocab(merges)
     with open(os.path.join(out_dir, "vocab.json"), "w", encoding="utf-8") as f:
         json.dump(vocab, f, ensure_ascii=False)
@@ -132,24 +134,31 @@ def write_files(out_dir: str) -> None:
     special = {
         "bos_token": {"content": SOT, "lstrip": False, "normalized": True, "rstrip": False, "single_word": False},
         "eos_token": {"content": EOT, "lstrip": False, "normalized": True, "rstrip": False, "single_word": False},
-        "pad_token": EOT,
+        "pad_token": pad_token,
         "unk_token": {"content": EOT, "lstrip": False, "normalized": True, "rstrip": False, "single_word": False},
     }
-    cfg = {
+    config = {
         "add_prefix_space": False,
         "bos_token": special["bos_token"],
+        **({"clean_up_tokenization_spaces": True} if recent_transformers else {}),
         "do_lower_case": True,
         "eos_token": special["eos_token"],
         "errors": "replace",
-        "model_max_length": MODEL_MAX_LENGTH,
-        "pad_token": EOT,
+        "model_max_length": max_length,
+        "pad_token": pad_token,
         "tokenizer_class": "CLIPTokenizer",
         "unk_token": special["unk_token"],
     }
-    with open(os.path.join(out_dir, "tokenizer_config.json"), "w", encoding="utf-8") as f:
-        json.dump(cfg, f, indent=2)
-    with open(os.path.join(out_dir, "special_tokens_map.json"), "w", encoding="utf-8") as f:
-        json.dump(special, f, indent=2)
+    if recent_transformers and pad_token != EOT:
+        # transformers >= 4.34 saves the special tokens with their ids; SD 2.x's "!" is one of them.
+        config["added_tokens_decoder"] = {
+            str(vocab[t]): {"content": t, "lstrip": False, "normalized": t != pad_token, "rstrip": False, "single_word": False,
+                            "special": True}
+            for t in sorted({pad_token, SOT, EOT}, key=vocab.get)
+        }
+    _write_json(os.path.join(out_dir, "tokenizer_config.json"), config, recent_transformers)
+    _write_json(os.path.join(out_dir, "special_tokens_map.json"), special, recent_transformers)
+    return vocab
 
 
 # CLIP: r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
@@ -178,12 +187,12 @@ class ClipTokenizer:
             lines = f.read().split("\n")
         merges = [tuple(l.split()) for l in lines[1:] if l.strip()]
         self.ranks = {m: i for i, m in enumerate(merges)}
-        self.b2u = bytes_to_unicode()
-        self.u2b = {v: k for k, v in self.b2u.items()}
         self.sot = self.encoder[SOT]
         self.eot = self.encoder[EOT]
         with open(os.path.join(tok_dir, "tokenizer_config.json"), encoding="utf-8") as f:
-            self.max_length = int(json.load(f)["model_max_length"])
+            config = json.load(f)
+        self.max_length = int(config["model_max_length"])
+        self.pad = self.encoder[config["pad_token"]]
         self.cache: dict[str, list[str]] = {}
 
     def _bpe(self, token: str) -> list[str]:
@@ -196,35 +205,19 @@ class ClipTokenizer:
         text = whitespace_clean(basic_clean(text)).lower()
         ids: list[int] = []
         for tok in PAT.findall(text):
-            enc = "".join(self.b2u[b] for b in tok.encode("utf-8"))
-            ids.extend(self.encoder[p] for p in self._bpe(enc))
+            ids.extend(self.encoder[p] for p in self._bpe(byte_encode(tok)))
         return ids
 
     def tokens(self, text: str) -> list[str]:
         return [self.decoder[i] for i in self.encode(text)]
 
     def __call__(self, text: str) -> list[int]:
-        """[SOT] + ids (truncated) + [EOT], padded with EOT to max_length (SD 1.x)."""
+        """[SOT] + ids (truncated) + [EOT], padded to max_length."""
         ids = self.encode(text)[: self.max_length - 2]
         ids = [self.sot] + ids + [self.eot]
-        return ids + [self.eot] * (self.max_length - len(ids))
+        return ids + [self.pad] * (self.max_length - len(ids))
 
     def batch(self, texts: list[str]):
         import numpy as np
 
         return np.asarray([self(t) for t in texts], dtype=np.int64)
-
-
-if __name__ == "__main__":
-    import sys
-
-    from prompt_lens_py.paths import TINY_SHAPES
-
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(TINY_SHAPES, "tokenizer")
-    write_files(out)
-    tok = ClipTokenizer(out)
-    for w in WORDS:
-        assert len(tok.encode(w)) == 1, (w, tok.tokens(w))
-    print("vocab", len(tok.encoder), "sot", tok.sot, "eot", tok.eot)
-    for t in ["a red circle", "A photo of a red circle, a green triangle and a blue square.", "", "a purple hexagon"]:
-        print(repr(t), tok(t), tok.tokens(t))
