@@ -8,7 +8,7 @@
 //   captured   the instrumented graph fetching every layer's probabilities + the streaming analysis
 // and reports the peak RSS of a 50-step run (bounded by the streaming aggregation).
 // Fair peer: a 20-step, guidance-2, batch-1 generation against the PyTorch reference sampler on the same
-// weights and thread count, denormals flushed (models/tiny-shapes/reference/time_sampler.py), when the model
+// weights and thread count, denormals flushed (python3 -m prompt_lens_py.reference.time_sampler), when the model
 // folder has its training weights (train/weights-fp16.pt) and /usr/bin/python3 has torch. The product's
 // 16-seed sweep (runPromptSeeds, what `prompt-lens run` does) is timed batched and one seed per run.
 import { spawnSync } from 'node:child_process';
@@ -150,9 +150,9 @@ const SWEEP = 16;
 function peerGenerationMs(batch: number, images: number): { ms: number; torch: string } | { skipped: string } {
   const weights = path.join(MODEL, 'train', 'weights-fp16.pt');
   if (!existsSync(weights)) return { skipped: `${weights} is missing (the peer needs the model's training weights)` };
-  const script = path.join(ROOT, 'models', 'tiny-shapes', 'reference', 'time_sampler.py');
   const threads = String(PEER_THREADS);
-  const ran = spawnSync('/usr/bin/python3', ['-W', 'ignore', script, '--model', MODEL, '--weights', weights, '--prompt', PROMPT, '--threads', threads, '--batch', String(batch), '--images', String(images)], {
+  const ran = spawnSync('/usr/bin/python3', ['-W', 'ignore', '-m', 'prompt_lens_py.reference.time_sampler', '--model', MODEL, '--weights', weights, '--prompt', PROMPT, '--threads', threads, '--batch', String(batch), '--images', String(images)], {
+    cwd: ROOT,
     encoding: 'utf8',
     env: { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads, MKL_NUM_THREADS: threads },
   });

@@ -44,11 +44,10 @@ async function main(): Promise<void> {
   if (model !== embedded) return;
 
   const out = mkdtempSync(path.join(tmpdir(), 'prompt-lens-ref-'));
-  const script = path.join(ROOT, 'models', 'tiny-shapes', 'reference', 'finetune.py');
   const ref = spawnSync(
     '/usr/bin/python3',
-    [script, '--steps', String(steps), '--batch', String(batch), '--threads', String(threads), '--eval-every', '0', '--eval-samples', '1', '--quiet', '--out', out],
-    { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) } },
+    ['-m', 'prompt_lens_py.reference.finetune', '--steps', String(steps), '--batch', String(batch), '--threads', String(threads), '--eval-every', '0', '--eval-samples', '1', '--quiet', '--out', out],
+    { cwd: ROOT, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) } },
   );
   if (ref.status !== 0) {
     console.log(`PyTorch reference not timed: ${(ref.stderr || ref.error?.message || '').trim().split('\n').pop()}`);

@@ -6,7 +6,7 @@
 //    star and a blue ring") of the shape pairs the model never saw together in training, coloured and split by
 //    a seeded shuffle.
 // Pre-registered splits into disjoint train/held-out sets; per split, the engine's finetune (full UNet gradient)
-// and the PyTorch full-autograd reference (<model>/reference/finetune.py) train on the same pairs with the same
+// and the PyTorch full-autograd reference (python3 -m prompt_lens_py.reference.finetune --model <model>) train on the same pairs with the same
 // settings; every column samples the same prompts and seeds with the model's recommended sampling settings,
 // scored by the detector; McNemar exact p-values against the base model, per split and pooled. Controls:
 // single objects and, per regime, the held-out pairs in other templates or the pairs seen in training.
@@ -224,9 +224,8 @@ async function referenceKeys(file: string, pipeline: Pipeline): Promise<Map<stri
 /** The PyTorch reference finetune on the same pairs and settings (one thread, denormals flushed); undefined when it cannot run. */
 function runReference(o: Options, pairs: Pair[], template: string, options: FinetuneOptions): { file: string; seconds: number } | { skipped: string } {
   const out = mkdtempSync(path.join(tmpdir(), 'prompt-lens-table-'));
-  const script = path.join(o.model, 'reference', 'finetune.py');
   const args = [
-    script, '--pairs', referencePairs(pairs), '--held-out', '', '--template', template, '--steps', String(options.steps), '--lr', String(options.lr),
+    '-m', 'prompt_lens_py.reference.finetune', '--model', o.model, '--pairs', referencePairs(pairs), '--held-out', '', '--template', template, '--steps', String(options.steps), '--lr', String(options.lr),
     '--batch', String(options.batch), '--norm-weight', String(options.normWeight), '--x0-scale', String(options.x0Scale),
     // The engine's single-object prompts are each object's own words in the training prompt (trainer.singleObjectPrompts).
     '--single-template', '{A}',
@@ -235,7 +234,7 @@ function runReference(o: Options, pairs: Pair[], template: string, options: Fine
     ...(o.referenceWeights ? ['--weights', o.referenceWeights] : []),
   ];
   const started = performance.now();
-  const ran = spawnSync(o.python, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  const ran = spawnSync(o.python, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
   if (ran.status !== 0) return { skipped: (ran.stderr || ran.error?.message || `exit ${ran.status}`).trim().split('\n').pop() ?? '' };
   return { file: path.join(out, 'keys.safetensors'), seconds: (performance.now() - started) / 1000 };
 }

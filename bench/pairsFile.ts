@@ -1,4 +1,4 @@
-// A model's pairs.json (models/neglect-shapes/train/world.py writes it): which shape pairs its training data
+// A model's pairs.json (prompt_lens_py/neglect_shapes/world.py writes it): which shape pairs its training data
 // showed together and which it held out, with the training frequencies. The benchmarks that measure the
 // unseen-combinations regime read it from here.
 import { promises as fs } from 'node:fs';

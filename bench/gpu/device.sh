@@ -56,7 +56,7 @@ models=(models/tiny-shapes test/fixtures/sd-tiny)
 if [ "${PL_FULL_SIZE:-1}" = 1 ]; then
   full=$WORK/sd-full
   start=$SECONDS
-  if OMP_NUM_THREADS=$(nproc) timeout "${PL_EXPORT_TIMEOUT:-420}" "${PL_PYTHON:-python3}" scripts/fixtures/make_sd_fixture.py \
+  if OMP_NUM_THREADS=$(nproc) timeout "${PL_EXPORT_TIMEOUT:-420}" "${PL_PYTHON:-python3}" -m prompt_lens_py.fixtures.sd_fixture \
     --full-size --external-data --no-verify --out "$full" >"$OUT/export.log" 2>&1; then
     say "SD 1.5-sized export in $((SECONDS - start)) s: $(du -sh "$full" | cut -f1)"
     models+=("$full")

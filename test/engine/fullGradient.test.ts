@@ -1,10 +1,10 @@
 // The engine's full key gradient (src/engine/autodiff, run by src/engine/finetune/unetGradient.ts) against PyTorch's
 // full autograd, for every cross-attention key layer:
 //  - tiny-shapes, the embedded model: the Separate-and-Enhance loss of test/fixtures/gradients/tiny-shapes-sepen.safetensors
-//    (models/tiny-shapes/reference/gradients.py), all 7 layers against its float64 `grad_full`;
+//    (python3 -m prompt_lens_py.reference.gradients), all 7 layers against its float64 `grad_full`;
 //  - sd-tiny (SD 1.x) and sd2-tiny (SD 2.1): L = sum_l <R_l, A_l> + <R_eps, eps_pred> over the per-head probabilities
 //    of all 16 layers and the noise prediction, batch 1 and batch 2 (test/fixtures/gradients/<fixture>-full.safetensors,
-//    scripts/fixtures/make_sd_gradients.py, float64), cosine >= 0.9999 and largest error <= 1e-4 of the largest entry;
+//    python3 -m prompt_lens_py.fixtures.sd_gradients, float64), cosine >= 0.9999 and largest error <= 1e-4 of the largest entry;
 //  - the half-precision trace of each (halfPrecisionExport.ts: float16 weights, activations and I/O) against the same
 //    float64 reference, within float16 rounding (HALF below).
 // Each gradient model is built from scratch (fixture copies: the gradient cache beside the UNet starts empty).
@@ -136,7 +136,7 @@ describe('full key gradient against PyTorch full autograd', () => {
         const torch = tensor(`${l.name}.to_k.weight`).data;
         return (l.keyTransposed ? transpose(torch, l.innerDim, l.textDim) : torch).every((v, i) => Math.abs(v - (keys.get(l.name) as Float32Array)[i]) <= 1e-6);
       });
-      assert.ok(sameWeights, `fixture made for other weights (${fixture.metadata.weights}); regenerate it with models/tiny-shapes/reference/gradients.py`);
+      assert.ok(sameWeights, `fixture made for other weights (${fixture.metadata.weights}); regenerate it with python3 -m prompt_lens_py.reference.gradients`);
       // The loss reads the 16x16 layers, those the fixture stores probabilities of.
       const lossLayers = layers.filter((l) => fixture.tensors.has(`case0.${l.name}.probs`));
       assert.equal(lossLayers.length, 3);
@@ -185,10 +185,10 @@ describe('full key gradient against PyTorch full autograd', () => {
       assert.equal(inst.layers[0].keyDtype, half ? 'float16' : 'float32');
       const keys = await loadOriginalKeys(inst);
       if (!half) {
-        // The reference was computed with exactly these weights (make_sd_gradients.py checks all of them).
+        // The reference was computed with exactly these weights (prompt_lens_py.fixtures.sd_gradients checks all of them).
         for (const l of inst.layers) {
           const torch = tensor(`${l.name}.to_k.weight`).data;
-          assert.deepEqual(keys.get(l.name), l.keyTransposed ? transpose(torch, l.innerDim, l.textDim) : torch, `${l.name}: the ONNX key differs from the reference's; regenerate it with scripts/fixtures/make_sd_gradients.py`);
+          assert.deepEqual(keys.get(l.name), l.keyTransposed ? transpose(torch, l.innerDim, l.textDim) : torch, `${l.name}: the ONNX key differs from the reference's; regenerate it with python3 -m prompt_lens_py.fixtures.sd_gradients`);
         }
       }
       for (const c of caseIndices) {

@@ -1,6 +1,6 @@
 // An fp32 export rewritten into what `optimum-cli export onnx --fp16 --device cuda` writes, a model traced in half
 // precision: float16 weights, activations, inputs and outputs, float32 only where diffusers computes in float32.
-// torch 1.13 cannot trace in half precision on the CPU (make_sd_fixture.py --fp16 says why), so the test fixtures get
+// torch 1.13 cannot trace in half precision on the CPU (prompt_lens_py.fixtures.sd_fixture --fp16 says why), so the test fixtures get
 // there by rewriting the fp32 trace instead. The fp32 trace records every `.float()` and `.to(dtype)` as
 // Cast(to=FLOAT); in a half trace they part ways:
 //  - float32 islands stay: the sinusoidal timestep embedding (`timesteps[:, None].float() * freqs`, an int -> float

@@ -1,12 +1,12 @@
 /**
- * The engine on a Stable Diffusion 2.x-shaped model: test/fixtures/sd2-tiny (scripts/fixtures/make_sd_fixture.py --sd2),
+ * The engine on a Stable Diffusion 2.x-shaped model: test/fixtures/sd2-tiny (python3 -m prompt_lens_py.fixtures.sd_fixture --sd2),
  * a random-weight miniature of stabilityai/stable-diffusion-2-1 exported as Optimum exports it: DDIM with
  * v-prediction, a tokenizer that pads with "!", an OpenCLIP-style text encoder (GELU) whose width is the UNet's
  * cross_attention_dim, Transformer2DModel with Linear proj_in/proj_out and upcast_attention (Cast before the
  * scores), and SD 2.1's per-block head counts at one head dim (5, 10, 20, 20 heads of 64 there; 2, 4, 8, 8 of 4 here).
  *
  * The fp16-I/O variants (`optimum-cli export onnx --fp16`: float inputs and outputs declared float16) are derived
- * here from the committed fixture by the graph surgery make_sd_fixture.py --fp16-io does, instead of being committed.
+ * here from the committed fixture by the graph surgery prompt_lens_py.fixtures.sd_fixture --fp16-io does, instead of being committed.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,7 +52,7 @@ const MODELS = SD_MODELS;
 const modelPath = (dir: string, sub: (typeof MODELS)[number]): string => join(dir, sub, 'model.onnx');
 
 /**
- * make_sd_fixture.py --fp16-io in TypeScript: every float32 graph input and output declared FLOAT16 around the
+ * prompt_lens_py.fixtures.sd_fixture --fp16-io in TypeScript: every float32 graph input and output declared FLOAT16 around the
  * unchanged float32 graph (input `x` -> Cast(to=FLOAT) -> `x_fp32`; `y_fp32` -> Cast(to=FLOAT16) -> output `y`).
  */
 function fp16Io(path: string): string[] {

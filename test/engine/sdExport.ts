@@ -109,7 +109,7 @@ export async function checkFinetuneCloseTo(variant: Pipeline, reference: Pipelin
   assert.ok(maxAbsDiff(after.image.data, before.image.data) > 0, 'the finetuned keys change the image');
 }
 
-/** Every float32 initializer with more than one element stored as FLOAT16 behind a Cast (make_sd_fixture.py --fp16). */
+/** Every float32 initializer with more than one element stored as FLOAT16 behind a Cast (prompt_lens_py.fixtures.sd_fixture --fp16). */
 export function storeWeightsAsFp16(path: string): void {
   const model = decodeModel(readFileSync(path));
   const graph = model.graph!;

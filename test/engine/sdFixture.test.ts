@@ -1,7 +1,7 @@
 /**
  * The engine on a Stable Diffusion 1.x-shaped model: test/fixtures/sd-tiny, a random-weight miniature with SD 1.x's
  * block structure, diffusers' module names and classic unfused attention (baddbmm), exported as Optimum does
- * (made by scripts/fixtures/make_sd_fixture.py). Latent space: 4 channels, VAE decoder x8, 77 text positions,
+ * (made by python3 -m prompt_lens_py.fixtures.sd_fixture). Latent space: 4 channels, VAE decoder x8, 77 text positions,
  * 16 cross-attention layers at latent/1, /2, /4 and /8.
  *
  * The external-data and float16-weight variants are derived here from the committed fixture (with the engine's own
@@ -250,7 +250,7 @@ test('sd-tiny with external data (unet/model.onnx + model.onnx_data): instrument
   assert.ok(maxAbsDiff(float32Data(got.out_sample, 'out_sample'), float32Data(plain.out_sample, 'out_sample')) <= 1e-5);
 });
 
-/** Every float32 initializer with more than one element stored as FLOAT16 behind a Cast (make_sd_fixture.py --fp16). */
+/** Every float32 initializer with more than one element stored as FLOAT16 behind a Cast (prompt_lens_py.fixtures.sd_fixture --fp16). */
 function fp16WeightsUnet(dir: string): string {
   const unetPath = join(dir, 'unet/model.onnx');
   storeWeightsAsFp16(unetPath);
@@ -301,7 +301,7 @@ test('sd-tiny traced in half precision (optimum --fp16 on CUDA): float16 weights
 
 /**
  * Optional: the same checks on another SD 1.x/2.x-structured ONNX folder, e.g. a real Optimum export or a
- * make_sd_fixture.py variant (`--attention sdpa`, `--external-data`, `--fp16`, `--full-size`), used in place
+ * prompt_lens_py.fixtures.sd_fixture variant (`--attention sdpa`, `--external-data`, `--fp16`, `--full-size`), used in place
  * (the instrumented cache is written beside its UNet). PROMPT_LENS_SD_MODEL=/path node --test out/test/engine/sdFixture.test.js
  */
 const OTHER = process.env.PROMPT_LENS_SD_MODEL;

@@ -1,4 +1,4 @@
-// The neglect-shapes world's ten shapes, ported from models/neglect-shapes/train/world.py (`inside`):
+// The neglect-shapes world's ten shapes, ported from prompt_lens_py/neglect_shapes/world.py (`inside`):
 // each in units of its circumscribed radius, centred at 0, u to the right and v down, never rotated.
 // A unit test renders the world's own scenes with this port and compares them with world.py's pixels.
 

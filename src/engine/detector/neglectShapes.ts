@@ -1,4 +1,4 @@
-// The neglect-shapes world (models/neglect-shapes/train/world.py): 5 colours, 10 shapes drawn at a fixed
+// The neglect-shapes world (prompt_lens_py/neglect_shapes/world.py): 5 colours, 10 shapes drawn at a fixed
 // orientation (triangle apex up, arrow up, diamond a tall rhombus, crescent opening to the upper right), so
 // shapes are told apart by fitting each one's template as drawn (templates.ts); moments that ignore
 // orientation and stretch would make a diamond a square.

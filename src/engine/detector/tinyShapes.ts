@@ -1,4 +1,4 @@
-// The tiny-shapes world (models/tiny-shapes/train/scenes.py): 4 colours, 3 shapes drawn upright but
+// The tiny-shapes world (prompt_lens_py/tiny_shapes/scenes.py): 4 colours, 3 shapes drawn upright but
 // classified by rotation-invariant moments (shape.ts), so its calls do not depend on orientation.
 //
 // Values mirror scenes.py (RGB in [0, 1] there, 0-255 here); the scene fixture records the generator's

@@ -4,7 +4,7 @@
  * Math.log/sin/cos are only accurate to about 1 ulp and differ between V8 (fdlibm) and the C
  * libraries Python uses, so a normal could round to a different float32 on another platform.
  * These versions give the same double everywhere, in TypeScript and in the Python mirror
- * (models/tiny-shapes/reference/prng.py), which repeats every operation in the same order.
+ * (prompt_lens_py/prng.py), which repeats every operation in the same order.
  * Accuracy is within a few ulps, ample for Gaussian noise.
  */
 

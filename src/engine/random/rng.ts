@@ -1,7 +1,7 @@
 import { detLog, detSinCos2Pi } from './detMath';
 
 /**
- * The project's seeded generator, bit-exact with models/tiny-shapes/reference/prng.py.
+ * The project's seeded generator, bit-exact with prompt_lens_py/prng.py.
  *
  * Algorithm (32-bit unsigned arithmetic, all sums and products modulo 2^32):
  * - Seeding, splitmix32: x = seed; four times: x += 0x9e3779b9; z = x; z = (z ^ z>>16) * 0x85ebca6b;

@@ -18,9 +18,9 @@ function fixturePath(relative: string): string {
   return existsSync(beside) ? beside : path.resolve(process.cwd(), 'test/fixtures', relative);
 }
 
-/** tiny-shapes scenes (scripts/fixtures/make_detector_scenes.py). */
+/** tiny-shapes scenes (python3 -m prompt_lens_py.fixtures.detector_scenes). */
 export const FIXTURE_DIR = fixturePath('scenes');
-/** neglect-shapes scenes (scripts/fixtures/make_neglect_scenes.py). */
+/** neglect-shapes scenes (python3 -m prompt_lens_py.fixtures.neglect_scenes). */
 export const NEGLECT_FIXTURE_DIR = fixturePath('detector/neglect-shapes');
 
 export interface FixtureScene {

@@ -1,4 +1,4 @@
-// The neglect-shapes world on rendered ground truth: the fixture (scripts/fixtures/make_neglect_scenes.py,
+// The neglect-shapes world on rendered ground truth: the fixture (python3 -m prompt_lens_py.fixtures.neglect_scenes,
 // world.py's own renderer, seeds 0-999, objects drawn uniformly) run through checkImage with each scene's
 // caption. Thresholds and the template fit were tuned on seeds 100000-101999, not on these.
 import assert from 'node:assert/strict';
@@ -46,7 +46,7 @@ describe('neglect-shapes detector on rendered scenes (test/fixtures/detector/neg
     if (existsSync(generator)) {
       const sha = createHash('sha256').update(readFileSync(generator)).digest('hex');
       if (sha !== fixture.generatorSha256) {
-        console.log(`note: ${fixture.generator} changed since the fixture was made; rerun scripts/fixtures/make_neglect_scenes.py`);
+        console.log(`note: ${fixture.generator} changed since the fixture was made; rerun python3 -m prompt_lens_py.fixtures.neglect_scenes`);
       }
     }
   });

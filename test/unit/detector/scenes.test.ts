@@ -1,4 +1,4 @@
-// Accuracy on rendered ground truth: the scene fixture (scripts/fixtures/make_detector_scenes.py, scenes.py
+// Accuracy on rendered ground truth: the scene fixture (python3 -m prompt_lens_py.fixtures.detector_scenes, scenes.py
 // seeds 0-999) run through checkImage with each scene's own caption.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -25,7 +25,7 @@ describe('detector on rendered scenes (test/fixtures/scenes)', () => {
     if (existsSync(generator)) {
       const sha = createHash('sha256').update(readFileSync(generator)).digest('hex');
       if (sha !== fixture.generatorSha256) {
-        console.log(`note: ${fixture.generator} changed since the fixture was made; rerun scripts/fixtures/make_detector_scenes.py`);
+        console.log(`note: ${fixture.generator} changed since the fixture was made; rerun python3 -m prompt_lens_py.fixtures.detector_scenes`);
       }
     }
   });
