@@ -13,7 +13,7 @@ import type { PipelineCache } from '../engine/pipeline/pipelineCache';
 import { effectiveSettings, parsePromptFile, type PromptSettings } from '../engine/promptFile';
 import type { LoadedPipelineInfo } from '../engine/pipeline/pipelineCache';
 import { comparePrompt } from '../engine/run/comparePrompt';
-import { InputError } from '../engine/run/errors';
+import { InputError } from '../engine/files/errors';
 import { resolveFileSettings, resolveModel, type ModelLookup, type ResolvedFileSettings } from '../engine/run/resolveModel';
 import { runFinetune } from '../engine/run/runFinetune';
 import { runPromptSeeds } from '../engine/run/runPrompt';

@@ -6,10 +6,10 @@ import { keySetName } from '../engine/history/keySetName';
 import { encodePng } from '../engine/image/png';
 import { decodeSafetensors } from '../engine/safetensors';
 import type { RunResult } from '../engine/run/runResult';
-import { realPathWithin } from '../engine/run/containment';
+import { realPathWithin } from '../engine/files/containment';
 import { readCompareRecord, readFinetuneRecord, readRunRecord, RecordError, resolveInside } from '../engine/run/recordReader';
 import { RUN_IMAGE, RUN_JSON, RUN_MAPS } from '../engine/run/runRecord';
-import { pathExists } from '../engine/run/stagedFolder';
+import { pathExists } from '../engine/files/stagedFolder';
 import type { ComparisonView, CompareView, MapFilter, RunView } from '../protocol/messages';
 
 function bufferOf(bytes: Uint8Array | Float32Array): ArrayBuffer {

@@ -1,9 +1,9 @@
 // What a job may read and write when the path comes from a file (a run record) or a webview message
 // rather than from the user: vscode-free, so the policy is unit-tested with the classes the host uses.
 import * as path from 'node:path';
-import { realPathWithin } from '../engine/run/containment';
+import { realPathWithin } from '../engine/files/containment';
 import { readRunRecord } from '../engine/run/recordReader';
-import { InputError } from '../engine/run/errors';
+import { InputError } from '../engine/files/errors';
 
 export interface WorkspaceAccess {
   /** vscode.workspace.isTrusted. */

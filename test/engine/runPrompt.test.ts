@@ -9,7 +9,7 @@ import { ModelError } from '../../src/engine/model/modelFolder';
 import { CancelledError } from '../../src/engine/pipeline/pipeline';
 import { PipelineCache } from '../../src/engine/pipeline/pipelineCache';
 import { decodeSafetensors } from '../../src/engine/safetensors';
-import { InputError } from '../../src/engine/run/errors';
+import { InputError } from '../../src/engine/files/errors';
 import type { SelectionOptions } from '../../src/engine/attention';
 import { runPrompt, runPromptSeeds, type RunPromptRequest } from '../../src/engine/run/runPrompt';
 import { ATTENTION_FILE } from '../../src/engine/run/attentionStore';

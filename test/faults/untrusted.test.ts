@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { promises as fs, readdirSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { ContainmentError } from '../../src/engine/run/containment';
+import { ContainmentError } from '../../src/engine/files/containment';
 import { writeRunRecord } from '../../src/engine/run/runRecord';
 import { checkedViewRef } from '../../src/results/folders';
 import { allowedPath, filterSource, mayRestore } from '../../src/run/workspaceAccess';

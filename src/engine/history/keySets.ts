@@ -2,7 +2,7 @@
 // UI can list them and Compare can default to the newest one made from the same base model.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { realPathWithin } from '../run/containment';
+import { realPathWithin } from '../files/containment';
 import { readFinetuneRecord } from '../run/recordReader';
 
 export interface KeySetSummary {

@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { runRecordFields, validate, type RunRecord } from '../run/recordReader';
-import { sweepStaging } from '../run/stagedFolder';
+import { sweepStaging } from '../files/stagedFolder';
 
 /** What the history needs from one run.json; everything else in the record is left out. */
 export interface RunSummary {

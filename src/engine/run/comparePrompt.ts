@@ -5,11 +5,11 @@ import * as path from 'node:path';
 import { loadKeySet } from '../finetune/keySet';
 import { loadOriginalKeys } from '../onnx/instrument';
 import type { PipelineCache } from '../pipeline/pipelineCache';
-import { InputError } from './errors';
+import { InputError } from '../files/errors';
 import { writeRunRecord } from './runRecord';
 import type { RunResult } from './runResult';
 import { openPromptFile, sampleRun, type PromptFileSource, type SampleHooks } from './sampleRun';
-import { prepareOutputFolder, slug, timestamp, writeStagedFolder } from './stagedFolder';
+import { prepareOutputFolder, slug, timestamp, writeStagedFolder } from '../files/stagedFolder';
 
 export interface ComparePromptRequest extends PromptFileSource {
   /** 0-based line of the prompt (a non-prompt line takes the next prompt). */

@@ -4,7 +4,7 @@
 // (or a huge allocation) later in a view, the history or the CLI.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { InputError } from './errors';
+import { InputError } from '../files/errors';
 
 /** Sizes no genuine record comes near; anything larger is refused before it is parsed or used. */
 export const RECORD_LIMITS = {

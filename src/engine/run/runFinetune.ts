@@ -10,12 +10,12 @@ import { CancelledError } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import { parsePromptFile, type PromptLine } from '../promptFile';
 import { writeFinetuneReport } from '../report/finetuneReport';
-import { InputError } from './errors';
+import { InputError } from '../files/errors';
 import { describeFinetuneSettings, resolveFinetuneSettings, type FinetuneSettings } from './finetuneSettings';
 import { writeRunRecord } from './runRecord';
 import type { RunResult } from './runResult';
 import { inBatches, openPromptFile, sampleBatchSize, sampleRuns, type PromptFileSource, type SampleHooks } from './sampleRun';
-import { OutputFolderError, pathExists, prepareOutputFolder, slug, timestamp, writeStagedFolder } from './stagedFolder';
+import { OutputFolderError, pathExists, prepareOutputFolder, slug, timestamp, writeStagedFolder } from '../files/stagedFolder';
 
 export interface RunFinetuneRequest extends PromptFileSource {
   /** Prompts evaluated before and after but never trained on (another .prompt file). */

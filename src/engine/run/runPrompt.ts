@@ -4,10 +4,10 @@ import * as path from 'node:path';
 import type { SelectionOptions } from '../attention';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import type { PromptLine } from '../promptFile';
-import { InputError } from './errors';
+import { InputError } from '../files/errors';
 import { writeRunRecord, type WrittenRun } from './runRecord';
 import type { RunResult } from './runResult';
-import { prepareOutputFolder } from './stagedFolder';
+import { prepareOutputFolder } from '../files/stagedFolder';
 import { inBatches, openPromptFile, sampleBatchSize, sampleRuns, type PromptFileSource, type SampleHooks } from './sampleRun';
 
 export interface RunPromptRequest extends PromptFileSource {

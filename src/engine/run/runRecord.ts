@@ -9,7 +9,7 @@ import { REPORT_FILE, writeHtmlReport } from '../report/htmlReport';
 import { encodeSafetensors, type SafeTensor } from '../safetensors';
 import { ATTENTION_FILE, encodeAttentionStore } from './attentionStore';
 import type { RunResult } from './runResult';
-import { slug, timestamp, writeStagedFolder } from './stagedFolder';
+import { slug, timestamp, writeStagedFolder } from '../files/stagedFolder';
 
 /** Files every run folder holds; `run.json` documents the rest. */
 export const RUN_JSON = 'run.json';

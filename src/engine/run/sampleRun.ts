@@ -12,7 +12,7 @@ import { formatDiagnostic, parsePromptFile, type ParsedPromptFile, type PromptLi
 import type { ProviderChoice } from '../session/providers';
 import type { SelectionOptions } from '../attention';
 import { AttentionAnalysis, ScoreRecipeError, SelectionError } from './attentionAnalysis';
-import { InputError } from './errors';
+import { InputError } from '../files/errors';
 import { estimateSampleMemory, memoryProblem, sampleMemoryLimit } from './memoryBudget';
 import { resolveFileSettings } from './resolveModel';
 import type { RunDetection, RunResult, RunSettings } from './runResult';

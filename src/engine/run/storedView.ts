@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { SelectionOptions } from '../attention';
 import { mapRecipe } from './attentionAnalysis';
 import { aggregateStored, ATTENTION_FILE, canAggregate, decodeAttentionStore } from './attentionStore';
-import { InputError } from './errors';
+import { InputError } from '../files/errors';
 import { RUN_JSON } from './runRecord';
 
 export interface StoredMapsView {
