@@ -3,7 +3,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import * as path from 'node:path';
 import { checkImage, parseCaption, type DetectionReport, type DetectorWorld } from '../detector';
-import { usesGuidance } from '../pipeline/guidance';
+import { usesGuidance } from '../promptFile/guidance';
 import { CancelledError, type AttentionCapture, type GenerateProgress, type Pipeline } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import { ModelError } from '../model/modelFolder';
