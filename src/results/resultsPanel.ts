@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { isWithin, realPathOf } from '../engine/files/containment';
 import { pathExists } from '../engine/files/stagedFolder';
 import type { HostToWebview, MapFilter, RenderedState, ResultsWebviewState, ViewRef, WebviewToHost } from '../protocol/messages';
-import { loadCompareView, loadRunView } from '../run/runView';
+import { loadCompareView, loadRunView } from './runView';
 import { checkedFilter } from './analysis';
 import { checkedViewRef, exportFileName, isInside } from './folders';
 import { resultsHtml } from './resultsHtml';

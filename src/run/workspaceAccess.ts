@@ -2,7 +2,8 @@
 // rather than from the user: vscode-free, so the policy is unit-tested with the classes the host uses.
 import * as path from 'node:path';
 import { realPathWithin } from '../engine/files/containment';
-import { readRunRecord } from '../engine/run/recordReader';
+import { RUN_JSON } from '../engine/record/files';
+import { readRunRecord } from '../engine/record/read';
 import { InputError } from '../engine/files/errors';
 
 export interface WorkspaceAccess {
@@ -40,11 +41,11 @@ export async function filterSource(folder: string, access: WorkspaceAccess): Pro
   const record = await readRunRecord(folder);
   const { source, settings } = record;
   if (!source || settings?.seed === undefined || settings.steps === undefined) {
-    throw new InputError(`${path.join(folder, 'run.json')} does not say which .prompt file, seed and steps made it`);
+    throw new InputError(`${path.join(folder, RUN_JSON)} does not say which .prompt file, seed and steps made it`);
   }
   const runsDir = path.dirname(folder);
   await allowedPath(runsDir, access, 'the runs folder');
-  await allowedPath(source.file, access, `the prompt file named by ${path.join(folder, 'run.json')}`);
+  await allowedPath(source.file, access, `the prompt file named by ${path.join(folder, RUN_JSON)}`);
   return {
     file: source.file,
     line: source.line,

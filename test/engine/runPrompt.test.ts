@@ -12,7 +12,7 @@ import { decodeSafetensors } from '../../src/engine/safetensors';
 import { InputError } from '../../src/engine/files/errors';
 import type { SelectionOptions } from '../../src/engine/attention';
 import { runPrompt, runPromptSeeds, type RunPromptRequest } from '../../src/engine/run/runPrompt';
-import { ATTENTION_FILE } from '../../src/engine/run/attentionStore';
+import { ATTENTION_FILE } from '../../src/engine/record/files';
 import { storedMaps } from '../../src/engine/run/storedView';
 import { seedSummary } from '../../src/engine/run/seedSummary';
 import { runFolderDiff } from './runFolderDiff';

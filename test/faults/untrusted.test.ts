@@ -6,7 +6,7 @@ import { promises as fs, readdirSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { ContainmentError } from '../../src/engine/files/containment';
-import { writeRunRecord } from '../../src/engine/run/runRecord';
+import { writeRunRecord } from '../../src/engine/run/saveRun';
 import { checkedViewRef } from '../../src/results/folders';
 import { allowedPath, filterSource, mayRestore } from '../../src/run/workspaceAccess';
 import { fakeRunResult } from '../fakes/runResult';

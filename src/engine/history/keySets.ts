@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { realPathWithin } from '../files/containment';
-import { readFinetuneRecord } from '../run/recordReader';
+import { readFinetuneRecord } from '../record/read';
 
 export interface KeySetSummary {
   /** Absolute path of keys.safetensors. */

@@ -5,8 +5,9 @@ import type { SelectionOptions } from '../attention';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import type { PromptLine } from '../promptFile';
 import { InputError } from '../files/errors';
-import { writeRunRecord, type WrittenRun } from './runRecord';
-import type { RunResult } from './runResult';
+import type { WrittenRun } from '../record/writeRun';
+import { writeRunRecord } from './saveRun';
+import type { RunResult } from '../record/runResult';
 import { prepareOutputFolder } from '../files/stagedFolder';
 import { inBatches, openPromptFile, sampleBatchSize, sampleRuns, type PromptFileSource, type SampleHooks } from './sampleRun';
 

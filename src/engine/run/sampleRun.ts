@@ -15,7 +15,7 @@ import { AttentionAnalysis, ScoreRecipeError, SelectionError } from './attention
 import { InputError } from '../files/errors';
 import { estimateSampleMemory, memoryProblem, sampleMemoryLimit } from './memoryBudget';
 import { resolveFileSettings } from './resolveModel';
-import type { RunDetection, RunResult, RunSettings } from './runResult';
+import type { RunDetection, RunResult, RunSettings } from '../record/runResult';
 
 export interface PromptFileSource {
   /** Absolute path of the .prompt file: relative model paths and messages refer to it. */
