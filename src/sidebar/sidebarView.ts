@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findKeySets, findRuns, thumbnailPng } from '../engine/history';
+import { RUN_IMAGE } from '../engine/record/files';
 import { readRunRecord } from '../engine/record/read';
 import { readModelFinetune } from '../engine/model/modelDefaults';
 import { resolveFinetuneSettings } from '../engine/finetune/finetuneSettings';
@@ -205,7 +206,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     if (this.thumbnails.has(folder)) return this.thumbnails.get(folder);
     let result: ArrayBuffer | undefined;
     try {
-      const bytes = thumbnailPng(await fs.readFile(path.join(folder, path.basename(image ?? 'image.png'))), THUMBNAIL_SIDE);
+      const bytes = thumbnailPng(await fs.readFile(path.join(folder, path.basename(image ?? RUN_IMAGE))), THUMBNAIL_SIDE);
       result = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     } catch {
       result = undefined;
