@@ -151,9 +151,14 @@ export async function readRecord<T>(file: string, check: Check<T>): Promise<T> {
     if (error instanceof RecordError) throw error;
     throw new RecordError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
+  return parseRecord(bytes.toString('utf8'), check, file);
+}
+
+/** Parses and checks a record's text (already read); broken JSON is a RecordError too. */
+export function parseRecord<T>(text: string, check: Check<T>, file: string): T {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(bytes.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new RecordError(file, `is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
   }

@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { realPathWithin } from '../files/containment';
 import { decodeSafetensors } from '../safetensors';
-import { readRecord, RecordError, resolveInside, validate } from './check';
+import { parseRecord, readRecord, RecordError, resolveInside } from './check';
 import { COMPARE_JSON, FINETUNE_JSON, RUN_IMAGE, RUN_JSON, RUN_MAPS } from './files';
 import {
   compareRecordFields,
@@ -22,14 +22,7 @@ export function readRunRecord(folder: string): Promise<RunRecord> {
 
 /** A run.json's text (already read, e.g. by a cache) checked as the record of `folder`. */
 export function parseRunRecord(text: string, folder: string): RunRecord {
-  const file = path.join(folder, RUN_JSON);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new RecordError(file, `is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
-  }
-  return validate(parsed, runRecordFields, file);
+  return parseRecord(text, runRecordFields, path.join(folder, RUN_JSON));
 }
 
 export function readFinetuneRecord(folder: string): Promise<FinetuneRecord> {
