@@ -18,7 +18,7 @@ import { readModelDetectorWorld } from '../src/engine/model/modelDefaults';
 import { openModelFolder } from '../src/engine/model/modelFolder';
 import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { AttentionAnalysis } from '../src/engine/run/attentionAnalysis';
-import type { RunScores } from '../src/engine/run/runResult';
+import type { RunScores } from '../src/engine/record/runResult';
 import { auroc, aurocStandardError } from './auroc';
 import { listPrompt } from './neglectSplits';
 import { readPairsFile } from './pairsFile';

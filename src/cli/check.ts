@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { checkCompatibility } from '../engine/model/compatibility';
 import { resolveModel } from '../engine/run/resolveModel';
-import { InputError } from '../engine/run/errors';
+import { InputError } from '../engine/files/errors';
 
 /**
  * Writes one line per check (✓ or ✗, the part, what was found or what to do) and says whether all passed.

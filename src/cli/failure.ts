@@ -1,7 +1,7 @@
 // How `prompt-lens` ends on an error: the exit code the README promises and what stderr says.
 import { KeySetError } from '../engine/finetune/keySet';
 import { ModelError } from '../engine/model/modelFolder';
-import { InputError } from '../engine/run/errors';
+import { InputError } from '../engine/files/errors';
 import { UsageError, USAGE } from './args';
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;

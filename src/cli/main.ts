@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { PipelineCache } from '../engine/pipeline/pipelineCache';
 import { timeTaken } from '../engine/report/htmlReport';
-import { InputError } from '../engine/run/errors';
+import { InputError } from '../engine/files/errors';
 import { runFinetune } from '../engine/run/runFinetune';
 import { runPromptSeeds } from '../engine/run/runPrompt';
 import { seedRanking, seedSummary } from '../engine/run/seedSummary';

@@ -2,7 +2,7 @@
 // the parser's own diagnostics, marks that do not line up with words, prompts over the model's
 // token limit, words outside a closed vocabulary (with spelling suggestions), model problems, and
 // guidance the engine takes but would not apply as written.
-import { HIGH_GUIDANCE, usesGuidance } from '../engine/pipeline/guidance';
+import { HIGH_GUIDANCE, usesGuidance } from '../engine/promptFile/guidance';
 import { defaultSettings, resolveSettings, type ParsedPromptFile, type PromptLine, type SourceRange } from '../engine/promptFile';
 import type { LoadedModel, ModelLookup } from './modelService';
 import { columnRange, frontMatterLines, promptColumns } from './promptText';

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { REPORT_FILE } from '../engine/record/files';
 import { PromptCodeLenses } from './codeLens';
 import { PromptCompletion, TRIGGER_CHARACTERS } from './completion';
 import { PromptDiagnostics, VocabularyQuickFix } from './diagnostics';
@@ -61,7 +62,7 @@ async function openRun(folder: unknown, log: vscode.LogOutputChannel): Promise<v
     void vscode.window.showErrorMessage('Prompt Lens: no run folder given.');
     return;
   }
-  const report = path.join(folder, 'report.html');
+  const report = path.join(folder, REPORT_FILE);
   if (!existsSync(report)) {
     void vscode.window.showErrorMessage(`Prompt Lens: ${report} does not exist (was the run deleted?).`);
     return;

@@ -3,10 +3,10 @@
 // window (WebviewPanelSerializer), brings the same view back, loaded again from the run folder.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isWithin, realPathOf } from '../engine/run/containment';
-import { pathExists } from '../engine/run/stagedFolder';
+import { isWithin, realPathOf } from '../engine/files/containment';
+import { pathExists } from '../engine/files/stagedFolder';
 import type { HostToWebview, MapFilter, RenderedState, ResultsWebviewState, ViewRef, WebviewToHost } from '../protocol/messages';
-import { loadCompareView, loadRunView } from '../run/runView';
+import { loadCompareView, loadRunView } from './runView';
 import { checkedFilter } from './analysis';
 import { checkedViewRef, exportFileName, isInside } from './folders';
 import { resultsHtml } from './resultsHtml';

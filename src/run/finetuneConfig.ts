@@ -2,7 +2,7 @@
 // workspace or folder), so that a model's measured recommendation applies when the user left them alone.
 import type * as vscode from 'vscode';
 import type { ModelFinetune } from '../engine/model/modelDefaults';
-import type { FinetuneSettings } from '../engine/run/finetuneSettings';
+import type { FinetuneSettings } from '../engine/finetune/finetuneSettings';
 import type { SidebarState } from '../protocol/messages';
 
 function written<T>(config: vscode.WorkspaceConfiguration, key: string): T | undefined {

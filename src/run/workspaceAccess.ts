@@ -1,9 +1,10 @@
 // What a job may read and write when the path comes from a file (a run record) or a webview message
 // rather than from the user: vscode-free, so the policy is unit-tested with the classes the host uses.
 import * as path from 'node:path';
-import { realPathWithin } from '../engine/run/containment';
-import { readRunRecord } from '../engine/run/recordReader';
-import { InputError } from '../engine/run/errors';
+import { realPathWithin } from '../engine/files/containment';
+import { RUN_JSON } from '../engine/record/files';
+import { readRunRecord } from '../engine/record/read';
+import { InputError } from '../engine/files/errors';
 
 export interface WorkspaceAccess {
   /** vscode.workspace.isTrusted. */
@@ -40,11 +41,11 @@ export async function filterSource(folder: string, access: WorkspaceAccess): Pro
   const record = await readRunRecord(folder);
   const { source, settings } = record;
   if (!source || settings?.seed === undefined || settings.steps === undefined) {
-    throw new InputError(`${path.join(folder, 'run.json')} does not say which .prompt file, seed and steps made it`);
+    throw new InputError(`${path.join(folder, RUN_JSON)} does not say which .prompt file, seed and steps made it`);
   }
   const runsDir = path.dirname(folder);
   await allowedPath(runsDir, access, 'the runs folder');
-  await allowedPath(source.file, access, `the prompt file named by ${path.join(folder, 'run.json')}`);
+  await allowedPath(source.file, access, `the prompt file named by ${path.join(folder, RUN_JSON)}`);
   return {
     file: source.file,
     line: source.line,

@@ -1,7 +1,7 @@
 // The text edit that sets one run setting in a .prompt file's front matter: replace the value where
 // it is written, else add a line before the closing `---`, else add a front matter block at the top
 // (vscode-free, unit-tested; the sidebar applies it as a WorkspaceEdit).
-import { isGuidanceScale } from '../engine/pipeline/guidance';
+import { isGuidanceScale } from '../engine/promptFile/guidance';
 import { parsePromptFile } from '../engine/promptFile';
 
 export type EditableSetting = 'seed' | 'steps' | 'guidance';

@@ -5,9 +5,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findKeySets, findRuns, thumbnailPng } from '../engine/history';
-import { readRunRecord } from '../engine/run/recordReader';
+import { RUN_IMAGE } from '../engine/record/files';
+import { readRunRecord } from '../engine/record/read';
 import { readModelFinetune } from '../engine/model/modelDefaults';
-import { resolveFinetuneSettings } from '../engine/run/finetuneSettings';
+import { resolveFinetuneSettings } from '../engine/finetune/finetuneSettings';
 import { parsePromptFile, resolveSettings } from '../engine/promptFile';
 import type { HistoryItem, KeySetItem, SidebarState, SidebarToHost, SidebarToWebview } from '../protocol/messages';
 import type { ResultsPanel } from '../results/resultsPanel';
@@ -205,7 +206,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     if (this.thumbnails.has(folder)) return this.thumbnails.get(folder);
     let result: ArrayBuffer | undefined;
     try {
-      const bytes = thumbnailPng(await fs.readFile(path.join(folder, path.basename(image ?? 'image.png'))), THUMBNAIL_SIDE);
+      const bytes = thumbnailPng(await fs.readFile(path.join(folder, path.basename(image ?? RUN_IMAGE))), THUMBNAIL_SIDE);
       result = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     } catch {
       result = undefined;

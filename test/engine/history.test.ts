@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { clearRunCache, decodePng, findRuns, latestRunFor, parseRunJson, thumbnailPng, wordInRun } from '../../src/engine/history';
 import { encodePng, type RasterImage } from '../../src/engine/image/png';
-import { writeRunRecord } from '../../src/engine/run/runRecord';
-import type { RunResult } from '../../src/engine/run/runResult';
+import { writeRunRecord } from '../../src/engine/run/saveRun';
+import type { RunResult } from '../../src/engine/record/runResult';
 
 /** A small but complete run result: what writeRunRecord writes for real runs. */
 function fakeResult(prompt: string, objects: [string, number][], seed = 7): RunResult {

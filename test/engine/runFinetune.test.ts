@@ -8,8 +8,9 @@ import { after, test } from 'node:test';
 import { loadKeySet } from '../../src/engine/finetune/keySet';
 import { loadOriginalKeys } from '../../src/engine/onnx/instrument';
 import { PipelineCache } from '../../src/engine/pipeline/pipelineCache';
-import { KEYS_FILE, runFinetune } from '../../src/engine/run/runFinetune';
-import { writeRunRecord } from '../../src/engine/run/runRecord';
+import { KEYS_FILE } from '../../src/engine/record/files';
+import { runFinetune } from '../../src/engine/run/runFinetune';
+import { writeRunRecord } from '../../src/engine/run/saveRun';
 import { openPromptFile, sampleRun } from '../../src/engine/run/sampleRun';
 import { runFolderDiff } from './runFolderDiff';
 

@@ -1,6 +1,6 @@
 // A run result with made-up maps and scores, for tests of the views and hovers that read run records.
 // `shift` varies every value, so two results (a before and an after) differ everywhere.
-import type { RunResult } from '../../src/engine/run/runResult';
+import type { RunResult } from '../../src/engine/record/runResult';
 
 export function fakeRunResult(prompt: string, shift = 0): RunResult {
   const h = 4;

@@ -5,7 +5,7 @@ import { cpSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { PipelineCache } from '../../src/engine/pipeline/pipelineCache';
-import { InputError } from '../../src/engine/run/errors';
+import { InputError } from '../../src/engine/files/errors';
 import { estimateSampleMemory, layerDownsampling, memoryProblem, sampleMemoryLimit } from '../../src/engine/run/memoryBudget';
 import { runPromptSeeds } from '../../src/engine/run/runPrompt';
 import { MODELS, SD_TINY, tempDir } from './helpers';

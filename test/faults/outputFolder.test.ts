@@ -10,7 +10,7 @@ import { loadOriginalKeys } from '../../src/engine/onnx/instrument';
 import { PipelineCache } from '../../src/engine/pipeline/pipelineCache';
 import { runFinetune, type RunFinetuneRequest } from '../../src/engine/run/runFinetune';
 import { runPromptSeeds } from '../../src/engine/run/runPrompt';
-import { OutputFolderError } from '../../src/engine/run/stagedFolder';
+import { OutputFolderError } from '../../src/engine/files/stagedFolder';
 import { assertOneLineBadInput, MODELS, runCli, tempDir } from './helpers';
 
 const PROMPT = `---\nmodel: tiny-shapes\nseed: 3\nsteps: 2\n---\na red [circle] and a blue [square]\n`;

@@ -10,9 +10,10 @@ import { findKeySets } from '../../src/engine/history';
 import { loadOriginalKeys } from '../../src/engine/onnx/instrument';
 import { PipelineCache } from '../../src/engine/pipeline/pipelineCache';
 import { comparePrompt } from '../../src/engine/run/comparePrompt';
-import { readRecord, RECORD_LIMITS, RecordError, runRecordFields } from '../../src/engine/run/recordReader';
-import { writeRunRecord } from '../../src/engine/run/runRecord';
-import { loadCompareView, loadRunView } from '../../src/run/runView';
+import { readRecord, RECORD_LIMITS, RecordError } from '../../src/engine/record/check';
+import { runRecordFields } from '../../src/engine/record/schema';
+import { writeRunRecord } from '../../src/engine/run/saveRun';
+import { loadCompareView, loadRunView } from '../../src/results/runView';
 import { fakeRunResult } from '../fakes/runResult';
 import { MODELS, tempDir } from './helpers';
 

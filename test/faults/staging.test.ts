@@ -5,7 +5,7 @@ import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { clearRunCache, findRuns } from '../../src/engine/history';
-import { STALE_STAGING_MS, sweepStaging } from '../../src/engine/run/stagedFolder';
+import { STALE_STAGING_MS, sweepStaging } from '../../src/engine/files/stagedFolder';
 import { tempDir } from './helpers';
 
 /** A pid no process has (above Linux's pid_max limit of 2^22). */

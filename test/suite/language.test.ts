@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { writeRunRecord } from '../../src/engine/run/runRecord';
+import { writeRunRecord } from '../../src/engine/run/saveRun';
 import { fakeRunResult } from '../fakes/runResult';
 import { EXTENSION_ID } from './extensionApi';
 import { suiteLog } from './log';

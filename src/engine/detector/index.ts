@@ -5,6 +5,7 @@ export * from './worlds';
 export * from './tinyShapes';
 export * from './neglectShapes';
 export * from './caption';
+export * from './regions';
 export * from './segment';
 export * from './shape';
 export * from './match';

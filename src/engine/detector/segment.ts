@@ -1,6 +1,7 @@
 // Pixels -> coloured regions: background from the border, per-pixel palette colour (the world's) and coverage,
 // 4-connected components per colour, tiny fragments merged into a touching object or dropped.
-import { type Colour, type PaletteEntry, type Rgb, angleBetween, chromaPlane, paletteFrom } from './palette';
+import { type PaletteEntry, type Rgb, angleBetween, chromaPlane, paletteFrom } from './palette';
+import type { Region, Segmentation } from './regions';
 import { TINY_SHAPES } from './tinyShapes';
 import type { DetectorWorld } from './world';
 
@@ -40,29 +41,6 @@ export interface SegmentOptions {
    * covers about 35 px).
    */
   minArea?: number;
-}
-
-export interface Region {
-  colour: Colour;
-  /** Pixel indices (y * width + x), ascending. */
-  pixels: number[];
-}
-
-export interface Segmentation {
-  width: number;
-  height: number;
-  background: Rgb;
-  /** The world's colours: labels and coverageByColour index them. */
-  colours: readonly Colour[];
-  /** Per pixel: index into `colours`, or -1 for background / off-palette. */
-  labels: Int8Array;
-  /** Per pixel: coverage estimate along its nearest palette hue (can exceed 1 or be negative). */
-  coverage: Float32Array;
-  /** Per pixel and palette colour: coverage along that colour, `[pixel * colours.length + k]`. */
-  coverageByColour: Float32Array;
-  regions: Region[];
-  /** Pixels of fragments dropped as specks. */
-  droppedPixels: number;
 }
 
 const DEFAULT_MIN_COVERAGE = 0.4;

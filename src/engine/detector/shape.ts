@@ -12,7 +12,7 @@
 // Moments beat the binary ratios on 7-15 px shapes: they use the anti-aliased coverage, so a one-pixel
 // change of the mask moves them little (fill and roundness ranges of the classes overlap once blurred).
 import type { Shape } from './palette';
-import type { Region, Segmentation } from './segment';
+import type { Region, Segmentation } from './regions';
 
 export interface ShapeFeatures {
   /** Pixels of the binary mask (soft mask >= 0.5). */

@@ -7,7 +7,7 @@
 // 4x4-supersampled pixel coverage, to within the grid step. The fit starts where the mask's soft area and
 // centroid put the shape (its unit area and centroid offset are known) and refines by coordinate search.
 import type { Shape } from './palette';
-import type { Region, Segmentation } from './segment';
+import type { Region, Segmentation } from './regions';
 import type { ShapeCall } from './world';
 
 /** Grid cells per axis over [-EXTENT, EXTENT]² (a cell is 0.01 radii: 0.1 px on the largest shapes). */

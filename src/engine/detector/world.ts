@@ -2,7 +2,7 @@
 // generator paints them in), its shapes, and the classifier that names a region's shape. A model folder
 // chooses its world in prompt_lens.json ("detector": "<name>"); see worlds.ts for the registry.
 import type { Colour, Rgb, Shape } from './palette';
-import type { Region, Segmentation } from './segment';
+import type { Region, Segmentation } from './regions';
 import type { ShapeFeatures } from './shape';
 
 export interface ShapeCall {

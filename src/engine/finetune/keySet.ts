@@ -6,7 +6,8 @@ import { promises as fs } from 'node:fs';
 import type { CrossAttentionLayer } from '../onnx/instrument';
 import { transpose } from '../onnx/instrument';
 import { decodeSafetensors, encodeSafetensors, floatsToHalfs, halfsToFloats, type SafeTensor } from '../safetensors';
-import { keySetMetadataFields, validate, type KeySetMetadata } from '../run/recordReader';
+import { validate } from '../record/check';
+import { keySetMetadataFields, type KeySetMetadata } from '../record/schema';
 import type { FinetuneStep } from './trainer';
 
 export const KEY_SET_FORMAT = 'prompt-lens-keys/1';

@@ -2,8 +2,8 @@
 // UI can list them and Compare can default to the newest one made from the same base model.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { realPathWithin } from '../run/containment';
-import { readFinetuneRecord } from '../run/recordReader';
+import { realPathWithin } from '../files/containment';
+import { readFinetuneRecord } from '../record/read';
 
 export interface KeySetSummary {
   /** Absolute path of keys.safetensors. */

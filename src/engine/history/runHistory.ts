@@ -4,8 +4,10 @@
 // runs folder's mtime changes.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { runRecordFields, validate, type RunRecord } from '../run/recordReader';
-import { sweepStaging } from '../run/stagedFolder';
+import { sweepStaging } from '../files/stagedFolder';
+import { REPORT_FILE, RUN_JSON } from '../record/files';
+import { parseRunRecord } from '../record/read';
+import type { RunRecord } from '../record/schema';
 
 /** What the history needs from one run.json; everything else in the record is left out. */
 export interface RunSummary {
@@ -49,9 +51,6 @@ export interface WordInRun {
   /** IoU (and intersection over this word's area) with every other marked object. */
   pairs: { other: string; iou: number; ioa: number }[];
 }
-
-const RUN_JSON = 'run.json';
-const REPORT = 'report.html';
 
 interface DirCache {
   mtimeMs: number;
@@ -167,7 +166,7 @@ async function readRun(folder: string): Promise<RunSummary | null> {
 export function parseRunJson(text: string, folder: string): RunSummary | null {
   let record: RunRecord;
   try {
-    record = validate(JSON.parse(text), runRecordFields, path.join(folder, RUN_JSON));
+    record = parseRunRecord(text, folder);
   } catch {
     return null;
   }
@@ -196,6 +195,6 @@ export function parseRunJson(text: string, folder: string): RunSummary | null {
       maps: files.maps ?? [],
       ...(files.overlap !== undefined ? { overlap: files.overlap } : {}),
     },
-    report: path.join(folder, REPORT),
+    report: path.join(folder, REPORT_FILE),
   };
 }

@@ -1,8 +1,8 @@
 /** Reading the values of TensorProtos: raw_data, typed fields, or external data files. */
 import { open, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
-import { isWithin, realPathOf } from '../run/containment';
-import { InputError } from '../run/errors';
+import { isWithin, realPathOf } from '../files/containment';
+import { InputError } from '../files/errors';
 import { halfToFloat } from '../safetensors/f16';
 import { DataType, EXTERNAL, toNumber, type TensorProto } from './proto';
 

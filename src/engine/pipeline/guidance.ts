@@ -1,26 +1,4 @@
-// Classifier-free guidance in one place: the scale a setting may hold, when the pipeline applies it, and the
-// combination itself. The front matter's check, the model's recommended settings, the run panel, the pipeline
-// and the editor's diagnostics all read these, so what the editor accepts is what a run does.
-
-/** What a guidance setting must be, for messages ("guidance" must be …). */
-export const GUIDANCE_EXPECTED = 'a number >= 0 (the classifier-free guidance scale)';
-
-/** Guidance above this is far outside the range Stable Diffusion is used at (about 1–15): images burn out. */
-export const HIGH_GUIDANCE = 20;
-
-/** A scale the engine samples with: finite and not negative. */
-export function isGuidanceScale(value: number): boolean {
-  return Number.isFinite(value) && value >= 0;
-}
-
-/**
- * Whether sampling at `guidance` runs the unconditional (negative) prompt beside the prompt. At 1 the combination
- * below is the prompt's own prediction, so the pipeline skips that pass at 1 and below, as diffusers does: a scale
- * below 1 samples exactly as 1, and the negative prompt is not read.
- */
-export function usesGuidance(guidance: number): boolean {
-  return guidance > 1;
-}
+// Classifier-free guidance as the pipeline applies it; when it applies is promptFile/guidance.ts.
 
 /** eps = eps_uncond + g * (eps_cond - eps_uncond). */
 export function combineGuidance(uncond: Float32Array, cond: Float32Array, guidance: number): Float32Array {

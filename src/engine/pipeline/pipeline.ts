@@ -12,7 +12,8 @@ import { createSession, type SessionHandle } from '../session/createSession';
 import type { ProviderChoice } from '../session/providers';
 import { DeviceUploader, disposeAll } from '../session/deviceInputs';
 import { ClipTokenizer, type TokenizedText } from '../tokenizer/clipTokenizer';
-import { combineGuidance, usesGuidance } from './guidance';
+import { usesGuidance } from '../promptFile/guidance';
+import { combineGuidance } from './guidance';
 import { float32Data, floatTensor, inputShape, inputType, integerTensor, keyTensor } from './tensors';
 
 export interface GenerateRequest {

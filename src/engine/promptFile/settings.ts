@@ -1,5 +1,5 @@
 import { isScalar, isSeq, type Node } from 'yaml';
-import { GUIDANCE_EXPECTED, isGuidanceScale } from '../pipeline/guidance';
+import { GUIDANCE_EXPECTED, isGuidanceScale } from './guidance';
 import type { ImageSize, SettingKey } from './types';
 
 /** A setting's value, or why it is wrong and (for list items) which node to underline. */

@@ -1,20 +1,21 @@
 // The finetune's self-contained HTML report: the loss curve, before/after scores and detector
-// verdicts per prompt and seed, and the images with each object's attention, side by side.
+// verdicts per prompt and seed, and the images with each object's attention, side by side. Built
+// from the finetune in memory, whose comparisons name their runs' pictures.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import type { Comparison, FinetuneRunResult } from '../finetune/finetuneResult';
+import { describeFinetuneSettings } from '../finetune/finetuneSettings';
 import type { FinetuneStep } from '../finetune/trainer';
 import { keySetName } from '../history/keySetName';
 import { objectLabels } from '../promptFile/marks';
-import { describeFinetuneSettings } from '../run/finetuneSettings';
-import type { Comparison, FinetuneRunResult } from '../run/runFinetune';
-import { readRunRecord } from '../run/recordReader';
-import { RUN_IMAGE } from '../run/runRecord';
-import type { RunResult } from '../run/runResult';
+import { REPORT_FILE } from '../record/files';
+import type { RunFiles } from '../record/schema';
+import type { RunResult } from '../record/runResult';
 
 export async function writeFinetuneReport(result: FinetuneRunResult, dir: string, id: string): Promise<void> {
   const inline = async (rel: string): Promise<string> => `data:image/png;base64,${(await fs.readFile(path.join(dir, rel))).toString('base64')}`;
   const sections: string[] = [];
-  for (const c of result.comparisons) sections.push(await comparisonSection(c, dir, inline));
+  for (const c of result.comparisons) sections.push(await comparisonSection(c, inline));
   const o = result.options;
   // Its key set's readable name, as the run panel and the before/after view give it; the folder name in the tooltip.
   const name = keySetName(result.trainedPrompts, id);
@@ -37,7 +38,7 @@ ${summaryTable(result.comparisons)}
 ${sections.join('\n')}
 </body></html>
 `;
-  await fs.writeFile(path.join(dir, 'report.html'), html);
+  await fs.writeFile(path.join(dir, REPORT_FILE), html);
 }
 
 function summaryTable(comparisons: Comparison[]): string {
@@ -52,19 +53,18 @@ function summaryTable(comparisons: Comparison[]): string {
 ${rows.join('\n')}</table>`;
 }
 
-async function comparisonSection(c: Comparison, dir: string, inline: (rel: string) => Promise<string>): Promise<string> {
-  const side = async (label: string, folder: string, run: RunResult): Promise<string> => {
-    const files = (await readRunRecord(path.join(dir, folder))).files;
+async function comparisonSection(c: Comparison, inline: (rel: string) => Promise<string>): Promise<string> {
+  const side = async (label: string, folder: string, files: RunFiles, run: RunResult): Promise<string> => {
     const labels = objectLabels(run.objects);
-    const objects = (files?.maps ?? []).filter((m) => labels.includes(m.word));
-    const images = [await inline(path.join(folder, files?.imageLarge ?? RUN_IMAGE)), ...(await Promise.all(objects.map((m) => inline(path.join(folder, m.overlay)))))];
+    const objects = files.maps.filter((m) => labels.includes(m.word));
+    const images = [await inline(path.join(folder, files.imageLarge)), ...(await Promise.all(objects.map((m) => inline(path.join(folder, m.overlay)))))];
     return `<div><b>${label}</b> <span class="muted">${verdict(run)}</span><br>${images
       .map((src, i) => `<img src="${src}" alt="${i === 0 ? 'image' : esc(objects[i - 1].word)}" title="${i === 0 ? 'image' : esc(objects[i - 1].word)}">`)
       .join('')}</div>`;
   };
   return `<div class="pair"><div><b>${esc(c.prompt)}</b> <span class="muted">seed ${c.seed} · ${c.group}</span></div>
-${await side('before', c.beforeFolder, c.before)}
-${await side('after', c.afterFolder, c.after)}</div>`;
+${await side('before', c.beforeFolder, c.beforeFiles, c.before)}
+${await side('after', c.afterFolder, c.afterFiles, c.after)}</div>`;
 }
 
 function verdict(run: RunResult): string {

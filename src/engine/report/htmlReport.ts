@@ -1,20 +1,19 @@
 // A self-contained HTML report of one run: every picture inlined as a data URI so the file can be
-// mailed, attached to CI artefacts or opened offline.
+// mailed, attached to CI artefacts or opened offline. Built from the run and the record just written
+// (which names the pictures), in the run's folder before it is renamed into place.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { RunResult } from '../run/runResult';
+import { REPORT_FILE } from '../record/files';
+import type { RunResult } from '../record/runResult';
+import type { RunJson } from '../record/schema';
 import { failureSection } from './failureSection';
 
-export const REPORT_FILE = 'report.html';
-
-export async function writeHtmlReport(result: RunResult, runFolder: string, runId: string): Promise<string> {
+export async function writeHtmlReport(result: RunResult, record: RunJson, runFolder: string): Promise<void> {
   const inline = async (rel: string): Promise<string> =>
     `data:image/png;base64,${(await fs.readFile(path.join(runFolder, rel))).toString('base64')}`;
-  const runJson = JSON.parse(await fs.readFile(path.join(runFolder, 'run.json'), 'utf8')) as {
-    files: { imageLarge: string; maps: { word: string; heat: string; overlay: string }[]; overlap?: string };
-  };
+  const { files, id: runId } = record;
   const cards: string[] = [];
-  for (const [i, map] of runJson.files.maps.entries()) {
+  for (const [i, map] of files.maps.entries()) {
     const word = result.words[i];
     const activation = result.scores?.activations.find((a) => a.word === word.word);
     const tags = [word.isObject ? 'object' : '', word.isSpecial ? 'special token' : ''].filter(Boolean).join(', ');
@@ -40,7 +39,7 @@ export async function writeHtmlReport(result: RunResult, runFolder: string, runI
     .join('\n  ')}
 </table>
 <p class="muted">Scores computed on: ${esc(s.basis)}</p>
-${runJson.files.overlap ? `<figure class="map"><img src="${await inline(runJson.files.overlap)}" alt="per-pixel overlap"><figcaption>per-pixel overlap ∏M/ΣM</figcaption></figure>` : ''}`
+${files.overlap ? `<figure class="map"><img src="${await inline(files.overlap)}" alt="per-pixel overlap"><figcaption>per-pixel overlap ∏M/ΣM</figcaption></figure>` : ''}`
     : '<p class="muted">No marked objects: mark object words like <code>[circle]</code> to get overlap and activation scores.</p>';
   const st = result.settings;
   const html = `<!doctype html>
@@ -61,7 +60,7 @@ section.failure.flagged{border-color:#c0392b} section.failure h2{font-size:16px;
 ${result.mapFilter ? `<p class="filtered"><b>Maps filtered: ${esc(result.mapFilter)}</b>${result.filteredFrom ? ` <span class="muted">(sampled again from run ${esc(result.filteredFrom)})</span>` : ''}; the scores keep their own layers and steps.</p>\n` : ''}<p class="muted">${esc(result.model.id)} (${esc(result.model.hash)}) · ${esc(result.provider.name)} · seed ${st.seed} · ${st.steps} DDIM steps · guidance ${st.guidance} · ${timeTaken(result.timings)} · run ${esc(runId)}</p>
 ${result.failure ? failureSection(result.failure, st.steps) : ''}
 <div class="top">
-<img class="hero" src="${await inline(runJson.files.imageLarge)}" alt="generated image">
+<img class="hero" src="${await inline(files.imageLarge)}" alt="generated image">
 <div>${scores}</div>
 </div>
 <h2>Attention per word</h2>
@@ -71,9 +70,7 @@ ${cards.join('\n')}
 </div>
 </body></html>
 `;
-  const file = path.join(runFolder, REPORT_FILE);
-  await fs.writeFile(file, html);
-  return file;
+  await fs.writeFile(path.join(runFolder, REPORT_FILE), html);
 }
 
 /** "310 ms", or "140 ms (its share of 8 sampled together)" for a run sampled in a batch of seeds. */

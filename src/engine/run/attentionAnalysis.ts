@@ -23,8 +23,8 @@ import { resizeMapBilinear } from '../image/raster';
 import { objectLabels } from '../promptFile/marks';
 import type { AttentionCapture } from '../pipeline/pipeline';
 import type { TokenizedText } from '../tokenizer/clipTokenizer';
-import { aggregateStored, AttentionStoreBuilder, canAggregate, type StoredAttention } from './attentionStore';
-import type { ObjectMark, RunLayer, RunScores, TimelineData, WordMap } from './runResult';
+import { aggregateStored, AttentionStoreBuilder, canAggregate, type StoredAttention } from '../record/attentionStore';
+import type { ObjectMark, RunLayer, RunScores, TimelineData, WordMap } from '../record/runResult';
 
 export interface AnalysisInput {
   prompt: string;

@@ -2,14 +2,16 @@
 // written side by side (before/ and after/ run records) into a new folder.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { InputError } from '../files/errors';
+import { prepareOutputFolder, slug, timestamp, writeStagedFolder } from '../files/stagedFolder';
 import { loadKeySet } from '../finetune/keySet';
 import { loadOriginalKeys } from '../onnx/instrument';
 import type { PipelineCache } from '../pipeline/pipelineCache';
-import { InputError } from './errors';
-import { writeRunRecord } from './runRecord';
-import type { RunResult } from './runResult';
+import { AFTER_DIR, BEFORE_DIR, COMPARE_JSON } from '../record/files';
+import type { RunResult } from '../record/runResult';
+import type { CompareRecord } from '../record/schema';
 import { openPromptFile, sampleRun, type PromptFileSource, type SampleHooks } from './sampleRun';
-import { prepareOutputFolder, slug, timestamp, writeStagedFolder } from './stagedFolder';
+import { writeRunRecord } from './saveRun';
 
 export interface ComparePromptRequest extends PromptFileSource {
   /** 0-based line of the prompt (a non-prompt line takes the next prompt). */
@@ -41,12 +43,10 @@ export async function comparePrompt(request: ComparePromptRequest, pipelines: Pi
   let beforeFolder = '';
   let afterFolder = '';
   const written = await writeStagedFolder(request.runsDir, `${timestamp(new Date())}-compare-${slug(prompt.text)}`, async (dir) => {
-    beforeFolder = (await writeRunRecord(before, path.join(dir, 'before'))).folder;
-    afterFolder = (await writeRunRecord(after, path.join(dir, 'after'))).folder;
-    await fs.writeFile(
-      path.join(dir, 'compare.json'),
-      JSON.stringify({ prompt: prompt.text, keySet: request.keySetFile, before: path.relative(dir, beforeFolder), after: path.relative(dir, afterFolder) }, null, 2),
-    );
+    beforeFolder = (await writeRunRecord(before, path.join(dir, BEFORE_DIR))).folder;
+    afterFolder = (await writeRunRecord(after, path.join(dir, AFTER_DIR))).folder;
+    const record: CompareRecord = { prompt: prompt.text, keySet: request.keySetFile, before: path.relative(dir, beforeFolder), after: path.relative(dir, afterFolder) };
+    await fs.writeFile(path.join(dir, COMPARE_JSON), JSON.stringify(record, null, 2));
   });
   // The staged folder was renamed: point at the final locations.
   const relocate = (p: string): string => path.join(written.folder, path.relative(path.dirname(path.dirname(p)), p));

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { readModelDefaults } from '../model/modelDefaults';
 import { builtinModelNames } from '../model/modelFolder';
 import { effectiveSettings, resolveModelReference, resolveSettings, type PromptSettings, type ResolvedSettings, type SourceRange } from '../promptFile';
-import { InputError } from './errors';
+import { InputError } from '../files/errors';
 
 export interface ModelLookup {
   builtinModelsDir: string;

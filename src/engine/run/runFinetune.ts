@@ -3,19 +3,20 @@
 // base and the finetuned keys, same seeds, and writes keys, loss curve, before/after runs and a report.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { InputError } from '../files/errors';
+import { OutputFolderError, pathExists, prepareOutputFolder, slug, timestamp, writeStagedFolder } from '../files/stagedFolder';
+import { finetuneJson, type Comparison, type FinetuneRunResult, type PromptGroup } from '../finetune/finetuneResult';
+import { describeFinetuneSettings, resolveFinetuneSettings } from '../finetune/finetuneSettings';
 import { encodeKeySet, type KeySetInfo } from '../finetune/keySet';
 import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor, type FinetuneOptions, type FinetuneStep } from '../finetune/trainer';
 import { readModelFinetune, type ModelFinetune } from '../model/modelDefaults';
 import { CancelledError } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import { parsePromptFile, type PromptLine } from '../promptFile';
+import { AFTER_DIR, BEFORE_DIR, FINETUNE_JSON, KEYS_FILE, REPORT_FILE } from '../record/files';
 import { writeFinetuneReport } from '../report/finetuneReport';
-import { InputError } from './errors';
-import { describeFinetuneSettings, resolveFinetuneSettings, type FinetuneSettings } from './finetuneSettings';
-import { writeRunRecord } from './runRecord';
-import type { RunResult } from './runResult';
 import { inBatches, openPromptFile, sampleBatchSize, sampleRuns, type PromptFileSource, type SampleHooks } from './sampleRun';
-import { OutputFolderError, pathExists, prepareOutputFolder, slug, timestamp, writeStagedFolder } from './stagedFolder';
+import { writeRunRecord } from './saveRun';
 
 export interface RunFinetuneRequest extends PromptFileSource {
   /** Prompts evaluated before and after but never trained on (another .prompt file). */
@@ -34,33 +35,6 @@ export interface RunFinetuneHooks extends SampleHooks {
    */
   onSamples?(first: number, total: number, side: 'before' | 'after', samples: { group: PromptGroup; prompt: string; seed: number }[]): void;
 }
-
-export type PromptGroup = 'trained' | 'held-out' | 'single-object';
-
-/** One prompt and seed, sampled with the base keys and with the finetuned keys. */
-export interface Comparison {
-  group: PromptGroup;
-  prompt: string;
-  seed: number;
-  before: RunResult;
-  after: RunResult;
-  beforeFolder: string;
-  afterFolder: string;
-}
-
-export interface FinetuneRunResult {
-  options: FinetuneOptions;
-  /** Where the rate and the length came from. */
-  optionSources: FinetuneSettings['sources'];
-  trainedPrompts: string[];
-  trainedLayers: string[];
-  curve: FinetuneStep[];
-  stopped?: string;
-  trainMs: number;
-  comparisons: Comparison[];
-}
-
-export const KEYS_FILE = 'keys.safetensors';
 
 export async function runFinetune(
   request: RunFinetuneRequest,
@@ -145,8 +119,8 @@ export async function runFinetune(
         const after = await sampleRuns(opened, items, hooks, trained.keys);
         index += batch.length;
         for (const [i, { group, line, seed }] of batch.entries()) {
-          const beforeRun = await writeRunRecord(before[i], path.join(dir, 'before'));
-          const afterRun = await writeRunRecord(after[i], path.join(dir, 'after'));
+          const beforeRun = await writeRunRecord(before[i], path.join(dir, BEFORE_DIR));
+          const afterRun = await writeRunRecord(after[i], path.join(dir, AFTER_DIR));
           comparisons.push({
             group,
             prompt: line.text,
@@ -155,10 +129,12 @@ export async function runFinetune(
             after: after[i],
             beforeFolder: path.relative(dir, beforeRun.folder),
             afterFolder: path.relative(dir, afterRun.folder),
+            beforeFiles: beforeRun.record.files,
+            afterFiles: afterRun.record.files,
           });
         }
       }
-      await fs.writeFile(path.join(dir, 'finetune.json'), JSON.stringify(finetuneJson(result, pipeline.model), null, 2));
+      await fs.writeFile(path.join(dir, FINETUNE_JSON), JSON.stringify(finetuneJson(result, pipeline.model, KEYS_FILE), null, 2));
     },
     (dir, id) => writeFinetuneReport(result, dir, id),
     // Training finished: whatever fails now (a full disk, a cancel), the trained keys are kept.
@@ -168,7 +144,7 @@ export async function runFinetune(
   ).catch((error: unknown) => {
     throw afterTrainingError(error, keptKeys, hooks);
   });
-  return { result, folder: written.folder, id: written.id, report: path.join(written.folder, 'report.html') };
+  return { result, folder: written.folder, id: written.id, report: path.join(written.folder, REPORT_FILE) };
 }
 
 /**
@@ -218,32 +194,4 @@ function heldOutPrompts(source: { file: string; text: string }): PromptLine[] {
   const error = parsed.diagnostics.find((d) => d.severity === 'error');
   if (error) throw new InputError(error.message, { file: source.file, line: error.line, column: error.column });
   return parsed.prompts;
-}
-
-/** The machine-readable summary: settings, curve and each comparison's scores and detector verdicts. */
-function finetuneJson(result: FinetuneRunResult, model: { id: string; hash: string }): unknown {
-  const summary = (r: RunResult): unknown => ({
-    overlap: r.scores?.overlap,
-    activations: r.scores?.activations,
-    weakest: r.scores?.weakest,
-    detection: r.detection,
-  });
-  return {
-    model,
-    options: result.options,
-    optionSources: result.optionSources,
-    keys: KEYS_FILE,
-    trainedPrompts: result.trainedPrompts,
-    trainedLayers: result.trainedLayers,
-    stopped: result.stopped,
-    trainMs: result.trainMs,
-    curve: result.curve,
-    comparisons: result.comparisons.map((c) => ({
-      group: c.group,
-      prompt: c.prompt,
-      seed: c.seed,
-      before: { folder: c.beforeFolder, ...(summary(c.before) as object) },
-      after: { folder: c.afterFolder, ...(summary(c.after) as object) },
-    })),
-  };
 }

@@ -4,10 +4,11 @@ import * as path from 'node:path';
 import type { SelectionOptions } from '../attention';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import type { PromptLine } from '../promptFile';
-import { InputError } from './errors';
-import { writeRunRecord, type WrittenRun } from './runRecord';
-import type { RunResult } from './runResult';
-import { prepareOutputFolder } from './stagedFolder';
+import { InputError } from '../files/errors';
+import type { WrittenRun } from '../record/writeRun';
+import { writeRunRecord } from './saveRun';
+import type { RunResult } from '../record/runResult';
+import { prepareOutputFolder } from '../files/stagedFolder';
 import { inBatches, openPromptFile, sampleBatchSize, sampleRuns, type PromptFileSource, type SampleHooks } from './sampleRun';
 
 export interface RunPromptRequest extends PromptFileSource {

@@ -3,7 +3,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import * as path from 'node:path';
 import { checkImage, parseCaption, type DetectionReport, type DetectorWorld } from '../detector';
-import { usesGuidance } from '../pipeline/guidance';
+import { usesGuidance } from '../promptFile/guidance';
 import { CancelledError, type AttentionCapture, type GenerateProgress, type Pipeline } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import { ModelError } from '../model/modelFolder';
@@ -12,10 +12,10 @@ import { formatDiagnostic, parsePromptFile, type ParsedPromptFile, type PromptLi
 import type { ProviderChoice } from '../session/providers';
 import type { SelectionOptions } from '../attention';
 import { AttentionAnalysis, ScoreRecipeError, SelectionError } from './attentionAnalysis';
-import { InputError } from './errors';
+import { InputError } from '../files/errors';
 import { estimateSampleMemory, memoryProblem, sampleMemoryLimit } from './memoryBudget';
 import { resolveFileSettings } from './resolveModel';
-import type { RunDetection, RunResult, RunSettings } from './runResult';
+import type { RunDetection, RunResult, RunSettings } from '../record/runResult';
 
 export interface PromptFileSource {
   /** Absolute path of the .prompt file: relative model paths and messages refer to it. */

@@ -1,7 +1,7 @@
 // One line over the runs of a prompt's seeds: how often the detector found everything, the mean scores, and
 // how many seeds may have lost an object by the model's failure score; and the seeds ranked by it.
 import { lowerIsWorse } from '../attention/scoreRecipe';
-import type { RunResult } from './runResult';
+import type { RunResult } from '../record/runResult';
 
 export function seedSummary(results: readonly RunResult[]): string {
   const parts = [`${results.length} seeds (${results.map((r) => r.settings.seed).join(', ')})`];

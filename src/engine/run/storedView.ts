@@ -3,10 +3,12 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { SelectionOptions } from '../attention';
+import { InputError } from '../files/errors';
+import { aggregateStored, canAggregate, decodeAttentionStore } from '../record/attentionStore';
+import { RecordError } from '../record/check';
+import { ATTENTION_FILE, RUN_JSON } from '../record/files';
+import { readRunRecord } from '../record/read';
 import { mapRecipe } from './attentionAnalysis';
-import { aggregateStored, ATTENTION_FILE, canAggregate, decodeAttentionStore } from './attentionStore';
-import { InputError } from './errors';
-import { RUN_JSON } from './runRecord';
 
 export interface StoredMapsView {
   /** Maps in the record's `words` order, `[mapHeight, mapWidth]` each. */
@@ -14,12 +16,6 @@ export interface StoredMapsView {
   mapHeight: number;
   mapWidth: number;
   mapRecipe: string;
-}
-
-interface RecordFields {
-  settings?: { steps?: number };
-  maps?: { height?: number; width?: number };
-  words?: { word: string; tokenIndices: number[]; isSpecial: boolean }[];
 }
 
 /**
@@ -35,11 +31,11 @@ export async function storedMaps(folder: string, selection: SelectionOptions): P
   }
   const store = decodeAttentionStore(bytes, path.join(folder, ATTENTION_FILE));
   if (!canAggregate(store, selection)) return undefined;
-  const record = JSON.parse(await fs.readFile(path.join(folder, RUN_JSON), 'utf8')) as RecordFields;
+  const record = await readRunRecord(folder);
   const { words } = record;
   const mapHeight = record.maps?.height;
   const mapWidth = record.maps?.width;
-  if (!Array.isArray(words) || mapHeight === undefined || mapWidth === undefined) throw new Error(`${folder}/${RUN_JSON} does not list the run's words and map size`);
+  if (!words || mapHeight === undefined || mapWidth === undefined) throw new RecordError(path.join(folder, RUN_JSON), "does not list the run's words and map size");
   let aggregated: ReturnType<typeof aggregateStored>;
   try {
     aggregated = aggregateStored(store, selection, words, mapHeight, mapWidth);

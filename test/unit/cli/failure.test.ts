@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { UsageError } from '../../../src/cli/args';
 import { failure } from '../../../src/cli/failure';
 import { ModelError } from '../../../src/engine/model/modelFolder';
-import { InputError } from '../../../src/engine/run/errors';
+import { InputError } from '../../../src/engine/files/errors';
 
 describe('prompt-lens exit codes', () => {
   test('bad input exits 2 with its one-line message', () => {

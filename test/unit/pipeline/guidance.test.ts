@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { combineGuidance, usesGuidance } from '../../../src/engine/pipeline/guidance';
+import { combineGuidance } from '../../../src/engine/pipeline/guidance';
+import { usesGuidance } from '../../../src/engine/promptFile/guidance';
 import { queryGrid } from '../../../src/engine/pipeline/pipeline';
 
 describe('pipeline math', () => {

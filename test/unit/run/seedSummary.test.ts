@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FailureScores } from '../../../src/engine/attention/failureScore';
-import type { RunResult } from '../../../src/engine/run/runResult';
+import type { RunResult } from '../../../src/engine/record/runResult';
 import { seedRanking, seedSummary } from '../../../src/engine/run/seedSummary';
 import { fakeRunResult } from '../../fakes/runResult';
 

@@ -1,21 +1,17 @@
 // Writes one run to a new folder. The folder is built under a hidden temporary name and renamed
 // into place at the end, so a crashed or cancelled run never leaves a folder that looks complete,
-// and an existing run is never overwritten.
+// and an existing run is never overwritten. The run.json it writes comes back in memory, so what is
+// built from it (the report, a finetune's report) never reads the folder again.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { slug, timestamp, writeStagedFolder } from '../files/stagedFolder';
 import { encodePng, type RasterImage } from '../image/png';
 import { heatmapRgb, mapMax, overlayHeat, resizeMapBilinear, resizeNearest } from '../image/raster';
-import { REPORT_FILE, writeHtmlReport } from '../report/htmlReport';
 import { encodeSafetensors, type SafeTensor } from '../safetensors';
-import { ATTENTION_FILE, encodeAttentionStore } from './attentionStore';
-import type { RunResult } from './runResult';
-import { slug, timestamp, writeStagedFolder } from './stagedFolder';
-
-/** Files every run folder holds; `run.json` documents the rest. */
-export const RUN_JSON = 'run.json';
-export const RUN_IMAGE = 'image.png';
-export const RUN_MAPS = 'maps.safetensors';
-export const RUN_RECORD_VERSION = 1;
+import { encodeAttentionStore } from './attentionStore';
+import { ATTENTION_FILE, REPORT_FILE, RUN_IMAGE, RUN_IMAGE_LARGE, RUN_JSON, RUN_MAPS, RUN_PICTURES_DIR, RUN_RECORD_VERSION } from './files';
+import type { RunResult, RunScores } from './runResult';
+import type { RunFiles, RunJson } from './schema';
 
 /** Pictures are stored at least this large so 32 px model outputs stay readable. */
 const MIN_PICTURE_SIDE = 256;
@@ -23,11 +19,18 @@ const MIN_PICTURE_SIDE = 256;
 export interface WrittenRun {
   folder: string;
   id: string;
+  /** Absolute path of its report. */
   report: string;
+  /** Its run.json, as written. */
+  record: RunJson;
 }
 
-export async function writeRunRecord(result: RunResult, runsDir: string, now = new Date()): Promise<WrittenRun> {
-  let files: PictureFiles | undefined;
+/** Writes the run's report into `dir` (REPORT_FILE) before the folder is renamed into place. */
+export type RunReportWriter = (result: RunResult, record: RunJson, dir: string) => Promise<void>;
+
+export async function writeRunFolder(result: RunResult, runsDir: string, writeReport: RunReportWriter, now = new Date()): Promise<WrittenRun> {
+  let files: RunFiles | undefined;
+  let record: RunJson | undefined;
   const { folder, id } = await writeStagedFolder(
     runsDir,
     `${timestamp(now)}-${slug(result.prompt)}`,
@@ -35,38 +38,32 @@ export async function writeRunRecord(result: RunResult, runsDir: string, now = n
       files = await writeFiles(result, dir);
     },
     async (dir, runId) => {
-      await fs.writeFile(path.join(dir, RUN_JSON), JSON.stringify(runJson(result, runId, now, files as PictureFiles), null, 2));
-      await writeHtmlReport(result, dir, runId);
+      record = runJson(result, runId, now, files as RunFiles);
+      await fs.writeFile(path.join(dir, RUN_JSON), JSON.stringify(record, null, 2));
+      await writeReport(result, record, dir);
     },
   );
-  return { folder, id, report: path.join(folder, REPORT_FILE) };
+  return { folder, id, report: path.join(folder, REPORT_FILE), record: record as RunJson };
 }
 
-interface PictureFiles {
-  image: string;
-  imageLarge: string;
-  maps: { word: string; heat: string; overlay: string }[];
-  overlap?: string;
-}
-
-async function writeFiles(result: RunResult, dir: string): Promise<PictureFiles> {
-  await fs.mkdir(path.join(dir, 'maps'));
+async function writeFiles(result: RunResult, dir: string): Promise<RunFiles> {
+  await fs.mkdir(path.join(dir, RUN_PICTURES_DIR));
   const { image } = result;
   const scale = Math.max(1, Math.ceil(MIN_PICTURE_SIDE / Math.max(image.width, image.height)));
   const large = resizeNearest(image, image.width * scale, image.height * scale);
   await fs.writeFile(path.join(dir, RUN_IMAGE), encodePng(image));
-  await fs.writeFile(path.join(dir, 'image-large.png'), encodePng(large));
-  const files: PictureFiles = { image: RUN_IMAGE, imageLarge: 'image-large.png', maps: [] };
+  await fs.writeFile(path.join(dir, RUN_IMAGE_LARGE), encodePng(large));
+  const files: RunFiles = { image: RUN_IMAGE, imageLarge: RUN_IMAGE_LARGE, maps: [] };
   for (const [i, word] of result.words.entries()) {
     const name = `${String(i).padStart(2, '0')}-${slug(word.word)}`;
-    const heat = `maps/${name}.png`;
-    const overlay = `maps/${name}-overlay.png`;
+    const heat = `${RUN_PICTURES_DIR}/${name}.png`;
+    const overlay = `${RUN_PICTURES_DIR}/${name}-overlay.png`;
     await fs.writeFile(path.join(dir, heat), encodePng(mapPicture(word.map, result, large)));
     await fs.writeFile(path.join(dir, overlay), encodePng(overlayPicture(word.map, result, large)));
     files.maps.push({ word: word.word, heat, overlay });
   }
   if (result.scores) {
-    files.overlap = 'maps/overlap.png';
+    files.overlap = `${RUN_PICTURES_DIR}/overlap.png`;
     await fs.writeFile(path.join(dir, files.overlap), encodePng(mapPicture(result.scores.overlapMap, result, large)));
   }
   await fs.writeFile(path.join(dir, RUN_MAPS), mapsSafetensors(result));
@@ -104,8 +101,7 @@ function mapsSafetensors(result: RunResult): Uint8Array {
   return encodeSafetensors(tensors, { words: JSON.stringify(result.words.map((word) => word.word)) });
 }
 
-function runJson(result: RunResult, id: string, now: Date, files: PictureFiles): unknown {
-  // The values stay a flat object; where each came from sits beside them.
+function runJson(result: RunResult, id: string, now: Date, files: RunFiles): RunJson {
   const { sources, ...settings } = result.settings;
   return {
     version: RUN_RECORD_VERSION,
@@ -121,12 +117,9 @@ function runJson(result: RunResult, id: string, now: Date, files: PictureFiles):
     tokens: result.tokens,
     maps: {
       file: RUN_MAPS,
-      // word_maps: float32 [words, height, width]; overlap_map: float32 [height, width];
-      // timeline: float32 [steps, words, timelineHeight, timelineWidth] (raw attention probabilities).
       height: result.mapHeight,
       width: result.mapWidth,
       recipe: result.mapRecipe,
-      // attention.safetensors: the words' raw attention per layer (float16), for filters that are views of this run.
       attention: result.attention ? ATTENTION_FILE : undefined,
       filteredFrom: result.filteredFrom,
       timeline: result.timeline
@@ -135,7 +128,7 @@ function runJson(result: RunResult, id: string, now: Date, files: PictureFiles):
     },
     words: result.words.map(({ word, tokenIndices, isObject, isSpecial }) => ({ word, tokenIndices, isObject, isSpecial })),
     layers: result.layers,
-    scores: result.scores && { ...result.scores, overlapMap: undefined, masks: undefined, objectMaps: undefined },
+    scores: result.scores && scoresJson(result.scores),
     failure: result.failure,
     detection: result.detection,
     files,
@@ -143,3 +136,7 @@ function runJson(result: RunResult, id: string, now: Date, files: PictureFiles):
   };
 }
 
+/** The scores without their arrays (the maps file holds those). */
+function scoresJson({ overlapMap: _overlapMap, masks: _masks, objectMaps: _objectMaps, ...kept }: RunScores): RunJson['scores'] {
+  return kept;
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AttentionStoreBuilder, canAggregate, decodeAttentionStore, encodeAttentionStore } from '../../../src/engine/run/attentionStore';
+import { AttentionStoreBuilder, canAggregate, decodeAttentionStore, encodeAttentionStore } from '../../../src/engine/record/attentionStore';
 
 // One 1x2 layer, two heads, four text positions of which 1 and 3 are kept, three steps.
 function capture(step: number) {

@@ -5,8 +5,6 @@
 import { AttentionAccumulator, mergeWords, resolveSelection, type LayerInfo, type SelectionOptions, type StepLayerProbs } from '../attention';
 import { decodeSafetensors, encodeSafetensors, floatsToHalfs, halfsToFloats, type SafeTensor } from '../safetensors';
 
-export const ATTENTION_FILE = 'attention.safetensors';
-
 /** Per-step maps are kept while they hold at most this many values (8 MB as float16). */
 const PER_STEP_BUDGET = 4_000_000;
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, promises as fs, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { slug, timestamp, writeStagedFolder } from '../../../src/engine/run/stagedFolder';
+import { slug, timestamp, writeStagedFolder } from '../../../src/engine/files/stagedFolder';
 
 describe('staged output folders', () => {
   const parent = mkdtempSync(path.join(tmpdir(), 'staged-'));

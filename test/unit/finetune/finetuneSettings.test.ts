@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeFinetuneSettings, resolveFinetuneSettings } from '../../../src/engine/run/finetuneSettings';
+import { describeFinetuneSettings, resolveFinetuneSettings } from '../../../src/engine/finetune/finetuneSettings';
 
 test('finetune settings: this run, then the user, then the model, then the engine', () => {
   assert.deepEqual(resolveFinetuneSettings({}), { values: { lr: 3e-5, steps: 200, normWeight: 0 }, sources: { lr: 'engine', steps: 'engine', normWeight: 'engine' } });

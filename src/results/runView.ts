@@ -1,15 +1,13 @@
-// Converts engine runs (in memory, or as written on disk) into the webview's message form: pixels and
-// maps as ArrayBuffers. Reading from disk lets the results panel reopen any run or finetune folder.
-import { promises as fs } from 'node:fs';
+// Projects engine runs (in memory, or as the record module reads them back from disk) into the webview's
+// message form: pixels and maps as ArrayBuffers. Reading from disk lets the results panel reopen any run
+// or finetune folder. No vscode API: unit-tested as is.
 import * as path from 'node:path';
+import { pathExists } from '../engine/files/stagedFolder';
 import { keySetName } from '../engine/history/keySetName';
 import { encodePng } from '../engine/image/png';
-import { decodeSafetensors } from '../engine/safetensors';
-import type { RunResult } from '../engine/run/runResult';
-import { realPathWithin } from '../engine/run/containment';
-import { readCompareRecord, readFinetuneRecord, readRunRecord, RecordError, resolveInside } from '../engine/run/recordReader';
-import { RUN_IMAGE, RUN_JSON, RUN_MAPS } from '../engine/run/runRecord';
-import { pathExists } from '../engine/run/stagedFolder';
+import { COMPARE_JSON, FINETUNE_JSON } from '../engine/record/files';
+import { fileIn, readCompareRecord, readFinetuneRecord, readRunFolder } from '../engine/record/read';
+import type { RunResult } from '../engine/record/runResult';
 import type { ComparisonView, CompareView, MapFilter, RunView } from '../protocol/messages';
 
 function bufferOf(bytes: Uint8Array | Float32Array): ArrayBuffer {
@@ -56,60 +54,29 @@ export function toRunView(result: RunResult, written: { id: string; folder: stri
   };
 }
 
-/** A file a record names, resolved and kept inside the record's folder by its real path (no symlink out). */
-async function fileIn(folder: string, relative: string, record: string): Promise<string> {
-  return realPathWithin(resolveInside(folder, relative, record), [folder], `a file named by ${record}`);
-}
-
 /**
- * A run folder written by `writeRunRecord` (run.json, image.png, maps.safetensors) as a RunView. The
- * record goes through the shared validating reader, and the maps must match its words and grid, so a
- * crafted or damaged record is an error naming the file, never a view that fails to draw.
+ * A run folder written by writeRunFolder as a RunView. The record module checks the record, and its
+ * maps against its words and grid; the view only projects what it read.
  */
 export async function loadRunView(folder: string): Promise<RunView> {
-  const record = path.join(folder, RUN_JSON);
-  const json = await readRunRecord(folder);
-  if (!json.words) throw new RecordError(record, 'has no "words": not a run record');
-  const image = await fs.readFile(await fileIn(folder, json.files?.image ?? RUN_IMAGE, record));
-  const mapsFile = await fileIn(folder, json.maps?.file ?? RUN_MAPS, record);
-  const maps = decodeSafetensors(await fs.readFile(mapsFile), mapsFile);
-  const f32 = (name: string): Float32Array | undefined => {
-    const t = maps.tensors.get(name);
-    return t && t.data instanceof Float32Array ? t.data : undefined;
-  };
-  const wordMaps = f32('word_maps');
-  if (!wordMaps) throw new RecordError(mapsFile, 'has no float32 word_maps');
-  const shape = maps.tensors.get('word_maps')?.shape ?? [];
-  const h = json.maps?.height ?? shape[1] ?? 0;
-  const w = json.maps?.width ?? shape[2] ?? 0;
-  if (wordMaps.length !== json.words.length * h * w) {
-    throw new RecordError(mapsFile, `word_maps holds ${wordMaps.length} values, but ${record} lists ${json.words.length} words on a ${h}x${w} grid`);
-  }
-  const sized = (name: string, values: Float32Array | undefined, per: number): Float32Array | undefined => {
-    if (values && values.length % per !== 0) throw new RecordError(mapsFile, `${name} holds ${values.length} values, not whole ${h}x${w} maps`);
-    return values;
-  };
-  const overlap = sized('overlap_map', f32('overlap_map'), h * w);
-  const masks = sized('object_masks', f32('object_masks'), h * w);
-  const timeline = f32('timeline');
-  const objectMaps = f32('object_score_maps');
-  const objectShape = maps.tensors.get('object_score_maps')?.shape;
-  const timelineShape = maps.tensors.get('timeline')?.shape;
-  const scores = json.scores;
+  const run = await readRunFolder(folder);
+  const { record } = run;
+  const { mapHeight: h, mapWidth: w } = run;
+  const scores = record.scores;
   return {
-    runId: json.id ?? path.basename(folder),
+    runId: record.id ?? path.basename(folder),
     runFolder: folder,
-    prompt: json.prompt,
-    model: json.model?.id ?? '',
-    provider: json.provider?.name ?? '',
-    seed: json.settings?.seed ?? 0,
-    steps: json.settings?.steps ?? 0,
-    imagePng: bufferOf(image),
+    prompt: record.prompt,
+    model: record.model?.id ?? '',
+    provider: record.provider?.name ?? '',
+    seed: record.settings?.seed ?? 0,
+    steps: record.settings?.steps ?? 0,
+    imagePng: bufferOf(run.imagePng),
     mapHeight: h,
     mapWidth: w,
-    words: json.words,
-    wordMaps: bufferOf(wordMaps),
-    overlapMap: bufferOf(overlap ?? new Float32Array(h * w)),
+    words: record.words,
+    wordMaps: bufferOf(run.wordMaps),
+    overlapMap: bufferOf(run.overlapMap ?? new Float32Array(h * w)),
     scores: scores && {
       overlap: scores.overlap,
       activations: scores.activations,
@@ -118,16 +85,14 @@ export async function loadRunView(folder: string): Promise<RunView> {
       totalLoss: scores.totalLoss,
       pairs: scores.pairs,
     },
-    ...(json.failure ? { failure: json.failure } : {}),
-    ...(masks ? { masks: Uint8Array.from(masks, (v) => (v > 0.5 ? 1 : 0)).buffer } : {}),
-    ...(objectMaps && objectShape?.length === 3 ? { objectMaps: { height: objectShape[1], width: objectShape[2], data: bufferOf(objectMaps) } } : {}),
-    ...(json.layers ? { layers: json.layers } : {}),
-    ...(json.maps?.recipe ? { mapRecipe: json.maps.recipe } : {}),
-    ...(timeline && timelineShape && timelineShape.length === 4 && timelineShape[1] === json.words.length
-      ? { timeline: { steps: timelineShape[0], height: timelineShape[2], width: timelineShape[3], data: bufferOf(timeline) } }
-      : {}),
-    ...(json.detection ? { detection: json.detection } : {}),
-    totalMs: json.timings?.totalMs ?? 0,
+    ...(record.failure ? { failure: record.failure } : {}),
+    ...(run.masks ? { masks: bufferOf(run.masks) } : {}),
+    ...(run.objectMaps ? { objectMaps: { height: run.objectMaps.height, width: run.objectMaps.width, data: bufferOf(run.objectMaps.data) } } : {}),
+    ...(record.layers ? { layers: record.layers } : {}),
+    ...(record.maps?.recipe ? { mapRecipe: record.maps.recipe } : {}),
+    ...(run.timeline ? { timeline: { ...run.timeline, data: bufferOf(run.timeline.data) } } : {}),
+    ...(record.detection ? { detection: record.detection } : {}),
+    totalMs: record.timings?.totalMs ?? 0,
   };
 }
 
@@ -150,7 +115,7 @@ async function trainedPrompts(folder: string): Promise<string[]> {
 /** A finetune folder (finetune.json) or a compare folder (compare.json) as a CompareView. */
 export async function loadCompareView(folder: string, prompt?: string): Promise<CompareView> {
   const id = path.basename(folder);
-  const finetuneFile = path.join(folder, 'finetune.json');
+  const finetuneFile = path.join(folder, FINETUNE_JSON);
   if (await pathExists(finetuneFile)) {
     const finetune = await readFinetuneRecord(folder);
     const comparisons: ComparisonView[] = [];
@@ -175,7 +140,7 @@ export async function loadCompareView(folder: string, prompt?: string): Promise<
       initial: initialComparison(comparisons, prompt),
     };
   }
-  const compareFile = path.join(folder, 'compare.json');
+  const compareFile = path.join(folder, COMPARE_JSON);
   if (!(await pathExists(compareFile))) throw new Error(`${folder} holds neither finetune.json nor compare.json`);
   const compare = await readCompareRecord(folder);
   const before = await loadRunView(await fileIn(folder, compare.before, compareFile));

@@ -1,10 +1,10 @@
-// The one validating reader for what Prompt Lens reads back from disk: run.json, finetune.json,
-// compare.json and key-set metadata. Every field a reader uses is checked for type and size here, so a
-// mistyped, truncated or crafted record is an error naming the file and the field, never a TypeError
-// (or a huge allocation) later in a view, the history or the CLI.
+// The checks every record read back from disk goes through (schema.ts composes them into run.json,
+// finetune.json, compare.json and key-set metadata). Every field a reader uses is checked for type and
+// size, so a mistyped, truncated or crafted record is an error naming the file and the field, never a
+// TypeError (or a huge allocation) later in a view, the history or the CLI.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { InputError } from './errors';
+import { InputError } from '../files/errors';
 
 /** Sizes no genuine record comes near; anything larger is refused before it is parsed or used. */
 export const RECORD_LIMITS = {
@@ -40,7 +40,7 @@ class FieldError extends Error {
 
 /** Checks one value at `at` (a dotted field path) and returns it typed, or throws a FieldError. */
 export type Check<T> = (value: unknown, at: string) => T;
-type Checked<C> = C extends Check<infer T> ? T : never;
+export type Checked<C> = C extends Check<infer T> ? T : never;
 
 function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
@@ -68,7 +68,7 @@ export function number(range: { integer?: boolean; min?: number; max?: number } 
 }
 
 export const count = number({ integer: true, min: 0 });
-const size = number({ integer: true, min: 1, max: 1 << 16 });
+export const size = number({ integer: true, min: 1, max: 1 << 16 });
 
 export const flag: Check<boolean> = (v, at) => {
   if (typeof v !== 'boolean') throw new FieldError(at, 'true or false', v);
@@ -151,161 +151,22 @@ export async function readRecord<T>(file: string, check: Check<T>): Promise<T> {
     if (error instanceof RecordError) throw error;
     throw new RecordError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
+  return parseRecord(bytes.toString('utf8'), check, file);
+}
+
+/** Parses and checks a record's text (already read); broken JSON is a RecordError too. */
+export function parseRecord<T>(text: string, check: Check<T>, file: string): T {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(bytes.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new RecordError(file, `is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
   }
   return validate(parsed, check, file);
 }
 
-// ---- run.json (writeRunRecord) ----
-
-const scoresFields = fields({
-  overlap: number(),
-  activations: list(fields({ word: text(), value: number() })),
-  weakest: text(),
-  enhanceLoss: number(),
-  totalLoss: number(),
-  pairs: list(fields({ a: text(), b: text(), iou: number(), ioaA: number(), ioaB: number() })),
-});
-
-/** A grid in a score recipe: a side (16) or "16x16". */
-const gridEntry: Check<string | number> = (v, at) => (typeof v === 'number' ? count(v, at) : text(40)(v, at));
-const recipeFields = fields({
-  layers: fields({ grids: optional(list(gridEntry)), names: optional(list(text())) }),
-  heads: oneOf(['mean', 'max'] as const),
-  steps: text(40),
-  statistic: oneOf(['activation', 'mean-attention', 'separate', 'enhance', 'loss'] as const),
-  threshold: optional(number()),
-});
-const failureFields = fields({
-  failure: fields({
-    recipe: recipeFields,
-    description: text(),
-    steps: text(),
-    objects: list(fields({ word: text(), score: number(), appears: optional(flag) })),
-    series: list(fields({ word: text(), values: list(number()) })),
-    verdict: text(),
-  }),
-  risk: fields({
-    recipe: recipeFields,
-    description: text(),
-    steps: text(),
-    score: number(),
-    word: optional(text()),
-    atRisk: optional(flag),
-    verdict: text(),
-  }),
-  source: oneOf(['model', 'engine'] as const),
-});
-const detectionFields = fields({
-  success: flag,
-  objects: list(fields({ object: text(), status: oneOf(['found', 'wrong-colour', 'wrong-shape', 'missing'] as const) })),
-  detected: list(text()),
-  extra: list(text()),
-});
-
-/**
- * The fields of a run record that anything reads back. Only `prompt` is required (the history lists
- * any run with one); every other field is optional, and checked whenever it is there.
- */
-export const runRecordFields = fields({
-  version: optional(count),
-  id: optional(text(400)),
-  createdAt: optional(text(64)),
-  source: optional(fields({ file: text(4096), line: number({ integer: true, min: 1 }) })),
-  prompt: text(),
-  objects: optional(list(fields({ word: text(), start: count, end: count }))),
-  settings: optional(
-    fields({
-      seed: optional(count),
-      steps: optional(number({ integer: true, min: 1, max: 1000 })),
-      guidance: optional(number()),
-      eta: optional(number()),
-      negative: optional(text()),
-      size: optional(fields({ width: size, height: size })),
-    }),
-  ),
-  model: optional(fields({ id: optional(text()), path: optional(text(4096)), hash: optional(text(400)) })),
-  provider: optional(fields({ name: optional(text(400)), fallbacks: optional(list(text())) })),
-  tokens: optional(list(fields({ index: count, id: count, text: text() }))),
-  maps: optional(
-    fields({
-      file: optional(relativePath),
-      height: optional(size),
-      width: optional(size),
-      recipe: optional(text()),
-      attention: optional(relativePath),
-      filteredFrom: optional(text(400)),
-      timeline: optional(fields({ timesteps: list(number()), height: size, width: size })),
-    }),
-  ),
-  words: optional(list(fields({ word: text(), tokenIndices: list(count), isObject: flag, isSpecial: flag }))),
-  layers: optional(list(fields({ name: text(), gridH: size, gridW: size, heads: size }))),
-  scores: optional(scoresFields),
-  failure: optional(failureFields),
-  detection: optional(detectionFields),
-  files: optional(
-    fields({
-      image: optional(relativePath),
-      imageLarge: optional(relativePath),
-      maps: optional(list(fields({ word: text(), heat: relativePath, overlay: relativePath }))),
-      overlap: optional(relativePath),
-    }),
-  ),
-  timings: optional(fields({ totalMs: optional(number({ min: 0 })) })),
-});
-export type RunRecord = Checked<typeof runRecordFields>;
-
-export function readRunRecord(folder: string): Promise<RunRecord> {
-  return readRecord(path.join(folder, 'run.json'), runRecordFields);
-}
-
-// ---- finetune.json (runFinetune) and compare.json (comparePrompt) ----
-
-export const finetuneRecordFields = fields({
-  model: fields({ id: text(), hash: text(400) }),
-  options: fields({ lr: number({ min: 0 }), steps: optional(count) }),
-  keys: relativePath,
-  trainedPrompts: list(text()),
-  trainedLayers: optional(list(text())),
-  stopped: optional(text()),
-  trainMs: optional(number({ min: 0 })),
-  curve: list(fields({ loss: number() })),
-  comparisons: list(
-    fields({
-      group: text(40),
-      prompt: text(),
-      seed: count,
-      before: fields({ folder: relativePath }),
-      after: fields({ folder: relativePath }),
-    }),
-  ),
-});
-export type FinetuneRecord = Checked<typeof finetuneRecordFields>;
-
-export function readFinetuneRecord(folder: string): Promise<FinetuneRecord> {
-  return readRecord(path.join(folder, 'finetune.json'), finetuneRecordFields);
-}
-
-export const compareRecordFields = fields({
-  prompt: text(),
-  keySet: optional(text(4096)),
-  before: relativePath,
-  after: relativePath,
-});
-export type CompareRecord = Checked<typeof compareRecordFields>;
-
-export function readCompareRecord(folder: string): Promise<CompareRecord> {
-  return readRecord(path.join(folder, 'compare.json'), compareRecordFields);
-}
-
-// ---- key-set metadata (safetensors __metadata__, all strings) ----
-
 /** A metadata string holding JSON, checked like a record field. */
-function jsonText<T>(check: Check<T>): Check<T> {
+export function jsonText<T>(check: Check<T>): Check<T> {
   return (v, at) => {
     const raw = text(RECORD_LIMITS.fileBytes)(v, at);
     let parsed: unknown;
@@ -317,15 +178,6 @@ function jsonText<T>(check: Check<T>): Check<T> {
     return check(parsed, at);
   };
 }
-
-export const keySetMetadataFields = fields({
-  format: text(100),
-  base_model_id: text(),
-  base_model_hash: text(400),
-  prompts: optional(jsonText(list(text()))),
-  trained_layers: optional(jsonText(list(text()))),
-});
-export type KeySetMetadata = Checked<typeof keySetMetadataFields>;
 
 /** The containing folder of a relative record path, resolved and kept inside `folder`. */
 export function resolveInside(folder: string, relative: string, file: string): string {
