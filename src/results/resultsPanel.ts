@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isWithin, realPathOf } from '../engine/run/containment';
 import { pathExists } from '../engine/run/stagedFolder';
-import type { HostToWebview, MapFilter, RenderedState, ResultsWebviewState, ViewRef, WebviewToHost } from '../protocol/messages';
+import type { HostToWebview, MapFilter, RenderedState, ResultsWebviewState, ViewRef, WebviewToHost } from '../shared/protocol';
 import { loadCompareView, loadRunView } from '../run/runView';
-import { checkedFilter } from './analysis';
+import { checkedFilter } from '../shared/analysis';
 import { checkedViewRef, exportFileName, isInside } from './folders';
 import { resultsHtml } from './resultsHtml';
 

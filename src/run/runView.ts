@@ -2,7 +2,7 @@
 // maps as ArrayBuffers. Reading from disk lets the results panel reopen any run or finetune folder.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { keySetName } from '../engine/history/keySetName';
+import { keySetName } from '../shared/keySetName';
 import { encodePng } from '../engine/image/png';
 import { decodeSafetensors } from '../engine/safetensors';
 import type { RunResult } from '../engine/run/runResult';
@@ -10,7 +10,7 @@ import { realPathWithin } from '../engine/run/containment';
 import { readCompareRecord, readFinetuneRecord, readRunRecord, RecordError, resolveInside } from '../engine/run/recordReader';
 import { RUN_IMAGE, RUN_JSON, RUN_MAPS } from '../engine/run/runRecord';
 import { pathExists } from '../engine/run/stagedFolder';
-import type { ComparisonView, CompareView, MapFilter, RunView } from '../protocol/messages';
+import type { ComparisonView, CompareView, MapFilter, RunView } from '../shared/protocol';
 
 function bufferOf(bytes: Uint8Array | Float32Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;

@@ -7,7 +7,7 @@ import {
   vsCodeProgressRing,
   vsCodeTag,
 } from '@vscode/webview-ui-toolkit';
-import type { ResultsWebviewState } from '../../src/protocol/messages';
+import type { ResultsWebviewState } from '../../src/shared/protocol';
 import { startSidebar, type SidebarWebviewState } from '../sidebar/sidebarView';
 import type { VsCodeApi } from './dom';
 import { startResults } from './resultsView';

@@ -2,14 +2,14 @@
 // scores, the per-pixel overlap, a step slider over the run's timeline) or a before/after view (base
 // and finetuned images side by side and split by a slider, score deltas, detector verdicts, the loss
 // curve). Browser code only; talks to the host through the protocol; keeps its state with setState.
-import { maskOverlaps } from '../../src/engine/attention/masks';
-import type { CompareView, HostToWebview, MapFilter, ResultsWebviewState, RunView, ScoresView, ViewRef, WebviewToHost, WordView } from '../../src/protocol/messages';
-import { filterFrom, headOptions, layerOptions, layerValue, maskAreas, maskColour, overlapMatrix, sameFilter, type FilterOption } from '../../src/results/analysis';
-import { detectionSummary, formatDelta, scoreDeltas, signed, STATUS_TEXT, stepLabel } from '../../src/results/deltas';
-import { helpFor, SCORE_HELP } from '../../src/results/scoreHelp';
-import { upsampleMasks } from '../../src/engine/attention/masks';
-import { stepPlot } from '../../src/engine/report/failureSection';
-import { pairVerdict, runVerdict, seedsVerdict, type Verdict } from '../../src/results/verdict';
+import { maskOverlaps } from '../../src/shared/masks';
+import type { CompareView, HostToWebview, MapFilter, ResultsWebviewState, RunView, ScoresView, ViewRef, WebviewToHost, WordView } from '../../src/shared/protocol';
+import { filterFrom, headOptions, layerOptions, layerValue, maskAreas, maskColour, overlapMatrix, sameFilter, type FilterOption } from '../../src/shared/analysis';
+import { detectionSummary, formatDelta, scoreDeltas, signed, STATUS_TEXT, stepLabel } from '../../src/shared/deltas';
+import { helpFor, SCORE_HELP } from '../../src/shared/scoreHelp';
+import { upsampleMasks } from '../../src/shared/masks';
+import { stepPlot } from '../../src/shared/failureSection';
+import { pairVerdict, runVerdict, seedsVerdict, type Verdict } from '../../src/shared/verdict';
 import { drawCurve, drawHeat, drawImageWithOverlay, drawMasks, drawReveal, mapMaxOf, VIEW_SIDE, type OverlayMode } from './canvas';
 import { el, type VsCodeApi } from './dom';
 
@@ -521,7 +521,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     const threshold = state.maskThreshold ?? RECORDED_THRESHOLD;
     if (!s || !maps || Math.abs(threshold - RECORDED_THRESHOLD) < 1e-9) return { masks: objectMasks(loaded), ...(s ? { scores: s } : {}), threshold: RECORDED_THRESHOLD };
     const count = s.activations.length;
-    const found = maskOverlaps({ height: maps.height, width: maps.width, heads: 1, count, data: new Float32Array(maps.data) }, { threshold });
+    const found = maskOverlaps({ height: maps.height, width: maps.width, count, data: new Float32Array(maps.data) }, { threshold });
     const words = s.activations.map((a) => a.word);
     return {
       masks: upsampleMasks(found.masks, count, maps.height, maps.width, loaded.run.mapHeight, loaded.run.mapWidth),

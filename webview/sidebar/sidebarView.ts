@@ -1,9 +1,9 @@
 // The sidebar run panel: model and provider, the active file's run settings, the run queue with
 // progress and cancel, finetune controls, saved key sets (click = Compare) and the run history with
 // thumbnails (click = open in the results panel). Browser code; state comes from the host.
-import type { FinetuneSettingSource, HistoryItem, JobView, KeySetItem, SettingRow, SidebarState, SidebarToHost, SidebarToWebview } from '../../src/protocol/messages';
-import { folderDate, trainedOnLabel } from '../../src/engine/history/keySetName';
-import { historyGroups } from '../../src/sidebar/historyGroups';
+import type { FinetuneSettingSource, HistoryItem, JobView, KeySetItem, SettingRow, SidebarState, SidebarToHost, SidebarToWebview } from '../../src/shared/protocol';
+import { folderDate, trainedOnLabel } from '../../src/shared/keySetName';
+import { historyGroups } from '../../src/shared/historyGroups';
 import { el, type VsCodeApi } from '../results/dom';
 
 /** What the run panel says beside a finetune value it did not get from the user's typing. */

@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { FinetuneStep } from '../finetune/trainer';
-import { keySetName } from '../history/keySetName';
+import { keySetName } from '../../shared/keySetName';
 import { objectLabels } from '../promptFile/marks';
 import { describeFinetuneSettings } from '../run/finetuneSettings';
 import type { Comparison, FinetuneRunResult } from '../run/runFinetune';

@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { RunResult } from '../run/runResult';
-import { failureSection } from './failureSection';
+import { failureSection } from '../../shared/failureSection';
 
 export const REPORT_FILE = 'report.html';
 
