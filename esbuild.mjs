@@ -17,7 +17,7 @@ await Promise.all([
   }),
   esbuild.build({
     ...common,
-    entryPoints: { 'webview/results': 'webview/results/main.ts' },
+    entryPoints: { 'webview/results': 'webview/main.ts' },
     outdir: 'dist',
     platform: 'browser',
     format: 'iife',

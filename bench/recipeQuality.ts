@@ -13,7 +13,8 @@
 // test half's figures computed, and those are the ones reported.
 import { promises as fs } from 'node:fs';
 import { RecipeSeries, seriesKey, windowMean, type SeriesSpec } from '../src/engine/attention/recipeSeries';
-import { isPerObject, lowerIsWorse, recipeName, stepWindow, type RecipeLayers, type RecipeStatistic, type ScoreRecipe } from '../src/engine/attention/scoreRecipe';
+import { isPerObject, lowerIsWorse, recipeName, type RecipeLayers, type RecipeStatistic, type ScoreRecipe } from '../src/engine/attention/scoreRecipe';
+import { stepWindow } from '../src/shared/stepWindow';
 import type { RasterImage } from '../src/engine/image/png';
 import type { Pipeline } from '../src/engine/pipeline/pipeline';
 import { TINY_SHAPES } from '../src/engine/detector';

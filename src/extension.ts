@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { PipelineCache } from './engine/pipeline/pipelineCache';
 import { registerLanguageFeatures } from './language';
 import { registerModelCommands } from './models/addModel';
-import type { JobView, MapFilter, RenderedState } from './protocol/messages';
+import type { JobView, MapFilter, RenderedState } from './shared/protocol';
 import { RESULTS_VIEW_TYPE, ResultsPanel } from './results/resultsPanel';
 import { CANCEL_COMMAND, JobQueue } from './run/jobQueue';
 import { LANGUAGE_ID, RunController, runsDirFor, type CompletedRun, type FinetuneOptions } from './run/runController';

@@ -1,6 +1,6 @@
 // Which folders a webview message may name (vscode-free, unit-tested).
 import * as path from 'node:path';
-import type { ViewRef } from '../protocol/messages';
+import type { ViewRef } from '../shared/protocol';
 
 /** Is `folder` the folder shown, or inside it? Webview messages may only name those. */
 export function isInside(folder: string, shown: string): boolean {

@@ -2,8 +2,9 @@
 // media/; pictures arrive as bytes (blob: URLs), so no run folder is a resource root.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { RESULTS_ID, SIDEBAR_ID, WEBVIEW_KIND, type WebviewKind } from '../shared/webviewDom';
 
-function page(webview: vscode.Webview, extensionUri: vscode.Uri, view: 'results' | 'sidebar', title: string, body: string): string {
+function page(webview: vscode.Webview, extensionUri: vscode.Uri, view: WebviewKind, title: string, body: string): string {
   const nonce = randomBytes(16).toString('base64');
   // One bundle for both webviews; it picks its view from body[data-view].
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'results.js'));
@@ -37,173 +38,173 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
   return page(
     webview,
     extensionUri,
-    'results',
+    WEBVIEW_KIND.results,
     'Prompt Lens Results',
-    `<div id="status" class="status" role="status" hidden>
-  <vscode-progress-ring id="busy"></vscode-progress-ring>
-  <span id="status-text"></span>
-  <vscode-button id="cancel" appearance="secondary" hidden>Cancel</vscode-button>
+    `<div id="${RESULTS_ID.status}" class="status" role="status" hidden>
+  <vscode-progress-ring id="${RESULTS_ID.busy}"></vscode-progress-ring>
+  <span id="${RESULTS_ID.statusText}"></span>
+  <vscode-button id="${RESULTS_ID.cancel}" appearance="secondary" hidden>Cancel</vscode-button>
 </div>
-<p id="empty" class="muted">Run “Prompt Lens: Generate” on a line of a .prompt file to see its image and attention maps here; “Finetune” or “Compare” shows the model before and after a Separate-and-Enhance finetune.</p>
-<main id="result" hidden>
+<p id="${RESULTS_ID.empty}" class="muted">Run “Prompt Lens: Generate” on a line of a .prompt file to see its image and attention maps here; “Finetune” or “Compare” shows the model before and after a Separate-and-Enhance finetune.</p>
+<main id="${RESULTS_ID.run.view}" hidden>
   <header class="head">
     <div>
-      <h1 id="prompt"></h1>
-      <p id="meta" class="muted"></p>
+      <h1 id="${RESULTS_ID.run.prompt}"></h1>
+      <p id="${RESULTS_ID.run.meta}" class="muted"></p>
     </div>
     <div class="actions">
-      <vscode-button id="export" appearance="secondary" title="Save this view as a PNG image">Export PNG</vscode-button>
-      <vscode-button id="reveal" appearance="secondary" title="Reveal the run folder">Reveal run folder</vscode-button>
+      <vscode-button id="${RESULTS_ID.run.export}" appearance="secondary" title="Save this view as a PNG image">Export PNG</vscode-button>
+      <vscode-button id="${RESULTS_ID.run.reveal}" appearance="secondary" title="Reveal the run folder">Reveal run folder</vscode-button>
     </div>
   </header>
-  <div id="verdict" class="verdict-line" role="status" aria-live="polite"></div>
-  <div id="seed-strip" class="seed-strip" role="group" aria-label="the runs of this Generate, one per seed" hidden></div>
+  <div id="${RESULTS_ID.run.verdict}" class="verdict-line" role="status" aria-live="polite"></div>
+  <div id="${RESULTS_ID.run.seedStrip}" class="seed-strip" role="group" aria-label="the runs of this Generate, one per seed" hidden></div>
   <section class="top run-top">
     <figure class="hero">
-      <canvas id="overlay" role="img" aria-label="generated image with the selected word's attention"></canvas>
-      <figcaption id="legend">
-        <span id="legend-word"></span>
+      <canvas id="${RESULTS_ID.run.overlay}" role="img" aria-label="generated image with the selected word's attention"></canvas>
+      <figcaption id="${RESULTS_ID.run.legend}">
+        <span id="${RESULTS_ID.run.legendWord}"></span>
         <span class="scale" aria-hidden="true"></span>
-        <span class="muted" id="legend-range"></span>
+        <span class="muted" id="${RESULTS_ID.run.legendRange}"></span>
       </figcaption>
       <div class="overlay-controls" role="group" aria-label="overlay">
-        <span class="control"><label for="ov-mode">Show</label>
-        <select id="ov-mode" class="select" title="What is drawn over the image (click the selected word to switch the overlay off and on)">
+        <span class="control"><label for="${RESULTS_ID.run.overlayMode}">Show</label>
+        <select id="${RESULTS_ID.run.overlayMode}" class="select" title="What is drawn over the image (click the selected word to switch the overlay off and on)">
           <option value="heat">heat</option>
           <option value="contour">contours</option>
           <option value="image">image only</option>
         </select></span>
-        <span class="control"><label for="ov-opacity">Opacity</label>
-        <input type="range" id="ov-opacity" min="0" max="100" value="75" aria-label="overlay opacity"></span>
+        <span class="control"><label for="${RESULTS_ID.run.overlayOpacity}">Opacity</label>
+        <input type="range" id="${RESULTS_ID.run.overlayOpacity}" min="0" max="100" value="75" aria-label="overlay opacity"></span>
       </div>
     </figure>
     <div class="side">
       <h2 class="first">Words</h2>
-      <div id="chips" class="chips" role="toolbar" aria-label="words of the prompt"></div>
-      <div class="step-row" id="step-row">
-        <label for="step">Step</label>
-        <input type="range" id="step" min="0" max="0" value="0" aria-describedby="step-label">
-        <span id="step-label" class="muted"></span>
+      <div id="${RESULTS_ID.run.chips}" class="chips" role="toolbar" aria-label="words of the prompt"></div>
+      <div class="step-row" id="${RESULTS_ID.run.stepRow}">
+        <label for="${RESULTS_ID.run.step}">Step</label>
+        <input type="range" id="${RESULTS_ID.run.step}" min="0" max="0" value="0" aria-describedby="${RESULTS_ID.run.stepLabel}">
+        <span id="${RESULTS_ID.run.stepLabel}" class="muted"></span>
       </div>
       <h2>Attention per word</h2>
-      <div id="maps" class="maps"></div>
+      <div id="${RESULTS_ID.run.maps}" class="maps"></div>
     </div>
   </section>
-  <div id="filters" class="filters" role="group" aria-label="which attention the maps aggregate">
-    <span class="field"><label for="f-layer">Layers</label>
-    <select id="f-layer" class="select"></select></span>
-    <span class="field"><label for="f-head">Heads</label>
-    <select id="f-head" class="select"></select></span>
-    <span class="field"><label for="f-from">Steps</label>
-    <input id="f-from" class="input step-input" type="number" min="1" step="1" aria-label="first step"> – <input id="f-to" class="input step-input" type="number" min="1" step="1" aria-label="last step"></span>
-    <span class="field"><label for="f-scale">Scale</label>
-    <select id="f-scale" class="select" title="Display only">
+  <div id="${RESULTS_ID.run.filters}" class="filters" role="group" aria-label="which attention the maps aggregate">
+    <span class="field"><label for="${RESULTS_ID.run.layerFilter}">Layers</label>
+    <select id="${RESULTS_ID.run.layerFilter}" class="select"></select></span>
+    <span class="field"><label for="${RESULTS_ID.run.headFilter}">Heads</label>
+    <select id="${RESULTS_ID.run.headFilter}" class="select"></select></span>
+    <span class="field"><label for="${RESULTS_ID.run.firstStep}">Steps</label>
+    <input id="${RESULTS_ID.run.firstStep}" class="input step-input" type="number" min="1" step="1" aria-label="first step"> – <input id="${RESULTS_ID.run.lastStep}" class="input step-input" type="number" min="1" step="1" aria-label="last step"></span>
+    <span class="field"><label for="${RESULTS_ID.run.scale}">Scale</label>
+    <select id="${RESULTS_ID.run.scale}" class="select" title="Display only">
       <option value="map">each map by its own max</option>
       <option value="shared">shared: the largest word map</option>
     </select></span>
   </div>
-  <p id="recipe" class="muted small"></p>
-  <section id="step-plot" class="step-plot" aria-labelledby="step-plot-title" hidden>
-    <h2 id="step-plot-title">Objects over the sampling steps</h2>
-    <div id="step-plot-svg"></div>
+  <p id="${RESULTS_ID.run.recipe}" class="muted small"></p>
+  <section id="${RESULTS_ID.run.stepPlot}" class="step-plot" aria-labelledby="${RESULTS_ID.run.stepPlotTitle}" hidden>
+    <h2 id="${RESULTS_ID.run.stepPlotTitle}">Objects over the sampling steps</h2>
+    <div id="${RESULTS_ID.run.stepPlotSvg}"></div>
   </section>
   <vscode-divider></vscode-divider>
   <section class="top">
-    <section id="scores-section">
+    <section id="${RESULTS_ID.run.scoresSection}">
       <h2>Scores</h2>
-      <table id="scores"></table>
-      <div id="detection" class="detection"></div>
+      <table id="${RESULTS_ID.run.scores}"></table>
+      <div id="${RESULTS_ID.run.detection}" class="detection"></div>
       <figure class="overlap">
-        <canvas id="overlap-map" role="img" aria-label="per-pixel overlap of the object maps"></canvas>
+        <canvas id="${RESULTS_ID.run.overlapMap}" role="img" aria-label="per-pixel overlap of the object maps"></canvas>
         <figcaption class="muted" title="∏M / ΣM per pixel over the object maps: bright where the objects attend to the same pixels">where the objects' attention overlaps</figcaption>
       </figure>
     </section>
-    <section id="analysis" class="top analysis" aria-label="attention analysis">
+    <section id="${RESULTS_ID.run.analysis}" class="top analysis" aria-label="attention analysis">
       <div>
         <h2>Object masks</h2>
         <div class="step-row">
-          <label for="mask-threshold">Threshold</label>
-          <input type="range" id="mask-threshold" min="5" max="95" step="5" value="40" aria-describedby="mask-threshold-label">
-          <span id="mask-threshold-label" class="muted"></span>
+          <label for="${RESULTS_ID.run.maskThreshold}">Threshold</label>
+          <input type="range" id="${RESULTS_ID.run.maskThreshold}" min="5" max="95" step="5" value="40" aria-describedby="${RESULTS_ID.run.maskThresholdLabel}">
+          <span id="${RESULTS_ID.run.maskThresholdLabel}" class="muted"></span>
         </div>
-        <div id="masks" class="mask-grid"></div>
+        <div id="${RESULTS_ID.run.masks}" class="mask-grid"></div>
       </div>
       <div>
-        <h2 id="matrix-title">Pairwise overlap</h2>
-        <table id="matrix" class="matrix" tabindex="0" aria-labelledby="matrix-title"></table>
+        <h2 id="${RESULTS_ID.run.matrixTitle}">Pairwise overlap</h2>
+        <table id="${RESULTS_ID.run.matrix}" class="matrix" tabindex="0" aria-labelledby="${RESULTS_ID.run.matrixTitle}"></table>
         <p class="muted small">Above the diagonal: IoU. Below: intersection over the row object's area. Diagonal: mask area. Lower is better (0: separate).</p>
       </div>
     </section>
   </section>
 </main>
-<main id="compare" hidden>
+<main id="${RESULTS_ID.compare.view}" hidden>
   <header class="head">
     <div>
-      <h1 id="c-title"></h1>
-      <p id="c-meta" class="muted"></p>
+      <h1 id="${RESULTS_ID.compare.title}"></h1>
+      <p id="${RESULTS_ID.compare.meta}" class="muted"></p>
     </div>
     <div class="actions">
-      <label for="c-which" class="muted" id="c-which-label">Prompt</label>
-      <select id="c-which" class="select"></select>
-      <vscode-button id="c-export" appearance="secondary" title="Save this view as a PNG image">Export PNG</vscode-button>
-      <vscode-button id="c-reveal" appearance="secondary" title="Reveal the finetune folder">Reveal run folder</vscode-button>
+      <label for="${RESULTS_ID.compare.which}" class="muted" id="${RESULTS_ID.compare.whichLabel}">Prompt</label>
+      <select id="${RESULTS_ID.compare.which}" class="select"></select>
+      <vscode-button id="${RESULTS_ID.compare.export}" appearance="secondary" title="Save this view as a PNG image">Export PNG</vscode-button>
+      <vscode-button id="${RESULTS_ID.compare.reveal}" appearance="secondary" title="Reveal the finetune folder">Reveal run folder</vscode-button>
     </div>
   </header>
-  <div id="c-verdict" class="verdict-line" role="status" aria-live="polite"></div>
+  <div id="${RESULTS_ID.compare.verdict}" class="verdict-line" role="status" aria-live="polite"></div>
   <section class="pair">
     <figure class="side-image">
-      <figcaption><strong>Base</strong> <span id="c-before-verdict" class="verdict"></span></figcaption>
-      <canvas id="c-before" role="img" aria-label="image with the base keys"></canvas>
+      <figcaption><strong>Base</strong> <span id="${RESULTS_ID.compare.beforeVerdict}" class="verdict"></span></figcaption>
+      <canvas id="${RESULTS_ID.compare.before}" role="img" aria-label="image with the base keys"></canvas>
     </figure>
     <figure class="side-image">
-      <figcaption><strong>Finetuned</strong> <span id="c-after-verdict" class="verdict"></span></figcaption>
-      <canvas id="c-after" role="img" aria-label="image with the finetuned keys"></canvas>
+      <figcaption><strong>Finetuned</strong> <span id="${RESULTS_ID.compare.afterVerdict}" class="verdict"></span></figcaption>
+      <canvas id="${RESULTS_ID.compare.after}" role="img" aria-label="image with the finetuned keys"></canvas>
     </figure>
     <div>
       <h2 class="first">Scores</h2>
-      <table id="c-scores" class="deltas"></table>
+      <table id="${RESULTS_ID.compare.scores}" class="deltas"></table>
     </div>
   </section>
   <section class="top">
     <figure class="side-image">
       <figcaption><span class="muted">base ◀ drag ▶ finetuned</span></figcaption>
-      <canvas id="c-reveal-canvas" class="reveal-canvas" role="img" aria-label="base and finetuned images split by the slider"></canvas>
-      <input type="range" id="c-reveal-slider" min="0" max="100" value="50" aria-label="split between the base image (left) and the finetuned image (right)">
+      <canvas id="${RESULTS_ID.compare.revealCanvas}" class="reveal-canvas" role="img" aria-label="base and finetuned images split by the slider"></canvas>
+      <input type="range" id="${RESULTS_ID.compare.revealSlider}" min="0" max="100" value="50" aria-label="split between the base image (left) and the finetuned image (right)">
     </figure>
     <div>
       <h2 class="first">Words</h2>
-      <div id="c-chips" class="chips" role="toolbar" aria-label="words of the prompt"></div>
-      <div class="step-row" id="c-step-row">
-        <label for="c-step">Step</label>
-        <input type="range" id="c-step" min="0" max="0" value="0" aria-describedby="c-step-label">
-        <span id="c-step-label" class="muted"></span>
+      <div id="${RESULTS_ID.compare.chips}" class="chips" role="toolbar" aria-label="words of the prompt"></div>
+      <div class="step-row" id="${RESULTS_ID.compare.stepRow}">
+        <label for="${RESULTS_ID.compare.step}">Step</label>
+        <input type="range" id="${RESULTS_ID.compare.step}" min="0" max="0" value="0" aria-describedby="${RESULTS_ID.compare.stepLabel}">
+        <span id="${RESULTS_ID.compare.stepLabel}" class="muted"></span>
       </div>
     </div>
   </section>
   <section class="top">
     <div>
       <h2>Detector</h2>
-      <table id="c-detect" class="deltas"></table>
+      <table id="${RESULTS_ID.compare.detect}" class="deltas"></table>
     </div>
-    <div id="c-masks-section">
+    <div id="${RESULTS_ID.compare.masksSection}">
       <h2>Object masks <span class="muted small">each object's map at 0.4 of its max</span></h2>
       <p class="muted small">base</p>
-      <div id="c-masks-before" class="mask-grid"></div>
+      <div id="${RESULTS_ID.compare.masksBefore}" class="mask-grid"></div>
       <p class="muted small">finetuned</p>
-      <div id="c-masks-after" class="mask-grid"></div>
+      <div id="${RESULTS_ID.compare.masksAfter}" class="mask-grid"></div>
     </div>
     <div>
       <h2>Per-pixel overlap</h2>
       <div class="pair small">
-        <figure class="overlap"><canvas id="c-overlap-before" role="img" aria-label="overlap before"></canvas><figcaption class="muted">base</figcaption></figure>
-        <figure class="overlap"><canvas id="c-overlap-after" role="img" aria-label="overlap after"></canvas><figcaption class="muted">finetuned</figcaption></figure>
+        <figure class="overlap"><canvas id="${RESULTS_ID.compare.overlapBefore}" role="img" aria-label="overlap before"></canvas><figcaption class="muted">base</figcaption></figure>
+        <figure class="overlap"><canvas id="${RESULTS_ID.compare.overlapAfter}" role="img" aria-label="overlap after"></canvas><figcaption class="muted">finetuned</figcaption></figure>
       </div>
     </div>
     <div>
-      <section id="c-curve-section">
+      <section id="${RESULTS_ID.compare.curveSection}">
         <h2>Training loss</h2>
-        <canvas id="c-curve" class="curve" role="img" aria-label="loss per training step"></canvas>
-        <p id="c-curve-label" class="muted"></p>
+        <canvas id="${RESULTS_ID.compare.curve}" class="curve" role="img" aria-label="loss per training step"></canvas>
+        <p id="${RESULTS_ID.compare.curveLabel}" class="muted"></p>
       </section>
     </div>
   </section>
@@ -215,40 +216,40 @@ export function sidebarHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
   return page(
     webview,
     extensionUri,
-    'sidebar',
+    WEBVIEW_KIND.sidebar,
     'Prompt Lens Runs',
-    `<section aria-labelledby="h-model">
-  <h3 id="h-model">Model</h3>
-  <p id="model" class="muted">No run yet.</p>
+    `<section aria-labelledby="${SIDEBAR_ID.modelHeading}">
+  <h3 id="${SIDEBAR_ID.modelHeading}">Model</h3>
+  <p id="${SIDEBAR_ID.model}" class="muted">No run yet.</p>
 </section>
-<section aria-labelledby="h-file">
-  <h3 id="h-file">Run settings</h3>
-  <p id="file" class="muted">Open a .prompt file.</p>
-  <table id="settings" class="settings"></table>
-  <vscode-button id="generate" appearance="primary" title="Generate the prompt under the cursor (F5)">▶ Generate</vscode-button>
+<section aria-labelledby="${SIDEBAR_ID.fileHeading}">
+  <h3 id="${SIDEBAR_ID.fileHeading}">Run settings</h3>
+  <p id="${SIDEBAR_ID.file}" class="muted">Open a .prompt file.</p>
+  <table id="${SIDEBAR_ID.settings}" class="settings"></table>
+  <vscode-button id="${SIDEBAR_ID.generate}" appearance="primary" title="Generate the prompt under the cursor (F5)">▶ Generate</vscode-button>
 </section>
-<section aria-labelledby="h-queue">
-  <h3 id="h-queue">Queue</h3>
-  <ul id="queue" class="list"></ul>
-  <p id="queue-empty" class="muted">Nothing running.</p>
+<section aria-labelledby="${SIDEBAR_ID.queueHeading}">
+  <h3 id="${SIDEBAR_ID.queueHeading}">Queue</h3>
+  <ul id="${SIDEBAR_ID.queue}" class="list"></ul>
+  <p id="${SIDEBAR_ID.queueEmpty}" class="muted">Nothing running.</p>
 </section>
-<section aria-labelledby="h-finetune">
-  <h3 id="h-finetune">Finetune</h3>
+<section aria-labelledby="${SIDEBAR_ID.finetuneHeading}">
+  <h3 id="${SIDEBAR_ID.finetuneHeading}">Finetune</h3>
   <div class="form">
-    <label for="ft-steps">Steps <span id="ft-steps-source" class="muted"></span></label><input id="ft-steps" class="input" type="number" min="1" max="100000" step="1">
-    <label for="ft-lr">Learning rate <span id="ft-lr-source" class="muted"></span></label><input id="ft-lr" class="input" type="number" min="0" step="any">
+    <label for="${SIDEBAR_ID.finetuneSteps}">Steps <span id="${SIDEBAR_ID.finetuneStepsSource}" class="muted"></span></label><input id="${SIDEBAR_ID.finetuneSteps}" class="input" type="number" min="1" max="100000" step="1">
+    <label for="${SIDEBAR_ID.finetuneLr}">Learning rate <span id="${SIDEBAR_ID.finetuneLrSource}" class="muted"></span></label><input id="${SIDEBAR_ID.finetuneLr}" class="input" type="number" min="0" step="any">
   </div>
-  <vscode-button id="finetune" title="Separate-and-Enhance finetune on the active .prompt file">Start Finetune</vscode-button>
+  <vscode-button id="${SIDEBAR_ID.finetune}" title="Separate-and-Enhance finetune on the active .prompt file">Start Finetune</vscode-button>
 </section>
-<section aria-labelledby="h-keys">
-  <h3 id="h-keys">Key sets</h3>
-  <ul id="keysets" class="list"></ul>
-  <p id="keysets-empty" class="muted">None yet: run Finetune.</p>
+<section aria-labelledby="${SIDEBAR_ID.keySetsHeading}">
+  <h3 id="${SIDEBAR_ID.keySetsHeading}">Key sets</h3>
+  <ul id="${SIDEBAR_ID.keySets}" class="list"></ul>
+  <p id="${SIDEBAR_ID.keySetsEmpty}" class="muted">None yet: run Finetune.</p>
 </section>
-<section aria-labelledby="h-history">
-  <h3 id="h-history">History</h3>
-  <ul id="history" class="list history"></ul>
-  <p id="history-empty" class="muted">No runs in this runs folder yet.</p>
+<section aria-labelledby="${SIDEBAR_ID.historyHeading}">
+  <h3 id="${SIDEBAR_ID.historyHeading}">History</h3>
+  <ul id="${SIDEBAR_ID.history}" class="list history"></ul>
+  <p id="${SIDEBAR_ID.historyEmpty}" class="muted">No runs in this runs folder yet.</p>
 </section>`,
   );
 }

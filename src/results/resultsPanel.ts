@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isWithin, realPathOf } from '../engine/files/containment';
 import { pathExists } from '../engine/files/stagedFolder';
-import type { HostToWebview, MapFilter, RenderedState, ResultsWebviewState, ViewRef, WebviewToHost } from '../protocol/messages';
+import type { HostToWebview, MapFilter, RenderedState, ResultsWebviewState, ViewRef, WebviewToHost } from '../shared/protocol';
 import { loadCompareView, loadRunView } from './runView';
-import { checkedFilter } from './analysis';
+import { checkedFilter } from '../shared/analysis';
 import { checkedViewRef, exportFileName, isInside } from './folders';
 import { resultsHtml } from './resultsHtml';
 

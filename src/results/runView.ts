@@ -3,12 +3,12 @@
 // or finetune folder. No vscode API: unit-tested as is.
 import * as path from 'node:path';
 import { pathExists } from '../engine/files/stagedFolder';
-import { keySetName } from '../engine/history/keySetName';
 import { encodePng } from '../engine/image/png';
 import { COMPARE_JSON, FINETUNE_JSON } from '../engine/record/files';
 import { fileIn, readCompareRecord, readFinetuneRecord, readRunFolder } from '../engine/record/read';
 import type { RunResult } from '../engine/record/runResult';
-import type { ComparisonView, CompareView, MapFilter, RunView } from '../protocol/messages';
+import { keySetName } from '../shared/keySetName';
+import type { ComparisonView, CompareView, MapFilter, RunView } from '../shared/protocol';
 
 function bufferOf(bytes: Uint8Array | Float32Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;

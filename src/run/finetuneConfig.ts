@@ -3,7 +3,7 @@
 import type * as vscode from 'vscode';
 import type { ModelFinetune } from '../engine/model/modelDefaults';
 import type { FinetuneSettings } from '../engine/finetune/finetuneSettings';
-import type { SidebarState } from '../protocol/messages';
+import type { SidebarState } from '../shared/protocol';
 
 function written<T>(config: vscode.WorkspaceConfiguration, key: string): T | undefined {
   const inspected = config.inspect<T>(key);

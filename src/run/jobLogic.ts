@@ -1,6 +1,6 @@
 // Pure helpers for the run queue's texts (status bar, sidebar) and Compare's key-set choice; vscode-free, unit-tested.
 import type { SelectionOptions } from '../engine/attention';
-import type { JobKind, JobView, MapFilter } from '../protocol/messages';
+import type { JobKind, JobView, MapFilter } from '../shared/protocol';
 
 export const KIND_TITLE: Record<JobKind, string> = { generate: 'Generate', finetune: 'Finetune', compare: 'Compare' };
 

@@ -3,7 +3,7 @@
 // shows the running job's step and cancels it when clicked; the sidebar lists the queue.
 import * as vscode from 'vscode';
 import { CancelledError } from '../engine/pipeline/pipeline';
-import type { JobKind, JobView } from '../protocol/messages';
+import type { JobKind, JobView } from '../shared/protocol';
 import { KIND_TITLE, progressDue, statusBarText, statusBarTooltip } from './jobLogic';
 
 export const CANCEL_COMMAND = 'promptLens.cancel';

@@ -23,7 +23,7 @@ import { seedRanking, seedSummary } from '../engine/run/seedSummary';
 import { storedMaps } from '../engine/run/storedView';
 import type { ProviderChoice } from '../engine/session/providers';
 import { userModels } from '../models/addModel';
-import type { JobKind, MapFilter, RunView, SeedRun } from '../protocol/messages';
+import type { JobKind, MapFilter, RunView, SeedRun } from '../shared/protocol';
 import type { ResultsPanel } from '../results/resultsPanel';
 import { userFinetuneSettings } from './finetuneConfig';
 import { chooseKeySet, describeFilter, keySetsForModel, selectionOf, NO_KEY_SET_MESSAGE, samplingDetail, trainingDetail } from './jobLogic';

@@ -1,7 +1,7 @@
 // The run settings of a .prompt file as the sidebar lists them: every key, its effective value, and
 // where it comes from: the front matter, the model's recommended defaults or the engine's (vscode-free, unit-tested).
 import { effectiveSettingKeys, type EffectiveSettings, type ResolvedSettings } from '../engine/promptFile';
-import type { SettingRow } from '../protocol/messages';
+import type { SettingRow } from '../shared/protocol';
 
 function show(key: keyof EffectiveSettings, value: EffectiveSettings[keyof EffectiveSettings]): string {
   if (value === undefined) return key === 'size' ? "model's native size" : '';

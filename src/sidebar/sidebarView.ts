@@ -10,7 +10,7 @@ import { readRunRecord } from '../engine/record/read';
 import { readModelFinetune } from '../engine/model/modelDefaults';
 import { resolveFinetuneSettings } from '../engine/finetune/finetuneSettings';
 import { parsePromptFile, resolveSettings } from '../engine/promptFile';
-import type { HistoryItem, KeySetItem, SidebarState, SidebarToHost, SidebarToWebview } from '../protocol/messages';
+import type { HistoryItem, KeySetItem, SidebarState, SidebarToHost, SidebarToWebview } from '../shared/protocol';
 import type { ResultsPanel } from '../results/resultsPanel';
 import { sidebarHtml } from '../results/resultsHtml';
 import { finetuneState, userFinetuneSettings } from '../run/finetuneConfig';

@@ -1,5 +1,5 @@
 // Canvas drawing of attention maps: colour ramp shared with the run record's PNGs.
-import { inferno } from '../../src/engine/image/colormap';
+import { inferno } from '../../src/shared/colormap';
 
 /** Side of drawn pictures in CSS pixels; small model outputs are scaled up without smoothing. */
 export const VIEW_SIDE = 256;

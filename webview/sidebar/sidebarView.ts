@@ -1,10 +1,12 @@
 // The sidebar run panel: model and provider, the active file's run settings, the run queue with
 // progress and cancel, finetune controls, saved key sets (click = Compare) and the run history with
 // thumbnails (click = open in the results panel). Browser code; state comes from the host.
-import type { FinetuneSettingSource, HistoryItem, JobView, KeySetItem, SettingRow, SidebarState, SidebarToHost, SidebarToWebview } from '../../src/protocol/messages';
-import { folderDate, trainedOnLabel } from '../../src/engine/history/keySetName';
-import { historyGroups } from '../../src/sidebar/historyGroups';
-import { el, type VsCodeApi } from '../results/dom';
+import type { FinetuneSettingSource, HistoryItem, JobView, KeySetItem, SettingRow, SidebarState, SidebarToHost, SidebarToWebview } from '../../src/shared/protocol';
+import { folderDate, trainedOnLabel } from '../../src/shared/keySetName';
+import { historyGroups } from '../../src/shared/historyGroups';
+import { CLASS, DATA, SIDEBAR_ID } from '../../src/shared/webviewDom';
+import { pngUrl, revokeUrl } from '../widgets/blobUrls';
+import { el, type VsCodeApi } from '../widgets/dom';
 
 /** What the run panel says beside a finetune value it did not get from the user's typing. */
 const FINETUNE_SOURCE: Record<FinetuneSettingSource, string> = { override: '', setting: '(your setting)', model: '(model default)', engine: '(engine default)' };
@@ -19,8 +21,8 @@ export function startSidebar(vscode: VsCodeApi<SidebarWebviewState>): void {
   const kept: SidebarWebviewState = vscode.getState() ?? {};
   // Values typed before the view was hidden come back, still counted as typed.
   for (const [id, value] of [
-    ['ft-steps', kept.typed?.steps],
-    ['ft-lr', kept.typed?.lr],
+    [SIDEBAR_ID.finetuneSteps, kept.typed?.steps],
+    [SIDEBAR_ID.finetuneLr, kept.typed?.lr],
   ] as const) {
     if (value === undefined) continue;
     el<HTMLInputElement>(id).value = value;
@@ -28,10 +30,11 @@ export function startSidebar(vscode: VsCodeApi<SidebarWebviewState>): void {
   }
   const keepTyped = (): void => {
     const typed = (id: string): string | undefined => (el<HTMLInputElement>(id).dataset.touched ? el<HTMLInputElement>(id).value : undefined);
-    vscode.setState({ typed: { steps: typed('ft-steps'), lr: typed('ft-lr') } });
+    vscode.setState({ typed: { steps: typed(SIDEBAR_ID.finetuneSteps), lr: typed(SIDEBAR_ID.finetuneLr) } });
   };
   let state: SidebarState | undefined;
   let jobs: JobView[] = [];
+  /** Thumbnail blob: URLs by run folder, kept while the run is in the history. */
   const thumbnails = new Map<string, string>();
 
   window.addEventListener('message', (event: MessageEvent<SidebarToWebview>) => {
@@ -46,10 +49,10 @@ export function startSidebar(vscode: VsCodeApi<SidebarWebviewState>): void {
     }
   });
 
-  el('generate').addEventListener('click', () => post({ type: 'generate' }));
-  el('finetune').addEventListener('click', () => {
-    const stepsField = el<HTMLInputElement>('ft-steps');
-    const lrField = el<HTMLInputElement>('ft-lr');
+  el(SIDEBAR_ID.generate).addEventListener('click', () => post({ type: 'generate' }));
+  el(SIDEBAR_ID.finetune).addEventListener('click', () => {
+    const stepsField = el<HTMLInputElement>(SIDEBAR_ID.finetuneSteps);
+    const lrField = el<HTMLInputElement>(SIDEBAR_ID.finetuneLr);
     const steps = Math.round(Number(stepsField.value));
     const lr = Number(lrField.value);
     if (!(steps > 0) || !(lr > 0)) {
@@ -64,12 +67,12 @@ export function startSidebar(vscode: VsCodeApi<SidebarWebviewState>): void {
   function render(): void {
     if (!state) return;
     const s = state;
-    el('model').textContent = s.model
+    el(SIDEBAR_ID.model).textContent = s.model
       ? `${s.model.id} on ${s.model.provider}${s.model.fallbacks.length ? ` (skipped: ${s.model.fallbacks.join('; ')})` : ''}${s.model.fromHistory ? ' (last run)' : ''}`
       : 'No run yet in this window.';
-    if (!s.trusted) el('model').textContent += ' · untrusted workspace: embedded models only';
-    el('file').textContent = s.file ? `${s.file.name}${s.file.prompt ? ` — “${s.file.prompt}”` : ''}` : 'Open a .prompt file.';
-    const settings = el('settings');
+    if (!s.trusted) el(SIDEBAR_ID.model).textContent += ' · untrusted workspace: embedded models only';
+    el(SIDEBAR_ID.file).textContent = s.file ? `${s.file.name}${s.file.prompt ? ` — “${s.file.prompt}”` : ''}` : 'Open a .prompt file.';
+    const settings = el(SIDEBAR_ID.settings);
     // Do not pull an input away from under the user's cursor while they type in it.
     if (!settings.contains(document.activeElement)) settings.replaceChildren(
       ...(s.file?.settings ?? []).map((row) => {
@@ -85,7 +88,7 @@ export function startSidebar(vscode: VsCodeApi<SidebarWebviewState>): void {
           input.value = row.value;
           input.step = key === 'guidance' ? 'any' : '1';
           input.min = key === 'steps' ? '1' : '0';
-          input.dataset.setting = key;
+          input.setAttribute(DATA.setting, key);
           input.setAttribute('aria-label', `${key} (${SOURCE_LABEL[row.source]})`);
           input.title = row.source === 'file' ? `${key} in the front matter; change it here or in the file` : `${SOURCE_TITLE[row.source]}; a change writes it into the front matter`;
           input.addEventListener('change', () => {
@@ -106,24 +109,24 @@ export function startSidebar(vscode: VsCodeApi<SidebarWebviewState>): void {
         return tr;
       }),
     );
-    el('generate').toggleAttribute('disabled', !s.file);
-    el('finetune').toggleAttribute('disabled', !s.file);
-    const steps = el<HTMLInputElement>('ft-steps');
-    const lr = el<HTMLInputElement>('ft-lr');
+    el(SIDEBAR_ID.generate).toggleAttribute('disabled', !s.file);
+    el(SIDEBAR_ID.finetune).toggleAttribute('disabled', !s.file);
+    const steps = el<HTMLInputElement>(SIDEBAR_ID.finetuneSteps);
+    const lr = el<HTMLInputElement>(SIDEBAR_ID.finetuneLr);
     // Keep what the user is typing; fill in the settings' defaults otherwise.
     if (document.activeElement !== steps && !steps.dataset.touched) steps.value = String(s.finetune.steps);
     if (document.activeElement !== lr && !lr.dataset.touched) lr.value = String(s.finetune.lr);
     const sourceLabel = (field: HTMLInputElement, source: FinetuneSettingSource) => (field.dataset.touched ? '' : FINETUNE_SOURCE[source]);
-    el('ft-steps-source').textContent = sourceLabel(steps, s.finetune.sources.steps);
-    el('ft-lr-source').textContent = sourceLabel(lr, s.finetune.sources.lr);
+    el(SIDEBAR_ID.finetuneStepsSource).textContent = sourceLabel(steps, s.finetune.sources.steps);
+    el(SIDEBAR_ID.finetuneLrSource).textContent = sourceLabel(lr, s.finetune.sources.lr);
     steps.oninput = () => {
       steps.dataset.touched = '1';
-      el('ft-steps-source').textContent = '';
+      el(SIDEBAR_ID.finetuneStepsSource).textContent = '';
       keepTyped();
     };
     lr.oninput = () => {
       lr.dataset.touched = '1';
-      el('ft-lr-source').textContent = '';
+      el(SIDEBAR_ID.finetuneLrSource).textContent = '';
       keepTyped();
     };
     renderKeySets(s.keySets);
@@ -133,11 +136,11 @@ export function startSidebar(vscode: VsCodeApi<SidebarWebviewState>): void {
   }
 
   function renderJobs(): void {
-    const list = el('queue');
+    const list = el(SIDEBAR_ID.queue);
     list.replaceChildren(
       ...jobs.map((job) => {
         const li = document.createElement('li');
-        li.className = `job ${job.state}`;
+        li.className = `${CLASS.job} ${job.state}`;
         li.dataset.job = job.id;
         const title = document.createElement('div');
         title.className = 'row';
@@ -164,16 +167,16 @@ export function startSidebar(vscode: VsCodeApi<SidebarWebviewState>): void {
         return li;
       }),
     );
-    el('queue-empty').hidden = jobs.length > 0;
+    el(SIDEBAR_ID.queueEmpty).hidden = jobs.length > 0;
   }
 
   function renderKeySets(keySets: KeySetItem[]): void {
-    const list = el('keysets');
+    const list = el(SIDEBAR_ID.keySets);
     list.replaceChildren(
       ...keySets.map((k) => {
         const li = document.createElement('li');
         const button = document.createElement('button');
-        button.className = `item${k.matchesFile ? '' : ' other-model'}`;
+        button.className = `${CLASS.item}${k.matchesFile ? '' : ' other-model'}`;
         button.dataset.keyset = k.id;
         button.title = `${k.id}\nCompare the cursor's prompt with these keys, trained on:\n${k.prompts.join('\n')}`;
         // Named by what it was trained on and when; the folder name is in the tooltip.
@@ -198,21 +201,28 @@ export function startSidebar(vscode: VsCodeApi<SidebarWebviewState>): void {
         return li;
       }),
     );
-    el('keysets-empty').hidden = keySets.length > 0;
+    el(SIDEBAR_ID.keySetsEmpty).hidden = keySets.length > 0;
   }
 
   function thumbnailUrl(item: HistoryItem): string | undefined {
     if (!item.thumbnail) return undefined;
     let url = thumbnails.get(item.folder);
     if (!url) {
-      url = URL.createObjectURL(new Blob([item.thumbnail], { type: 'image/png' }));
+      url = pngUrl(item.thumbnail);
       thumbnails.set(item.folder, url);
     }
     return url;
   }
 
   function renderHistory(history: HistoryItem[]): void {
-    const list = el('history');
+    const list = el(SIDEBAR_ID.history);
+    // Runs gone from the history (deleted, or past its length) take their thumbnails' URLs with them.
+    const listed = new Set(history.map((h) => h.folder));
+    for (const [folder, url] of thumbnails) {
+      if (listed.has(folder)) continue;
+      revokeUrl(url);
+      thumbnails.delete(folder);
+    }
     list.replaceChildren(
       ...historyGroups(history).map((group) => {
         if (group.length === 1) return runRow(group[0]);
@@ -229,13 +239,13 @@ export function startSidebar(vscode: VsCodeApi<SidebarWebviewState>): void {
         return li;
       }),
     );
-    el('history-empty').hidden = history.length > 0;
+    el(SIDEBAR_ID.historyEmpty).hidden = history.length > 0;
   }
 
   function runRow(run: HistoryItem): HTMLLIElement {
     const li = document.createElement('li');
     const button = document.createElement('button');
-    button.className = 'item run';
+    button.className = `${CLASS.item} ${CLASS.run}`;
     button.dataset.run = run.id;
     button.title = `Open ${run.id} in the results panel`;
     const url = thumbnailUrl(run);

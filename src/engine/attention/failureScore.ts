@@ -5,7 +5,8 @@
  * (`prompt_lens.json`, chosen by `npm run quality`), so a verdict can be phrased; a model without measured
  * recipes gets the paper's layers and no threshold, and the verdict says so.
  */
-import { describeRecipe, describeWindow, isPerObject, stepWindow, type ScoreRecipe } from './scoreRecipe';
+import { stepWindow } from '../../shared/stepWindow';
+import { describeRecipe, describeWindow, isPerObject, type ScoreRecipe } from './scoreRecipe';
 import { windowMean, type RecipeSeries } from './recipeSeries';
 import { gridLabel } from './selection';
 import type { LayerInfo } from './types';

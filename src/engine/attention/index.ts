@@ -13,4 +13,3 @@ export * from './words';
 export * from './stack';
 export * from './smoothing';
 export * from './scores';
-export * from './masks';

@@ -7,6 +7,7 @@
  * `prompt_lens.json`, `npm run quality`), so the same code reads the embedded model's 8x8 layers and
  * Stable Diffusion's 16x16 ones.
  */
+import { stepWindow } from '../../shared/stepWindow';
 import { gridLabel, parseGrid } from './selection';
 import type { LayerInfo } from './types';
 
@@ -49,41 +50,6 @@ export function isPerObject(statistic: RecipeStatistic): boolean {
 /** Whether a lower value is the worse one (the object fades) rather than a higher one (a loss). */
 export function lowerIsWorse(statistic: RecipeStatistic): boolean {
   return isPerObject(statistic);
-}
-
-const NAMED_WINDOWS = ['middle', 'last', 'first-half', 'second-half', 'all'] as const;
-
-/** The 0-based inclusive step range of a window on a run of `total` steps. Throws on a malformed window. */
-export function stepWindow(window: string, total: number): { from: number; to: number } {
-  if (!(Number.isInteger(total) && total > 0)) throw new Error(`a run has at least one step, got ${total}`);
-  const half = Math.floor(total / 2);
-  switch (window) {
-    case 'middle':
-      return { from: half, to: half };
-    case 'last':
-      return { from: total - 1, to: total - 1 };
-    case 'first-half':
-      return { from: 0, to: Math.max(0, half - 1) };
-    case 'second-half':
-      return { from: half, to: total - 1 };
-    case 'all':
-      return { from: 0, to: total - 1 };
-  }
-  const last = /^last-(\d+)$/.exec(window);
-  if (last) {
-    const n = Number(last[1]);
-    if (n < 1) throw new Error(`steps '${window}': the window needs at least one step`);
-    return { from: Math.max(0, total - n), to: total - 1 };
-  }
-  const range = /^(\d+)(?:-(\d+))?$/.exec(window);
-  if (!range) {
-    throw new Error(`steps '${window}' is not a window; use e.g. '1-5', '11', 'last-5' or one of ${NAMED_WINDOWS.join(', ')}`);
-  }
-  const from = Number(range[1]);
-  const to = range[2] === undefined ? from : Number(range[2]);
-  if (from < 1 || to < from) throw new Error(`steps '${window}': steps count from 1 and the range must not run backwards`);
-  if (from > total) throw new Error(`steps '${window}' starts after the run's last step (${total})`);
-  return { from: from - 1, to: Math.min(to, total) - 1 };
 }
 
 /** "1-5", "11", for the record and verdicts: the steps a window took on a run (1-based). */

@@ -1,5 +1,5 @@
 // Pixel-level helpers that turn model tensors and attention maps into pictures.
-import { inferno } from './colormap';
+import { inferno } from '../../shared/colormap';
 import type { RasterImage } from './png';
 
 /** CHW float tensor in [-1, 1] (pixel-space models and VAE outputs) to an RGB raster. */

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { Comparison, FinetuneRunResult } from '../finetune/finetuneResult';
 import { describeFinetuneSettings } from '../finetune/finetuneSettings';
 import type { FinetuneStep } from '../finetune/trainer';
-import { keySetName } from '../history/keySetName';
+import { keySetName } from '../../shared/keySetName';
 import { objectLabels } from '../promptFile/marks';
 import { REPORT_FILE } from '../record/files';
 import type { RunFiles } from '../record/schema';

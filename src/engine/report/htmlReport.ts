@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { REPORT_FILE } from '../record/files';
 import type { RunResult } from '../record/runResult';
 import type { RunJson } from '../record/schema';
-import { failureSection } from './failureSection';
+import { failureSection } from '../../shared/failureSection';
 
 export async function writeHtmlReport(result: RunResult, record: RunJson, runFolder: string): Promise<void> {
   const inline = async (rel: string): Promise<string> =>

@@ -5,17 +5,16 @@ import {
   AttentionAccumulator,
   AttentionTimeline,
   overlap as overlapScore,
-  maskOverlaps,
   meanHeads,
   mergeWords,
   pickWords,
   sepEnTotal,
   resolveSelection,
-  upsampleMasks,
   type LayerInfo,
   type SelectionOptions,
   type WordSpan,
 } from '../attention';
+import { maskOverlaps, upsampleMasks } from '../../shared/masks';
 import { defaultScoreRecipes, evaluateFailure, recipeSpecs, type FailureScores, type ModelScoreRecipes } from '../attention/failureScore';
 import { RecipeSeries } from '../attention/recipeSeries';
 import type { ModelScores } from '../model/modelDefaults';

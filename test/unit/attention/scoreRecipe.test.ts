@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkRecipe, describeRecipe, isPerObject, lowerIsWorse, recipeLayers, recipeName, stepWindow } from '../../../src/engine/attention/scoreRecipe';
+import { checkRecipe, describeRecipe, isPerObject, lowerIsWorse, recipeLayers, recipeName } from '../../../src/engine/attention/scoreRecipe';
+import { stepWindow } from '../../../src/shared/stepWindow';
 import type { LayerInfo } from '../../../src/engine/attention/types';
 
 const CATALOGUE: LayerInfo[] = [

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { activation, overlap, sepEnTotal } from '../../../src/engine/attention/scores';
 import { GAUSSIAN_TAPS, gaussianSmooth3x3 } from '../../../src/engine/attention/smoothing';
-import { maskOverlaps } from '../../../src/engine/attention/masks';
+import { maskOverlaps } from '../../../src/shared/masks';
 import type { MapStack } from '../../../src/engine/attention/types';
 import { close, closeAll } from './helpers';
 

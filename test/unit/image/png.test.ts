@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { inflateSync } from 'node:zlib';
 import { crc32, encodePng } from '../../../src/engine/image/png';
-import { inferno } from '../../../src/engine/image/colormap';
+import { inferno } from '../../../src/shared/colormap';
 import { resizeMapBilinear } from '../../../src/engine/image/raster';
 
 describe('png', () => {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkedFilter, filterFrom, headOptions, layerOptions, layerValue, maskAreas, overlapMatrix, sameFilter } from '../../../src/results/analysis';
+import { checkedFilter, filterFrom, headOptions, layerOptions, layerValue, maskAreas, overlapMatrix, sameFilter } from '../../../src/shared/analysis';
 import { describeFilter, selectionOf } from '../../../src/run/jobLogic';
 
 const scores = {

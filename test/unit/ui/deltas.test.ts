@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ScoresView } from '../../../src/protocol/messages';
-import { detectionSummary, formatDelta, scoreDeltas, signed, stepLabel } from '../../../src/results/deltas';
+import type { ScoresView } from '../../../src/shared/protocol';
+import { detectionSummary, formatDelta, scoreDeltas, signed, stepLabel } from '../../../src/shared/deltas';
 import { exportFileName, isInside } from '../../../src/results/folders';
 
 const scores = (overlap: number, circle: number, square: number, iou: number): ScoresView => ({

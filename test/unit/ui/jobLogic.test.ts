@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { JobView } from '../../../src/protocol/messages';
+import type { JobView } from '../../../src/shared/protocol';
 import { chooseKeySet, progressDue, keySetsForModel, samplingDetail, statusBarText, statusBarTooltip, trainingDetail } from '../../../src/run/jobLogic';
 
 const job = (patch: Partial<JobView>): JobView => ({ id: 'j', kind: 'generate', label: 'a red [circle]', state: 'running', step: 0, totalSteps: 0, detail: '', ...patch });

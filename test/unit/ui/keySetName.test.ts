@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { folderDate, keySetName, trainedOnLabel } from '../../../src/engine/history/keySetName';
+import { folderDate, keySetName, trainedOnLabel } from '../../../src/shared/keySetName';
 
 describe('key set names', () => {
   const id = '20261202-211019-finetune-a-red-circle';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { DetectionView, FailureView, ScoresView } from '../../../src/protocol/messages';
-import { pairVerdict, runVerdict, seedsVerdict } from '../../../src/results/verdict';
+import type { DetectionView, FailureView, ScoresView } from '../../../src/shared/protocol';
+import { pairVerdict, runVerdict, seedsVerdict } from '../../../src/shared/verdict';
 
 const scores = (circle: number, square: number, iou: number): ScoresView => ({
   overlap: 0.1,

@@ -8,8 +8,8 @@ import { writeRunRecord } from '../../../src/engine/run/saveRun';
 import { fakeRunResult } from '../../fakes/runResult';
 import { initialComparison, loadCompareView, loadRunView, toRunView } from '../../../src/results/runView';
 import { settingRows } from '../../../src/sidebar/settingRows';
-import { historyGroups } from '../../../src/sidebar/historyGroups';
-import type { HistoryItem } from '../../../src/protocol/messages';
+import { historyGroups } from '../../../src/shared/historyGroups';
+import type { HistoryItem } from '../../../src/shared/protocol';
 
 describe('run views', () => {
   test('a run read back from its folder equals the one sent right after the run', async () => {

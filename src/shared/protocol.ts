@@ -163,7 +163,7 @@ export interface CompareView {
   id: string;
   folder: string;
   kind: 'finetune' | 'compare';
-  /** Names the key set readably (what it was trained on, when: src/engine/history/keySetName.ts). */
+  /** Names the key set readably (what it was trained on, when: src/shared/keySetName.ts). */
   title: string;
   /** The folder names behind the title, for its tooltip. */
   titleTooltip: string;

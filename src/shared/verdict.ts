@@ -2,7 +2,7 @@
 // seed list or a before/after pair, in words (vscode- and DOM-free: used by the results webview and
 // unit-tested). The detector speaks first (it looks at the picture), then the failure score measured on the
 // model (run.json's `failure`), then the attention scores.
-import type { DetectionView, FailureView, ScoresView } from '../protocol/messages';
+import type { DetectionView, FailureView, ScoresView } from './protocol';
 
 export type VerdictTone = 'ok' | 'warn' | 'fail' | 'none';
 

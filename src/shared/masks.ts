@@ -1,10 +1,17 @@
 /**
  * DAAM-style masks: each map binarised at `threshold` x its own max, then
- * IoU and intersection-over-area for every pair of objects. Heads are
- * averaged first (a mask is a display notion, not a per-head one).
+ * IoU and intersection-over-area for every pair of objects. The maps are
+ * head means (a mask is a display notion, not a per-head one): the engine
+ * averages the heads first, the results view's threshold slider gets them so.
  */
-import { meanHeads } from './stack';
-import type { MapStack } from './types';
+
+/** One map per object, heads already averaged: Float32 `[count, height, width]`. */
+export interface ObjectMaps {
+  readonly height: number;
+  readonly width: number;
+  readonly count: number;
+  readonly data: Float32Array;
+}
 
 export interface MaskOptions {
   /** Fraction of each map's max; default 0.4 (DAAM). */
@@ -37,10 +44,9 @@ function ratio(num: number, den: number): number {
   return den > 0 ? num / den : 0;
 }
 
-export function maskOverlaps(stack: MapStack, options: MaskOptions = {}): MaskScores {
+export function maskOverlaps(maps: ObjectMaps, options: MaskOptions = {}): MaskScores {
   const threshold = options.threshold ?? 0.4;
   if (!(threshold >= 0 && threshold <= 1)) throw new Error(`mask threshold must be in [0, 1], got ${threshold}`);
-  const maps = meanHeads(stack);
   const hw = maps.height * maps.width;
   const masks = new Uint8Array(maps.count * hw);
   const areas: number[] = [];

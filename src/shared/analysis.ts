@@ -1,6 +1,6 @@
 // The attention analysis panels' data: the pairwise overlap matrix, mask areas and the layer/head
 // filter options (vscode- and DOM-free: used by the results webview and unit-tested).
-import type { LayerView, MapFilter, ScoresView } from '../protocol/messages';
+import type { LayerView, MapFilter, ScoresView } from './protocol';
 
 /**
  * Distinct colours for object masks, in object order (cycled past six): none is a colour the embedded model

@@ -1,6 +1,6 @@
 // Before/after score rows with their deltas and which way is better (vscode- and DOM-free: used by
 // the results webview and unit-tested). Overlap, losses and IoU: lower is better; activation: higher.
-import type { DetectionView, ScoresView } from '../protocol/messages';
+import type { DetectionView, ScoresView } from './protocol';
 
 export interface ScoreDelta {
   label: string;

@@ -7,15 +7,16 @@ import {
   vsCodeProgressRing,
   vsCodeTag,
 } from '@vscode/webview-ui-toolkit';
-import type { ResultsWebviewState } from '../../src/protocol/messages';
-import { startSidebar, type SidebarWebviewState } from '../sidebar/sidebarView';
-import type { VsCodeApi } from './dom';
-import { startResults } from './resultsView';
+import type { ResultsWebviewState } from '../src/shared/protocol';
+import { WEBVIEW_KIND } from '../src/shared/webviewDom';
+import { startResults } from './results/resultsView';
+import { startSidebar, type SidebarWebviewState } from './sidebar/sidebarView';
+import type { VsCodeApi } from './widgets/dom';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeDivider(), vsCodeProgressRing(), vsCodeTag());
 
 declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
 
-if (document.body.dataset.view === 'sidebar') startSidebar(vscode as VsCodeApi<SidebarWebviewState>);
+if (document.body.dataset.view === WEBVIEW_KIND.sidebar) startSidebar(vscode as VsCodeApi<SidebarWebviewState>);
 else startResults(vscode as VsCodeApi<ResultsWebviewState>);

@@ -1,8 +1,8 @@
 // The report's lead: which object may be missing (failure score per object, weakest first), whether the
 // prompt is at risk, and each object's per-step value as an inline SVG plot with the model's threshold and
 // the steps each score averages.
-import type { FailureScores } from '../attention/failureScore';
-import { stepWindow } from '../attention/scoreRecipe';
+import type { FailureView } from './protocol';
+import { stepWindow } from './stepWindow';
 
 /** Distinguishable on white and in print; the first object gets the first colour. */
 const SERIES_COLOURS = ['#c0392b', '#1f5fbf', '#2e8b3a', '#8e44ad', '#d68910', '#117a8b'];
@@ -11,7 +11,7 @@ const WIDTH = 420;
 const HEIGHT = 180;
 const PAD = { left: 40, right: 12, top: 10, bottom: 28 };
 
-export function failureSection(failure: FailureScores, steps: number): string {
+export function failureSection(failure: FailureView, steps: number): string {
   const { failure: f, risk } = failure;
   const weakest = f.objects[0];
   const flagged = weakest.appears === false;
@@ -38,7 +38,7 @@ ${unmeasured}
  * Each object's per-step value, the failure window and the early (risk) window shaded, the threshold dashed;
  * `marker` (a 0-based step, e.g. the results view's step slider) draws a vertical line there.
  */
-export function stepPlot(failure: FailureScores, steps: number, marker?: number): string {
+export function stepPlot(failure: FailureView, steps: number, marker?: number): string {
   const { series } = failure.failure;
   const threshold = failure.failure.recipe.threshold;
   const top = Math.max(1e-6, threshold ?? 0, ...series.flatMap((s) => s.values)) * 1.1;

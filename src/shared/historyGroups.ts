@@ -1,5 +1,5 @@
 // The run history's grouping (vscode- and DOM-free: used by the run panel's webview and unit-tested).
-import type { HistoryItem } from '../protocol/messages';
+import type { HistoryItem } from './protocol';
 
 /** Runs one Generate wrote for a seed list: neighbours in the history (newest first) with the same prompt and steps, distinct seeds, written within a minute of each other. */
 export function historyGroups(history: readonly HistoryItem[]): HistoryItem[][] {

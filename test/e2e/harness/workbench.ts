@@ -1,0 +1,98 @@
+// Driving the workbench: its error notifications, the webviews' nested frames, what is drawn, screenshots.
+import * as path from 'node:path';
+import type { Frame, Locator, Page } from 'playwright-core';
+import { WEBVIEW_ERROR } from './selectors';
+import type { UiSession } from './session';
+import { sleep } from './util';
+
+export async function errorNotification(page: Page): Promise<string | undefined> {
+  const toast = page.locator('.notifications-toasts .notification-toast', { has: page.locator('.codicon-error') }).first();
+  if ((await toast.count()) === 0 || !(await toast.isVisible())) return undefined;
+  return (await toast.innerText()).replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * Finds a frame (webviews nest iframe.webview > iframe#active-frame) whose document holds `selector`.
+ * Gives up early when the workbench shows an error notification.
+ */
+export async function findFrameWith(page: Page, selector: string, timeoutMs: number): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames()) {
+      if (frame === page.mainFrame()) continue;
+      try {
+        if ((await frame.locator(selector).count()) > 0) return frame;
+      } catch {
+        // detached while looking
+      }
+    }
+    const error = await errorNotification(page);
+    if (error !== undefined) throw new Error(`the workbench shows an error instead: ${error}`);
+    for (const frame of page.frames()) {
+      const failed = frame === page.mainFrame() ? undefined : await frame.locator(WEBVIEW_ERROR).first().innerText({ timeout: 100 }).catch(() => undefined);
+      if (failed) throw new Error(`the results view shows an error instead: ${failed.trim()}`);
+    }
+    if (Date.now() > deadline) throw new Error(`no frame holds ${selector} after ${Math.round(timeoutMs / 1000)} s`);
+    await sleep(250);
+  }
+}
+
+export async function visibleBox(locator: Locator): Promise<{ width: number; height: number } | null> {
+  if (!(await locator.isVisible())) return null;
+  const box = await locator.boundingBox();
+  return box && box.width > 0 && box.height > 0 ? box : null;
+}
+
+/** 'ok' when the element is a loaded image or a canvas that is not one flat colour. */
+export async function drawnState(locator: Locator): Promise<string> {
+  // No DOM types in this Node project: the element is described structurally.
+  type Drawable = {
+    tagName: string;
+    complete?: boolean;
+    naturalWidth?: number;
+    width: number;
+    height: number;
+    getContext?(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
+  };
+  return locator.evaluate((el: Drawable) => {
+    if (el.tagName === 'IMG') return el.complete === true && (el.naturalWidth ?? 0) > 0 ? 'ok' : 'image not loaded';
+    if (el.width === 0 || el.height === 0) return 'canvas has no size';
+    const pixels = el.getContext?.('2d')?.getImageData(0, 0, el.width, el.height).data;
+    if (!pixels) return 'ok';
+    for (let i = 4; i < pixels.length; i++) if (pixels[i] !== pixels[i % 4]) return 'ok';
+    return 'canvas is blank (one colour)';
+  });
+}
+
+/** Screenshot of one element (a webview's frame, say) into `out`. */
+export async function elementShot(locator: Locator, out: string, name: string): Promise<void> {
+  const file = path.join(out, `${name}.png`);
+  await locator.screenshot({ path: file });
+  console.log(`    screenshot: ${path.relative(process.cwd(), file)}`);
+}
+
+/** The first webview's picture, when it is visible. */
+export async function webviewShot(page: Page, out: string, name: string): Promise<void> {
+  const webviewElement = page.locator('iframe.webview').first();
+  if (!(await webviewElement.isVisible())) return;
+  await elementShot(webviewElement, out, name);
+}
+
+/** The webview that holds `frame` (not whichever webview comes first: the run panel is one too). */
+export async function frameShot(frame: Frame, out: string, name: string): Promise<void> {
+  const file = path.join(out, `${name}.png`);
+  await (await frame.frameElement()).screenshot({ path: file });
+  console.log(`    screenshot: ${path.relative(process.cwd(), file)}`);
+}
+
+/** Opens a workspace file from the explorer by double-click. */
+export async function openFromExplorer(ui: UiSession, file: string, line: string): Promise<void> {
+  const { page } = ui;
+  await page.goto(`${ui.server.base}/?folder=${encodeURIComponent(ui.workspace)}`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: file });
+  await row.waitFor({ timeout: 60_000 });
+  await row.dblclick();
+  await page.locator('.tabs-container .tab', { hasText: file }).waitFor();
+  await page.locator('.monaco-editor .view-line', { hasText: line }).waitFor();
+}
