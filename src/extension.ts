@@ -3,14 +3,15 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { PipelineCache } from './engine/pipeline/pipelineCache';
+import { COMMANDS, LANGUAGE_ID, VIEWS } from './ids';
 import { registerLanguageFeatures } from './language';
 import { registerModelCommands } from './models/addModel';
 import type { JobView, MapFilter, RenderedState } from './protocol/messages';
-import { RESULTS_VIEW_TYPE, ResultsPanel } from './results/resultsPanel';
-import { CANCEL_COMMAND, JobQueue } from './run/jobQueue';
-import { LANGUAGE_ID, RunController, runsDirFor, type CompletedRun, type FinetuneOptions } from './run/runController';
+import { ResultsPanel } from './results/resultsPanel';
+import { JobQueue } from './run/jobQueue';
+import { RunController, runsDirFor, type CompletedRun, type FinetuneOptions } from './run/runController';
 import { mayRestore } from './run/workspaceAccess';
-import { SIDEBAR_VIEW_ID, SidebarView, type SidebarRendered } from './sidebar/sidebarView';
+import { SidebarView, type SidebarRendered } from './sidebar/sidebarView';
 
 /** Returned from activate() so integration tests can see what the webviews drew. */
 export interface PromptLensTestApi {
@@ -89,17 +90,17 @@ export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
     panel,
     runController,
     sidebar,
-    vscode.window.registerWebviewPanelSerializer(RESULTS_VIEW_TYPE, panel.serializer()),
-    vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW_ID, sidebar),
+    vscode.window.registerWebviewPanelSerializer(VIEWS.results, panel.serializer()),
+    vscode.window.registerWebviewViewProvider(VIEWS.runPanel, sidebar),
     panel.onDidRender((state) => {
       rendered.set(state.runId, state);
       wakeWaiters();
     }),
-    vscode.commands.registerCommand('promptLens.generate', async (uri?: vscode.Uri, line?: number) => {
+    vscode.commands.registerCommand(COMMANDS.generate, async (uri?: vscode.Uri, line?: number) => {
       const at = await target(uri, line, 'generate from it');
       return at && completed(await runController.generate(at.document, at.line));
     }),
-    vscode.commands.registerCommand('promptLens.finetune', async (uri?: vscode.Uri, line?: number, options?: FinetuneOptions) => {
+    vscode.commands.registerCommand(COMMANDS.finetune, async (uri?: vscode.Uri, line?: number, options?: FinetuneOptions) => {
       const at = await target(uri, line, 'finetune on its prompts');
       const checked: FinetuneOptions = {
         ...(typeof options?.steps === 'number' && options.steps > 0 ? { steps: Math.round(options.steps) } : {}),
@@ -107,15 +108,15 @@ export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
       };
       return at && completed(await runController.finetune(at.document, at.line, checked));
     }),
-    vscode.commands.registerCommand('promptLens.compare', async (uri?: vscode.Uri, line?: number, keySetFile?: string) => {
+    vscode.commands.registerCommand(COMMANDS.compare, async (uri?: vscode.Uri, line?: number, keySetFile?: string) => {
       const at = await target(uri, line, 'compare its prompt before and after finetuning');
       return at && completed(await runController.compare(at.document, at.line, typeof keySetFile === 'string' ? keySetFile : undefined));
     }),
-    vscode.commands.registerCommand(CANCEL_COMMAND, (jobId?: string) => runController.cancel(typeof jobId === 'string' ? jobId : undefined)),
-    vscode.commands.registerCommand('promptLens.showResults', () => panel.reopen()),
-    vscode.commands.registerCommand('promptLens.exportView', () => panel.requestExport()),
-    vscode.commands.registerCommand('promptLens.showLog', () => log.show(true)),
-    vscode.commands.registerCommand('promptLens.refreshRuns', () => sidebar.schedule(0)),
+    vscode.commands.registerCommand(COMMANDS.cancel, (jobId?: string) => runController.cancel(typeof jobId === 'string' ? jobId : undefined)),
+    vscode.commands.registerCommand(COMMANDS.showResults, () => panel.reopen()),
+    vscode.commands.registerCommand(COMMANDS.exportView, () => panel.requestExport()),
+    vscode.commands.registerCommand(COMMANDS.showLog, () => log.show(true)),
+    vscode.commands.registerCommand(COMMANDS.refreshRuns, () => sidebar.schedule(0)),
   );
 
   return {

@@ -1,8 +1,9 @@
 // Diagnostics as you type: debounced per document, cleared on close. The checks live in
 // diagnosticsLogic.ts; this maps them to vscode and offers the vocabulary quick fixes.
 import * as vscode from 'vscode';
+import { LANGUAGE_ID } from '../ids';
 import { computeDiagnostics, type LangDiagnostic } from './diagnosticsLogic';
-import { documentModel, LANGUAGE_ID } from './documentModel';
+import { documentModel } from './documentModel';
 import type { ModelService } from './modelService';
 import { matchCase, vocabularySuggestions } from './vocabulary';
 

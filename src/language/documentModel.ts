@@ -6,8 +6,6 @@ import { modelRequest, type ModelRequest } from './diagnosticsLogic';
 import type { ModelLookup, ModelService } from './modelService';
 import { splitLines } from './promptText';
 
-export const LANGUAGE_ID = 'prompt-lens';
-
 export interface DocumentModel {
   parsed: ParsedPromptFile;
   lines: string[];

@@ -6,8 +6,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { latestRunFor, thumbnailPng, wordInRun, type RunSummary, type WordInRun } from '../engine/history';
 import { objectLabels, parsePromptFile, type PromptLine } from '../engine/promptFile';
+import { COMMANDS } from '../ids';
 import { documentModel } from './documentModel';
-import { OPEN_RUN_COMMAND, runHoverMarkdown, tokenHoverMarkdown } from './hoverLogic';
+import { runHoverMarkdown, tokenHoverMarkdown } from './hoverLogic';
 import type { ModelService } from './modelService';
 import { columnRange, offsetAtColumn, promptColumns, promptOnLine, wordAt } from './promptText';
 
@@ -59,7 +60,7 @@ export class PromptHover implements vscode.HoverProvider {
       const markdown = new vscode.MarkdownString(
         runHoverMarkdown({ run, word: inRun, thumbnail: await this.thumbnail(inRun), size: THUMBNAIL_SIDE, runsDir }),
       );
-      markdown.isTrusted = { enabledCommands: [OPEN_RUN_COMMAND] };
+      markdown.isTrusted = { enabledCommands: [COMMANDS.openRun] };
       return new vscode.Hover(markdown, range);
     }
     const note = run

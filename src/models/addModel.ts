@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { checkCompatibility } from '../engine/model/compatibility';
 import type { CacheLocation } from '../engine/onnx/cache';
+import { COMMANDS } from '../ids';
 
 export const MODELS_SETTING = 'models';
 
@@ -15,7 +16,7 @@ export function userModels(scope?: vscode.Uri): Record<string, string> {
 /** `cache`: where a read-only model's instrumented copy goes, as for its runs. */
 export function registerModelCommands(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, cache: CacheLocation): void {
   context.subscriptions.push(
-    vscode.commands.registerCommand('promptLens.addModel', (folder?: unknown, name?: unknown) =>
+    vscode.commands.registerCommand(COMMANDS.addModel, (folder?: unknown, name?: unknown) =>
       addModel(
         log,
         cache,

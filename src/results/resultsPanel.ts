@@ -5,13 +5,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isWithin, realPathOf } from '../engine/run/containment';
 import { pathExists } from '../engine/run/stagedFolder';
+import { VIEWS } from '../ids';
 import type { HostToWebview, MapFilter, RenderedState, ResultsWebviewState, ViewRef, WebviewToHost } from '../protocol/messages';
 import { loadCompareView, loadRunView } from '../run/runView';
 import { checkedFilter } from './analysis';
 import { checkedViewRef, exportFileName, isInside } from './folders';
 import { resultsHtml } from './resultsHtml';
-
-export const RESULTS_VIEW_TYPE = 'promptLens.results';
 
 export interface ResultsPanelEvents {
   onCancel(runId: string): void;
@@ -68,7 +67,7 @@ export class ResultsPanel implements vscode.Disposable {
       return;
     }
     const panel = vscode.window.createWebviewPanel(
-      RESULTS_VIEW_TYPE,
+      VIEWS.results,
       'Prompt Lens Results',
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
       { enableScripts: true, retainContextWhenHidden: true },

@@ -3,11 +3,9 @@
 // shows the running job's step and cancels it when clicked; the sidebar lists the queue.
 import * as vscode from 'vscode';
 import { CancelledError } from '../engine/pipeline/pipeline';
+import { COMMANDS, CONTEXT_KEYS } from '../ids';
 import type { JobKind, JobView } from '../protocol/messages';
 import { KIND_TITLE, progressDue, statusBarText, statusBarTooltip } from './jobLogic';
-
-export const CANCEL_COMMAND = 'promptLens.cancel';
-export const RUNNING_CONTEXT = 'promptLens.running';
 
 export interface JobContext {
   id: string;
@@ -38,7 +36,7 @@ export class JobQueue implements vscode.Disposable {
   constructor() {
     this.item = vscode.window.createStatusBarItem('promptLens.status', vscode.StatusBarAlignment.Left, 10);
     this.item.name = 'Prompt Lens';
-    this.item.command = CANCEL_COMMAND;
+    this.item.command = COMMANDS.cancel;
   }
 
   /** The queue as the sidebar shows it: the running job first. */
@@ -133,7 +131,7 @@ export class JobQueue implements vscode.Disposable {
     }
     if (this.running !== (text !== undefined)) {
       this.running = text !== undefined;
-      void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT, this.running);
+      void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.running, this.running);
     }
     this.changed.fire(views);
   }

@@ -22,6 +22,7 @@ import type { RunResult } from '../engine/run/runResult';
 import { seedRanking, seedSummary } from '../engine/run/seedSummary';
 import { storedMaps } from '../engine/run/storedView';
 import type { ProviderChoice } from '../engine/session/providers';
+import { LANGUAGE_ID } from '../ids';
 import { userModels } from '../models/addModel';
 import type { JobKind, MapFilter, RunView, SeedRun } from '../protocol/messages';
 import type { ResultsPanel } from '../results/resultsPanel';
@@ -30,8 +31,6 @@ import { chooseKeySet, describeFilter, keySetsForModel, selectionOf, NO_KEY_SET_
 import type { JobContext, JobQueue } from './jobQueue';
 import { loadCompareView, loadRunView, toRunView } from './runView';
 import { allowedPath, filterSource, type WorkspaceAccess } from './workspaceAccess';
-
-export const LANGUAGE_ID = 'prompt-lens';
 
 export interface CompletedRun {
   runId: string;

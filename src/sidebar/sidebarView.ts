@@ -9,16 +9,16 @@ import { readRunRecord } from '../engine/run/recordReader';
 import { readModelFinetune } from '../engine/model/modelDefaults';
 import { resolveFinetuneSettings } from '../engine/run/finetuneSettings';
 import { parsePromptFile, resolveSettings } from '../engine/promptFile';
+import { COMMANDS, LANGUAGE_ID } from '../ids';
 import type { HistoryItem, KeySetItem, SidebarState, SidebarToHost, SidebarToWebview } from '../protocol/messages';
 import type { ResultsPanel } from '../results/resultsPanel';
 import { sidebarHtml } from '../results/resultsHtml';
 import { finetuneState, userFinetuneSettings } from '../run/finetuneConfig';
 import type { JobQueue } from '../run/jobQueue';
-import { LANGUAGE_ID, runsDirFor, type RunController } from '../run/runController';
+import { runsDirFor, type RunController } from '../run/runController';
 import { EDITABLE_SETTINGS, frontMatterEdit, settingValueProblem } from './frontMatterEdit';
 import { settingRows } from './settingRows';
 
-export const SIDEBAR_VIEW_ID = 'promptLens.runPanel';
 const HISTORY_LIMIT = 20;
 const THUMBNAIL_SIDE = 64;
 
@@ -238,17 +238,17 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
         if (this.shown?.keySets.some((k) => k.folder === message.folder)) await this.panel.open({ kind: 'compare', folder: message.folder });
         break;
       case 'generate':
-        if (uri) await vscode.commands.executeCommand('promptLens.generate', uri, line);
+        if (uri) await vscode.commands.executeCommand(COMMANDS.generate, uri, line);
         break;
       case 'finetune':
-        if (uri) await vscode.commands.executeCommand('promptLens.finetune', uri, line, { steps: message.steps, lr: message.lr });
+        if (uri) await vscode.commands.executeCommand(COMMANDS.finetune, uri, line, { steps: message.steps, lr: message.lr });
         break;
       case 'setSetting':
         if (editor && EDITABLE_SETTINGS.includes(message.key)) await this.setSetting(editor.document, message.key, message.value);
         break;
       case 'compare':
         if (uri && this.shown?.keySets.some((k) => k.file === message.keySetFile)) {
-          await vscode.commands.executeCommand('promptLens.compare', uri, line, message.keySetFile);
+          await vscode.commands.executeCommand(COMMANDS.compare, uri, line, message.keySetFile);
         }
         break;
     }
