@@ -2,6 +2,7 @@
 // the results panel, the sidebar run panel and the log.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { runsFolderOf } from './config';
 import { PipelineCache } from './engine/pipeline/pipelineCache';
 import { COMMANDS, LANGUAGE_ID, VIEWS } from './ids';
 import { registerLanguageFeatures } from './language';
@@ -9,7 +10,7 @@ import { registerModelCommands } from './models/addModel';
 import type { JobView, MapFilter, RenderedState } from './protocol/messages';
 import { ResultsPanel } from './results/resultsPanel';
 import { JobQueue } from './run/jobQueue';
-import { RunController, runsDirFor, type CompletedRun, type FinetuneOptions } from './run/runController';
+import { RunController, type CompletedRun, type FinetuneOptions } from './run/runController';
 import { mayRestore } from './run/workspaceAccess';
 import { SidebarView, type SidebarRendered } from './sidebar/sidebarView';
 
@@ -50,7 +51,7 @@ export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
     onOpenSeedRun: (folder) => void runController.openSeedRun(folder),
     // The workspace, the runs folders of open .prompt files, and what this window wrote or showed.
     mayRestore: (folder): Promise<boolean> => {
-      const promptRunsDirs = vscode.workspace.textDocuments.filter((d) => d.languageId === LANGUAGE_ID && d.uri.scheme === 'file').map((d) => runsDirFor(d.uri));
+      const promptRunsDirs = vscode.workspace.textDocuments.filter((d) => d.languageId === LANGUAGE_ID && d.uri.scheme === 'file').map((d) => runsFolderOf(d.uri));
       return mayRestore(folder, runController.access(), [...runController.knownFolders(), ...promptRunsDirs]);
     },
     log,

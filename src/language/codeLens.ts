@@ -1,18 +1,17 @@
 // "▶ Generate · Finetune · Compare" above each prompt line; `promptLens.codeLens.enabled` turns them off.
 import * as vscode from 'vscode';
+import { affectsSetting, codeLensEnabled } from '../config';
 import { lensesFor } from './codeLensLogic';
-
-export const CODE_LENS_SETTING = 'promptLens.codeLens.enabled';
 
 export class PromptCodeLenses implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
   private readonly listener = vscode.workspace.onDidChangeConfiguration((e) => {
-    if (e.affectsConfiguration(CODE_LENS_SETTING)) this.changed.fire();
+    if (affectsSetting(e, 'codeLens.enabled')) this.changed.fire();
   });
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
-    if (!vscode.workspace.getConfiguration('promptLens', document.uri).get<boolean>('codeLens.enabled', true)) return [];
+    if (!codeLensEnabled(document.uri)) return [];
     return lensesFor(document.getText()).map(
       (lens) =>
         new vscode.CodeLens(new vscode.Range(lens.line, 0, lens.line, 0), {

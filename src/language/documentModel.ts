@@ -1,7 +1,7 @@
 // Parses a .prompt document and looks up its model, as diagnostics, completion and hovers need.
 import * as vscode from 'vscode';
+import { userModels } from '../config';
 import { parsePromptFile, type ParsedPromptFile } from '../engine/promptFile';
-import { userModels } from '../models/addModel';
 import { modelRequest, type ModelRequest } from './diagnosticsLogic';
 import type { ModelLookup, ModelService } from './modelService';
 import { splitLines } from './promptText';

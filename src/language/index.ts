@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { affectsSetting } from '../config';
 import { COMMANDS, LANGUAGE_ID } from '../ids';
 import { PromptCodeLenses } from './codeLens';
 import { PromptCompletion, TRIGGER_CHARACTERS } from './completion';
@@ -41,7 +42,7 @@ export function registerLanguageFeatures(context: vscode.ExtensionContext, deps:
     vscode.workspace.onDidGrantWorkspaceTrust(refreshAll),
     // A model added with Add Model (promptLens.models) can resolve a model: that was unknown.
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('promptLens.models')) refreshAll();
+      if (affectsSetting(e, 'models')) refreshAll();
     }),
     vscode.languages.registerCodeActionsProvider(selector, new VocabularyQuickFix(models), {
       providedCodeActionKinds: VocabularyQuickFix.kinds,

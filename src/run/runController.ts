@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { executionProvider, runsFolderOf, userFinetuneSettings, userModels } from '../config';
 import { findKeySets, type KeySetSummary } from '../engine/history';
 import { encodePng } from '../engine/image/png';
 import { openModelFolder } from '../engine/model/modelFolder';
@@ -23,10 +24,8 @@ import { seedRanking, seedSummary } from '../engine/run/seedSummary';
 import { storedMaps } from '../engine/run/storedView';
 import type { ProviderChoice } from '../engine/session/providers';
 import { LANGUAGE_ID } from '../ids';
-import { userModels } from '../models/addModel';
 import type { JobKind, MapFilter, RunView, SeedRun } from '../protocol/messages';
 import type { ResultsPanel } from '../results/resultsPanel';
-import { userFinetuneSettings } from './finetuneConfig';
 import { chooseKeySet, describeFilter, keySetsForModel, selectionOf, NO_KEY_SET_MESSAGE, samplingDetail, trainingDetail } from './jobLogic';
 import type { JobContext, JobQueue } from './jobQueue';
 import { loadCompareView, loadRunView, toRunView } from './runView';
@@ -47,12 +46,6 @@ export interface ModelInUse {
   id: string;
   provider: string;
   fallbacks: string[];
-}
-
-/** The runs folder of a .prompt file: `promptLens.runsFolder` resolved against the file's folder. */
-export function runsDirFor(uri: vscode.Uri): string {
-  const setting = vscode.workspace.getConfiguration('promptLens', uri).get<string>('runsFolder', 'runs') || 'runs';
-  return path.resolve(path.dirname(uri.fsPath), setting);
 }
 
 /** A seed's entry in the results view's seed strip: its folder, detector verdict and image. */
@@ -97,11 +90,10 @@ export class RunController implements vscode.Disposable {
   }
 
   private settings(document: { uri: vscode.Uri }): { file: string; runsDir: string; provider: ProviderChoice; models: Record<string, string> } {
-    const config = vscode.workspace.getConfiguration('promptLens', document.uri);
     return {
       file: document.uri.fsPath,
-      runsDir: runsDirFor(document.uri),
-      provider: config.get<ProviderChoice>('executionProvider', 'cpu'),
+      runsDir: runsFolderOf(document.uri),
+      provider: executionProvider(document.uri),
       models: userModels(document.uri),
     };
   }
@@ -179,7 +171,7 @@ export class RunController implements vscode.Disposable {
     if (!this.checkDocument(document, 'generate')) return undefined;
     const promptText = document.lineAt(Math.min(line, document.lineCount - 1)).text.trim();
     this.warnOfErrors(document);
-    this.log.info(`Generate ${path.basename(document.uri.fsPath)}:${line + 1} → ${runsDirFor(document.uri)}`);
+    this.log.info(`Generate ${path.basename(document.uri.fsPath)}:${line + 1} → ${runsFolderOf(document.uri)}`);
     return this.sample(document.uri, document.getText(), line, promptText, {});
   }
 
@@ -339,7 +331,7 @@ export class RunController implements vscode.Disposable {
   async finetune(document: vscode.TextDocument, line: number, options: FinetuneOptions = {}): Promise<CompletedRun | undefined> {
     if (!this.checkDocument(document, 'finetune')) return undefined;
     const { file, runsDir, provider, models } = this.settings(document);
-    const userSettings = userFinetuneSettings(vscode.workspace.getConfiguration('promptLens', document.uri));
+    const userSettings = userFinetuneSettings(document.uri);
     const text = document.getText();
     const parsed = parsePromptFile(text, file);
     const cursorPrompt = parsed.prompts.find((p) => p.line >= line)?.text;

@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { affectsSetting, runsFolderOf, userFinetuneSettings } from '../config';
 import { findKeySets, findRuns, thumbnailPng } from '../engine/history';
 import { readRunRecord } from '../engine/run/recordReader';
 import { readModelFinetune } from '../engine/model/modelDefaults';
@@ -13,11 +14,10 @@ import { COMMANDS, LANGUAGE_ID } from '../ids';
 import type { HistoryItem, KeySetItem, SidebarState, SidebarToHost, SidebarToWebview } from '../protocol/messages';
 import type { ResultsPanel } from '../results/resultsPanel';
 import { sidebarHtml } from '../results/resultsHtml';
-import { finetuneState, userFinetuneSettings } from '../run/finetuneConfig';
 import type { JobQueue } from '../run/jobQueue';
-import { runsDirFor, type RunController } from '../run/runController';
+import type { RunController } from '../run/runController';
 import { EDITABLE_SETTINGS, frontMatterEdit, settingValueProblem } from './frontMatterEdit';
-import { settingRows } from './settingRows';
+import { finetuneState, settingRows } from './settingRows';
 
 const HISTORY_LIMIT = 20;
 const THUMBNAIL_SIDE = 64;
@@ -66,7 +66,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
         if (e.document === this.editor?.document) this.schedule(500);
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('promptLens')) this.schedule();
+        if (affectsSetting(e)) this.schedule();
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.schedule()),
       controller.onDidWrite(() => this.schedule(0)),
@@ -112,13 +112,13 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
   }
 
   private async state(): Promise<SidebarState> {
-    const config = vscode.workspace.getConfiguration('promptLens', this.editor?.document.uri);
+    const userSettings = userFinetuneSettings(this.editor?.document.uri);
     const state: SidebarState = {
       ...(this.controller.model ? { model: this.controller.model } : {}),
       trusted: vscode.workspace.isTrusted,
       history: [],
       keySets: [],
-      finetune: finetuneState(resolveFinetuneSettings({ userSettings: userFinetuneSettings(config) })),
+      finetune: finetuneState(resolveFinetuneSettings({ userSettings })),
     };
     const document = this.editor?.document;
     if (!document || document.isClosed || document.uri.scheme !== 'file') return state;
@@ -132,9 +132,9 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     state.file = { name: vscode.workspace.asRelativePath(document.uri), settings: settingRows(resolved), ...(prompt ? { prompt: prompt.text } : {}) };
     if ('modelRoot' in resolved) {
       const model = await readModelFinetune(resolved.modelRoot).catch(() => ({}));
-      state.finetune = finetuneState(resolveFinetuneSettings({ userSettings: userFinetuneSettings(config), model }));
+      state.finetune = finetuneState(resolveFinetuneSettings({ userSettings, model }));
     }
-    const runsDir = runsDirFor(document.uri);
+    const runsDir = runsFolderOf(document.uri);
     state.runsDir = runsDir;
     const [runs, keySets, hash] = await Promise.all([
       findRuns(runsDir).catch(() => []),
