@@ -1,14 +1,21 @@
 // "▶ Generate · Finetune · Compare" above each prompt line; `promptLens.codeLens.enabled` turns them off.
 import * as vscode from 'vscode';
 import { affectsSetting, codeLensEnabled } from '../config';
+import { Disposable } from '../disposable';
 import { lensesFor } from './codeLensLogic';
 
-export class PromptCodeLenses implements vscode.CodeLensProvider, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<void>();
+export class PromptCodeLenses extends Disposable implements vscode.CodeLensProvider {
+  private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeCodeLenses = this.changed.event;
-  private readonly listener = vscode.workspace.onDidChangeConfiguration((e) => {
-    if (affectsSetting(e, 'codeLens.enabled')) this.changed.fire();
-  });
+
+  constructor() {
+    super();
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (affectsSetting(e, 'codeLens.enabled')) this.changed.fire();
+      }),
+    );
+  }
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
     if (!codeLensEnabled(document.uri)) return [];
@@ -21,10 +28,5 @@ export class PromptCodeLenses implements vscode.CodeLensProvider, vscode.Disposa
           arguments: [document.uri, lens.line],
         }),
     );
-  }
-
-  dispose(): void {
-    this.listener.dispose();
-    this.changed.dispose();
   }
 }
