@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { affectsSetting, runsFolderOf, userFinetuneSettings } from '../config';
+import { Disposable } from '../disposable';
 import { findKeySets, findRuns, thumbnailPng } from '../engine/history';
 import { readRunRecord } from '../engine/run/recordReader';
 import { readModelFinetune } from '../engine/model/modelDefaults';
@@ -15,7 +16,9 @@ import type { HistoryItem, KeySetItem, SidebarState, SidebarToHost, SidebarToWeb
 import type { ResultsPanel } from '../results/resultsPanel';
 import { sidebarHtml } from '../results/resultsHtml';
 import type { JobQueue } from '../run/jobQueue';
-import type { RunController } from '../run/runController';
+import type { JobResults } from '../run/jobResults';
+import type { ModelInUse } from '../run/modelInUse';
+import type { PromptModels } from '../run/promptModels';
 import { EDITABLE_SETTINGS, frontMatterEdit, settingValueProblem } from './frontMatterEdit';
 import { finetuneState, settingRows } from './settingRows';
 
@@ -29,7 +32,16 @@ export interface SidebarRendered {
   model?: string;
 }
 
-export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposable {
+/** What the sidebar shows and where it sends requests. */
+export interface SidebarSources {
+  modelInUse: ModelInUse;
+  results: JobResults;
+  promptModels: PromptModels;
+  queue: JobQueue;
+  panel: ResultsPanel;
+}
+
+export class SidebarView extends Disposable implements vscode.WebviewViewProvider {
   private view: vscode.WebviewView | undefined;
   private ready = false;
   /** The .prompt editor the panel is about (the last one that was active). */
@@ -38,20 +50,18 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
   private readonly modelHashes = new Map<string, Promise<string | undefined>>();
   private shown: SidebarState | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
-  private readonly renderedEmitter = new vscode.EventEmitter<SidebarRendered>();
+  private readonly renderedEmitter = this._register(new vscode.EventEmitter<SidebarRendered>());
   /** Fires when the sidebar webview has drawn its lists (tests). */
   readonly onDidRender = this.renderedEmitter.event;
   lastRendered: SidebarRendered | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
-    private readonly controller: RunController,
-    private readonly queue: JobQueue,
-    private readonly panel: ResultsPanel,
+    private readonly sources: SidebarSources,
   ) {
+    super();
     this.editor = promptEditor(vscode.window.activeTextEditor);
-    this.disposables.push(
+    for (const listener of [
       vscode.window.onDidChangeActiveTextEditor((editor) => {
         const prompt = promptEditor(editor);
         if (prompt) {
@@ -69,11 +79,12 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
         if (affectsSetting(e)) this.schedule();
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.schedule()),
-      controller.onDidWrite(() => this.schedule(0)),
-      controller.onDidUseModel(() => this.schedule(0)),
-      queue.onDidChange((jobs) => this.post({ type: 'jobs', jobs })),
-      this.renderedEmitter,
-    );
+      sources.results.onDidWrite(() => this.schedule(0)),
+      sources.modelInUse.onDidChange(() => this.schedule(0)),
+      sources.queue.onDidChange((jobs) => this.post({ type: 'jobs', jobs })),
+    ]) {
+      this._register(listener);
+    }
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
@@ -104,7 +115,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     const state = await this.state();
     this.shown = state;
     this.post({ type: 'state', state });
-    this.post({ type: 'jobs', jobs: this.queue.views() });
+    this.post({ type: 'jobs', jobs: this.sources.queue.views() });
   }
 
   private post(message: SidebarToWebview): void {
@@ -114,7 +125,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
   private async state(): Promise<SidebarState> {
     const userSettings = userFinetuneSettings(this.editor?.document.uri);
     const state: SidebarState = {
-      ...(this.controller.model ? { model: this.controller.model } : {}),
+      ...(this.sources.modelInUse.current ? { model: this.sources.modelInUse.current } : {}),
       trusted: vscode.workspace.isTrusted,
       history: [],
       keySets: [],
@@ -128,7 +139,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     const line = this.editor?.selection.active.line ?? 0;
     const prompt = parsed.prompts.find((p) => p.line >= line) ?? parsed.prompts[parsed.prompts.length - 1];
     // A model that cannot be resolved (or a bad defaults file) fails the run with its own message; until then, the engine's defaults.
-    const resolved = await this.controller.fileSettings(file, parsed.settings).catch(() => resolveSettings(parsed.settings));
+    const resolved = await this.sources.promptModels.fileSettings(file, parsed.settings).catch(() => resolveSettings(parsed.settings));
     state.file = { name: vscode.workspace.asRelativePath(document.uri), settings: settingRows(resolved), ...(prompt ? { prompt: prompt.text } : {}) };
     if ('modelRoot' in resolved) {
       const model = await readModelFinetune(resolved.modelRoot).catch(() => ({}));
@@ -192,7 +203,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     const key = `${file}\n${model}\n${vscode.workspace.isTrusted}`;
     let hash = this.modelHashes.get(key);
     if (!hash) {
-      hash = this.controller.modelOf(file, text).then(
+      hash = this.sources.promptModels.modelOf(file, text).then(
         (m) => m.hash,
         () => undefined,
       );
@@ -228,14 +239,14 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
         this.renderedEmitter.fire(this.lastRendered);
         break;
       case 'cancel':
-        this.queue.cancel(message.jobId);
+        this.sources.queue.cancel(message.jobId);
         break;
       case 'openRun':
         // Only folders this panel listed.
-        if (this.shown?.history.some((h) => h.folder === message.folder)) await this.panel.open({ kind: 'run', folder: message.folder });
+        if (this.shown?.history.some((h) => h.folder === message.folder)) await this.sources.panel.open({ kind: 'run', folder: message.folder });
         break;
       case 'openFinetune':
-        if (this.shown?.keySets.some((k) => k.folder === message.folder)) await this.panel.open({ kind: 'compare', folder: message.folder });
+        if (this.shown?.keySets.some((k) => k.folder === message.folder)) await this.sources.panel.open({ kind: 'compare', folder: message.folder });
         break;
       case 'generate':
         if (uri) await vscode.commands.executeCommand(COMMANDS.generate, uri, line);
@@ -269,9 +280,9 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     this.schedule(0);
   }
 
-  dispose(): void {
+  override dispose(): void {
     if (this.timer) clearTimeout(this.timer);
-    for (const d of this.disposables) d.dispose();
+    super.dispose();
   }
 }
 
