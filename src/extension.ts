@@ -23,7 +23,7 @@ import { PromptModels } from './run/promptModels';
 import { SidebarView } from './sidebar/sidebarView';
 import { createTestApi, type PromptLensTestApi } from './testApi';
 
-export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
+export function activate(context: vscode.ExtensionContext): PromptLensTestApi | undefined {
   const own = <T extends vscode.Disposable>(value: T): T => {
     context.subscriptions.push(value);
     return value;
@@ -67,5 +67,7 @@ export function activate(context: vscode.ExtensionContext): PromptLensTestApi {
     vscode.commands.registerCommand(COMMANDS.refreshRuns, () => sidebar.schedule(0)),
   );
 
+  // The suite's hooks into the webviews and the queue exist only where VS Code runs the extension's tests.
+  if (context.extensionMode !== vscode.ExtensionMode.Test) return undefined;
   return createTestApi({ panel, sidebar, queue, runner, results, mapFilter }, context.subscriptions);
 }

@@ -1,5 +1,6 @@
-// What activate() returns to the integration suite (test/suite): what the webviews drew, the queue, the last
-// notice, and the results view's requests made directly.
+// What activate() returns to the integration suite (test/suite), and only when VS Code runs the extension's
+// tests (ExtensionMode.Test): what the webviews drew, the queue, the last notice, and the results view's
+// requests made directly.
 import * as vscode from 'vscode';
 import type { JobQueue } from './run/jobQueue';
 import type { CompletedRun, JobResults } from './run/jobResults';
