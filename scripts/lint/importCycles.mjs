@@ -51,8 +51,9 @@ const graphs = new Map();
 
 
 /**
- * The layer a file belongs to: the folder directly under the deepest of `parents` that holds it (or that parent
- * itself for a file lying directly in it); undefined outside every parent.
+ * The layer a file belongs to: the folder directly under the deepest of `parents` that holds it. A file lying
+ * directly in a parent is a layer of its own (src/extension.ts wires everything; src/ids.ts is used by
+ * everything). Undefined outside every parent.
  */
 function layerFinder(cwd, parents) {
   const absolute = parents.map((parent) => path.resolve(cwd, parent)).sort((a, b) => b.length - a.length);
@@ -60,7 +61,7 @@ function layerFinder(cwd, parents) {
     for (const parent of absolute) {
       const relative = path.relative(parent, path.dirname(file));
       if (relative.startsWith('..') || path.isAbsolute(relative)) continue;
-      return relative === '' ? parent : path.join(parent, relative.split(path.sep)[0]);
+      return relative === '' ? file : path.join(parent, relative.split(path.sep)[0]);
     }
     return undefined;
   };

@@ -56,13 +56,16 @@ test('layers that import each other are reported even without a file cycle; subf
   assert.deepEqual(found['src/engine/report/draw.ts'], []);
 });
 
-test('one-way layering, index files and re-exports pass', async () => {
+test('one-way layering, index files, re-exports and files lying directly in a layer parent pass', async () => {
   const found = await lintTree({
     'src/extension.ts': "import { run } from './run';\nexport const go = run;\n",
     'src/run/index.ts': "export { run } from './run';\n",
     'src/run/run.ts': "import { sample } from '../engine/pipeline/sample.js';\nexport const run = sample;\n",
     'src/engine/pipeline/sample.ts': "import { grid } from '../tensors';\nexport const sample = grid;\n",
     'src/engine/tensors/index.ts': 'export const grid = 8;\n',
+    'src/ids.ts': "export const ID = 'x';\n",
+    'src/run/uses-ids.ts': "import { ID } from '../ids';\nexport const id = ID;\n",
+    'src/wiring.ts': "import { id } from './run/uses-ids';\nexport const wired = id;\n",
   });
   for (const [file, messages] of Object.entries(found)) assert.deepEqual(messages, [], file);
 });

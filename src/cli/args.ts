@@ -1,4 +1,5 @@
 // Command-line parsing for `prompt-lens`; errors here are usage errors (exit code 2).
+import { FINETUNE_DEFAULTS } from '../engine/finetune/finetuneDefaults';
 import { isProviderChoice, PROVIDER_CHOICES, type ProviderChoice } from '../engine/session/providers';
 
 export interface RunArgs {
@@ -60,9 +61,9 @@ Options:
   --grids 16,8          run: maps from layers with these query grids
   --heads 0,3           run: maps from these heads (default all)
   --timesteps A-B       run: maps from sampling steps A to B (1-based, e.g. 1-10, or one step: 5)
-  --finetune-steps N    finetune: training steps (default: the model's recommendation, else 200)
-  --lr X                finetune: constant learning rate (default: the model's recommendation, else 3e-5)
-  --norm-weight W       finetune: weight of L_norm, which keeps single objects as they were (default: the model's, else 0)
+  --finetune-steps N    finetune: training steps (default: the model's recommendation, else ${FINETUNE_DEFAULTS.steps})
+  --lr X                finetune: constant learning rate (default: the model's recommendation, else ${FINETUNE_DEFAULTS.lr.toExponential()})
+  --norm-weight W       finetune: weight of L_norm, which keeps single objects as they were (default: the model's, else ${FINETUNE_DEFAULTS.normWeight})
   --heldout FILE        finetune: a .prompt file evaluated before/after, never trained on
   --provider P          execution provider: auto, cpu, cuda (Linux), dml (Windows), coreml (macOS), webgpu (default: cpu)
   --quiet               no progress on stderr

@@ -1,18 +1,24 @@
 // "▶ Generate · Finetune · Compare" above each prompt line; `promptLens.codeLens.enabled` turns them off.
 import * as vscode from 'vscode';
+import { affectsSetting, codeLensEnabled } from '../config';
+import { Disposable } from '../disposable';
 import { lensesFor } from './codeLensLogic';
 
-export const CODE_LENS_SETTING = 'promptLens.codeLens.enabled';
-
-export class PromptCodeLenses implements vscode.CodeLensProvider, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<void>();
+export class PromptCodeLenses extends Disposable implements vscode.CodeLensProvider {
+  private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeCodeLenses = this.changed.event;
-  private readonly listener = vscode.workspace.onDidChangeConfiguration((e) => {
-    if (e.affectsConfiguration(CODE_LENS_SETTING)) this.changed.fire();
-  });
+
+  constructor() {
+    super();
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (affectsSetting(e, 'codeLens.enabled')) this.changed.fire();
+      }),
+    );
+  }
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
-    if (!vscode.workspace.getConfiguration('promptLens', document.uri).get<boolean>('codeLens.enabled', true)) return [];
+    if (!codeLensEnabled(document.uri)) return [];
     return lensesFor(document.getText()).map(
       (lens) =>
         new vscode.CodeLens(new vscode.Range(lens.line, 0, lens.line, 0), {
@@ -22,10 +28,5 @@ export class PromptCodeLenses implements vscode.CodeLensProvider, vscode.Disposa
           arguments: [document.uri, lens.line],
         }),
     );
-  }
-
-  dispose(): void {
-    this.listener.dispose();
-    this.changed.dispose();
   }
 }

@@ -1,8 +1,10 @@
 // Diagnostics as you type: debounced per document, cleared on close. The checks live in
 // diagnosticsLogic.ts; this maps them to vscode and offers the vocabulary quick fixes.
 import * as vscode from 'vscode';
+import { Disposable } from '../disposable';
+import { LANGUAGE_ID } from '../ids';
 import { computeDiagnostics, type LangDiagnostic } from './diagnosticsLogic';
-import { documentModel, LANGUAGE_ID } from './documentModel';
+import { documentModel } from './documentModel';
 import type { ModelService } from './modelService';
 import { matchCase, vocabularySuggestions } from './vocabulary';
 
@@ -13,8 +15,8 @@ const SEVERITY: Record<LangDiagnostic['severity'], vscode.DiagnosticSeverity> = 
   information: vscode.DiagnosticSeverity.Information,
 };
 
-export class PromptDiagnostics implements vscode.Disposable {
-  private readonly collection = vscode.languages.createDiagnosticCollection(LANGUAGE_ID);
+export class PromptDiagnostics extends Disposable {
+  private readonly collection = this._register(vscode.languages.createDiagnosticCollection(LANGUAGE_ID));
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Per document: a counter so a slow check never overwrites a newer one. */
   private readonly generation = new Map<string, number>();
@@ -22,7 +24,9 @@ export class PromptDiagnostics implements vscode.Disposable {
   constructor(
     private readonly models: ModelService,
     private readonly log: vscode.LogOutputChannel,
-  ) {}
+  ) {
+    super();
+  }
 
   schedule(document: vscode.TextDocument, delay = DELAY_MS): void {
     if (document.languageId !== LANGUAGE_ID) return;
@@ -66,10 +70,10 @@ export class PromptDiagnostics implements vscode.Disposable {
     this.collection.delete(document.uri);
   }
 
-  dispose(): void {
+  override dispose(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    this.collection.dispose();
+    super.dispose();
   }
 }
 

@@ -1,12 +1,10 @@
 // Parses a .prompt document and looks up its model, as diagnostics, completion and hovers need.
 import * as vscode from 'vscode';
+import { userModels } from '../config';
 import { parsePromptFile, type ParsedPromptFile } from '../engine/promptFile';
-import { userModels } from '../models/addModel';
 import { modelRequest, type ModelRequest } from './diagnosticsLogic';
 import type { ModelLookup, ModelService } from './modelService';
 import { splitLines } from './promptText';
-
-export const LANGUAGE_ID = 'prompt-lens';
 
 export interface DocumentModel {
   parsed: ParsedPromptFile;

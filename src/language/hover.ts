@@ -4,10 +4,12 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { runsFolderOf } from '../config';
 import { latestRunFor, thumbnailPng, wordInRun, type RunSummary, type WordInRun } from '../engine/history';
 import { objectLabels, parsePromptFile, type PromptLine } from '../engine/promptFile';
+import { COMMANDS } from '../ids';
 import { documentModel } from './documentModel';
-import { OPEN_RUN_COMMAND, runHoverMarkdown, tokenHoverMarkdown } from './hoverLogic';
+import { runHoverMarkdown, tokenHoverMarkdown } from './hoverLogic';
 import type { ModelService } from './modelService';
 import { columnRange, offsetAtColumn, promptColumns, promptOnLine, wordAt } from './promptText';
 
@@ -17,8 +19,7 @@ const THUMBNAIL_CACHE = 64;
 /** The runs folder of a .prompt file: `promptLens.runsFolder` resolved against the file's folder. */
 export function runsFolderFor(document: vscode.TextDocument): string | undefined {
   if (document.uri.scheme !== 'file') return undefined;
-  const setting = vscode.workspace.getConfiguration('promptLens', document.uri).get<string>('runsFolder', 'runs') || 'runs';
-  return path.resolve(path.dirname(document.uri.fsPath), setting);
+  return runsFolderOf(document.uri);
 }
 
 export class PromptHover implements vscode.HoverProvider {
@@ -59,7 +60,7 @@ export class PromptHover implements vscode.HoverProvider {
       const markdown = new vscode.MarkdownString(
         runHoverMarkdown({ run, word: inRun, thumbnail: await this.thumbnail(inRun), size: THUMBNAIL_SIDE, runsDir }),
       );
-      markdown.isTrusted = { enabledCommands: [OPEN_RUN_COMMAND] };
+      markdown.isTrusted = { enabledCommands: [COMMANDS.openRun] };
       return new vscode.Hover(markdown, range);
     }
     const note = run

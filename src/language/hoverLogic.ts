@@ -2,8 +2,7 @@
 // attention overlay and scores from the newest run of that exact prompt, or else its tokens.
 import * as path from 'node:path';
 import type { RunSummary, WordInRun } from '../engine/history';
-
-export const OPEN_RUN_COMMAND = 'promptLens.openRun';
+import { COMMANDS } from '../ids';
 
 /** Markdown image/link text must not break out of `[...]`/`(...)`. */
 function escapeMarkdown(text: string): string {
@@ -50,7 +49,7 @@ export function runHoverMarkdown(input: RunHoverInput): string {
     parts.push('_not a marked object: mark it like [word] to score it_');
   }
   const where = path.relative(path.dirname(input.runsDir), run.folder) || run.folder;
-  parts.push(`${commandLink('Open report', OPEN_RUN_COMMAND, [run.folder])} · ${escapeMarkdown(where)}`);
+  parts.push(`${commandLink('Open report', COMMANDS.openRun, [run.folder])} · ${escapeMarkdown(where)}`);
   return parts.join('\n\n');
 }
 

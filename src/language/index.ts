@@ -4,13 +4,13 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { affectsSetting } from '../config';
 import { REPORT_FILE } from '../engine/record/files';
+import { COMMANDS, LANGUAGE_ID } from '../ids';
 import { PromptCodeLenses } from './codeLens';
 import { PromptCompletion, TRIGGER_CHARACTERS } from './completion';
 import { PromptDiagnostics, VocabularyQuickFix } from './diagnostics';
-import { LANGUAGE_ID } from './documentModel';
 import { PromptHover } from './hover';
-import { OPEN_RUN_COMMAND } from './hoverLogic';
 import { ModelService } from './modelService';
 
 export interface LanguageDeps {
@@ -43,7 +43,7 @@ export function registerLanguageFeatures(context: vscode.ExtensionContext, deps:
     vscode.workspace.onDidGrantWorkspaceTrust(refreshAll),
     // A model added with Add Model (promptLens.models) can resolve a model: that was unknown.
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('promptLens.models')) refreshAll();
+      if (affectsSetting(e, 'models')) refreshAll();
     }),
     vscode.languages.registerCodeActionsProvider(selector, new VocabularyQuickFix(models), {
       providedCodeActionKinds: VocabularyQuickFix.kinds,
@@ -51,7 +51,7 @@ export function registerLanguageFeatures(context: vscode.ExtensionContext, deps:
     vscode.languages.registerCompletionItemProvider(selector, new PromptCompletion(models), ...TRIGGER_CHARACTERS),
     vscode.languages.registerCodeLensProvider(selector, lenses),
     vscode.languages.registerHoverProvider(selector, new PromptHover(models, deps.log)),
-    vscode.commands.registerCommand(OPEN_RUN_COMMAND, (folder?: unknown) => openRun(folder, deps.log)),
+    vscode.commands.registerCommand(COMMANDS.openRun, (folder?: unknown) => openRun(folder, deps.log)),
   );
   refreshAll();
 }

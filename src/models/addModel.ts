@@ -2,20 +2,15 @@
 // under a name in the `promptLens.models` setting so `.prompt` files can say `model: <name>`.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { addUserModel, userModels } from '../config';
 import { checkCompatibility } from '../engine/model/compatibility';
 import type { CacheLocation } from '../engine/onnx/cache';
-
-export const MODELS_SETTING = 'models';
-
-/** The user's named model folders (setting `promptLens.models`), name → folder. */
-export function userModels(scope?: vscode.Uri): Record<string, string> {
-  return vscode.workspace.getConfiguration('promptLens', scope).get<Record<string, string>>(MODELS_SETTING, {});
-}
+import { COMMANDS } from '../ids';
 
 /** `cache`: where a read-only model's instrumented copy goes, as for its runs. */
 export function registerModelCommands(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, cache: CacheLocation): void {
   context.subscriptions.push(
-    vscode.commands.registerCommand('promptLens.addModel', (folder?: unknown, name?: unknown) =>
+    vscode.commands.registerCommand(COMMANDS.addModel, (folder?: unknown, name?: unknown) =>
       addModel(
         log,
         cache,
@@ -83,7 +78,7 @@ async function addModel(log: vscode.LogOutputChannel, cache: CacheLocation, give
     });
   }
   if (!name) return undefined;
-  await vscode.workspace.getConfiguration('promptLens').update(MODELS_SETTING, { ...models, [name]: folder.fsPath }, vscode.ConfigurationTarget.Global);
+  await addUserModel(name, folder.fsPath);
   log.info(`Added model "${name}" → ${folder.fsPath}`);
   void vscode.window.showInformationMessage(`Prompt Lens: added "${name}" (${report.checks.at(-1)?.detail}). Use it with model: ${name}`);
   return name;

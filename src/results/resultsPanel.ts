@@ -3,47 +3,53 @@
 // window (WebviewPanelSerializer), brings the same view back, loaded again from the run folder.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { Disposable } from '../disposable';
 import { isWithin, realPathOf } from '../engine/files/containment';
 import { pathExists } from '../engine/files/stagedFolder';
+import { VIEWS } from '../ids';
+import { checkedFilter } from '../shared/analysis';
 import type { HostToWebview, MapFilter, RenderedState, ResultsWebviewState, ViewRef, WebviewToHost } from '../shared/protocol';
 import { loadCompareView, loadRunView } from './runView';
-import { checkedFilter } from '../shared/analysis';
 import { checkedViewRef, exportFileName, isInside } from './folders';
 import { resultsHtml } from './resultsHtml';
 
-export const RESULTS_VIEW_TYPE = 'promptLens.results';
-
-export interface ResultsPanelEvents {
-  onCancel(runId: string): void;
-  /** The webview asks to re-run the shown run with its display maps filtered. */
-  onFilterMaps(folder: string, filter: MapFilter): void;
-  /** The webview asks for another seed's run of the shown Generate. */
-  onOpenSeedRun(folder: string): void;
+export interface ResultsPanelOptions {
   /** Whether a folder the webview names (its saved state, a restore request) may be loaded. */
   mayRestore(folder: string): Promise<boolean>;
   log: vscode.LogOutputChannel;
 }
 
-export class ResultsPanel implements vscode.Disposable {
+export class ResultsPanel extends Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private ready = false;
   /** Messages posted before the webview said it is ready (its script loads asynchronously). */
   private pending: HostToWebview[] = [];
   /** What the panel shows (or last showed): reloaded from disk when the panel is opened again. */
   private current: ViewRef | undefined;
-  private readonly rendered = new vscode.EventEmitter<RenderedState>();
+  private readonly rendered = this._register(new vscode.EventEmitter<RenderedState>());
   /** Fires when the webview has drawn a view: what it actually shows. */
   readonly onDidRender = this.rendered.event;
-  private readonly exported = new vscode.EventEmitter<string>();
+  private readonly exported = this._register(new vscode.EventEmitter<string>());
   /** Fires with the file an export was saved to. */
   readonly onDidExport = this.exported.event;
+  private readonly cancelAsked = this._register(new vscode.EventEmitter<string>());
+  /** The webview's cancel button, with the job's id. */
+  readonly onDidAskCancel = this.cancelAsked.event;
+  private readonly filterAsked = this._register(new vscode.EventEmitter<{ folder: string; filter: MapFilter }>());
+  /** The webview asks to show the shown run with its display maps filtered. */
+  readonly onDidAskFilterMaps = this.filterAsked.event;
+  private readonly seedRunAsked = this._register(new vscode.EventEmitter<string>());
+  /** The webview asks for another seed's run (its folder) of the shown Generate. */
+  readonly onDidAskSeedRun = this.seedRunAsked.event;
   /** Tests: save the next export here instead of asking (refused when the file exists). */
   exportTarget: string | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
-    private readonly events: ResultsPanelEvents,
-  ) {}
+    private readonly options: ResultsPanelOptions,
+  ) {
+    super();
+  }
 
   /** Restores the panel after a window reload. */
   serializer(): vscode.WebviewPanelSerializer<ResultsWebviewState> {
@@ -68,7 +74,7 @@ export class ResultsPanel implements vscode.Disposable {
       return;
     }
     const panel = vscode.window.createWebviewPanel(
-      RESULTS_VIEW_TYPE,
+      VIEWS.results,
       'Prompt Lens Results',
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
       { enableScripts: true, retainContextWhenHidden: true },
@@ -136,7 +142,7 @@ export class ResultsPanel implements vscode.Disposable {
       }
     } catch (error) {
       const message = `cannot show ${ref.folder}: ${error instanceof Error ? error.message : String(error)}`;
-      this.events.log.warn(message);
+      this.options.log.warn(message);
       this.post({ type: 'runFailed', runId: '', message });
     }
   }
@@ -158,19 +164,19 @@ export class ResultsPanel implements vscode.Disposable {
         this.rendered.fire(message.state);
         break;
       case 'cancel':
-        this.events.onCancel(message.runId);
+        this.cancelAsked.fire(message.runId);
         break;
       case 'filterMaps': {
         // Only the run the panel shows, and only a well-formed filter (the engine checks the rest).
         const filter = checkedFilter(message.filter);
-        if (this.current?.kind === 'run' && message.runFolder === this.current.folder && filter) this.events.onFilterMaps(message.runFolder, filter);
+        if (this.current?.kind === 'run' && message.runFolder === this.current.folder && filter) this.filterAsked.fire({ folder: message.runFolder, filter });
         break;
       }
       case 'revealRunFolder':
         void this.reveal(message.folder);
         break;
       case 'openSeedRun':
-        if (typeof message.runFolder === 'string') this.events.onOpenSeedRun(message.runFolder);
+        if (typeof message.runFolder === 'string') this.seedRunAsked.fire(message.runFolder);
         break;
       case 'exportPng':
         void this.saveExport(message.png, message.name);
@@ -182,8 +188,8 @@ export class ResultsPanel implements vscode.Disposable {
   private async acceptedRef(value: unknown): Promise<ViewRef | undefined> {
     const ref = checkedViewRef(value);
     if (!ref) return undefined;
-    if (await this.events.mayRestore(ref.folder)) return ref;
-    this.events.log.warn(`The results view asked for ${ref.folder}, which is neither in the workspace nor a folder shown in this window; not loaded.`);
+    if (await this.options.mayRestore(ref.folder)) return ref;
+    this.options.log.warn(`The results view asked for ${ref.folder}, which is neither in the workspace nor a folder shown in this window; not loaded.`);
     return undefined;
   }
 
@@ -243,14 +249,13 @@ export class ResultsPanel implements vscode.Disposable {
     }
     if (!target) return;
     await vscode.workspace.fs.writeFile(target, new Uint8Array(png));
-    this.events.log.info(`Exported the view to ${target.fsPath}`);
+    this.options.log.info(`Exported the view to ${target.fsPath}`);
     this.exported.fire(target.fsPath);
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.panel?.dispose();
-    this.rendered.dispose();
-    this.exported.dispose();
+    super.dispose();
   }
 }
 

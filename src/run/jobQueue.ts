@@ -2,12 +2,11 @@
 // pipelines and the CPU), each with a cancellable progress notification; a spinning status-bar item
 // shows the running job's step and cancels it when clicked; the sidebar lists the queue.
 import * as vscode from 'vscode';
+import { Disposable } from '../disposable';
 import { CancelledError } from '../engine/pipeline/pipeline';
+import { COMMANDS, CONTEXT_KEYS } from '../ids';
 import type { JobKind, JobView } from '../shared/protocol';
 import { KIND_TITLE, progressDue, statusBarText, statusBarTooltip } from './jobLogic';
-
-export const CANCEL_COMMAND = 'promptLens.cancel';
-export const RUNNING_CONTEXT = 'promptLens.running';
 
 export interface JobContext {
   id: string;
@@ -25,20 +24,21 @@ interface Job extends JobView {
   abort: AbortController;
 }
 
-export class JobQueue implements vscode.Disposable {
+export class JobQueue extends Disposable {
   private readonly jobs: Job[] = [];
   private tail: Promise<unknown> = Promise.resolve();
   private counter = 0;
   private running = false;
   private readonly item: vscode.StatusBarItem;
-  private readonly changed = new vscode.EventEmitter<JobView[]>();
+  private readonly changed = this._register(new vscode.EventEmitter<JobView[]>());
   /** Fires whenever a job is queued, starts, makes progress or ends. */
   readonly onDidChange = this.changed.event;
 
   constructor() {
-    this.item = vscode.window.createStatusBarItem('promptLens.status', vscode.StatusBarAlignment.Left, 10);
+    super();
+    this.item = this._register(vscode.window.createStatusBarItem('promptLens.status', vscode.StatusBarAlignment.Left, 10));
     this.item.name = 'Prompt Lens';
-    this.item.command = CANCEL_COMMAND;
+    this.item.command = COMMANDS.cancel;
   }
 
   /** The queue as the sidebar shows it: the running job first. */
@@ -133,14 +133,13 @@ export class JobQueue implements vscode.Disposable {
     }
     if (this.running !== (text !== undefined)) {
       this.running = text !== undefined;
-      void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT, this.running);
+      void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.running, this.running);
     }
     this.changed.fire(views);
   }
 
-  dispose(): void {
+  override dispose(): void {
     for (const job of this.jobs) job.abort.abort();
-    this.item.dispose();
-    this.changed.dispose();
+    super.dispose();
   }
 }

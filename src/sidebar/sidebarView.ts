@@ -4,22 +4,25 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { affectsSetting, runsFolderOf, userFinetuneSettings } from '../config';
+import { Disposable } from '../disposable';
 import { findKeySets, findRuns, thumbnailPng } from '../engine/history';
 import { RUN_IMAGE } from '../engine/record/files';
 import { readRunRecord } from '../engine/record/read';
 import { readModelFinetune } from '../engine/model/modelDefaults';
 import { resolveFinetuneSettings } from '../engine/finetune/finetuneSettings';
 import { parsePromptFile, resolveSettings } from '../engine/promptFile';
+import { COMMANDS, LANGUAGE_ID } from '../ids';
 import type { HistoryItem, KeySetItem, SidebarState, SidebarToHost, SidebarToWebview } from '../shared/protocol';
 import type { ResultsPanel } from '../results/resultsPanel';
 import { sidebarHtml } from '../results/resultsHtml';
-import { finetuneState, userFinetuneSettings } from '../run/finetuneConfig';
 import type { JobQueue } from '../run/jobQueue';
-import { LANGUAGE_ID, runsDirFor, type RunController } from '../run/runController';
+import type { JobResults } from '../run/jobResults';
+import type { ModelInUse } from '../run/modelInUse';
+import type { PromptModels } from '../run/promptModels';
 import { EDITABLE_SETTINGS, frontMatterEdit, settingValueProblem } from './frontMatterEdit';
-import { settingRows } from './settingRows';
+import { finetuneState, settingRows } from './settingRows';
 
-export const SIDEBAR_VIEW_ID = 'promptLens.runPanel';
 const HISTORY_LIMIT = 20;
 const THUMBNAIL_SIDE = 64;
 
@@ -30,7 +33,16 @@ export interface SidebarRendered {
   model?: string;
 }
 
-export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposable {
+/** What the sidebar shows and where it sends requests. */
+export interface SidebarSources {
+  modelInUse: ModelInUse;
+  results: JobResults;
+  promptModels: PromptModels;
+  queue: JobQueue;
+  panel: ResultsPanel;
+}
+
+export class SidebarView extends Disposable implements vscode.WebviewViewProvider {
   private view: vscode.WebviewView | undefined;
   private ready = false;
   /** The .prompt editor the panel is about (the last one that was active). */
@@ -39,20 +51,18 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
   private readonly modelHashes = new Map<string, Promise<string | undefined>>();
   private shown: SidebarState | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
-  private readonly renderedEmitter = new vscode.EventEmitter<SidebarRendered>();
+  private readonly renderedEmitter = this._register(new vscode.EventEmitter<SidebarRendered>());
   /** Fires when the sidebar webview has drawn its lists (tests). */
   readonly onDidRender = this.renderedEmitter.event;
   lastRendered: SidebarRendered | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
-    private readonly controller: RunController,
-    private readonly queue: JobQueue,
-    private readonly panel: ResultsPanel,
+    private readonly sources: SidebarSources,
   ) {
+    super();
     this.editor = promptEditor(vscode.window.activeTextEditor);
-    this.disposables.push(
+    for (const listener of [
       vscode.window.onDidChangeActiveTextEditor((editor) => {
         const prompt = promptEditor(editor);
         if (prompt) {
@@ -67,14 +77,15 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
         if (e.document === this.editor?.document) this.schedule(500);
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('promptLens')) this.schedule();
+        if (affectsSetting(e)) this.schedule();
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.schedule()),
-      controller.onDidWrite(() => this.schedule(0)),
-      controller.onDidUseModel(() => this.schedule(0)),
-      queue.onDidChange((jobs) => this.post({ type: 'jobs', jobs })),
-      this.renderedEmitter,
-    );
+      sources.results.onDidWrite(() => this.schedule(0)),
+      sources.modelInUse.onDidChange(() => this.schedule(0)),
+      sources.queue.onDidChange((jobs) => this.post({ type: 'jobs', jobs })),
+    ]) {
+      this._register(listener);
+    }
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
@@ -105,7 +116,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     const state = await this.state();
     this.shown = state;
     this.post({ type: 'state', state });
-    this.post({ type: 'jobs', jobs: this.queue.views() });
+    this.post({ type: 'jobs', jobs: this.sources.queue.views() });
   }
 
   private post(message: SidebarToWebview): void {
@@ -113,13 +124,13 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
   }
 
   private async state(): Promise<SidebarState> {
-    const config = vscode.workspace.getConfiguration('promptLens', this.editor?.document.uri);
+    const userSettings = userFinetuneSettings(this.editor?.document.uri);
     const state: SidebarState = {
-      ...(this.controller.model ? { model: this.controller.model } : {}),
+      ...(this.sources.modelInUse.current ? { model: this.sources.modelInUse.current } : {}),
       trusted: vscode.workspace.isTrusted,
       history: [],
       keySets: [],
-      finetune: finetuneState(resolveFinetuneSettings({ userSettings: userFinetuneSettings(config) })),
+      finetune: finetuneState(resolveFinetuneSettings({ userSettings })),
     };
     const document = this.editor?.document;
     if (!document || document.isClosed || document.uri.scheme !== 'file') return state;
@@ -129,13 +140,13 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     const line = this.editor?.selection.active.line ?? 0;
     const prompt = parsed.prompts.find((p) => p.line >= line) ?? parsed.prompts[parsed.prompts.length - 1];
     // A model that cannot be resolved (or a bad defaults file) fails the run with its own message; until then, the engine's defaults.
-    const resolved = await this.controller.fileSettings(file, parsed.settings).catch(() => resolveSettings(parsed.settings));
+    const resolved = await this.sources.promptModels.fileSettings(file, parsed.settings).catch(() => resolveSettings(parsed.settings));
     state.file = { name: vscode.workspace.asRelativePath(document.uri), settings: settingRows(resolved), ...(prompt ? { prompt: prompt.text } : {}) };
     if ('modelRoot' in resolved) {
       const model = await readModelFinetune(resolved.modelRoot).catch(() => ({}));
-      state.finetune = finetuneState(resolveFinetuneSettings({ userSettings: userFinetuneSettings(config), model }));
+      state.finetune = finetuneState(resolveFinetuneSettings({ userSettings, model }));
     }
-    const runsDir = runsDirFor(document.uri);
+    const runsDir = runsFolderOf(document.uri);
     state.runsDir = runsDir;
     const [runs, keySets, hash] = await Promise.all([
       findRuns(runsDir).catch(() => []),
@@ -193,7 +204,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     const key = `${file}\n${model}\n${vscode.workspace.isTrusted}`;
     let hash = this.modelHashes.get(key);
     if (!hash) {
-      hash = this.controller.modelOf(file, text).then(
+      hash = this.sources.promptModels.modelOf(file, text).then(
         (m) => m.hash,
         () => undefined,
       );
@@ -229,27 +240,27 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
         this.renderedEmitter.fire(this.lastRendered);
         break;
       case 'cancel':
-        this.queue.cancel(message.jobId);
+        this.sources.queue.cancel(message.jobId);
         break;
       case 'openRun':
         // Only folders this panel listed.
-        if (this.shown?.history.some((h) => h.folder === message.folder)) await this.panel.open({ kind: 'run', folder: message.folder });
+        if (this.shown?.history.some((h) => h.folder === message.folder)) await this.sources.panel.open({ kind: 'run', folder: message.folder });
         break;
       case 'openFinetune':
-        if (this.shown?.keySets.some((k) => k.folder === message.folder)) await this.panel.open({ kind: 'compare', folder: message.folder });
+        if (this.shown?.keySets.some((k) => k.folder === message.folder)) await this.sources.panel.open({ kind: 'compare', folder: message.folder });
         break;
       case 'generate':
-        if (uri) await vscode.commands.executeCommand('promptLens.generate', uri, line);
+        if (uri) await vscode.commands.executeCommand(COMMANDS.generate, uri, line);
         break;
       case 'finetune':
-        if (uri) await vscode.commands.executeCommand('promptLens.finetune', uri, line, { steps: message.steps, lr: message.lr });
+        if (uri) await vscode.commands.executeCommand(COMMANDS.finetune, uri, line, { steps: message.steps, lr: message.lr });
         break;
       case 'setSetting':
         if (editor && EDITABLE_SETTINGS.includes(message.key)) await this.setSetting(editor.document, message.key, message.value);
         break;
       case 'compare':
         if (uri && this.shown?.keySets.some((k) => k.file === message.keySetFile)) {
-          await vscode.commands.executeCommand('promptLens.compare', uri, line, message.keySetFile);
+          await vscode.commands.executeCommand(COMMANDS.compare, uri, line, message.keySetFile);
         }
         break;
     }
@@ -270,9 +281,9 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     this.schedule(0);
   }
 
-  dispose(): void {
+  override dispose(): void {
     if (this.timer) clearTimeout(this.timer);
-    for (const d of this.disposables) d.dispose();
+    super.dispose();
   }
 }
 

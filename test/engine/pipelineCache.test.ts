@@ -28,7 +28,8 @@ test('one pipeline at a time: reused for the same model and provider, released w
   const again = await cache.get(TINY_SHAPES, 'cpu');
   assert.notEqual(again, shapes);
   assert.equal((await again.generate(REQUEST)).image.width, 32);
-  cache.clear();
+  // Disposed with the extension: the loaded pipeline is released too.
+  cache.dispose();
   await new Promise((resolve) => setTimeout(resolve, 50));
   await assert.rejects(again.generate(REQUEST));
 });

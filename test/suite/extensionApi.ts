@@ -1,7 +1,7 @@
 // The extension's test API (what activate() returns) and the waiting helper the suites share.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { PromptLensTestApi } from '../../src/extension';
+import type { PromptLensTestApi } from '../../src/testApi';
 
 export type { PromptLensTestApi };
 

@@ -1,7 +1,7 @@
 // Which learning rate, length and L_norm weight a finetune uses, and why: an explicit value for this run (CLI flag, run
 // panel field), else the user's own editor setting, else the model's recommendation (its prompt_lens.json,
 // measured on that model), else the engine's default (the official per-pair recipe's length).
-import { defaultFinetuneOptions } from './trainer';
+import { FINETUNE_DEFAULTS } from './finetuneDefaults';
 import type { ModelFinetune } from '../model/modelDefaults';
 
 export type FinetuneSettingSource = 'override' | 'setting' | 'model' | 'engine';
@@ -27,7 +27,7 @@ export function resolveFinetuneSettings(inputs: FinetuneSettingInputs): Finetune
       const value = layer?.[key];
       if (value !== undefined) return [value, source];
     }
-    return [defaultFinetuneOptions[key], 'engine'];
+    return [FINETUNE_DEFAULTS[key], 'engine'];
   };
   const [lr, lrSource] = pick('lr');
   const [steps, stepsSource] = pick('steps');

@@ -11,6 +11,7 @@ import { float32Data, floatTensor, inputType, integerTensor, keyTensor } from '.
 import { Rng } from '../random';
 import { AdamW } from './adamw';
 import { clipGradNorm } from './clip';
+import { FINETUNE_DEFAULTS } from './finetuneDefaults';
 import { DivergenceGuard } from './guard';
 import { objectSelection, SEP_EN } from './lossGraph';
 import { sepEnLossAndGrad } from './lossGradients';
@@ -62,16 +63,12 @@ export function x0ScaleFor(pipeline: Pick<Pipeline, 'model'>): number {
 }
 
 export const defaultFinetuneOptions: Readonly<FinetuneOptions> = {
-  steps: 200,
-  // Measured on tiny-shapes (npm run finetune-table): 1e-4 lowers detector success by 10-15 points, 3e-5 leaves it
-  // unchanged; the official per-pair rate for SD 1.x is 8e-6.
-  lr: 3e-5,
+  ...FINETUNE_DEFAULTS,
   batch: 4,
   seed: 0,
   separateWeight: 1.0,
   enhanceWeight: 0.5,
   x0Scale: 0.18215,
-  normWeight: 0,
 };
 
 export interface FinetuneStep {

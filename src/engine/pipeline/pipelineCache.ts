@@ -57,4 +57,9 @@ export class PipelineCache {
     for (const pipeline of this.pipelines.values()) pipeline.then((p) => p.release()).catch(() => undefined);
     this.pipelines.clear();
   }
+
+  /** Releases the pipelines when their owner goes (the extension deactivating): vscode.Disposable's shape, without vscode. */
+  dispose(): void {
+    this.clear();
+  }
 }
