@@ -1,5 +1,5 @@
 // End-to-end run of the extension in a real VS Code (code-server, VS Code 1.100.3) driven by headless
-// Chromium, for machines without a desktop VS Code (recipe: shared/docs/vscode-e2e.md).
+// Chromium, for machines without a desktop VS Code (how and why: docs/e2e.md).
 //
 //   Phase "suite" (phases/suite.ts): the mocha suite in code-server's real extension host.
 //   Phase "ui" (phases/ui.ts, its step groups in phases/ui/): the workbench driven like a person;
