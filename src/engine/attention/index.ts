@@ -14,3 +14,4 @@ export * from './stack';
 export * from './smoothing';
 export * from './scores';
 export * from './masks';
+export { keepTokens } from './layout';
