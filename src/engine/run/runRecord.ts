@@ -3,7 +3,7 @@
 // and an existing run is never overwritten.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { encodePng, type RasterImage } from '../image/png';
+import { encodePngAsync, type RasterImage } from '../image/png';
 import { heatmapRgb, mapMax, overlayHeat, resizeMapBilinear, resizeNearest } from '../image/raster';
 import { REPORT_FILE, writeHtmlReport } from '../report/htmlReport';
 import { encodeSafetensors, type SafeTensor } from '../safetensors';
@@ -54,23 +54,28 @@ async function writeFiles(result: RunResult, dir: string): Promise<PictureFiles>
   const { image } = result;
   const scale = Math.max(1, Math.ceil(MIN_PICTURE_SIDE / Math.max(image.width, image.height)));
   const large = resizeNearest(image, image.width * scale, image.height * scale);
-  await fs.writeFile(path.join(dir, RUN_IMAGE), encodePng(image));
-  await fs.writeFile(path.join(dir, 'image-large.png'), encodePng(large));
+  const pictures: [string, RasterImage][] = [[RUN_IMAGE, image], ['image-large.png', large]];
   const files: PictureFiles = { image: RUN_IMAGE, imageLarge: 'image-large.png', maps: [] };
   for (const [i, word] of result.words.entries()) {
     const name = `${String(i).padStart(2, '0')}-${slug(word.word)}`;
     const heat = `maps/${name}.png`;
     const overlay = `maps/${name}-overlay.png`;
-    await fs.writeFile(path.join(dir, heat), encodePng(mapPicture(word.map, result, large)));
-    await fs.writeFile(path.join(dir, overlay), encodePng(overlayPicture(word.map, result, large)));
+    pictures.push([heat, mapPicture(word.map, result, large)], [overlay, overlayPicture(word.map, result, large)]);
     files.maps.push({ word: word.word, heat, overlay });
   }
   if (result.scores) {
     files.overlap = 'maps/overlap.png';
-    await fs.writeFile(path.join(dir, files.overlap), encodePng(mapPicture(result.scores.overlapMap, result, large)));
+    pictures.push([files.overlap, mapPicture(result.scores.overlapMap, result, large)]);
   }
-  await fs.writeFile(path.join(dir, RUN_MAPS), mapsSafetensors(result));
-  if (result.attention) await fs.writeFile(path.join(dir, ATTENTION_FILE), encodeAttentionStore(result.attention));
+  // Every picture compresses at once on the thread pool, beside whatever the main thread does meanwhile.
+  // All settle before a failure is reported, so none is still writing when the staging folder is removed.
+  const settled = await Promise.allSettled([
+    ...pictures.map(async ([name, picture]) => fs.writeFile(path.join(dir, name), await encodePngAsync(picture))),
+    fs.writeFile(path.join(dir, RUN_MAPS), mapsSafetensors(result)),
+    ...(result.attention ? [fs.writeFile(path.join(dir, ATTENTION_FILE), encodeAttentionStore(result.attention))] : []),
+  ]);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
   return files;
 }
 
