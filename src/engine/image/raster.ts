@@ -71,15 +71,19 @@ export function heatmapRgb(map: Float32Array, height: number, width: number, sca
 
 /** Heat map blended over the image: alpha follows the heat so cold regions show the picture. */
 export function overlayHeat(image: RasterImage, map: Float32Array, scale: number, maxAlpha = 0.75): RasterImage {
-  const { width, height } = image;
+  const { width, height, channels } = image;
+  const pixels = image.data;
   const data = new Uint8Array(width * height * 3);
   const inv = scale > 0 ? 1 / scale : 0;
   const heat = new Uint8Array(3);
-  for (let p = 0; p < width * height; p++) {
+  for (let p = 0, from = 0, to = 0; p < width * height; p++, from += channels, to += 3) {
     const v = Math.min(1, Math.max(0, map[p] * inv));
     infernoInto(v, heat, 0);
     const a = maxAlpha * v;
-    for (let c = 0; c < 3; c++) data[p * 3 + c] = Math.round(image.data[p * image.channels + c] * (1 - a) + heat[c] * a);
+    const rest = 1 - a;
+    data[to] = Math.round(pixels[from] * rest + heat[0] * a);
+    data[to + 1] = Math.round(pixels[from + 1] * rest + heat[1] * a);
+    data[to + 2] = Math.round(pixels[from + 2] * rest + heat[2] * a);
   }
   return { width, height, channels: 3, data };
 }
