@@ -1,8 +1,5 @@
 // Minimal PNG encoder (8-bit RGB/RGBA/grey, no interlace) so run records and hovers need no image dependency.
-import { promisify } from 'node:util';
-import { deflate, deflateSync } from 'node:zlib';
-
-const deflateAsync = promisify(deflate);
+import { deflateSync } from 'node:zlib';
 
 export interface RasterImage {
   width: number;
@@ -40,20 +37,6 @@ function chunk(type: string, body: Uint8Array): Buffer {
 }
 
 export function encodePng(image: RasterImage): Buffer {
-  const { header, raw } = pngParts(image);
-  return assemble(header, deflateSync(raw));
-}
-
-/**
- * The same bytes as `encodePng`, compressed on libuv's thread pool: a run record's pictures compress while the
- * main thread samples the next batch.
- */
-export async function encodePngAsync(image: RasterImage): Promise<Buffer> {
-  const { header, raw } = pngParts(image);
-  return assemble(header, await deflateAsync(raw));
-}
-
-function pngParts(image: RasterImage): { header: Buffer; raw: Buffer } {
   const { width, height, channels, data } = image;
   if (data.length !== width * height * channels) {
     throw new Error(`encodePng: expected ${width * height * channels} bytes, got ${data.length}`);
@@ -69,10 +52,6 @@ function pngParts(image: RasterImage): { header: Buffer; raw: Buffer } {
     raw[y * (stride + 1)] = 0; // filter: none; zlib does the work
     raw.set(data.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
   }
-  return { header, raw };
-}
-
-function assemble(header: Buffer, compressed: Uint8Array): Buffer {
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', compressed), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
 }

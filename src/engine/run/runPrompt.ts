@@ -2,6 +2,7 @@
 // the run record. Shared by the extension and the CLI.
 import * as path from 'node:path';
 import type { SelectionOptions } from '../attention';
+import { CancelledError } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import type { PromptLine } from '../promptFile';
 import { InputError } from './errors';
@@ -63,7 +64,7 @@ export async function runPromptSeeds(
       options.onWritten?.(run, runs.length - 1, seeds.length);
     }
   };
-  // A batch's records are written while the next batch samples (their PNGs compress on the thread pool), one
+  // A batch's records are written while the next batch samples (their pictures render on a worker thread), one
   // batch behind at most; a failed or cancelled batch still waits for the records before it.
   let writing: Promise<void> = Promise.resolve();
   let sampledBefore = 0;
@@ -74,6 +75,8 @@ export async function runPromptSeeds(
       const items = batch.map((seed) => ({ prompt, settings: { ...opened.settings, seed }, file: request.file }));
       const sampled = await sampleRuns(opened, items, hooks, undefined, { selection: request.selection, storeAttention: true });
       await writing;
+      // A cancel while the records before were written drops this batch too, as if it were still sampling.
+      if (hooks.signal?.aborted) throw new CancelledError();
       writing = writeBatch(sampled);
       writing.catch(() => undefined); // handled: awaited before the next batch's records or at the end
     }

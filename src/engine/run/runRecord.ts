@@ -3,8 +3,7 @@
 // and an existing run is never overwritten.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { encodePngAsync, type RasterImage } from '../image/png';
-import { heatmapRgb, mapMax, overlayHeat, resizeMapBilinear, resizeNearest } from '../image/raster';
+import { renderPicturesOffThread, type PictureSpec } from '../image/runPictures';
 import { REPORT_FILE, writeHtmlReport } from '../report/htmlReport';
 import { encodeSafetensors, type SafeTensor } from '../safetensors';
 import { ATTENTION_FILE, encodeAttentionStore } from './attentionStore';
@@ -16,9 +15,6 @@ export const RUN_JSON = 'run.json';
 export const RUN_IMAGE = 'image.png';
 export const RUN_MAPS = 'maps.safetensors';
 export const RUN_RECORD_VERSION = 1;
-
-/** Pictures are stored at least this large so 32 px model outputs stay readable. */
-const MIN_PICTURE_SIDE = 256;
 
 export interface WrittenRun {
   folder: string;
@@ -51,42 +47,29 @@ interface PictureFiles {
 
 async function writeFiles(result: RunResult, dir: string): Promise<PictureFiles> {
   await fs.mkdir(path.join(dir, 'maps'));
-  const { image } = result;
-  const scale = Math.max(1, Math.ceil(MIN_PICTURE_SIDE / Math.max(image.width, image.height)));
-  const large = resizeNearest(image, image.width * scale, image.height * scale);
-  const pictures: [string, RasterImage][] = [[RUN_IMAGE, image], ['image-large.png', large]];
   const files: PictureFiles = { image: RUN_IMAGE, imageLarge: 'image-large.png', maps: [] };
+  const maps: PictureSpec['maps'] = [];
   for (const [i, word] of result.words.entries()) {
     const name = `${String(i).padStart(2, '0')}-${slug(word.word)}`;
     const heat = `maps/${name}.png`;
     const overlay = `maps/${name}-overlay.png`;
-    pictures.push([heat, mapPicture(word.map, result, large)], [overlay, overlayPicture(word.map, result, large)]);
+    maps.push({ file: heat, kind: 'heat', map: word.map }, { file: overlay, kind: 'overlay', map: word.map });
     files.maps.push({ word: word.word, heat, overlay });
   }
   if (result.scores) {
     files.overlap = 'maps/overlap.png';
-    pictures.push([files.overlap, mapPicture(result.scores.overlapMap, result, large)]);
+    maps.push({ file: files.overlap, kind: 'heat', map: result.scores.overlapMap });
   }
-  // Every picture compresses at once on the thread pool, beside whatever the main thread does meanwhile.
+  const pictures = renderPicturesOffThread({ image: result.image, mapHeight: result.mapHeight, mapWidth: result.mapWidth, maps, imageFile: files.image, largeFile: files.imageLarge });
   // All settle before a failure is reported, so none is still writing when the staging folder is removed.
   const settled = await Promise.allSettled([
-    ...pictures.map(async ([name, picture]) => fs.writeFile(path.join(dir, name), await encodePngAsync(picture))),
+    pictures.then((rendered) => Promise.all(rendered.map(([name, bytes]) => fs.writeFile(path.join(dir, name), bytes)))),
     fs.writeFile(path.join(dir, RUN_MAPS), mapsSafetensors(result)),
     ...(result.attention ? [fs.writeFile(path.join(dir, ATTENTION_FILE), encodeAttentionStore(result.attention))] : []),
   ]);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
   return files;
-}
-
-function mapPicture(map: Float32Array, result: RunResult, like: RasterImage): RasterImage {
-  const heat = heatmapRgb(map, result.mapHeight, result.mapWidth, mapMax(map));
-  return resizeNearest(heat, like.width, like.height);
-}
-
-function overlayPicture(map: Float32Array, result: RunResult, onto: RasterImage): RasterImage {
-  const resized = resizeMapBilinear(map, result.mapHeight, result.mapWidth, onto.height, onto.width);
-  return overlayHeat(onto, resized, mapMax(resized));
 }
 
 /** All arrays of the run in one safetensors file (loadable with `safetensors.numpy.load_file`). */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inferno } from '../../../src/engine/image/colormap';
-import { encodePng, encodePngAsync, type RasterImage } from '../../../src/engine/image/png';
+import type { RasterImage } from '../../../src/engine/image/png';
 import { heatmapRgb, overlayHeat, resizeNearest } from '../../../src/engine/image/raster';
 
 // The per-pixel formulas the kernels implement, written plainly: the kernels must give the same bytes.
@@ -43,9 +43,4 @@ test('resizeNearest takes source pixel floor(x * in / out), rows and columns', (
       }
     }
   }
-});
-
-test('encodePngAsync writes the same bytes as encodePng', async () => {
-  const large = resizeNearest(image, 60, 50);
-  assert.deepEqual(await encodePngAsync(large), encodePng(large));
 });
