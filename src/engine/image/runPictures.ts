@@ -74,16 +74,24 @@ function failAll(error: Error): void {
   pending.clear();
 }
 
-/** `renderPictures` on the worker thread (on this thread where no worker can run, or once one has failed). */
+/**
+ * `renderPictures` on the worker thread; on this thread where no worker can run, or when the worker fails (a job
+ * it failed is rendered here again, which also reports a genuine rendering error from here).
+ */
 export async function renderPicturesOffThread(spec: PictureSpec): Promise<[string, Uint8Array][]> {
   const w = startWorker();
   if (!w) return renderPictures(spec);
   const id = nextJob++;
-  return new Promise((resolve, reject) => {
+  const job = new Promise<[string, Uint8Array][]>((resolve, reject) => {
     pending.set(id, { resolve, reject });
     w.ref(); // keeps the process alive while a job is out
     w.postMessage({ id, spec });
-  }).finally(() => {
+  });
+  try {
+    return await job;
+  } catch {
+    return renderPictures(spec);
+  } finally {
     if (pending.size === 0) worker?.unref();
-  }) as Promise<[string, Uint8Array][]>;
+  }
 }
