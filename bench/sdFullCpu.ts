@@ -8,6 +8,7 @@
 //   one step   512 px, batch 2: plain graph, instrumented graph (without and with every layer's maps fetched) and
 //              prompt_lens_py.reference.unet_step_server (the fixture's modules rebuilt from its seed, denormals
 //              flushed), 1 warm-up then N timed calls each, interleaved; medians; sum |out| of both sides compared
+//   analysis   AttentionAnalysis on one real step's maps handed over as 20 steps, and the record's pictures
 //   peak RSS   of this process (one session held at a time) and of the PyTorch peer
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
@@ -16,7 +17,12 @@ import { createInterface } from 'node:readline';
 import * as ort from 'onnxruntime-node';
 import { instrumentUnet, loadOriginalKeys } from '../src/engine/onnx/instrument';
 import { floatTensor, inputShape, inputType, integerTensor, keyTensor } from '../src/engine/pipeline/tensors';
+import type { RasterImage } from '../src/engine/image/png';
+import { renderPictures, type PictureSpec } from '../src/engine/image/runPictures';
+import { queryGrid } from '../src/engine/pipeline/pipeline';
+import { AttentionAnalysis } from '../src/engine/run/attentionAnalysis';
 import { createSession } from '../src/engine/session/createSession';
+import { ClipTokenizer } from '../src/engine/tokenizer/clipTokenizer';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
@@ -122,6 +128,36 @@ async function interleaved(peer: TorchPeer, variants: (() => Promise<Step>)[]): 
   return { engine: engine.map(median), torch: median(torch), sums };
 }
 
+const ANALYSIS_PROMPT = 'a photo of a cat and a dog';
+const ANALYSIS_STEPS = 20;
+
+/**
+ * AttentionAnalysis (what a run does at every step and at its end) on the conditional half of one real step's maps,
+ * handed over as each of ANALYSIS_STEPS steps, and the run record's pictures of its display maps.
+ */
+async function timeAnalysis(out: ort.InferenceSession.ReturnType, outputs: string[]): Promise<{ perStepMs: number; finishMs: number; picturesMs: number; pictures: number }> {
+  const tokenizer = await ClipTokenizer.fromFolder(path.join(MODEL, 'tokenizer'), TEXT_LENGTH);
+  const tokenized = tokenizer.encode(ANALYSIS_PROMPT);
+  const objects = ['cat', 'dog'].map((word) => ({ word, start: ANALYSIS_PROMPT.indexOf(word), end: ANALYSIS_PROMPT.indexOf(word) + word.length }));
+  const captures = outputs.map((name) => {
+    const tensor = out[name] as ort.Tensor;
+    const [, heads, queries, tokens] = tensor.dims;
+    const [gridH, gridW] = queryGrid(queries, LATENT, LATENT);
+    const perSample = heads * queries * tokens;
+    return { layer: name.replace('prompt_lens.probs.', ''), gridH, gridW, heads, tokens, probs: (tensor.data as Float32Array).subarray(perSample, 2 * perSample) };
+  });
+  const analysis = new AttentionAnalysis({ prompt: ANALYSIS_PROMPT, objects, tokenized, steps: ANALYSIS_STEPS, sampleH: LATENT, sampleW: LATENT, storeAttention: true });
+  const t0 = performance.now();
+  for (let step = 0; step < ANALYSIS_STEPS; step++) analysis.onAttention(captures.map((c) => ({ ...c, step, timestep: 999 - 50 * step })));
+  const t1 = performance.now();
+  const result = analysis.finish();
+  const t2 = performance.now();
+  const image: RasterImage = { width: 8 * LATENT, height: 8 * LATENT, channels: 3, data: new Uint8Array(64 * LATENT * LATENT * 3).fill(128) };
+  const maps = result.words.flatMap((w, i): PictureSpec['maps'] => [{ file: `${i}.png`, kind: 'heat', map: w.map }, { file: `${i}-overlay.png`, kind: 'overlay', map: w.map }]);
+  const pictures = renderPictures({ image, mapHeight: result.mapHeight, mapWidth: result.mapWidth, maps, imageFile: 'image.png', largeFile: 'image-large.png' });
+  return { perStepMs: (t1 - t0) / ANALYSIS_STEPS, finishMs: t2 - t1, picturesMs: performance.now() - t2, pictures: pictures.length };
+}
+
 async function main(): Promise<void> {
   if (!existsSync(UNET)) {
     console.log(`skipped: no SD 1.5-sized export at ${MODEL}. Make one (random weights, ~4 GB on disk, ~8 GB RAM, a few minutes) from the repository root with\n` +
@@ -163,6 +199,7 @@ async function main(): Promise<void> {
   const instSteps = await interleaved(peer, [() => engineStep(instrumented, feeds, ['out_sample']), () => engineStep(instrumented, feeds, ['out_sample', ...maps])]);
   const torchRss = (await peer.step()).peak_rss_mib;
   peer.quit();
+  const analysis = await timeAnalysis(await instrumented.run(feeds, ['out_sample', ...maps]), inst.layers.map((l) => l.probsOutput));
   await instrumented.release();
   const peakRss = process.resourceUsage().maxRSS / 1024;
 
@@ -179,6 +216,9 @@ async function main(): Promise<void> {
   console.log(`  instrumented against plain, each relative to its interleaved PyTorch step: ${overhead(instSteps.engine[0])} without maps, ${overhead(instSteps.engine[1])} with every layer's maps`);
   const { engine, torch } = instSteps.sums;
   console.log(`  same weights: sum |out| engine ${engine.toExponential(6)}, PyTorch ${torch.toExponential(6)} (relative difference ${(Math.abs(engine - torch) / torch).toExponential(1)})`);
+  const stepMs = instSteps.engine[1];
+  console.log(`capture analysis on this step's real maps (16 layers, fed as ${ANALYSIS_STEPS} steps of "${ANALYSIS_PROMPT}", attention store kept): ${analysis.perStepMs.toFixed(1)} ms per step (${((analysis.perStepMs / stepMs) * 100).toFixed(2)}% of the instrumented step), finish ${analysis.finishMs.toFixed(1)} ms per run`);
+  console.log(`  a ${ANALYSIS_STEPS}-step run's capture + analysis against its sampling: ${(((analysis.perStepMs * ANALYSIS_STEPS + analysis.finishMs) / (stepMs * ANALYSIS_STEPS)) * 100).toFixed(2)}% (plus the maps' fetch, in the step times above); its record's ${analysis.pictures} pictures take ${analysis.picturesMs.toFixed(0)} ms to render, on the worker thread, beside the next batch's sampling`);
   console.log(`peak RSS: engine process ${(peakRss / 1024).toFixed(2)} GiB (one session at a time), PyTorch peer ${(torchRss / 1024).toFixed(2)} GiB`);
 }
 
