@@ -8,7 +8,8 @@ const common = { bundle: true, sourcemap: !production, minify: production, logLe
 await Promise.all([
   esbuild.build({
     ...common,
-    entryPoints: { extension: 'src/extension.ts', cli: 'src/cli/main.ts' },
+    // pictureWorker: the run record's picture thread (src/engine/image/runPictures.ts looks for it beside the bundle).
+    entryPoints: { extension: 'src/extension.ts', cli: 'src/cli/main.ts', pictureWorker: 'src/engine/image/pictureWorker.ts' },
     outdir: 'dist',
     platform: 'node',
     format: 'cjs',

@@ -5,10 +5,19 @@ const INFERNO_ANCHORS: readonly [number, number, number][] = [
 
 /** Colour for v in [0, 1] (clamped). */
 export function inferno(v: number): [number, number, number] {
+  const rgb: [number, number, number] = [0, 0, 0];
+  infernoInto(v, rgb, 0);
+  return rgb;
+}
+
+/** `inferno(v)` written to `out[at..at+2]`: no allocation, for per-pixel loops. */
+export function infernoInto(v: number, out: { [i: number]: number }, at: number): void {
   const x = Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0)) * (INFERNO_ANCHORS.length - 1);
   const i = Math.min(INFERNO_ANCHORS.length - 2, Math.floor(x));
   const f = x - i;
   const a = INFERNO_ANCHORS[i];
   const b = INFERNO_ANCHORS[i + 1];
-  return [0, 1, 2].map((c) => Math.round(a[c] + (b[c] - a[c]) * f)) as [number, number, number];
+  out[at] = Math.round(a[0] + (b[0] - a[0]) * f);
+  out[at + 1] = Math.round(a[1] + (b[1] - a[1]) * f);
+  out[at + 2] = Math.round(a[2] + (b[2] - a[2]) * f);
 }

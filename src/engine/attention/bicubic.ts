@@ -25,6 +25,9 @@ export interface CubicTaps {
 }
 
 export function cubicTaps(inSize: number, outSize: number): CubicTaps {
+  const key = `${inSize}>${outSize}`;
+  const cached = tapsCache.get(key);
+  if (cached) return cached;
   const index = new Int32Array(outSize * 4);
   const weight = new Float64Array(outSize * 4);
   const scale = inSize / outSize;
@@ -34,18 +37,24 @@ export function cubicTaps(inSize: number, outSize: number): CubicTaps {
     const src = inSize === outSize ? o : (o + 0.5) * scale - 0.5;
     const i0 = Math.floor(src);
     const t = src - i0;
-    const w = [far(t + 1), near(t), near(1 - t), far(2 - t)];
-    for (let k = 0; k < 4; k++) {
-      index[o * 4 + k] = clamp(i0 - 1 + k);
-      weight[o * 4 + k] = w[k];
-    }
+    weight[o * 4] = far(t + 1);
+    weight[o * 4 + 1] = near(t);
+    weight[o * 4 + 2] = near(1 - t);
+    weight[o * 4 + 3] = far(2 - t);
+    for (let k = 0; k < 4; k++) index[o * 4 + k] = clamp(i0 - 1 + k);
   }
-  return { index, weight };
+  const taps = { index, weight };
+  tapsCache.set(key, taps);
+  return taps;
 }
+
+/** Taps per (in, out) size pair: the aggregators resize the same few grid pairs for every head, layer and run. */
+const tapsCache = new Map<string, CubicTaps>();
 
 /**
  * Resizes `planes` maps laid out `[planes, inH, inW]` to `[planes, outH, outW]`.
  * Separable: rows first, then columns (PyTorch interpolates x then y too).
+ * Same size is a copy, as in PyTorch: the taps' weights are then exactly 0, 1, 0, 0.
  */
 export function bicubicResize(
   src: ArrayLike<number>,
@@ -58,24 +67,38 @@ export function bicubicResize(
   if (src.length !== planes * inH * inW) {
     throw new Error(`bicubicResize: expected ${planes}x${inH}x${inW} values, got ${src.length}`);
   }
+  if (inH === outH && inW === outW) return Float64Array.from(src);
   const tx = cubicTaps(inW, outW);
   const ty = cubicTaps(inH, outH);
   const out = new Float64Array(planes * outH * outW);
   const rows = new Float64Array(inH * outW);
+  const { index: xi, weight: xw } = tx;
+  const { index: yi, weight: yw } = ty;
   for (let p = 0; p < planes; p++) {
     const base = p * inH * inW;
     for (let y = 0; y < inH; y++) {
-      for (let x = 0; x < outW; x++) {
+      const row = base + y * inW;
+      for (let x = 0, t = 0; x < outW; x++, t += 4) {
         let s = 0;
-        for (let k = 0; k < 4; k++) s += tx.weight[x * 4 + k] * src[base + y * inW + tx.index[x * 4 + k]];
+        s += xw[t] * src[row + xi[t]];
+        s += xw[t + 1] * src[row + xi[t + 1]];
+        s += xw[t + 2] * src[row + xi[t + 2]];
+        s += xw[t + 3] * src[row + xi[t + 3]];
         rows[y * outW + x] = s;
       }
     }
     const obase = p * outH * outW;
-    for (let y = 0; y < outH; y++) {
+    for (let y = 0, t = 0; y < outH; y++, t += 4) {
+      const r0 = yi[t] * outW;
+      const r1 = yi[t + 1] * outW;
+      const r2 = yi[t + 2] * outW;
+      const r3 = yi[t + 3] * outW;
       for (let x = 0; x < outW; x++) {
         let s = 0;
-        for (let k = 0; k < 4; k++) s += ty.weight[y * 4 + k] * rows[ty.index[y * 4 + k] * outW + x];
+        s += yw[t] * rows[r0 + x];
+        s += yw[t + 1] * rows[r1 + x];
+        s += yw[t + 2] * rows[r2 + x];
+        s += yw[t + 3] * rows[r3 + x];
         out[obase + y * outW + x] = s;
       }
     }

@@ -13,3 +13,4 @@ export * from './words';
 export * from './stack';
 export * from './smoothing';
 export * from './scores';
+export { keepTokens } from './layout';

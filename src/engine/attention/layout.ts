@@ -52,3 +52,20 @@ export function addHeadPlanes(
     for (let t = 0; t < tokens; t++) out[t * nq + q] += weight * probs[row + t];
   }
 }
+
+/**
+ * `p` narrowed to the token positions `keep` (ascending or not, each in range): `[heads, Nq, keep.length]`, in a new
+ * array. Every map is per token, so aggregating the narrowed capture gives the kept tokens' maps unchanged, at a
+ * fraction of the work when a prompt uses a few of the padded length's positions.
+ */
+export function keepTokens(p: StepLayerProbs, keep: readonly number[]): StepLayerProbs {
+  const rows = p.heads * p.gridH * p.gridW;
+  const k = keep.length;
+  const probs = new Float32Array(rows * k);
+  for (let row = 0; row < rows; row++) {
+    const src = row * p.tokens;
+    const dst = row * k;
+    for (let i = 0; i < k; i++) probs[dst + i] = p.probs[src + keep[i]];
+  }
+  return { ...p, tokens: k, probs };
+}

@@ -62,18 +62,19 @@ export class AttentionTimeline {
     if (!selection.hasLayer(layer.name) || !selection.hasStep(p.step)) return false;
     const heads = headsToRead(p, layer, selection);
     const nq = p.gridH * p.gridW;
-    // Head mean in the delivered layout (contiguous adds), then the kept tokens as planes [kept, nq].
-    const block = nq * tokens;
-    const mean = new Float64Array(block);
-    for (const h of heads) {
-      const src = p.probs.subarray(h * block, (h + 1) * block);
-      for (let i = 0; i < block; i++) mean[i] += src[i];
-    }
+    // Head mean of the kept tokens as planes [kept, nq], read straight from the delivered layout (summed in head
+    // order, then divided: the same values as summing whole head blocks first).
     const keep = this.tokenIndices;
-    const kept = new Float64Array(keep.length * nq);
-    for (let q = 0; q < nq; q++) {
-      for (let i = 0; i < keep.length; i++) kept[i * nq + q] = mean[q * tokens + keep[i]] / heads.length;
+    const k = keep.length;
+    const kept = new Float64Array(k * nq);
+    for (const h of heads) {
+      const base = h * nq * tokens;
+      for (let q = 0; q < nq; q++) {
+        const row = base + q * tokens;
+        for (let i = 0; i < k; i++) kept[i * nq + q] += p.probs[row + keep[i]];
+      }
     }
+    for (let i = 0; i < kept.length; i++) kept[i] /= heads.length;
     const small = resizeMaps(kept, this.tokenIndices.length, p.gridH, p.gridW, this.gridH, this.gridW);
     let frame = this.frameSums.get(p.step);
     if (frame === undefined) {

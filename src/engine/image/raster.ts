@@ -1,5 +1,5 @@
 // Pixel-level helpers that turn model tensors and attention maps into pictures.
-import { inferno } from '../../shared/colormap';
+import { infernoInto } from '../../shared/colormap';
 import type { RasterImage } from './png';
 
 /** CHW float tensor in [-1, 1] (pixel-space models and VAE outputs) to an RGB raster. */
@@ -19,12 +19,22 @@ export function tensorToRgb(chw: Float32Array, height: number, width: number): R
 export function resizeNearest(image: RasterImage, width: number, height: number): RasterImage {
   const { channels } = image;
   const data = new Uint8Array(width * height * channels);
+  // Source byte offset of each output column, computed once instead of per row.
+  const columns = new Int32Array(width);
+  for (let x = 0; x < width; x++) columns[x] = Math.min(image.width - 1, Math.floor((x * image.width) / width)) * channels;
+  let previous = -1;
   for (let y = 0; y < height; y++) {
     const sy = Math.min(image.height - 1, Math.floor((y * image.height) / height));
+    const row = y * width * channels;
+    // A repeated source row is the output row above it.
+    if (sy === previous) {
+      data.copyWithin(row, row - width * channels, row);
+      continue;
+    }
+    previous = sy;
+    const src = sy * image.width * channels;
     for (let x = 0; x < width; x++) {
-      const sx = Math.min(image.width - 1, Math.floor((x * image.width) / width));
-      const src = (sy * image.width + sx) * channels;
-      data.set(image.data.subarray(src, src + channels), (y * width + x) * channels);
+      for (let c = 0; c < channels; c++) data[row + x * channels + c] = image.data[src + columns[x] + c];
     }
   }
   return { width, height, channels, data };
@@ -55,20 +65,25 @@ export function resizeMapBilinear(map: Float32Array, h: number, w: number, outH:
 export function heatmapRgb(map: Float32Array, height: number, width: number, scale: number): RasterImage {
   const data = new Uint8Array(height * width * 3);
   const inv = scale > 0 ? 1 / scale : 0;
-  for (let p = 0; p < height * width; p++) data.set(inferno(map[p] * inv), p * 3);
+  for (let p = 0; p < height * width; p++) infernoInto(map[p] * inv, data, p * 3);
   return { width, height, channels: 3, data };
 }
 
 /** Heat map blended over the image: alpha follows the heat so cold regions show the picture. */
 export function overlayHeat(image: RasterImage, map: Float32Array, scale: number, maxAlpha = 0.75): RasterImage {
-  const { width, height } = image;
+  const { width, height, channels } = image;
+  const pixels = image.data;
   const data = new Uint8Array(width * height * 3);
   const inv = scale > 0 ? 1 / scale : 0;
-  for (let p = 0; p < width * height; p++) {
+  const heat = new Uint8Array(3);
+  for (let p = 0, from = 0, to = 0; p < width * height; p++, from += channels, to += 3) {
     const v = Math.min(1, Math.max(0, map[p] * inv));
-    const heat = inferno(v);
+    infernoInto(v, heat, 0);
     const a = maxAlpha * v;
-    for (let c = 0; c < 3; c++) data[p * 3 + c] = Math.round(image.data[p * image.channels + c] * (1 - a) + heat[c] * a);
+    const rest = 1 - a;
+    data[to] = Math.round(pixels[from] * rest + heat[0] * a);
+    data[to + 1] = Math.round(pixels[from + 1] * rest + heat[1] * a);
+    data[to + 2] = Math.round(pixels[from + 2] * rest + heat[2] * a);
   }
   return { width, height, channels: 3, data };
 }

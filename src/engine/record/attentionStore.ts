@@ -2,7 +2,7 @@
 // aggregated again for other layers, heads or steps as a view of the same run, without sampling again.
 // Compact: only the text positions some word or special token uses, as float16, per step while the
 // whole fits a budget (small models), else summed over the steps (step ranges then need a new sampling).
-import { AttentionAccumulator, mergeWords, resolveSelection, type LayerInfo, type SelectionOptions, type StepLayerProbs } from '../attention';
+import { AttentionAccumulator, keepTokens, mergeWords, resolveSelection, type LayerInfo, type SelectionOptions, type StepLayerProbs } from '../attention';
 import { decodeSafetensors, encodeSafetensors, floatsToHalfs, halfsToFloats, type SafeTensor } from '../safetensors';
 
 /** Per-step maps are kept while they hold at most this many values (8 MB as float16). */
@@ -41,32 +41,47 @@ export class AttentionStoreBuilder {
   ) {}
 
   add(capture: StepLayerProbs): void {
-    const { kept } = this;
-    const nq = capture.gridH * capture.gridW;
-    this.tokens = capture.tokens;
-    const picked = new Float32Array(capture.heads * nq * kept.length);
-    for (let row = 0; row < capture.heads * nq; row++) {
-      for (let k = 0; k < kept.length; k++) picked[row * kept.length + k] = capture.probs[row * capture.tokens + kept[k]];
-    }
-    let sum = this.sums.get(capture.layer);
+    this.addKept(keepTokens(capture, this.kept), capture.tokens);
+  }
+
+  /** A capture already narrowed to the kept positions (`keepTokens`, kept by the store as is); `tokens`: the padded length. */
+  addKept(picked: StepLayerProbs, tokens: number): void {
+    if (picked.tokens !== this.kept.length) throw new Error(`layer '${picked.layer}': ${picked.tokens} kept tokens, expected ${this.kept.length}`);
+    this.tokens = tokens;
+    let sum = this.sums.get(picked.layer);
     if (!sum) {
-      sum = { info: { name: capture.layer, gridH: capture.gridH, gridW: capture.gridW, heads: capture.heads }, data: new Float32Array(picked.length) };
-      this.sums.set(capture.layer, sum);
+      sum = { info: { name: picked.layer, gridH: picked.gridH, gridW: picked.gridW, heads: picked.heads }, data: new Float32Array(picked.probs.length) };
+      this.sums.set(picked.layer, sum);
     }
-    for (let i = 0; i < picked.length; i++) sum.data[i] += picked[i];
-    if (!this.perStep) return;
-    this.values += picked.length;
-    if (this.values > this.budget) {
+    if (this.perStep) {
+      this.values += picked.probs.length;
+      if (this.values <= this.budget) {
+        const list = this.perStep.get(picked.layer) ?? [];
+        list[picked.step] = picked.probs;
+        this.perStep.set(picked.layer, list);
+        return; // summed only if the per-step maps outgrow the budget
+      }
+      this.sumKeptSteps();
       this.perStep = undefined;
-      return;
     }
-    const list = this.perStep.get(capture.layer) ?? [];
-    list[capture.step] = picked;
-    this.perStep.set(capture.layer, list);
+    addInto(sum.data, picked.probs);
+  }
+
+  /** Folds the per-step maps kept so far into the sums, in step order (the order they would have been added in). */
+  private sumKeptSteps(): void {
+    for (const [layer, steps] of this.perStep ?? []) {
+      const sum = this.sums.get(layer) as { data: Float32Array };
+      for (const step of steps) if (step) addInto(sum.data, step);
+    }
   }
 
   result(): StoredAttention {
     const perStep = this.perStep !== undefined && [...this.perStep.values()].every((list) => list.length === this.steps && list.every(Boolean));
+    if (this.perStep !== undefined && !perStep) {
+      // Steps are missing (a partial run): only the sums can be stored.
+      this.sumKeptSteps();
+      this.perStep = undefined;
+    }
     const layers = [...this.sums.values()].map(({ info, data }) => {
       if (!perStep) return { info, data };
       const steps = this.perStep?.get(info.name) ?? [];
@@ -76,6 +91,10 @@ export class AttentionStoreBuilder {
     });
     return { tokens: this.tokens, kept: [...this.kept], steps: this.steps, perStep, layers };
   }
+}
+
+function addInto(sum: Float32Array, values: Float32Array): void {
+  for (let i = 0; i < values.length; i++) sum[i] += values[i];
 }
 
 /** The store as safetensors: one float16 tensor per layer, the rest in the metadata. */

@@ -5,16 +5,12 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { slug, timestamp, writeStagedFolder } from '../files/stagedFolder';
-import { encodePng, type RasterImage } from '../image/png';
-import { heatmapRgb, mapMax, overlayHeat, resizeMapBilinear, resizeNearest } from '../image/raster';
+import { renderPicturesOffThread, type PictureSpec } from '../image/runPictures';
 import { encodeSafetensors, type SafeTensor } from '../safetensors';
 import { encodeAttentionStore } from './attentionStore';
 import { ATTENTION_FILE, REPORT_FILE, RUN_IMAGE, RUN_IMAGE_LARGE, RUN_JSON, RUN_MAPS, RUN_PICTURES_DIR, RUN_RECORD_VERSION } from './files';
 import type { RunResult, RunScores } from './runResult';
 import type { RunFiles, RunJson } from './schema';
-
-/** Pictures are stored at least this large so 32 px model outputs stay readable. */
-const MIN_PICTURE_SIDE = 256;
 
 export interface WrittenRun {
   folder: string;
@@ -48,37 +44,29 @@ export async function writeRunFolder(result: RunResult, runsDir: string, writeRe
 
 async function writeFiles(result: RunResult, dir: string): Promise<RunFiles> {
   await fs.mkdir(path.join(dir, RUN_PICTURES_DIR));
-  const { image } = result;
-  const scale = Math.max(1, Math.ceil(MIN_PICTURE_SIDE / Math.max(image.width, image.height)));
-  const large = resizeNearest(image, image.width * scale, image.height * scale);
-  await fs.writeFile(path.join(dir, RUN_IMAGE), encodePng(image));
-  await fs.writeFile(path.join(dir, RUN_IMAGE_LARGE), encodePng(large));
   const files: RunFiles = { image: RUN_IMAGE, imageLarge: RUN_IMAGE_LARGE, maps: [] };
+  const maps: PictureSpec['maps'] = [];
   for (const [i, word] of result.words.entries()) {
     const name = `${String(i).padStart(2, '0')}-${slug(word.word)}`;
     const heat = `${RUN_PICTURES_DIR}/${name}.png`;
     const overlay = `${RUN_PICTURES_DIR}/${name}-overlay.png`;
-    await fs.writeFile(path.join(dir, heat), encodePng(mapPicture(word.map, result, large)));
-    await fs.writeFile(path.join(dir, overlay), encodePng(overlayPicture(word.map, result, large)));
+    maps.push({ file: heat, kind: 'heat', map: word.map }, { file: overlay, kind: 'overlay', map: word.map });
     files.maps.push({ word: word.word, heat, overlay });
   }
   if (result.scores) {
     files.overlap = `${RUN_PICTURES_DIR}/overlap.png`;
-    await fs.writeFile(path.join(dir, files.overlap), encodePng(mapPicture(result.scores.overlapMap, result, large)));
+    maps.push({ file: files.overlap, kind: 'heat', map: result.scores.overlapMap });
   }
-  await fs.writeFile(path.join(dir, RUN_MAPS), mapsSafetensors(result));
-  if (result.attention) await fs.writeFile(path.join(dir, ATTENTION_FILE), encodeAttentionStore(result.attention));
+  const pictures = renderPicturesOffThread({ image: result.image, mapHeight: result.mapHeight, mapWidth: result.mapWidth, maps, imageFile: files.image, largeFile: files.imageLarge });
+  // All settle before a failure is reported, so none is still writing when the staging folder is removed.
+  const settled = await Promise.allSettled([
+    pictures.then((rendered) => Promise.all(rendered.map(([name, bytes]) => fs.writeFile(path.join(dir, name), bytes)))),
+    fs.writeFile(path.join(dir, RUN_MAPS), mapsSafetensors(result)),
+    ...(result.attention ? [fs.writeFile(path.join(dir, ATTENTION_FILE), encodeAttentionStore(result.attention))] : []),
+  ]);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
   return files;
-}
-
-function mapPicture(map: Float32Array, result: RunResult, like: RasterImage): RasterImage {
-  const heat = heatmapRgb(map, result.mapHeight, result.mapWidth, mapMax(map));
-  return resizeNearest(heat, like.width, like.height);
-}
-
-function overlayPicture(map: Float32Array, result: RunResult, onto: RasterImage): RasterImage {
-  const resized = resizeMapBilinear(map, result.mapHeight, result.mapWidth, onto.height, onto.width);
-  return overlayHeat(onto, resized, mapMax(resized));
 }
 
 /** All arrays of the run in one safetensors file (loadable with `safetensors.numpy.load_file`). */

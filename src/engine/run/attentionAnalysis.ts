@@ -4,6 +4,7 @@ import {
   activation as activationScore,
   AttentionAccumulator,
   AttentionTimeline,
+  keepTokens,
   overlap as overlapScore,
   meanHeads,
   mergeWords,
@@ -93,6 +94,14 @@ export class AttentionAnalysis {
   private readonly objectWords: string[];
   /** The raw attention of the words' tokens, per layer and head (per step while small): filters aggregate it again. */
   private store?: AttentionStoreBuilder;
+  /**
+   * The token positions any word or special token uses, ascending. Captures are narrowed to them once per layer
+   * and step, so every aggregation works on a few positions instead of the padded length (77 on SD) and gives the
+   * same maps; `compactSpans` and `compactSpecials` index the narrowed captures.
+   */
+  private kept: number[] = [];
+  private compactSpans: WordSpan[] = [];
+  private compactSpecials: { label: string; index: number }[] = [];
 
   constructor(private readonly input: AnalysisInput) {
     const { spans, objectWords } = wordSpans(input);
@@ -103,23 +112,29 @@ export class AttentionAnalysis {
   /** The pipeline's `onAttention` hook. */
   readonly onAttention = (captures: AttentionCapture[]): void => {
     if (!this.display) this.start(captures);
-    for (const capture of captures) {
-      this.store?.add(capture);
-      this.display?.add(capture);
-      this.timeline?.add(capture);
+    const narrowed = captures.map((capture) => {
+      const narrow = keepTokens(capture, this.kept);
+      this.store?.addKept(narrow, capture.tokens);
+      this.display?.add(narrow);
+      this.timeline?.add(narrow);
       if (capture.step === this.scoreStep) {
         this.scoreTimestep = capture.timestep;
-        this.scoring?.add(capture);
+        this.scoring?.add(narrow);
       }
-    }
-    this.recipeSeries?.addStep(captures);
+      return narrow;
+    });
+    this.recipeSeries?.addStep(narrowed);
   };
 
   private start(captures: AttentionCapture[]): void {
     const catalogue: LayerInfo[] = captures.map((c) => ({ name: c.layer, gridH: c.gridH, gridW: c.gridW, heads: c.heads }));
     this.catalogue = catalogue;
-    const tokens = captures[0].tokens;
     const { steps, sampleH, sampleW } = this.input;
+    this.kept = [...new Set([...this.spans.flatMap((s) => s.tokenIndices), ...this.specials().map((s) => s.index)])].sort((a, b) => a - b);
+    const at = new Map(this.kept.map((position, i) => [position, i]));
+    this.compactSpans = this.spans.map((s) => ({ word: s.word, tokenIndices: s.tokenIndices.map((t) => at.get(t) as number) }));
+    this.compactSpecials = this.specials().map((s) => ({ label: s.label, index: at.get(s.index) as number }));
+    const tokens = this.kept.length;
     this.display = new AttentionAccumulator({
       outH: sampleH,
       outW: sampleW,
@@ -137,8 +152,7 @@ export class AttentionAnalysis {
       recipe: { kind: 'separate-enhance', grid: side, keepHeads: true },
     });
     this.timeline = new AttentionTimeline({ tokens, selection: resolveSelection(catalogue, {}, steps) });
-    const kept = [...new Set([...this.spans.flatMap((s) => s.tokenIndices), ...this.specials().map((s) => s.index)])].sort((a, b) => a - b);
-    this.store = new AttentionStoreBuilder(kept, steps);
+    this.store = new AttentionStoreBuilder(this.kept, steps);
     if (this.objectWords.length > 0) this.startRecipes(catalogue);
   }
 
@@ -146,7 +160,7 @@ export class AttentionAnalysis {
   private startRecipes(catalogue: LayerInfo[]): void {
     const given = this.input.scoreRecipes;
     const recipes: ModelScoreRecipes = given ? { ...given, source: 'model' } : defaultScoreRecipes(catalogue);
-    const objectTokens = this.objectWords.map((word) => tokenIndicesOf(word, this.spans, []));
+    const objectTokens = this.objectWords.map((word) => tokenIndicesOf(word, this.compactSpans, []));
     for (const role of ['failure', 'risk'] as const) {
       try {
         new RecipeSeries(catalogue, objectTokens, [recipes[role]]);
@@ -200,7 +214,7 @@ export class AttentionAnalysis {
   private displayMaps(accumulator: AttentionAccumulator, selection: SelectionOptions | undefined): Pick<AnalysisOutput, 'words' | 'mapHeight' | 'mapWidth' | 'mapRecipe' | 'mapFilter'> {
     const { sampleH, sampleW } = this.input;
     const specials = this.specials();
-    const wordMaps = mergeWords(accumulator.result(), this.spans, { specials });
+    const wordMaps = mergeWords(accumulator.result(), this.compactSpans, { specials: this.compactSpecials });
     const hw = wordMaps.height * wordMaps.width;
     const words: WordMap[] = wordMaps.words.map((word, i) => ({
       word,
@@ -221,7 +235,7 @@ export class AttentionAnalysis {
 
   private scores(outH: number, outW: number): RunScores | undefined {
     if (this.objectWords.length === 0 || !this.scoring) return undefined;
-    const maps = mergeWords(this.scoring.result(), this.spans);
+    const maps = mergeWords(this.scoring.result(), this.compactSpans);
     const stack = pickWords(maps, this.objectWords);
     const activation = activationScore(stack);
     // prod/sum is 1 everywhere for a single object: overlap only means something for two or more.
@@ -265,8 +279,7 @@ export class AttentionAnalysis {
     const frames = this.timeline?.frames() ?? [];
     if (frames.length === 0) return undefined;
     const { height, width } = frames[0].maps;
-    const specials = this.specials();
-    const perFrame = frames.map((f) => mergeWords(f.maps, this.spans, { specials }));
+    const perFrame = frames.map((f) => mergeWords(f.maps, this.compactSpans, { specials: this.compactSpecials }));
     const frameSize = perFrame[0].data.length;
     const data = new Float32Array(frames.length * frameSize);
     perFrame.forEach((f, i) => data.set(f.data, i * frameSize));

@@ -2,6 +2,7 @@
 // the run record. Shared by the extension and the CLI.
 import * as path from 'node:path';
 import type { SelectionOptions } from '../attention';
+import { CancelledError } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import type { PromptLine } from '../promptFile';
 import { InputError } from '../files/errors';
@@ -55,10 +56,7 @@ export async function runPromptSeeds(
   const prompt = pickPrompt(opened.parsed.prompts, request.line, request.file);
   const seeds = opened.seeds.slice(0, options.limit ?? Infinity);
   const runs: PromptRun[] = [];
-  for (const batch of inBatches(seeds, sampleBatchSize(opened.pipeline, opened.settings))) {
-    if (seeds.length > 1) hooks.onStatus?.(`${describeBatch(batch, runs.length, seeds.length)}…`);
-    const items = batch.map((seed) => ({ prompt, settings: { ...opened.settings, seed }, file: request.file }));
-    const sampled = await sampleRuns(opened, items, hooks, undefined, { selection: request.selection, storeAttention: true });
+  const writeBatch = async (sampled: RunResult[]): Promise<void> => {
     hooks.onStatus?.(sampled.length === 1 ? 'Writing the run record…' : `Writing ${sampled.length} run records…`);
     for (const result of sampled) {
       const recorded = request.filteredFrom ? { ...result, filteredFrom: path.basename(request.filteredFrom) } : result;
@@ -66,7 +64,28 @@ export async function runPromptSeeds(
       runs.push(run);
       options.onWritten?.(run, runs.length - 1, seeds.length);
     }
+  };
+  // A batch's records are written while the next batch samples (their pictures render on a worker thread), one
+  // batch behind at most; a failed or cancelled batch still waits for the records before it.
+  let writing: Promise<void> = Promise.resolve();
+  let sampledBefore = 0;
+  try {
+    for (const batch of inBatches(seeds, sampleBatchSize(opened.pipeline, opened.settings))) {
+      if (seeds.length > 1) hooks.onStatus?.(`${describeBatch(batch, sampledBefore, seeds.length)}…`);
+      sampledBefore += batch.length;
+      const items = batch.map((seed) => ({ prompt, settings: { ...opened.settings, seed }, file: request.file }));
+      const sampled = await sampleRuns(opened, items, hooks, undefined, { selection: request.selection, storeAttention: true });
+      await writing;
+      // A cancel while the records before were written drops this batch too, as if it were still sampling.
+      if (hooks.signal?.aborted) throw new CancelledError();
+      writing = writeBatch(sampled);
+      writing.catch(() => undefined); // handled: awaited before the next batch's records or at the end
+    }
+  } catch (error) {
+    await writing.catch(() => undefined);
+    throw error;
   }
+  await writing;
   return runs;
 }
 

@@ -58,3 +58,10 @@ test('adaptive average pool: 4x4 -> 2x2 block means, 3 -> 2 overlapping cells', 
   closeAll(adaptiveAvgPool([0, 1, 2], 1, 1, 3, 1, 2), [0.5, 1.5]);
   closeAll(resizeMaps(src, 1, 4, 4, 4, 4), src, 0);
 });
+
+test('same size is an exact copy (the taps are 0, 1, 0, 0), as PyTorch copies', () => {
+  const src = Float32Array.from({ length: 2 * 3 * 4 }, (_, i) => Math.sin(i) * 1e-3);
+  const out = bicubicResize(src, 2, 3, 4, 3, 4);
+  assert.deepEqual([...out], [...src].map(Number));
+  assert.deepEqual([...cubicTaps(5, 5).weight.subarray(8, 12)], [0, 1, 0, 0]);
+});
