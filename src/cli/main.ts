@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { PipelineCache } from '../engine/pipeline/pipelineCache';
+import { SETTING_DEFAULTS } from '../settingDefaults';
 import { timeTaken } from '../engine/report/htmlReport';
 import { InputError } from '../engine/files/errors';
 import { runFinetune } from '../engine/run/runFinetune';
@@ -68,9 +69,9 @@ async function finetune(args: FinetuneArgs): Promise<number> {
     text: await readPromptFile(file),
     ...(heldOutFile ? { heldOut: { file: heldOutFile, text: await readPromptFile(heldOutFile) } } : {}),
     overrides: { seed: args.seed, steps: args.steps, finetuneSteps: args.finetuneSteps, lr: args.lr, normWeight: args.normWeight },
-    runsDir: path.resolve(args.out ?? path.join(path.dirname(file), 'runs')),
+    runsDir: path.resolve(args.out ?? path.join(path.dirname(file), SETTING_DEFAULTS.runsFolder)),
     builtinModelsDir: BUILTIN_MODELS,
-    provider: args.provider ?? 'cpu',
+    provider: args.provider ?? SETTING_DEFAULTS.executionProvider,
   };
   const signal = cancelOnInterrupt();
   let written = 0;
@@ -110,9 +111,9 @@ async function run(args: RunArgs): Promise<number> {
       ...(args.heads ? { heads: args.heads } : {}),
       ...(args.stepRange ? { steps: args.stepRange } : {}),
     },
-    runsDir: path.resolve(args.out ?? path.join(path.dirname(file), 'runs')),
+    runsDir: path.resolve(args.out ?? path.join(path.dirname(file), SETTING_DEFAULTS.runsFolder)),
     builtinModelsDir: BUILTIN_MODELS,
-    provider: args.provider ?? 'cpu',
+    provider: args.provider ?? SETTING_DEFAULTS.executionProvider,
   };
   const signal = cancelOnInterrupt();
   let written = 0;
