@@ -9,6 +9,7 @@ import { pathExists } from '../engine/files/stagedFolder';
 import { VIEWS } from '../ids';
 import { checkedFilter } from '../shared/analysis';
 import type { HostToWebview, MapFilter, RenderedState, ResultsWebviewState, ViewRef, WebviewToHost } from '../shared/protocol';
+import { packMessage, unpackMessage, type PackedMessage } from '../shared/packedMessage';
 import { loadCompareView, loadRunView } from './runView';
 import { checkedViewRef, exportFileName, isInside } from './folders';
 import { resultsHtml } from './resultsHtml';
@@ -107,7 +108,7 @@ export class ResultsPanel extends Disposable {
       this.pending.push(message);
       return;
     }
-    void this.panel?.webview.postMessage(message);
+    void this.panel?.webview.postMessage(packMessage(message));
   }
 
   private adopt(panel: vscode.WebviewPanel): void {
@@ -118,7 +119,7 @@ export class ResultsPanel extends Disposable {
     };
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.svg');
     panel.webview.html = resultsHtml(panel.webview, this.extensionUri);
-    panel.webview.onDidReceiveMessage((message: WebviewToHost) => this.receive(message));
+    panel.webview.onDidReceiveMessage((packed: PackedMessage<WebviewToHost>) => this.receive(unpackMessage(packed)));
     panel.onDidDispose(() => {
       if (this.panel === panel) {
         this.panel = undefined;
@@ -152,7 +153,7 @@ export class ResultsPanel extends Disposable {
       case 'ready': {
         this.ready = true;
         const queued = this.pending.splice(0);
-        for (const m of queued) void this.panel?.webview.postMessage(m);
+        for (const m of queued) void this.panel?.webview.postMessage(packMessage(m));
         // A fresh webview (reopened, reloaded) with nothing new to show: bring back the last view.
         const shows = queued.some((m) => m.type === 'result' || m.type === 'compare' || m.type === 'runStarted');
         if (shows) break;

@@ -14,6 +14,7 @@ import { resolveFinetuneSettings } from '../engine/finetune/finetuneSettings';
 import { parsePromptFile, resolveSettings } from '../engine/promptFile';
 import { COMMANDS, LANGUAGE_ID } from '../ids';
 import type { HistoryItem, KeySetItem, SidebarState, SidebarToHost, SidebarToWebview } from '../shared/protocol';
+import { packMessage, unpackMessage, type PackedMessage } from '../shared/packedMessage';
 import type { ResultsPanel } from '../results/resultsPanel';
 import { sidebarHtml } from '../results/resultsHtml';
 import type { JobQueue } from '../run/jobQueue';
@@ -96,7 +97,7 @@ export class SidebarView extends Disposable implements vscode.WebviewViewProvide
       localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
     };
     view.webview.html = sidebarHtml(view.webview, this.extensionUri);
-    view.webview.onDidReceiveMessage((message: SidebarToHost) => void this.receive(message));
+    view.webview.onDidReceiveMessage((packed: PackedMessage<SidebarToHost>) => void this.receive(unpackMessage(packed)));
     view.onDidChangeVisibility(() => {
       if (view.visible) this.schedule(0);
     });
@@ -120,7 +121,7 @@ export class SidebarView extends Disposable implements vscode.WebviewViewProvide
   }
 
   private post(message: SidebarToWebview): void {
-    if (this.view && this.ready) void this.view.webview.postMessage(message);
+    if (this.view && this.ready) void this.view.webview.postMessage(packMessage(message));
   }
 
   private async state(): Promise<SidebarState> {

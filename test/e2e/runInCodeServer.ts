@@ -4,13 +4,14 @@
 //   Phase "suite" (phases/suite.ts): the mocha suite in code-server's real extension host.
 //   Phase "ui" (phases/ui.ts, its step groups in phases/ui/): the workbench driven like a person;
 //     screenshots go to test-results/e2e/.
+//   Phase "neglect" (phases/neglect.ts): the README's example, examples/neglect.prompt, generated and
+//     finetuned through the UI up to its before/after view (24 comparisons); takes the README's pictures of it.
 //   harness/: installing and starting code-server, the browser, workbench helpers, steps, cleanup.
 //
-// Exit code: 0 only when both phases passed. Last line: "e2e: N passed, N failed[, N skipped]".
+// Exit code: 0 only when every phase passed. Last line: "e2e: N passed, N failed[, N skipped]".
 //
 // Env (all optional):
-//   PROMPT_LENS_E2E_PHASES     "suite,ui" (default), "suite" or "ui"; "neglect" retakes the README's pictures of
-//                              examples/neglect.prompt (a 200-step finetune through the UI)
+//   PROMPT_LENS_E2E_PHASES     "suite,ui,neglect" (default), or any of them, comma-separated
 //   PROMPT_LENS_E2E_EXTENSION  extension folder to load (default: the repo root)
 //   PROMPT_LENS_E2E_ENV        where code-server is installed (default: <repo>/.vscode-test-env)
 //   PROMPT_LENS_E2E_TIMEOUT_S  per-phase timeout in seconds (default 240)

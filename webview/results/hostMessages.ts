@@ -20,6 +20,11 @@ function showStatus(text: string, busy: boolean, isError = false): void {
   el(RESULTS_ID.cancel).hidden = !busy;
 }
 
+/** A result that cannot be drawn (an image that does not decode, say) says so instead of leaving the view as it was. */
+function showing(shown: Promise<void>): void {
+  shown.catch((error: unknown) => showStatus(`Could not show the result: ${error instanceof Error ? error.message : String(error)}`, false, true));
+}
+
 export function onHostMessage(state: ResultsState, message: HostToWebview): void {
   switch (message.type) {
     case 'runStarted':
@@ -33,13 +38,13 @@ export function onHostMessage(state: ResultsState, message: HostToWebview): void
       state.runningId = undefined;
       showStatus('', false);
       for (const id of VIEWS) el(id).classList.remove(CLASS.stale);
-      void showRun(state, message.run);
+      showing(showRun(state, message.run));
       break;
     case 'compare':
       state.runningId = undefined;
       showStatus('', false);
       for (const id of VIEWS) el(id).classList.remove(CLASS.stale);
-      void showCompare(state, message.view);
+      showing(showCompare(state, message.view));
       break;
     case 'runFailed': {
       state.runningId = undefined;

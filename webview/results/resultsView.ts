@@ -4,6 +4,7 @@
 // curve). Browser code only; talks to the host through the protocol; keeps its state with setState.
 // This module wires the controls to the feature modules and owns word selection and redraw.
 import type { HostToWebview, ResultsWebviewState } from '../../src/shared/protocol';
+import { unpackMessage, type PackedMessage } from '../../src/shared/packedMessage';
 import { RESULTS_ID } from '../../src/shared/webviewDom';
 import { el, type VsCodeApi } from '../widgets/dom';
 import { renderAnalysis } from './analysis';
@@ -39,7 +40,7 @@ export function startResults(vscode: VsCodeApi<ResultsWebviewState>): void {
     },
   };
 
-  window.addEventListener('message', (event: MessageEvent<HostToWebview>) => onHostMessage(state, event.data));
+  window.addEventListener('message', (event: MessageEvent<PackedMessage<HostToWebview>>) => onHostMessage(state, unpackMessage(event.data)));
 
   el(RESULTS_ID.cancel).addEventListener('click', () => {
     if (state.runningId) state.post({ type: 'cancel', runId: state.runningId });

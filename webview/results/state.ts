@@ -1,6 +1,7 @@
 // The results view's state in one place: what is shown (one run or a before/after pair), the word, step,
 // comparison and split the user chose, the run in flight, and what setState keeps across reloads.
 import type { CompareView, MapFilter, ResultsWebviewState, RunView, ViewRef, WebviewToHost, WordView } from '../../src/shared/protocol';
+import { packMessage } from '../../src/shared/packedMessage';
 import type { VsCodeApi } from '../widgets/dom';
 import type { OverlayMode } from './canvas';
 
@@ -62,7 +63,7 @@ export class ResultsState {
   }
 
   post(message: WebviewToHost): void {
-    this.vscode.postMessage(message);
+    this.vscode.postMessage(packMessage(message));
   }
 
   /** Restores the saved word/step when the view is the one the state was saved for. */

@@ -2,6 +2,7 @@
 // progress and cancel, finetune controls, saved key sets (click = Compare) and the run history with
 // thumbnails (click = open in the results panel). Browser code; state comes from the host.
 import type { FinetuneSettingSource, HistoryItem, JobView, KeySetItem, SettingRow, SidebarState, SidebarToHost, SidebarToWebview } from '../../src/shared/protocol';
+import { packMessage, unpackMessage, type PackedMessage } from '../../src/shared/packedMessage';
 import { folderDate, trainedOnLabel } from '../../src/shared/keySetName';
 import { historyGroups } from '../../src/shared/historyGroups';
 import { CLASS, DATA, SIDEBAR_ID } from '../../src/shared/webviewDom';
@@ -17,7 +18,7 @@ export interface SidebarWebviewState {
 }
 
 export function startSidebar(vscode: VsCodeApi<SidebarWebviewState>): void {
-  const post = (message: SidebarToHost): void => vscode.postMessage(message);
+  const post = (message: SidebarToHost): void => vscode.postMessage(packMessage(message));
   const kept: SidebarWebviewState = vscode.getState() ?? {};
   // Values typed before the view was hidden come back, still counted as typed.
   for (const [id, value] of [
@@ -37,8 +38,8 @@ export function startSidebar(vscode: VsCodeApi<SidebarWebviewState>): void {
   /** Thumbnail blob: URLs by run folder, kept while the run is in the history. */
   const thumbnails = new Map<string, string>();
 
-  window.addEventListener('message', (event: MessageEvent<SidebarToWebview>) => {
-    const message = event.data;
+  window.addEventListener('message', (event: MessageEvent<PackedMessage<SidebarToWebview>>) => {
+    const message = unpackMessage(event.data);
     if (message.type === 'state') {
       state = message.state;
       render();

@@ -22,5 +22,5 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 export const PHASE_TIMEOUT_MS = Number(process.env.PROMPT_LENS_E2E_TIMEOUT_S ?? 240) * 1000;
-export const PHASES = (process.env.PROMPT_LENS_E2E_PHASES ?? 'suite,ui').split(',').map((p) => p.trim());
+export const PHASES = (process.env.PROMPT_LENS_E2E_PHASES ?? 'suite,ui,neglect').split(',').map((p) => p.trim());
 export const VERBOSE = process.env.PROMPT_LENS_E2E_VERBOSE === '1';

@@ -1,9 +1,9 @@
-// Phase "neglect" (PROMPT_LENS_E2E_PHASES=neglect; not in npm test): retakes the README's pictures of
-// examples/neglect.prompt through the UI.
+// Phase "neglect": the README's example, examples/neglect.prompt, through the UI from Generate to the before/after
+// view, taking the README's pictures of it on the way.
 import * as path from 'node:path';
 import { byId, CLASS } from '../../../src/shared/webviewDom';
 import { ROOT } from '../harness/config';
-import { COMPARE, COMPARE_SCORES, RUN, WEBVIEW_TOKEN_MAP } from '../harness/selectors';
+import { COMPARE, COMPARE_SCORES, HISTORY_RUN, KEY_SET, RUN, WEBVIEW_TOKEN_MAP } from '../harness/selectors';
 import { closeUi, openUi } from '../harness/session';
 import type { Counts } from '../harness/steps';
 import { sleep } from '../harness/util';
@@ -13,9 +13,10 @@ const NEGLECT_FILE = 'neglect.prompt';
 const NEGLECT_LINE = 'red [circle] and blue [square]';
 
 /**
- * The README's neglect pictures, as a user makes them (PROMPT_LENS_E2E_PHASES=neglect; not in npm test, since its
- * finetune trains 200 steps): examples/neglect.prompt generated (8 seeds; the last one loses the square), then
- * finetuned with the model's recommended settings from its code lens, ending in the before/after view.
+ * The README's neglect pictures, as a user makes them: examples/neglect.prompt generated (8 seeds; the last one
+ * loses the square), then finetuned with the model's recommended settings from its code lens (200 steps, ~30 s),
+ * ending in the before/after view. That view's message holds 24 comparisons' pictures and maps, 288 buffers, more
+ * than VS Code passes one by one (src/shared/packedMessage.ts): every comparison must reach the view.
  */
 export async function runNeglectPhase(tmp: string): Promise<Counts> {
   const ui = await openUi(tmp, 'neglect', { 'workbench.colorTheme': 'Default Dark Modern' }, [path.join(ROOT, 'examples', NEGLECT_FILE)]);
@@ -42,6 +43,11 @@ export async function runNeglectPhase(tmp: string): Promise<Counts> {
       await lens.waitFor();
       await lens.click();
       const compare = await findFrameWith(page, COMPARE_SCORES, 540_000);
+      const comparisons = await compare.locator(`${byId(COMPARE.which)} option`).count();
+      if (comparisons !== 24) throw new Error(`the before/after view lists ${comparisons} comparisons, not 24 (8 seeds of 3 lines)`);
+      // The run panel beside it lists the key set and the runs (the README's picture shows both).
+      await findFrameWith(page, KEY_SET, 30_000);
+      await findFrameWith(page, HISTORY_RUN, 30_000);
       const verdicts = (await compare.locator(byId(COMPARE.detect)).innerText()).replace(/\s+/g, ' ');
       console.log(`    detector: ${verdicts}`);
       await sleep(500);
