@@ -1,7 +1,7 @@
 // Every message between the host and a webview travels with its ArrayBuffers packed into one. VS Code passes
 // each buffer of a webview message as one argument of an RPC call whose argument count is written in a single
-// byte: past 253 buffers the rest arrive as `undefined` (a before/after view of 24 comparisons holds 288, a
-// history of 300 runs 300 thumbnails). Packing costs one copy of the bytes on each side.
+// byte: past 253 buffers the rest arrive as `undefined` (a before/after view of 24 comparisons holds 288, the
+// seed strip of a 300-seed list 300 thumbnails). Packing costs one copy of the bytes on each side.
 
 /** A message in transit: its JSON-safe body, with each ArrayBuffer replaced by a reference into `bytes`. */
 export interface PackedMessage<T> {

@@ -1,6 +1,6 @@
 // The one protocol between the extension host and its webviews (the results panel and the sidebar
-// run panel): a discriminated union per direction. Pixels and maps travel as ArrayBuffer
-// (structured clone), never as JSON number arrays.
+// run panel): a discriminated union per direction. Pixels and maps travel as ArrayBuffer, never as JSON number
+// arrays, all of a message's buffers packed into one on the way (packedMessage.ts).
 
 /** Scores of the run, as in run.json (docs/method.md §2). */
 export interface ScoresView {
