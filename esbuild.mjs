@@ -8,8 +8,8 @@ const common = { bundle: true, sourcemap: !production, minify: production, logLe
 await Promise.all([
   esbuild.build({
     ...common,
-    // pictureWorker: the run record's picture thread (src/engine/image/runPictures.ts looks for it beside the bundle).
-    entryPoints: { extension: 'src/extension.ts', cli: 'src/cli/main.ts', pictureWorker: 'src/engine/image/pictureWorker.ts' },
+    // recordWorker: the thread run records are written on (src/engine/run/saveRun.ts looks for it beside the bundle).
+    entryPoints: { extension: 'src/extension.ts', cli: 'src/cli/main.ts', recordWorker: 'src/engine/run/recordWorker.ts' },
     outdir: 'dist',
     platform: 'node',
     format: 'cjs',

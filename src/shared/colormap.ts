@@ -1,5 +1,5 @@
 // Heat colouring for attention maps: a perceptually ordered ramp (inferno-like) sampled from anchor colours.
-const INFERNO_ANCHORS: readonly [number, number, number][] = [
+export const INFERNO_ANCHORS: readonly (readonly [number, number, number])[] = [
   [0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66], [245, 125, 21], [250, 193, 39], [252, 255, 164],
 ];
 

@@ -27,7 +27,9 @@ export interface StagedFolder {
 
 /**
  * `fill(dir)` writes the content; `finish(dir, id)` writes what depends on the final name
- * (it may run again with another id when a concurrent run took the first name).
+ * (it may run again with another id when a concurrent run took the first name). The name is `baseId`, else
+ * `baseId-2`, `-3`…: the first free one from `firstAttempt` (folders written side by side each start at their
+ * own number, so they are named in the order they were asked for, not the order they finish).
  */
 export async function writeStagedFolder(
   parentDir: string,
@@ -36,13 +38,14 @@ export async function writeStagedFolder(
   finish: (dir: string, id: string) => Promise<void> = async () => undefined,
   /** Runs on a failure before the staging folder is removed: moves out what must survive it. */
   rescue?: (dir: string) => Promise<void>,
+  firstAttempt = 1,
 ): Promise<StagedFolder> {
   await fs.mkdir(parentDir, { recursive: true });
   const staging = path.join(parentDir, `${STAGING_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
   await fs.mkdir(staging);
   try {
     await fill(staging);
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = firstAttempt; ; attempt++) {
       const id = attempt === 1 ? baseId : `${baseId}-${attempt}`;
       const folder = path.join(parentDir, id);
       if (await pathExists(folder)) continue;
@@ -52,7 +55,7 @@ export async function writeStagedFolder(
         return { folder, id };
       } catch (error) {
         // Lost a race with another run taking the same name: try the next suffix.
-        if (!isExistsError(error) || attempt > 100) throw error;
+        if (!isExistsError(error) || attempt > firstAttempt + 100) throw error;
       }
     }
   } catch (error) {

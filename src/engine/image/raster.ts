@@ -1,5 +1,5 @@
 // Pixel-level helpers that turn model tensors and attention maps into pictures.
-import { infernoInto } from '../../shared/colormap';
+import { INFERNO_ANCHORS, infernoInto } from '../../shared/colormap';
 import type { RasterImage } from './png';
 
 /** CHW float tensor in [-1, 1] (pixel-space models and VAE outputs) to an RGB raster. */
@@ -43,19 +43,30 @@ export function resizeNearest(image: RasterImage, width: number, height: number)
 /** Bilinear resize of a single-channel float map (align_corners=false), for overlays at image resolution. */
 export function resizeMapBilinear(map: Float32Array, h: number, w: number, outH: number, outW: number): Float32Array {
   const out = new Float32Array(outH * outW);
+  // Each output column's two source columns and weight, computed once instead of per row.
+  const x0s = new Int32Array(outW);
+  const x1s = new Int32Array(outW);
+  const dxs = new Float64Array(outW);
+  for (let x = 0; x < outW; x++) {
+    const fx = Math.min(w - 1, Math.max(0, ((x + 0.5) * w) / outW - 0.5));
+    x0s[x] = Math.floor(fx);
+    x1s[x] = Math.min(w - 1, x0s[x] + 1);
+    dxs[x] = fx - x0s[x];
+  }
   for (let y = 0; y < outH; y++) {
     const fy = Math.min(h - 1, Math.max(0, ((y + 0.5) * h) / outH - 0.5));
     const y0 = Math.floor(fy);
-    const y1 = Math.min(h - 1, y0 + 1);
+    const top = y0 * w;
+    const bottom = Math.min(h - 1, y0 + 1) * w;
     const dy = fy - y0;
+    const row = y * outW;
     for (let x = 0; x < outW; x++) {
-      const fx = Math.min(w - 1, Math.max(0, ((x + 0.5) * w) / outW - 0.5));
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(w - 1, x0 + 1);
-      const dx = fx - x0;
-      const top = map[y0 * w + x0] * (1 - dx) + map[y0 * w + x1] * dx;
-      const bottom = map[y1 * w + x0] * (1 - dx) + map[y1 * w + x1] * dx;
-      out[y * outW + x] = top * (1 - dy) + bottom * dy;
+      const x0 = x0s[x];
+      const x1 = x1s[x];
+      const dx = dxs[x];
+      const upper = map[top + x0] * (1 - dx) + map[top + x1] * dx;
+      const lower = map[bottom + x0] * (1 - dx) + map[bottom + x1] * dx;
+      out[row + x] = upper * (1 - dy) + lower * dy;
     }
   }
   return out;
@@ -69,21 +80,36 @@ export function heatmapRgb(map: Float32Array, height: number, width: number, sca
   return { width, height, channels: 3, data };
 }
 
-/** Heat map blended over the image: alpha follows the heat so cold regions show the picture. */
+/** The inferno anchors flat (r, g, b per anchor), for kernels that inline `infernoInto`. */
+const ANCHORS = Float64Array.from(INFERNO_ANCHORS.flat());
+const SEGMENTS = INFERNO_ANCHORS.length - 1;
+
+/**
+ * Heat map blended over the image: alpha follows the heat so cold regions show the picture. Per pixel it is
+ * `round(pixel (1 - a) + inferno(v) a)` with `a = maxAlpha v`, inferno inlined: this kernel runs over every pixel of
+ * every word's overlay of every run record.
+ */
 export function overlayHeat(image: RasterImage, map: Float32Array, scale: number, maxAlpha = 0.75): RasterImage {
   const { width, height, channels } = image;
   const pixels = image.data;
   const data = new Uint8Array(width * height * 3);
   const inv = scale > 0 ? 1 / scale : 0;
-  const heat = new Uint8Array(3);
   for (let p = 0, from = 0, to = 0; p < width * height; p++, from += channels, to += 3) {
-    const v = Math.min(1, Math.max(0, map[p] * inv));
-    infernoInto(v, heat, 0);
+    const scaled = map[p] * inv;
+    const v = scaled > 1 ? 1 : scaled > 0 ? scaled : 0; // NaN too: 0
+    const x = v * SEGMENTS;
+    const i = Math.min(SEGMENTS - 1, x | 0);
+    const f = x - i;
+    const k = 3 * i;
     const a = maxAlpha * v;
     const rest = 1 - a;
-    data[to] = Math.round(pixels[from] * rest + heat[0] * a);
-    data[to + 1] = Math.round(pixels[from + 1] * rest + heat[1] * a);
-    data[to + 2] = Math.round(pixels[from + 2] * rest + heat[2] * a);
+    // (x + 0.5) | 0 is Math.round for x >= 0, and over four times faster here.
+    const r = (ANCHORS[k] + (ANCHORS[k + 3] - ANCHORS[k]) * f + 0.5) | 0;
+    const g = (ANCHORS[k + 1] + (ANCHORS[k + 4] - ANCHORS[k + 1]) * f + 0.5) | 0;
+    const b = (ANCHORS[k + 2] + (ANCHORS[k + 5] - ANCHORS[k + 2]) * f + 0.5) | 0;
+    data[to] = (pixels[from] * rest + r * a + 0.5) | 0;
+    data[to + 1] = (pixels[from + 1] * rest + g * a + 0.5) | 0;
+    data[to + 2] = (pixels[from + 2] * rest + b * a + 0.5) | 0;
   }
   return { width, height, channels: 3, data };
 }

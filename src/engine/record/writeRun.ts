@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { slug, timestamp, writeStagedFolder } from '../files/stagedFolder';
-import { renderPicturesOffThread, type PictureSpec } from '../image/runPictures';
+import { renderPictures, type PictureSpec } from '../image/runPictures';
 import { encodeSafetensors, type SafeTensor } from '../safetensors';
 import { encodeAttentionStore } from './attentionStore';
 import { ATTENTION_FILE, REPORT_FILE, RUN_IMAGE, RUN_IMAGE_LARGE, RUN_JSON, RUN_MAPS, RUN_PICTURES_DIR, RUN_RECORD_VERSION } from './files';
@@ -24,7 +24,8 @@ export interface WrittenRun {
 /** Writes the run's report into `dir` (REPORT_FILE) before the folder is renamed into place. */
 export type RunReportWriter = (result: RunResult, record: RunJson, dir: string) => Promise<void>;
 
-export async function writeRunFolder(result: RunResult, runsDir: string, writeReport: RunReportWriter, now = new Date()): Promise<WrittenRun> {
+/** `firstAttempt`: the name suffix to try first (see writeStagedFolder), for records written side by side. */
+export async function writeRunFolder(result: RunResult, runsDir: string, writeReport: RunReportWriter, now = new Date(), firstAttempt = 1): Promise<WrittenRun> {
   let files: RunFiles | undefined;
   let record: RunJson | undefined;
   const { folder, id } = await writeStagedFolder(
@@ -38,6 +39,8 @@ export async function writeRunFolder(result: RunResult, runsDir: string, writeRe
       await fs.writeFile(path.join(dir, RUN_JSON), JSON.stringify(record, null, 2));
       await writeReport(result, record, dir);
     },
+    undefined,
+    firstAttempt,
   );
   return { folder, id, report: path.join(folder, REPORT_FILE), record: record as RunJson };
 }
@@ -57,10 +60,10 @@ async function writeFiles(result: RunResult, dir: string): Promise<RunFiles> {
     files.overlap = `${RUN_PICTURES_DIR}/overlap.png`;
     maps.push({ file: files.overlap, kind: 'heat', map: result.scores.overlapMap });
   }
-  const pictures = renderPicturesOffThread({ image: result.image, mapHeight: result.mapHeight, mapWidth: result.mapWidth, maps, imageFile: files.image, largeFile: files.imageLarge });
+  const pictures = renderPictures({ image: result.image, mapHeight: result.mapHeight, mapWidth: result.mapWidth, maps, imageFile: files.image, largeFile: files.imageLarge });
   // All settle before a failure is reported, so none is still writing when the staging folder is removed.
   const settled = await Promise.allSettled([
-    pictures.then((rendered) => Promise.all(rendered.map(([name, bytes]) => fs.writeFile(path.join(dir, name), bytes)))),
+    ...pictures.map(([name, bytes]) => fs.writeFile(path.join(dir, name), bytes)),
     fs.writeFile(path.join(dir, RUN_MAPS), mapsSafetensors(result)),
     ...(result.attention ? [fs.writeFile(path.join(dir, ATTENTION_FILE), encodeAttentionStore(result.attention))] : []),
   ]);

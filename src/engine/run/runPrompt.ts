@@ -58,11 +58,21 @@ export async function runPromptSeeds(
   const runs: PromptRun[] = [];
   const writeBatch = async (sampled: RunResult[]): Promise<void> => {
     hooks.onStatus?.(sampled.length === 1 ? 'Writing the run record…' : `Writing ${sampled.length} run records…`);
-    for (const result of sampled) {
+    // All of the batch go to the record threads at once, named in seed order; each is reported once written.
+    const now = new Date();
+    const records = sampled.map((result, i) => {
       const recorded = request.filteredFrom ? { ...result, filteredFrom: path.basename(request.filteredFrom) } : result;
-      const run = { result: recorded, written: await writeRunRecord(recorded, request.runsDir) };
-      runs.push(run);
-      options.onWritten?.(run, runs.length - 1, seeds.length);
+      return { recorded, written: writeRunRecord(recorded, request.runsDir, now, i + 1) };
+    });
+    try {
+      for (const { recorded, written } of records) {
+        const run = { result: recorded, written: await written };
+        runs.push(run);
+        options.onWritten?.(run, runs.length - 1, seeds.length);
+      }
+    } finally {
+      // A failed record fails the job once none of its batch is still writing.
+      await Promise.allSettled(records.map((r) => r.written));
     }
   };
   // A batch's records are written while the next batch samples (their pictures render on a worker thread), one

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inflateSync } from 'node:zlib';
-import { renderPictures, renderPicturesOffThread, type PictureSpec } from '../../../src/engine/image/runPictures';
+import { renderPictures, type PictureSpec } from '../../../src/engine/image/runPictures';
 
 const spec: PictureSpec = {
   image: { width: 32, height: 32, channels: 3, data: Uint8Array.from({ length: 32 * 32 * 3 }, (_, i) => (i * 7) % 256) },
@@ -23,9 +23,4 @@ test('pictures are the image, its 256 px enlargement and one 256 px picture per 
   // 256 rows of a filter byte and 256 RGB pixels.
   const idat = Buffer.from(files[2][1]);
   assert.equal(inflateSync(idat.subarray(41, 41 + idat.readUInt32BE(33))).length, 256 * (1 + 256 * 3));
-});
-
-test('the worker thread renders the same bytes as the main thread', async () => {
-  const [off, here] = [await renderPicturesOffThread(spec), renderPictures(spec)];
-  assert.deepEqual(off.map(([name, png]) => [name, Buffer.from(png).toString('base64')]), here.map(([name, png]) => [name, Buffer.from(png).toString('base64')]));
 });
