@@ -62,9 +62,9 @@ describe('run history', () => {
   });
 
   test('reads what writeRunRecord wrote, newest first, skipping partial and foreign folders', async () => {
-    const older = await writeRunRecord(fakeResult('a red circle and a blue square', [['circle', 6], ['square', 24]], 1), runs, new Date('2026-01-01T10:00:00Z'));
-    const newer = await writeRunRecord(fakeResult('a red circle and a blue square', [['circle', 6], ['square', 24]], 2), runs, new Date('2026-01-02T10:00:00Z'));
-    const other = await writeRunRecord(fakeResult('a blue square', [['square', 7]]), runs, new Date('2026-01-03T10:00:00Z'));
+    const older = await writeRunRecord(fakeResult('a red circle and a blue square', [['circle', 6], ['square', 24]], 1), runs, { now: new Date('2026-01-01T10:00:00Z') });
+    const newer = await writeRunRecord(fakeResult('a red circle and a blue square', [['circle', 6], ['square', 24]], 2), runs, { now: new Date('2026-01-02T10:00:00Z') });
+    const other = await writeRunRecord(fakeResult('a blue square', [['square', 7]]), runs, { now: new Date('2026-01-03T10:00:00Z') });
     await mkdir(path.join(runs, '.partial-123'));
     await mkdir(path.join(runs, 'notes'));
     await writeFile(path.join(runs, 'broken-run.json'), '{');
@@ -82,11 +82,11 @@ describe('run history', () => {
   });
 
   test('the listing is cached until the folder changes', async () => {
-    await writeRunRecord(fakeResult('a blue square', [['square', 7]]), runs, new Date('2026-01-01T10:00:00Z'));
+    await writeRunRecord(fakeResult('a blue square', [['square', 7]]), runs, { now: new Date('2026-01-01T10:00:00Z') });
     const first = await findRuns(runs);
     assert.equal(await findRuns(runs), first, 'same array while the folder is unchanged');
     await pause(30);
-    const added = await writeRunRecord(fakeResult('a blue square', [['square', 7]], 9), runs, new Date('2026-02-01T10:00:00Z'));
+    const added = await writeRunRecord(fakeResult('a blue square', [['square', 7]], 9), runs, { now: new Date('2026-02-01T10:00:00Z') });
     const second = await findRuns(runs);
     assert.equal(second.length, 2);
     assert.equal((await latestRunFor(runs, 'a blue square'))?.id, added.id);
@@ -178,14 +178,17 @@ describe('thumbnails', () => {
   test('thumbnailPng shrinks large pictures and leaves small or unreadable ones alone', async () => {
     const runs = path.join(await mkdtemp(path.join(tmpdir(), 'pl-thumb-')), 'runs');
     const written = await writeRunRecord(fakeResult('a blue square', [['square', 7]]), runs);
-    const overlay = await readFile(path.join(written.folder, 'maps', '02-square-overlay.png'));
-    const big = decodePng(overlay);
+    const large = await readFile(path.join(written.folder, 'image-large.png'));
+    const big = decodePng(large);
     assert.equal(big.width, 256);
-    const thumb = thumbnailPng(overlay, 128);
+    const thumb = thumbnailPng(large, 128);
     const small = decodePng(thumb);
     assert.deepEqual([small.width, small.height, small.channels], [128, 128, big.channels]);
-    assert.ok(thumb.length < overlay.length);
+    assert.ok(thumb.length < large.length);
     assert.equal(thumbnailPng(thumb, 128), thumb);
+    // Overlays are stored at the hover's size already.
+    const overlay = await readFile(path.join(written.folder, 'maps', '02-square-overlay.png'));
+    assert.equal(thumbnailPng(overlay, 128), overlay);
     const junk = Buffer.from('not a png');
     assert.equal(thumbnailPng(junk, 128), junk);
   });

@@ -27,7 +27,7 @@ test('a record written on the record thread is the one the main thread writes, f
   const root = mkdtempSync(path.join(tmpdir(), 'pl-record-thread-'));
   const now = new Date('2026-12-03T10:00:00Z');
   const result = fakeRunResult('a red circle and a blue square');
-  const [offThread, here] = await Promise.all([writeRunRecord(result, path.join(root, 'a'), now), writeRunFolder(result, path.join(root, 'b'), writeHtmlReport, now)]);
+  const [offThread, here] = await Promise.all([writeRunRecord(result, path.join(root, 'a'), { now }), writeRunFolder(result, path.join(root, 'b'), writeHtmlReport, now)]);
   assert.equal(offThread.id, here.id);
   assert.deepEqual(offThread.record, here.record);
   const [a, b] = await Promise.all([filesIn(offThread.folder), filesIn(here.folder)]);
@@ -41,12 +41,15 @@ test('a record written on the record thread is the one the main thread writes, f
   }
 });
 
-test('records of one batch written together get distinct folders', async () => {
+test('records of one batch written together, on two threads, are named in their batch order', async () => {
   const runs = path.join(mkdtempSync(path.join(tmpdir(), 'pl-record-thread-')), 'runs');
   const now = new Date('2026-12-03T10:00:00Z');
-  const written = await Promise.all([0, 1, 2, 3].map((shift) => writeRunRecord(fakeRunResult('a red circle and a blue square', shift), runs, now)));
-  assert.equal(new Set(written.map((w) => w.folder)).size, 4);
-  assert.deepEqual((await fs.readdir(runs)).filter((n) => !n.startsWith('.')).length, 4);
+  // The first record is the largest, so it finishes last.
+  const results = [0, 1, 2, 3].map((shift) => fakeRunResult(shift === 0 ? 'a red circle and a blue square and a red circle and a blue square' : 'a red circle and a blue square', shift));
+  const written = await Promise.all(results.map((result, place) => writeRunRecord({ ...result, prompt: 'a red circle and a blue square' }, runs, { now, place, idle: true })));
+  const base = written[0].id;
+  assert.deepEqual(written.map((w) => w.id), [base, `${base}-2`, `${base}-3`, `${base}-4`]);
+  assert.deepEqual((await fs.readdir(runs)).filter((n) => !n.startsWith('.')).sort(), written.map((w) => w.id).sort());
 });
 
 test('a write error on the record thread reaches the caller with its code', async () => {

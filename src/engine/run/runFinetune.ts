@@ -108,31 +108,51 @@ export async function runFinetune(
       const cases = groups.flatMap(([group, lines, file]) => lines.flatMap((line) => seeds.map((seed) => ({ group, line, file, seed }))));
       const total = 2 * cases.length;
       let index = 0;
-      for (const batch of inBatches(cases, sampleBatchSize(pipeline, settings))) {
-        const items = batch.map(({ line, file, seed }) => ({ prompt: line, settings: { ...settings, seed }, file }));
-        const samples = batch.map(({ group, line, seed }) => ({ group, prompt: line.text, seed }));
-        hooks.onStatus?.(`Before/after: ${describeCases(batch)}`);
-        hooks.onSamples?.(index, total, 'before', samples);
-        const before = await sampleRuns(opened, items, hooks);
-        index += batch.length;
-        hooks.onSamples?.(index, total, 'after', samples);
-        const after = await sampleRuns(opened, items, hooks, trained.keys);
-        index += batch.length;
-        for (const [i, { group, line, seed }] of batch.entries()) {
-          const beforeRun = await writeRunRecord(before[i], path.join(dir, BEFORE_DIR));
-          const afterRun = await writeRunRecord(after[i], path.join(dir, AFTER_DIR));
-          comparisons.push({
-            group,
-            prompt: line.text,
-            seed,
-            before: before[i],
-            after: after[i],
-            beforeFolder: path.relative(dir, beforeRun.folder),
-            afterFolder: path.relative(dir, afterRun.folder),
-            beforeFiles: beforeRun.record.files,
-            afterFiles: afterRun.record.files,
-          });
+      // A batch's records are written while the next batch samples (as a seed list's are, see runPromptSeeds), and
+      // listed in order; a failure waits for every record out before the staging folder goes.
+      let writing: Promise<void> = Promise.resolve();
+      const records: Promise<unknown>[] = [];
+      const batches = inBatches(cases, sampleBatchSize(pipeline, settings));
+      try {
+        for (const [b, batch] of batches.entries()) {
+          const items = batch.map(({ line, file, seed }) => ({ prompt: line, settings: { ...settings, seed }, file }));
+          const samples = batch.map(({ group, line, seed }) => ({ group, prompt: line.text, seed }));
+          hooks.onStatus?.(`Before/after: ${describeCases(batch)}`);
+          hooks.onSamples?.(index, total, 'before', samples);
+          const before = await sampleRuns(opened, items, hooks);
+          index += batch.length;
+          hooks.onSamples?.(index, total, 'after', samples);
+          const after = await sampleRuns(opened, items, hooks, trained.keys);
+          index += batch.length;
+          const placement = { now: new Date(), idle: b === batches.length - 1 };
+          const written = batch.map((_, place) => ({
+            before: writeRunRecord(before[place], path.join(dir, BEFORE_DIR), { ...placement, place }),
+            after: writeRunRecord(after[place], path.join(dir, AFTER_DIR), { ...placement, place }),
+          }));
+          records.push(...written.flatMap((w) => [w.before, w.after]));
+          const listed = writing;
+          writing = (async () => {
+            await listed;
+            for (const [i, { group, line, seed }] of batch.entries()) {
+              const [beforeRun, afterRun] = [await written[i].before, await written[i].after];
+              comparisons.push({
+                group,
+                prompt: line.text,
+                seed,
+                before: before[i],
+                after: after[i],
+                beforeFolder: path.relative(dir, beforeRun.folder),
+                afterFolder: path.relative(dir, afterRun.folder),
+                beforeFiles: beforeRun.record.files,
+                afterFiles: afterRun.record.files,
+              });
+            }
+          })();
+          writing.catch(() => undefined); // handled: awaited below
         }
+        await writing;
+      } finally {
+        await Promise.allSettled(records);
       }
       await fs.writeFile(path.join(dir, FINETUNE_JSON), JSON.stringify(finetuneJson(result, pipeline.model, KEYS_FILE), null, 2));
     },

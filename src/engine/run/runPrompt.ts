@@ -56,13 +56,13 @@ export async function runPromptSeeds(
   const prompt = pickPrompt(opened.parsed.prompts, request.line, request.file);
   const seeds = opened.seeds.slice(0, options.limit ?? Infinity);
   const runs: PromptRun[] = [];
-  const writeBatch = async (sampled: RunResult[]): Promise<void> => {
+  const writeBatch = async (sampled: RunResult[], idle: boolean): Promise<void> => {
     hooks.onStatus?.(sampled.length === 1 ? 'Writing the run record…' : `Writing ${sampled.length} run records…`);
     // All of the batch go to the record threads at once, named in seed order; each is reported once written.
     const now = new Date();
-    const records = sampled.map((result, i) => {
+    const records = sampled.map((result, place) => {
       const recorded = request.filteredFrom ? { ...result, filteredFrom: path.basename(request.filteredFrom) } : result;
-      return { recorded, written: writeRunRecord(recorded, request.runsDir, now, i + 1) };
+      return { recorded, written: writeRunRecord(recorded, request.runsDir, { now, place, idle }) };
     });
     try {
       for (const { recorded, written } of records) {
@@ -80,7 +80,8 @@ export async function runPromptSeeds(
   let writing: Promise<void> = Promise.resolve();
   let sampledBefore = 0;
   try {
-    for (const batch of inBatches(seeds, sampleBatchSize(opened.pipeline, opened.settings))) {
+    const batches = inBatches(seeds, sampleBatchSize(opened.pipeline, opened.settings));
+    for (const [b, batch] of batches.entries()) {
       if (seeds.length > 1) hooks.onStatus?.(`${describeBatch(batch, sampledBefore, seeds.length)}…`);
       sampledBefore += batch.length;
       const items = batch.map((seed) => ({ prompt, settings: { ...opened.settings, seed }, file: request.file }));
@@ -88,7 +89,7 @@ export async function runPromptSeeds(
       await writing;
       // A cancel while the records before were written drops this batch too, as if it were still sampling.
       if (hooks.signal?.aborted) throw new CancelledError();
-      writing = writeBatch(sampled);
+      writing = writeBatch(sampled, b === batches.length - 1);
       writing.catch(() => undefined); // handled: awaited before the next batch's records or at the end
     }
   } catch (error) {

@@ -1,5 +1,5 @@
 // A run saved as every run is: its folder (record/) with its HTML report (report/), written on worker threads
-// (recordWorker.ts) when they can be started, so a seed list's records are written while its next batch samples.
+// (recordWorker.ts) when they can be started, so a job's records are written while its next batch samples.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
@@ -23,13 +23,21 @@ export interface RecordJob {
 
 export type RecordReply = { id: number; written: WrittenRun } | { id: number; error: { name: string; message: string; code?: string } };
 
-/**
- * Writes the run's record. Records written side by side (a batch of seeds) pass one `now` and their place in the
- * batch as `firstAttempt` (1, 2, …), so their folders are named in seed order whichever worker finishes first.
- */
-export function writeRunRecord(result: RunResult, runsDir: string, now = new Date(), firstAttempt = 1): Promise<WrittenRun> {
+/** How a record is written beside others. */
+export interface RecordPlacement {
+  /** The record's creation time (default: now). Records of one batch share it. */
+  now?: Date;
+  /** The record's place in its batch (0, 1, …): folders of one second are named in that order, whichever finishes first. */
+  place?: number;
+  /** Nothing samples until these records are written (a job's last batch): a second record thread may take them. */
+  idle?: boolean;
+}
+
+/** Writes the run's record, on a record thread when one can run. */
+export function writeRunRecord(result: RunResult, runsDir: string, { now = new Date(), place = 0, idle = false }: RecordPlacement = {}): Promise<WrittenRun> {
+  const firstAttempt = place + 1;
   const here = (): Promise<WrittenRun> => writeRunFolder(result, runsDir, writeHtmlReport, now, firstAttempt);
-  const w = pickWorker();
+  const w = pickWorker(idle);
   if (!w) return here();
   return new Promise<WrittenRun>((resolve, reject) => {
     const id = nextJob++;
@@ -42,10 +50,12 @@ export function writeRunRecord(result: RunResult, runsDir: string, now = new Dat
 /** The worker's script: beside this module when compiled by tsc, beside the bundle in dist/. */
 const WORKER_FILE = path.join(__dirname, 'recordWorker.js');
 /**
- * Two where a core is left beside the one sampling (the last batch's records are then written two at a time), else one: on
- * two cores a second worker only competed with sampling (measured: the same sweep time, with more noise).
+ * Two where a core is left beside the one sampling; else a second one only for records written while nothing samples
+ * (a job's last batch): on two cores a second worker beside sampling only competed with it (measured: the same sweep
+ * time, with more noise).
  */
-const POOL_SIZE = Math.max(1, Math.min(2, availableParallelism() - 1));
+const POOL_SIZE = Math.min(2, availableParallelism());
+const SAMPLING_POOL_SIZE = Math.max(1, Math.min(2, availableParallelism() - 1));
 
 interface PendingRecord {
   resolve(written: WrittenRun): void;
@@ -64,11 +74,13 @@ let poolFailed = false;
 let nextJob = 0;
 
 /** The worker with the fewest records out, started on demand; none where workers cannot run. */
-function pickWorker(): RecordWorker | undefined {
+function pickWorker(idle: boolean): RecordWorker | undefined {
   if (poolFailed) return undefined;
-  const idle = pool.find((w) => w.jobs.size === 0);
-  if (idle) return idle;
-  if (pool.length < POOL_SIZE) {
+  const size = idle ? POOL_SIZE : SAMPLING_POOL_SIZE;
+  const usable = pool.slice(0, size);
+  const free = usable.find((w) => w.jobs.size === 0);
+  if (free) return free;
+  if (usable.length < size) {
     if (!existsSync(WORKER_FILE)) {
       poolFailed = true;
       return undefined;
@@ -77,7 +89,7 @@ function pickWorker(): RecordWorker | undefined {
     pool.push(started);
     return started;
   }
-  return pool.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
+  return usable.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
 }
 
 function startWorker(): RecordWorker {
