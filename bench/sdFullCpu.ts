@@ -218,7 +218,7 @@ async function main(): Promise<void> {
   console.log(`  same weights: sum |out| engine ${engine.toExponential(6)}, PyTorch ${torch.toExponential(6)} (relative difference ${(Math.abs(engine - torch) / torch).toExponential(1)})`);
   const stepMs = instSteps.engine[1];
   console.log(`capture analysis on this step's real maps (16 layers, fed as ${ANALYSIS_STEPS} steps of "${ANALYSIS_PROMPT}", attention store kept): ${analysis.perStepMs.toFixed(1)} ms per step (${((analysis.perStepMs / stepMs) * 100).toFixed(2)}% of the instrumented step), finish ${analysis.finishMs.toFixed(1)} ms per run`);
-  console.log(`  a ${ANALYSIS_STEPS}-step run's capture + analysis against its sampling: ${(((analysis.perStepMs * ANALYSIS_STEPS + analysis.finishMs) / (stepMs * ANALYSIS_STEPS)) * 100).toFixed(2)}% (plus the maps' fetch, in the step times above); its record's ${analysis.pictures} pictures take ${analysis.picturesMs.toFixed(0)} ms to render, on the worker thread, beside the next batch's sampling`);
+  console.log(`  a ${ANALYSIS_STEPS}-step run's capture + analysis against its sampling: ${(((analysis.perStepMs * ANALYSIS_STEPS + analysis.finishMs) / (stepMs * ANALYSIS_STEPS)) * 100).toFixed(2)}% (plus the maps' fetch, in the step times above); its record's ${analysis.pictures} pictures take ${analysis.picturesMs.toFixed(0)} ms to render, on the record thread, beside the next batch's sampling`);
   console.log(`peak RSS: engine process ${(peakRss / 1024).toFixed(2)} GiB (one session at a time), PyTorch peer ${(torchRss / 1024).toFixed(2)} GiB`);
 }
 
