@@ -87,4 +87,17 @@ describe('verdict line', () => {
     const unmeasured = runVerdict({ scores: scores(0.56, 0.2, 0.05), failure: failure(0.2, 'engine') });
     assert.ok(unmeasured.lines.some((l) => /attended weakly/.test(l)));
   });
+
+  test('shared areas are a guess said only where the model has no measured scores', () => {
+    const recipe = { layers: { grids: ['8x8'] }, heads: 'mean', steps: 'last', statistic: 'activation', threshold: 0.27 } as const;
+    const failure = (source: FailureView['source']): FailureView => ({
+      failure: { recipe, description: '', steps: 'step 20', objects: [{ word: 'square', score: 0.5, ...(source === 'model' ? { appears: true } : {}) }], series: [], verdict: '' },
+      risk: { recipe, description: '', steps: 'steps 1–3', score: 0.05, ...(source === 'model' ? { atRisk: false } : {}), verdict: '' },
+      source,
+    });
+    const overlapping = scores(0.5, 0.5, 0.45);
+    // Measured (tiny-shapes): IoU tells risky prompts apart, not this image; the risk score says that with a threshold.
+    assert.deepEqual(runVerdict({ detection: detection('found'), scores: overlapping, failure: failure('model') }), { tone: 'ok', lines: ['every object is there (2/2 found by the detector)'] });
+    assert.ok(runVerdict({ detection: detection('found'), scores: overlapping, failure: failure('engine') }).lines.some((l) => /may merge/.test(l)));
+  });
 });
