@@ -62,3 +62,11 @@ test('a write error on the record thread reaches the caller with its code', asyn
     return true;
   });
 });
+
+test('a result the record thread cannot be sent is written on this thread', async () => {
+  const runs = path.join(mkdtempSync(path.join(tmpdir(), 'pl-record-thread-')), 'runs');
+  // A function does not survive the structured clone; JSON (run.json) drops it.
+  const result = { ...fakeRunResult('a red circle and a blue square'), note: () => 'not cloneable' };
+  const written = await writeRunRecord(result, runs);
+  assert.ok(existsSync(path.join(written.folder, 'run.json')));
+});

@@ -39,12 +39,17 @@ export function writeRunRecord(result: RunResult, runsDir: string, { now = new D
   const here = (): Promise<WrittenRun> => writeRunFolder(result, runsDir, writeHtmlReport, now, firstAttempt);
   const w = pickWorker(idle);
   if (!w) return here();
-  return new Promise<WrittenRun>((resolve, reject) => {
-    const id = nextJob++;
-    w.jobs.set(id, { resolve, reject, retry: here });
-    w.thread.ref(); // keeps the process alive while a record is out
+  const id = nextJob++;
+  try {
+    const written = new Promise<WrittenRun>((resolve, reject) => w.jobs.set(id, { resolve, reject, retry: here }));
     w.thread.postMessage({ id, result, runsDir, now: now.getTime(), firstAttempt } satisfies RecordJob);
-  });
+    w.thread.ref(); // keeps the process alive while a record is out
+    return written;
+  } catch {
+    // A result the structured clone refuses is written here, where nothing needs copying.
+    w.jobs.delete(id);
+    return here();
+  }
 }
 
 /** The worker's script: beside this module when compiled by tsc, beside the bundle in dist/. */
