@@ -11,8 +11,7 @@ export async function load(run: RunView): Promise<LoadedRun> {
   try {
     await image.decode();
   } catch (error) {
-    const head = Array.from(new Uint8Array(run.imagePng, 0, Math.min(8, run.imagePng.byteLength)), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new Error(`the image of “${run.prompt}”, seed ${run.seed} (${run.runFolder}, ${run.imagePng.byteLength} bytes: ${head}) does not decode: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`the image of “${run.prompt}”, seed ${run.seed} (${run.runFolder}) does not decode: ${error instanceof Error ? error.message : String(error)}`);
   }
   return {
     run,
