@@ -75,7 +75,7 @@ export async function runPromptSeeds(
       await Promise.allSettled(records.map((r) => r.written));
     }
   };
-  // A batch's records are written while the next batch samples (their pictures render on a worker thread), one
+  // A batch's records are written while the next batch samples (on the record threads, see saveRun.ts), one
   // batch behind at most; a failed or cancelled batch still waits for the records before it.
   let writing: Promise<void> = Promise.resolve();
   let sampledBefore = 0;
