@@ -24,25 +24,27 @@ function isRef(value: unknown): value is BufferRef {
   return typeof value === 'object' && value !== null && typeof (value as Partial<BufferRef>)[REF] === 'number';
 }
 
-function isContainer(value: unknown): value is Record<string, unknown> | unknown[] {
-  return typeof value === 'object' && value !== null;
+/** `value` copied with every leaf that `leaf` replaces (it returns undefined to keep a value and go on). */
+function replaceLeaves(value: unknown, leaf: (value: unknown) => unknown): unknown {
+  const replaced = leaf(value);
+  if (replaced !== undefined) return replaced;
+  if (Array.isArray(value)) return value.map((item) => replaceLeaves(item, leaf));
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) out[key] = replaceLeaves(item, leaf);
+  return out;
 }
 
 export function packMessage<T>(message: T): PackedMessage<T> {
   const buffers: ArrayBuffer[] = [];
-  const walk = (value: unknown): unknown => {
+  const body = replaceLeaves(message, (value) => {
     if (value instanceof ArrayBuffer) {
       buffers.push(value);
       return { [REF]: buffers.length - 1 };
     }
     if (ArrayBuffer.isView(value)) throw new Error('a webview message carries pixels and maps as ArrayBuffer, not as a typed array');
-    if (Array.isArray(value)) return value.map(walk);
-    if (!isContainer(value)) return value;
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = walk(item);
-    return out;
-  };
-  const body = walk(message);
+    return undefined;
+  });
   const spans: number[] = [];
   let total = 0;
   for (const b of buffers) {
@@ -57,17 +59,10 @@ export function packMessage<T>(message: T): PackedMessage<T> {
 /** The message `packMessage` packed, each buffer its own copy. */
 export function unpackMessage<T>(packed: PackedMessage<T>): T {
   const { bytes, spans } = packed;
-  const walk = (value: unknown): unknown => {
-    if (isRef(value)) {
-      const i = value[REF];
-      if (!(i >= 0 && 2 * i + 1 < spans.length)) throw new Error(`a packed message refers to buffer ${i} of ${spans.length / 2}`);
-      return bytes.slice(spans[2 * i], spans[2 * i] + spans[2 * i + 1]);
-    }
-    if (Array.isArray(value)) return value.map(walk);
-    if (!isContainer(value)) return value;
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = walk(item);
-    return out;
-  };
-  return walk(packed.body) as T;
+  return replaceLeaves(packed.body, (value) => {
+    if (!isRef(value)) return undefined;
+    const i = value[REF];
+    if (!(i >= 0 && 2 * i + 1 < spans.length)) throw new Error(`a packed message refers to buffer ${i} of ${spans.length / 2}`);
+    return bytes.slice(spans[2 * i], spans[2 * i] + spans[2 * i + 1]);
+  }) as T;
 }
