@@ -8,8 +8,9 @@ const common = { bundle: true, sourcemap: !production, minify: production, logLe
 await Promise.all([
   esbuild.build({
     ...common,
-    // recordWorker: the thread run records are written on (src/engine/run/saveRun.ts looks for it beside the bundle).
-    entryPoints: { extension: 'src/extension.ts', cli: 'src/cli/main.ts', recordWorker: 'src/engine/run/recordWorker.ts' },
+    // recordWorker and analysisWorker: the threads run records are written on and attention is analysed on
+    // (src/engine/run/saveRun.ts and analysisThread.ts look for them beside the bundle).
+    entryPoints: { extension: 'src/extension.ts', cli: 'src/cli/main.ts', recordWorker: 'src/engine/run/recordWorker.ts', analysisWorker: 'src/engine/run/analysisWorker.ts' },
     outdir: 'dist',
     platform: 'node',
     format: 'cjs',

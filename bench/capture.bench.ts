@@ -25,6 +25,7 @@ import { Pipeline, type GenerateTimings } from '../src/engine/pipeline/pipeline'
 import { PipelineCache } from '../src/engine/pipeline/pipelineCache';
 import { runPrompt, runPromptSeeds } from '../src/engine/run/runPrompt';
 import { AttentionAnalysis } from '../src/engine/run/attentionAnalysis';
+import { startBatchAnalysis } from '../src/engine/run/analysisThread';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
@@ -94,9 +95,10 @@ async function main(): Promise<void> {
     runPlainMs.push(performance.now() - t0);
     t0 = performance.now();
     const tokenized = pipeline.tokenizer.encode(PROMPT);
-    const analysis = new AttentionAnalysis({ prompt: PROMPT, objects: OBJECTS, tokenized, steps: 20, sampleH: h, sampleW: w, storeAttention: true });
-    await pipeline.generate(request, { onAttention: analysis.onAttention });
-    analysis.finish();
+    // As runs analyse: on the analysis thread, beside the next UNet step.
+    const analysis = startBatchAnalysis([{ prompt: PROMPT, objects: OBJECTS, tokenized, steps: 20, sampleH: h, sampleW: w, storeAttention: true }]);
+    await pipeline.generate(request, { onAttention: (captures) => analysis.onAttention(0, captures) });
+    await analysis.finish();
     runCapturedMs.push(performance.now() - t0);
   }
 

@@ -4,14 +4,15 @@ import { constants as bufferConstants } from 'node:buffer';
 import * as path from 'node:path';
 import { checkImage, parseCaption, type DetectionReport, type DetectorWorld } from '../detector';
 import { usesGuidance } from '../promptFile/guidance';
-import { CancelledError, type AttentionCapture, type GenerateProgress, type Pipeline } from '../pipeline/pipeline';
+import { CancelledError, type GenerateOutput, type GenerateProgress, type Pipeline } from '../pipeline/pipeline';
 import type { PipelineCache } from '../pipeline/pipelineCache';
 import { ModelError } from '../model/modelFolder';
 import { modelDefaultsPath, readModelDetectorWorld, readModelScores, type ModelScores } from '../model/modelDefaults';
 import { formatDiagnostic, parsePromptFile, type ParsedPromptFile, type PromptLine, type SourceRange } from '../promptFile';
 import type { ProviderChoice } from '../session/providers';
 import type { SelectionOptions } from '../attention';
-import { AttentionAnalysis, ScoreRecipeError, SelectionError } from './attentionAnalysis';
+import { ScoreRecipeError, SelectionError, type AnalysisInput, type AnalysisOutput } from './attentionAnalysis';
+import { startBatchAnalysis } from './analysisThread';
 import { InputError } from '../files/errors';
 import { estimateSampleMemory, memoryProblem, sampleMemoryLimit } from './memoryBudget';
 import { resolveFileSettings } from './resolveModel';
@@ -52,8 +53,6 @@ export interface SampleHooks {
   signal?: AbortSignal;
   onStatus?(message: string): void;
   onProgress?(progress: GenerateProgress): void;
-  /** The run's analysis once done, for display maps of other layers or heads without sampling again. */
-  onAnalysis?(analysis: AttentionAnalysis): void;
 }
 
 /** Parses the file (errors name file:line:col), resolves its model and loads (or reuses) the pipeline. */
@@ -162,7 +161,7 @@ export async function sampleRuns(
   options: { selection?: SelectionOptions; storeAttention?: boolean } = {},
 ): Promise<RunResult[]> {
   const { selection, storeAttention } = options;
-  const analyses = items.map(({ prompt, settings, file }) => {
+  const inputs = items.map(({ prompt, settings, file }): AnalysisInput => {
     const [, sampleH, sampleW] = pipeline.sampleShape(settings.size);
     const tokenized = pipeline.tokenizer.encode(prompt.text);
     const lost = prompt.objects.filter((o) => pipeline.tokenizer.tokenIndicesForSpan(tokenized, o.start, o.end).length === 0);
@@ -173,7 +172,7 @@ export async function sampleRuns(
         column: lost[0].column,
       });
     }
-    return new AttentionAnalysis({
+    return {
       prompt: prompt.text,
       objects: prompt.objects,
       tokenized,
@@ -183,7 +182,7 @@ export async function sampleRuns(
       selection,
       storeAttention,
       ...(scoreRecipes ? { scoreRecipes, scoreRecipesFile: modelDefaultsPath(pipeline.model.root) } : {}),
-    });
+    };
   });
   const { steps } = items[0].settings;
   hooks.onStatus?.(items.length === 1 ? `Sampling ${steps} steps…` : `Sampling ${items.length} images together, ${steps} steps…`);
@@ -197,21 +196,25 @@ export async function sampleRuns(
     ...(settings.size !== undefined ? { size: settings.size } : {}),
     ...(keys ? { keys } : {}),
   }));
-  const hooksForBatch = {
-    signal: hooks.signal,
-    onProgress: hooks.onProgress,
-    onAttention: (item: number, captures: AttentionCapture[]) => analyses[item].onAttention(captures),
-  };
-  const outputs = await pipeline.generateBatch(requests, hooksForBatch).catch((error: unknown) => {
-    // The selection is checked against the layers once the first step shows them.
+  const analysis = startBatchAnalysis(inputs);
+  let outputs: GenerateOutput[];
+  let detections: (RunDetection | undefined)[];
+  let analyses: AnalysisOutput[];
+  try {
+    outputs = await pipeline.generateBatch(requests, { signal: hooks.signal, onProgress: hooks.onProgress, onAttention: analysis.onAttention });
+    // The detector runs here while the analysis thread finishes the last step.
+    detections = items.map(({ prompt }, item) => detect(prompt.text, outputs[item].image, world));
+    analyses = await analysis.finish();
+  } catch (error) {
+    analysis.discard();
+    // The selection and score recipes are checked against the layers once the first step shows them.
     if (error instanceof ScoreRecipeError) throw new InputError(error.message);
     throw error instanceof SelectionError ? new InputError(`selection: ${error.message}`) : error;
-  });
+  }
   return items.map(({ prompt, settings, file }, item) => {
     const output = outputs[item];
-    const analysis = analyses[item];
-    const detection = detect(prompt.text, output.image, world);
-    const analysed = analysis.finish();
+    const detection = detections[item];
+    const analysed = analyses[item];
     // NaN or infinite attention means a broken model or key overlay: its black image is no result to record.
     const broken = analysed.words.find((w) => w.map.some((v) => !Number.isFinite(v)));
     if (broken || (analysed.scores && !Number.isFinite(analysed.scores.overlap))) {
@@ -231,7 +234,6 @@ export async function sampleRuns(
       ...(detection ? { detection } : {}),
       timings: output.timings,
     };
-    hooks.onAnalysis?.(analysis);
     return result;
   });
 }
