@@ -6,14 +6,31 @@ import { resizeNearest } from '../image/raster';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const CHANNELS: Record<number, RasterImage['channels']> = { 0: 1, 2: 3, 6: 4 };
+const PALETTE = 3;
 
-/** Decodes 8-bit grey, RGB or RGBA PNGs without interlacing (what `encodePng` writes). */
+/** Palette indices as the RGB colours they name. */
+function paletteColours(width: number, height: number, indices: Uint8Array, palette: Buffer | undefined): RasterImage {
+  if (!palette) throw new Error('palette PNG without a PLTE chunk');
+  const data = new Uint8Array(indices.length * 3);
+  for (let p = 0; p < indices.length; p++) {
+    const at = indices[p] * 3;
+    if (at + 3 > palette.length) throw new Error(`palette index ${indices[p]} is past the ${palette.length / 3}-colour palette`);
+    data[p * 3] = palette[at];
+    data[p * 3 + 1] = palette[at + 1];
+    data[p * 3 + 2] = palette[at + 2];
+  }
+  return { width, height, channels: 3, data };
+}
+
+/** Decodes 8-bit grey, RGB, RGBA or palette PNGs without interlacing (what `encodePng` and `encodeIndexedPng` write); palette pictures come back as RGB. */
 export function decodePng(bytes: Uint8Array): RasterImage {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < 8 || SIGNATURE.some((b, i) => buf[i] !== b)) throw new Error('not a PNG file');
   let width = 0;
   let height = 0;
   let channels: RasterImage['channels'] | undefined;
+  let palette: Buffer | undefined;
+  let indexed = false;
   const idat: Buffer[] = [];
   for (let at = 8; at + 8 <= buf.length; ) {
     const length = buf.readUInt32BE(at);
@@ -24,9 +41,12 @@ export function decodePng(bytes: Uint8Array): RasterImage {
       width = body.readUInt32BE(0);
       height = body.readUInt32BE(4);
       const depth = body[8];
-      channels = CHANNELS[body[9]];
+      indexed = body[9] === PALETTE;
+      channels = indexed ? 1 : CHANNELS[body[9]];
       if (depth !== 8 || !channels) throw new Error(`unsupported PNG: bit depth ${depth}, colour type ${body[9]}`);
       if (body[12] !== 0) throw new Error('unsupported PNG: interlaced');
+    } else if (type === 'PLTE') {
+      palette = body;
     } else if (type === 'IDAT') {
       idat.push(body);
     } else if (type === 'IEND') {
@@ -77,7 +97,7 @@ export function decodePng(bytes: Uint8Array): RasterImage {
       data[row + x] = (raw[src + x] + predictor) & 0xff;
     }
   }
-  return { width, height, channels, data };
+  return indexed ? paletteColours(width, height, data, palette) : { width, height, channels, data };
 }
 
 /**

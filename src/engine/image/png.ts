@@ -1,4 +1,4 @@
-// Minimal PNG encoder (8-bit RGB/RGBA/grey, no interlace) so run records and hovers need no image dependency.
+// Minimal PNG encoder (8-bit RGB/RGBA/grey/palette, no interlace) so run records and hovers need no image dependency.
 import * as zlib from 'node:zlib';
 
 export interface RasterImage {
@@ -53,22 +53,50 @@ export interface PngOptions {
   filter?: 'none' | 'sub';
   /** zlib's level, 1 (fastest) to 9; default 6. */
   level?: number;
+  /**
+   * 'huffman': entropy coding alone, no search for repeats. For 'sub'-filtered smooth pictures, whose repeats are
+   * few, it was smaller and 1.5x faster than level 1 (a 128 px overlay: 14.7 KB in 0.27 ms against 16.9 KB in 0.40).
+   */
+  strategy?: 'default' | 'huffman';
+}
+
+/** An 8-bit palette image: one index per pixel into `palette` (RGB triples, at most 256). */
+export interface IndexedImage {
+  width: number;
+  height: number;
+  indices: Uint8Array;
+  palette: Uint8Array;
 }
 
 const FILTER_TYPE = { none: 0, sub: 1 } as const;
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 export function encodePng(image: RasterImage, options: PngOptions = {}): Buffer {
   const { width, height, channels, data } = image;
   if (data.length !== width * height * channels) {
     throw new Error(`encodePng: expected ${width * height * channels} bytes, got ${data.length}`);
   }
+  return assemble(width, height, COLOR_TYPE[channels], channels, data, [], options);
+}
+
+/** A palette PNG: a third of an RGB picture's bytes to filter and compress where few colours repeat in cells. */
+export function encodeIndexedPng(image: IndexedImage, options: PngOptions = {}): Buffer {
+  const { width, height, indices, palette } = image;
+  if (indices.length !== width * height) throw new Error(`encodeIndexedPng: expected ${width * height} indices, got ${indices.length}`);
+  if (palette.length % 3 !== 0 || palette.length === 0 || palette.length > 256 * 3) throw new Error(`encodeIndexedPng: a palette of ${palette.length} bytes is not 1-256 RGB colours`);
+  return assemble(width, height, PALETTE_COLOR_TYPE, 1, indices, [chunk('PLTE', palette)], options);
+}
+
+const PALETTE_COLOR_TYPE = 3;
+
+function assemble(width: number, height: number, colorType: number, bytesPerPixel: number, data: Uint8Array, before: Buffer[], options: PngOptions): Buffer {
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
   header[8] = 8;
-  header[9] = COLOR_TYPE[channels];
+  header[9] = colorType;
   const filter = options.filter ?? 'none';
-  const stride = width * channels;
+  const stride = width * bytesPerPixel;
   const raw = Buffer.allocUnsafe((stride + 1) * height);
   for (let y = 0; y < height; y++) {
     const from = y * stride;
@@ -78,10 +106,12 @@ export function encodePng(image: RasterImage, options: PngOptions = {}): Buffer 
       raw.set(data.subarray(from, from + stride), to);
       continue;
     }
-    for (let i = 0; i < channels; i++) raw[to + i] = data[from + i];
-    for (let i = channels; i < stride; i++) raw[to + i] = (data[from + i] - data[from + i - channels]) & 0xff;
+    for (let i = 0; i < bytesPerPixel; i++) raw[to + i] = data[from + i];
+    for (let i = bytesPerPixel; i < stride; i++) raw[to + i] = (data[from + i] - data[from + i - bytesPerPixel]) & 0xff;
   }
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  const idat = zlib.deflateSync(raw, options.level === undefined ? {} : { level: options.level });
-  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]);
+  const idat = zlib.deflateSync(raw, {
+    ...(options.level === undefined ? {} : { level: options.level }),
+    ...(options.strategy === 'huffman' ? { strategy: zlib.constants.Z_HUFFMAN_ONLY } : {}),
+  });
+  return Buffer.concat([SIGNATURE, chunk('IHDR', header), ...before, chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]);
 }

@@ -1,6 +1,6 @@
 // Pixel-level helpers that turn model tensors and attention maps into pictures.
 import { INFERNO_ANCHORS, infernoInto } from '../../shared/colormap';
-import type { RasterImage } from './png';
+import type { IndexedImage, RasterImage } from './png';
 
 /** CHW float tensor in [-1, 1] (pixel-space models and VAE outputs) to an RGB raster. */
 export function tensorToRgb(chw: Float32Array, height: number, width: number): RasterImage {
@@ -72,12 +72,31 @@ export function resizeMapBilinear(map: Float32Array, h: number, w: number, outH:
   return out;
 }
 
-/** Heat map coloured with inferno; `scale` maps values to [0, 1] (per-map max or a shared maximum). */
-export function heatmapRgb(map: Float32Array, height: number, width: number, scale: number): RasterImage {
-  const data = new Uint8Array(height * width * 3);
-  const inv = scale > 0 ? 1 / scale : 0;
-  for (let p = 0; p < height * width; p++) infernoInto(map[p] * inv, data, p * 3);
-  return { width, height, channels: 3, data };
+/**
+ * Inferno at 256 levels, the palette of heat maps: one index byte per pixel instead of three colour bytes to
+ * filter and compress, and a colour within two levels of inferno(v) (v is rounded to 1/255 first).
+ */
+export const INFERNO_PALETTE: Uint8Array = (() => {
+  const palette = new Uint8Array(256 * 3);
+  for (let i = 0; i < 256; i++) infernoInto(i / 255, palette, i * 3);
+  return palette;
+})();
+
+/** Heat map as inferno palette indices; `scale` maps values to [0, 1] (per-map max or a shared maximum). */
+export function heatmapIndexed(map: Float32Array, height: number, width: number, scale: number): IndexedImage {
+  const indices = new Uint8Array(height * width);
+  const inv = scale > 0 ? 255 / scale : 0;
+  for (let p = 0; p < height * width; p++) {
+    const level = map[p] * inv;
+    indices[p] = level > 255 ? 255 : level > 0 ? (level + 0.5) | 0 : 0; // NaN too: 0
+  }
+  return { width, height, indices, palette: INFERNO_PALETTE };
+}
+
+/** `image` resized nearest-neighbour, cells kept crisp as resizeNearest keeps them. */
+export function resizeIndexed(image: IndexedImage, width: number, height: number): IndexedImage {
+  const { data } = resizeNearest({ width: image.width, height: image.height, channels: 1, data: image.indices }, width, height);
+  return { width, height, indices: data, palette: image.palette };
 }
 
 /** The inferno anchors flat (r, g, b per anchor), for kernels that inline `infernoInto`. */

@@ -1,7 +1,7 @@
 // The pictures of a run record (image, its enlargement, each word's heat map and overlay, the overlap map) as PNG
 // bytes: most of a record's cost, written with it on the record thread (src/engine/run/saveRun.ts).
-import { encodePng, type PngOptions, type RasterImage } from './png';
-import { heatmapRgb, mapMax, overlayHeat, resizeMapBilinear, resizeNearest } from './raster';
+import { encodeIndexedPng, encodePng, type PngOptions, type RasterImage } from './png';
+import { heatmapIndexed, mapMax, overlayHeat, resizeIndexed, resizeMapBilinear, resizeNearest } from './raster';
 
 /** The enlarged image is stored at least this large so 32 px model outputs stay readable (the report's hero size). */
 const MIN_LARGE_SIDE = 256;
@@ -32,19 +32,20 @@ export function renderPictures(spec: PictureSpec): [string, Uint8Array][] {
   const large = enlarged(MIN_LARGE_SIDE);
   const base = enlarged(MIN_MAP_SIDE);
   // zlib at level 1 with the filter that suits each kind (measured on tiny-shapes' records, against zlib's default
-  // level without a filter): enlarged image and overlays 'sub', 0.4x and 0.8x the bytes in 0.3x and 0.5x the time;
-  // heat maps of flat cells unfiltered, 3x the bytes (5 KB) in 0.3x the time.
+  // level without a filter): the enlarged image 'sub', 0.4x the bytes in 0.3x the time; overlays 'sub' with
+  // entropy coding alone (PngOptions.strategy); heat maps as inferno palette indices, unfiltered (flat cells).
   const out: [string, Uint8Array][] = [[spec.imageFile, encodePng(image)], [spec.largeFile, encodePng(large, SMOOTH)]];
   for (const { file, kind, map } of spec.maps) {
     if (kind === 'heat') {
-      out.push([file, encodePng(resizeNearest(heatmapRgb(map, mapHeight, mapWidth, mapMax(map)), base.width, base.height), FLAT)]);
+      out.push([file, encodeIndexedPng(resizeIndexed(heatmapIndexed(map, mapHeight, mapWidth, mapMax(map)), base.width, base.height), FLAT)]);
     } else {
       const resized = resizeMapBilinear(map, mapHeight, mapWidth, base.height, base.width);
-      out.push([file, encodePng(overlayHeat(base, resized, mapMax(resized)), SMOOTH)]);
+      out.push([file, encodePng(overlayHeat(base, resized, mapMax(resized)), OVERLAY)]);
     }
   }
   return out;
 }
 
 const SMOOTH: PngOptions = { filter: 'sub', level: 1 };
+const OVERLAY: PngOptions = { filter: 'sub', strategy: 'huffman' };
 const FLAT: PngOptions = { level: 1 };

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { inflateSync } from 'node:zlib';
-import { crc32, encodePng } from '../../../src/engine/image/png';
+import { crc32, encodeIndexedPng, encodePng } from '../../../src/engine/image/png';
+import { decodePng } from '../../../src/engine/history/thumbnail';
 import { inferno } from '../../../src/shared/colormap';
 import { resizeMapBilinear } from '../../../src/engine/image/raster';
 
@@ -25,6 +26,26 @@ describe('png', () => {
 
   test('rejects a buffer of the wrong size', () => {
     assert.throws(() => encodePng({ width: 2, height: 2, channels: 3, data: new Uint8Array(3) }), /expected 12 bytes/);
+  });
+
+  test('a palette picture carries its colours in PLTE before IDAT and decodes to them', () => {
+    const palette = Uint8Array.from([10, 20, 30, 200, 100, 0, 7, 8, 9]);
+    const indices = Uint8Array.from([0, 1, 2, 2, 1, 0]);
+    const png = encodeIndexedPng({ width: 3, height: 2, indices, palette });
+    assert.equal(png[25], 3, 'colour type palette');
+    assert.equal(png.subarray(37, 41).toString('ascii'), 'PLTE');
+    assert.equal(png.readUInt32BE(33), 9);
+    assert.equal(png.subarray(37 + 4 + 9 + 4 + 4, 37 + 4 + 9 + 4 + 8).toString('ascii'), 'IDAT');
+    const decoded = decodePng(png);
+    assert.deepEqual([decoded.width, decoded.height, decoded.channels], [3, 2, 3]);
+    assert.deepEqual([...decoded.data], [...indices].flatMap((i) => [...palette.subarray(i * 3, i * 3 + 3)]));
+    assert.throws(() => encodeIndexedPng({ width: 3, height: 2, indices, palette: new Uint8Array(257 * 3) }), /1-256 RGB colours/);
+  });
+
+  test('entropy coding alone (huffman) decodes to the same pixels as the default', () => {
+    const image = { width: 40, height: 30, channels: 3 as const, data: Uint8Array.from({ length: 40 * 30 * 3 }, (_, i) => (Math.sin(i / 50) * 100 + 120) | 0) };
+    assert.deepEqual(decodePng(encodePng(image, { filter: 'sub', strategy: 'huffman' })), decodePng(encodePng(image)));
+    assert.deepEqual(decodePng(encodePng(image)), image);
   });
 });
 

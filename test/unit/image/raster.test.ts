@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inferno } from '../../../src/shared/colormap';
 import type { RasterImage } from '../../../src/engine/image/png';
-import { heatmapRgb, overlayHeat, resizeNearest } from '../../../src/engine/image/raster';
+import { heatmapIndexed, INFERNO_PALETTE, overlayHeat, resizeIndexed, resizeNearest } from '../../../src/engine/image/raster';
 
 // The per-pixel formulas the kernels implement, written plainly: the kernels must give the same bytes.
 const map = Float32Array.from({ length: 6 * 5 }, (_, i) => (Math.sin(i * 1.7) + 0.3) * 0.02);
@@ -17,9 +17,24 @@ test('inferno hits its end anchors and clamps', () => {
   assert.deepEqual(inferno(0.5), [186, 57, 83]);
 });
 
-test('heatmapRgb colours each cell with inferno(value / scale)', () => {
-  const out = heatmapRgb(map, 5, 6, 0.03);
-  for (let p = 0; p < 30; p++) assert.deepEqual([...out.data.subarray(p * 3, p * 3 + 3)], inferno(map[p] / 0.03), `pixel ${p}`);
+test('heatmapIndexed gives each cell the palette level round(255 value / scale), clamped; the palette is inferno at 256 levels', () => {
+  const out = heatmapIndexed(Float32Array.from([...map, Number.NaN, -1, 1]), 1, 33, 0.03);
+  for (let p = 0; p < 30; p++) assert.equal(out.indices[p], Math.round(Math.min(1, Math.max(0, map[p] / 0.03)) * 255), `pixel ${p}`);
+  assert.deepEqual([...out.indices.subarray(30)], [0, 0, 255]);
+  for (const level of [0, 1, 77, 128, 254, 255]) assert.deepEqual([...INFERNO_PALETTE.subarray(level * 3, level * 3 + 3)], inferno(level / 255));
+  // Within two colour levels of the unrounded colour (inferno climbs up to 476 levels per unit, 0.9 per half level).
+  for (let p = 0; p < 30; p++) {
+    const exact = inferno(map[p] / 0.03);
+    const shown = INFERNO_PALETTE.subarray(out.indices[p] * 3, out.indices[p] * 3 + 3);
+    for (let c = 0; c < 3; c++) assert.ok(Math.abs(shown[c] - exact[c]) <= 2, `pixel ${p}`);
+  }
+});
+
+test('resizeIndexed enlarges palette indices cell by cell, as resizeNearest does pixels', () => {
+  const small = heatmapIndexed(map, 5, 6, 0.03);
+  const large = resizeIndexed(small, 24, 20);
+  assert.deepEqual(large.indices, resizeNearest({ width: 6, height: 5, channels: 1, data: small.indices }, 24, 20).data);
+  assert.equal(large.palette, INFERNO_PALETTE);
 });
 
 test('overlayHeat blends inferno over the picture with alpha 0.75 v', () => {
