@@ -21,23 +21,27 @@ export interface WrittenRun {
   record: RunJson;
 }
 
-/** Writes the run's report into `dir` (REPORT_FILE) before the folder is renamed into place. */
-export type RunReportWriter = (result: RunResult, record: RunJson, dir: string) => Promise<void>;
+/**
+ * Writes the run's report into `dir` (REPORT_FILE) before the folder is renamed into place. `pictures`: the
+ * record's PNG bytes by path in the folder, just written, so a report that inlines them need not read them back.
+ */
+export type RunReportWriter = (result: RunResult, record: RunJson, dir: string, pictures: ReadonlyMap<string, Uint8Array>) => Promise<void>;
 
 /** `firstAttempt`: the name suffix to try first (see writeStagedFolder), for records written side by side. */
 export async function writeRunFolder(result: RunResult, runsDir: string, writeReport: RunReportWriter, now = new Date(), firstAttempt = 1): Promise<WrittenRun> {
   let files: RunFiles | undefined;
+  let pictures: ReadonlyMap<string, Uint8Array> = new Map();
   let record: RunJson | undefined;
   const { folder, id } = await writeStagedFolder(
     runsDir,
     `${timestamp(now)}-${slug(result.prompt)}`,
     async (dir) => {
-      files = await writeFiles(result, dir);
+      ({ files, pictures } = await writeFiles(result, dir));
     },
     async (dir, runId) => {
       record = runJson(result, runId, now, files as RunFiles);
       await fs.writeFile(path.join(dir, RUN_JSON), JSON.stringify(record, null, 2));
-      await writeReport(result, record, dir);
+      await writeReport(result, record, dir, pictures);
     },
     undefined,
     firstAttempt,
@@ -45,7 +49,7 @@ export async function writeRunFolder(result: RunResult, runsDir: string, writeRe
   return { folder, id, report: path.join(folder, REPORT_FILE), record: record as RunJson };
 }
 
-async function writeFiles(result: RunResult, dir: string): Promise<RunFiles> {
+async function writeFiles(result: RunResult, dir: string): Promise<{ files: RunFiles; pictures: Map<string, Uint8Array> }> {
   await fs.mkdir(path.join(dir, RUN_PICTURES_DIR));
   const files: RunFiles = { image: RUN_IMAGE, imageLarge: RUN_IMAGE_LARGE, maps: [] };
   const maps: PictureSpec['maps'] = [];
@@ -69,7 +73,7 @@ async function writeFiles(result: RunResult, dir: string): Promise<RunFiles> {
   ]);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
-  return files;
+  return { files, pictures: new Map(pictures) };
 }
 
 /** All arrays of the run in one safetensors file (loadable with `safetensors.numpy.load_file`). */

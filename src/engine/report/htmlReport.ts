@@ -8,9 +8,12 @@ import type { RunResult } from '../record/runResult';
 import type { RunJson } from '../record/schema';
 import { failureSection } from '../../shared/failureSection';
 
-export async function writeHtmlReport(result: RunResult, record: RunJson, runFolder: string): Promise<void> {
-  const inline = async (rel: string): Promise<string> =>
-    `data:image/png;base64,${(await fs.readFile(path.join(runFolder, rel))).toString('base64')}`;
+export async function writeHtmlReport(result: RunResult, record: RunJson, runFolder: string, pictures: ReadonlyMap<string, Uint8Array>): Promise<void> {
+  const inline = (rel: string): string => {
+    const bytes = pictures.get(rel);
+    if (!bytes) throw new Error(`the report's picture ${rel} was not written with the run`);
+    return `data:image/png;base64,${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')}`;
+  };
   const { files, id: runId } = record;
   const cards: string[] = [];
   for (const [i, map] of files.maps.entries()) {
@@ -18,8 +21,8 @@ export async function writeHtmlReport(result: RunResult, record: RunJson, runFol
     const activation = result.scores?.activations.find((a) => a.word === word.word);
     const tags = [word.isObject ? 'object' : '', word.isSpecial ? 'special token' : ''].filter(Boolean).join(', ');
     cards.push(`<figure class="map${word.isObject ? ' object' : ''}">
-  <img src="${await inline(map.overlay)}" alt="attention of ${esc(word.word)} over the image">
-  <img src="${await inline(map.heat)}" alt="attention of ${esc(word.word)}">
+  <img src="${inline(map.overlay)}" alt="attention of ${esc(word.word)} over the image">
+  <img src="${inline(map.heat)}" alt="attention of ${esc(word.word)}">
   <figcaption><b>${esc(word.word)}</b> <span class="muted">tokens ${word.tokenIndices.join(', ')}${tags ? ` · ${tags}` : ''}</span>${
     activation ? `<br>activation ${fmt(activation.value)}` : ''
   }</figcaption>
@@ -39,7 +42,7 @@ export async function writeHtmlReport(result: RunResult, record: RunJson, runFol
     .join('\n  ')}
 </table>
 <p class="muted">Scores computed on: ${esc(s.basis)}</p>
-${files.overlap ? `<figure class="map"><img src="${await inline(files.overlap)}" alt="per-pixel overlap"><figcaption>per-pixel overlap ∏M/ΣM</figcaption></figure>` : ''}`
+${files.overlap ? `<figure class="map"><img src="${inline(files.overlap)}" alt="per-pixel overlap"><figcaption>per-pixel overlap ∏M/ΣM</figcaption></figure>` : ''}`
     : '<p class="muted">No marked objects: mark object words like <code>[circle]</code> to get overlap and activation scores.</p>';
   const st = result.settings;
   const html = `<!doctype html>
@@ -60,7 +63,7 @@ section.failure.flagged{border-color:#c0392b} section.failure h2{font-size:16px;
 ${result.mapFilter ? `<p class="filtered"><b>Maps filtered: ${esc(result.mapFilter)}</b>${result.filteredFrom ? ` <span class="muted">(sampled again from run ${esc(result.filteredFrom)})</span>` : ''}; the scores keep their own layers and steps.</p>\n` : ''}<p class="muted">${esc(result.model.id)} (${esc(result.model.hash)}) · ${esc(result.provider.name)} · seed ${st.seed} · ${st.steps} DDIM steps · guidance ${st.guidance} · ${timeTaken(result.timings)} · run ${esc(runId)}</p>
 ${result.failure ? failureSection(result.failure, st.steps) : ''}
 <div class="top">
-<img class="hero" src="${await inline(files.imageLarge)}" alt="generated image">
+<img class="hero" src="${inline(files.imageLarge)}" alt="generated image">
 <div>${scores}</div>
 </div>
 <h2>Attention per word</h2>
