@@ -99,3 +99,14 @@ test('a discarded batch (a cancelled run) leaves the thread free for the next on
   for (let step = 0; step < STEPS; step++) next.onAttention(0, captures(0, step));
   assert.equal((await next.finish()).length, 1);
 });
+
+test('inputs the structured clone refuses are analysed on this thread, with the same result', async () => {
+  const uncloneable = { ...input, note: () => 'a function cannot cross threads' } as AnalysisInput;
+  const batch = startBatchAnalysis([uncloneable]);
+  const here = new AttentionAnalysis(input);
+  for (let step = 0; step < STEPS; step++) {
+    batch.onAttention(0, captures(0, step));
+    here.onAttention(captures(0, step));
+  }
+  assert.deepEqual(await batch.finish(), [here.finish()]);
+});

@@ -70,7 +70,14 @@ export interface BatchAnalysis {
 
 export function startBatchAnalysis(inputs: AnalysisInput[]): BatchAnalysis {
   const thread = analysisThread();
-  return thread ? new ThreadedAnalysis(thread, inputs) : new LocalAnalysis(inputs);
+  if (thread) {
+    try {
+      return new ThreadedAnalysis(thread, inputs);
+    } catch {
+      // Inputs the structured clone refuses are analysed here, where nothing needs copying.
+    }
+  }
+  return new LocalAnalysis(inputs);
 }
 
 class LocalAnalysis implements BatchAnalysis {
@@ -113,8 +120,13 @@ class ThreadedAnalysis implements BatchAnalysis {
     });
     // Seen through `failed` or `finish`; unobserved otherwise (a batch the pipeline abandoned).
     this.outcome.catch(() => undefined);
+    try {
+      thread.worker.postMessage({ kind: 'start', batch: this.batch, inputs } satisfies AnalysisJob);
+    } catch (error) {
+      thread.batches.delete(this.batch);
+      throw error;
+    }
     thread.worker.ref();
-    thread.worker.postMessage({ kind: 'start', batch: this.batch, inputs } satisfies AnalysisJob);
   }
 
   readonly onAttention = (item: number, captures: AttentionCapture[]): void => {
@@ -159,7 +171,13 @@ function analysisThread(): AnalysisThread | undefined {
     threadFailed = true;
     return undefined;
   }
-  const worker = new Worker(WORKER_FILE);
+  let worker: Worker;
+  try {
+    worker = new Worker(WORKER_FILE);
+  } catch {
+    threadFailed = true;
+    return undefined;
+  }
   worker.unref(); // an idle thread never keeps the CLI or a test alive
   const thread: AnalysisThread = { worker, batches: new Map() };
   worker.on('message', (reply: AnalysisReply) => {
