@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import type { AttentionCapture } from '../../src/engine/pipeline/pipeline';
 import { AttentionAnalysis, type AnalysisInput } from '../../src/engine/run/attentionAnalysis';
-import type { TokenizedText } from '../../src/engine/tokenizer';
+import { fakeTokenized } from '../fakes/tokenized';
 import { fakeRunResult } from '../fakes/runResult';
 
 const ENGINE = path.resolve(__dirname, '../../src/engine');
@@ -32,18 +32,7 @@ async function withDyingThread<T>(module: string, worker: string, imports: strin
 const input: AnalysisInput = {
   prompt: 'red circle',
   objects: [{ word: 'circle', start: 4, end: 10 }],
-  tokenized: {
-    ids: Int32Array.from([10, 1, 2, 11, 11]),
-    length: 4,
-    truncated: false,
-    tokens: [
-      { id: 10, text: '<|startoftext|>', wordIndex: -1, start: 0, end: 0 },
-      { id: 1, text: 'red</w>', wordIndex: 0, start: 0, end: 3 },
-      { id: 2, text: 'circle</w>', wordIndex: 1, start: 4, end: 10 },
-      { id: 11, text: '<|endoftext|>', wordIndex: -1, start: 10, end: 10 },
-      { id: 11, text: '<|endoftext|>', wordIndex: -1, start: 10, end: 10 },
-    ],
-  } as unknown as TokenizedText,
+  tokenized: fakeTokenized([['red', 0, 3], ['circle', 4, 10]], 5),
   steps: 2,
   sampleH: 2,
   sampleW: 2,

@@ -4,22 +4,11 @@ import type { AttentionCapture } from '../../../src/engine/pipeline/pipeline';
 import type { SelectionOptions } from '../../../src/engine/attention';
 import { AttentionAnalysis } from '../../../src/engine/run/attentionAnalysis';
 import type { TokenizedText } from '../../../src/engine/tokenizer';
+import { fakeTokenized } from '../../fakes/tokenized';
 
 // "red circle and square": start, red, circle, and, square, end over a 2x2 grid, one head, one layer.
 const PROMPT = 'red circle and square';
-const tokenized = {
-  ids: Int32Array.from([10, 1, 2, 3, 4, 11]),
-  length: 6,
-  truncated: false,
-  tokens: [
-    { id: 10, text: '<|startoftext|>', wordIndex: -1, start: 0, end: 0 },
-    { id: 1, text: 'red</w>', wordIndex: 0, start: 0, end: 3 },
-    { id: 2, text: 'circle</w>', wordIndex: 1, start: 4, end: 10 },
-    { id: 3, text: 'and</w>', wordIndex: 2, start: 11, end: 14 },
-    { id: 4, text: 'square</w>', wordIndex: 3, start: 15, end: 21 },
-    { id: 11, text: '<|endoftext|>', wordIndex: -1, start: 21, end: 21 },
-  ],
-} as unknown as TokenizedText;
+const tokenized = fakeTokenized([['red', 0, 3], ['circle', 4, 10], ['and', 11, 14], ['square', 15, 21]]);
 
 /** Token t's probability at cell q: circle lives top-left, square bottom-right, the rest is spread evenly. */
 function capture(step: number): AttentionCapture {
