@@ -85,6 +85,25 @@ export async function frameShot(frame: Frame, out: string, name: string): Promis
   console.log(`    screenshot: ${path.relative(process.cwd(), file)}`);
 }
 
+/**
+ * The code lens `title` of `file`'s editor, waited for with that editor in front. When it does not show, the tab
+ * is clicked again once (as a person would); a miss names the tabs and the lenses that were drawn, because the
+ * failure screenshot of a CI machine is not kept.
+ */
+export async function codeLensOf(page: Page, file: string, title: string, timeoutMs = 30_000): Promise<Locator> {
+  const tab = page.locator('.tabs-container .tab', { hasText: file }).first();
+  const lens = page.locator('.codelens-decoration a', { hasText: new RegExp(`^${title}$`) }).filter({ visible: true }).first();
+  const shows = async (): Promise<boolean> => {
+    await tab.click();
+    return lens.waitFor({ timeout: timeoutMs / 2 }).then(() => true, () => false);
+  };
+  if ((await shows()) || (await shows())) return lens;
+  const tabs = (await page.locator('.tabs-container .tab').allInnerTexts()).map((t) => t.trim()).join(' | ');
+  const lenses = (await page.locator('.codelens-decoration').allInnerTexts()).map((t) => t.trim()).join(' / ');
+  const editors = await page.locator('.monaco-editor').filter({ visible: true }).count();
+  throw new Error(`no visible "${title}" lens in ${file} after ${timeoutMs / 1000} s (tabs: ${tabs}; lenses drawn: ${lenses || 'none'}; visible editors: ${editors})`);
+}
+
 /** Opens a workspace file from the explorer by double-click. */
 export async function openFromExplorer(ui: UiSession, file: string, line: string): Promise<void> {
   const { page } = ui;

@@ -7,7 +7,7 @@ import { COMPARE, COMPARE_SCORES, HISTORY_RUN, KEY_SET, RUN, WEBVIEW_TOKEN_MAP }
 import { closeUi, openUi } from '../harness/session';
 import type { Counts } from '../harness/steps';
 import { sleep } from '../harness/util';
-import { elementShot, findFrameWith, openFromExplorer } from '../harness/workbench';
+import { codeLensOf, elementShot, findFrameWith, openFromExplorer } from '../harness/workbench';
 
 const NEGLECT_FILE = 'neglect.prompt';
 const NEGLECT_LINE = 'red [circle] and blue [square]';
@@ -39,8 +39,7 @@ export async function runNeglectPhase(tmp: string): Promise<Counts> {
     });
     await steps.step('the Finetune code lens trains on the pair and ends in the before/after view', async () => {
       await page.locator('.activitybar [aria-label^="Prompt Lens"]').first().click();
-      const lens = page.locator('.codelens-decoration a', { hasText: /^Finetune$/ }).filter({ visible: true }).first();
-      await lens.waitFor();
+      const lens = await codeLensOf(page, NEGLECT_FILE, 'Finetune');
       await lens.click();
       const compare = await findFrameWith(page, COMPARE_SCORES, 540_000);
       const comparisons = await compare.locator(`${byId(COMPARE.which)} option`).count();

@@ -3,8 +3,8 @@
 import { byId, CLASS, SIDEBAR_ID } from '../../../../src/shared/webviewDom';
 import { WEBVIEW_IMAGE, COMPARE_SCORES, HISTORY_RUN, KEY_SET, settingInput, RUN, COMPARE } from '../../harness/selectors';
 import { sleep } from '../../harness/util';
-import { drawnState, findFrameWith, webviewShot } from '../../harness/workbench';
-import type { UiContext } from './context';
+import { codeLensOf, drawnState, findFrameWith, webviewShot } from '../../harness/workbench';
+import { PROMPT_FILE, type UiContext } from './context';
 
 export async function finetuneAndCompare(ctx: UiContext): Promise<void> {
   const { page, steps, out } = ctx.ui;
@@ -19,8 +19,7 @@ export async function finetuneAndCompare(ctx: UiContext): Promise<void> {
   });
 
   await steps.step('clicking the "Finetune" code lens: queue and status bar while it trains, then the before/after view', async () => {
-    const lens = page.locator('.codelens-decoration a', { hasText: /^Finetune$/ }).filter({ visible: true }).first();
-    await lens.waitFor();
+    const lens = await codeLensOf(page, PROMPT_FILE, 'Finetune');
     await lens.click();
     // While it runs: the spinning status bar item and the job in the sidebar's queue.
     const { sidebar } = ctx;
