@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { openModelFolder } from '../src/engine/model/modelFolder';
 import { loadOriginalKeys } from '../src/engine/onnx/instrument';
-import { inputType, integerTensor } from '../src/engine/pipeline/tensors';
+import { inputType, integerTensor, keyFeedsFor } from '../src/engine/pipeline/tensors';
 import { Pipeline, type GenerateTimings } from '../src/engine/pipeline/pipeline';
 import { PipelineCache } from '../src/engine/pipeline/pipelineCache';
 import { runPrompt, runPromptSeeds } from '../src/engine/run/runPrompt';
@@ -71,6 +71,7 @@ async function main(): Promise<void> {
   // 1. UNet call, plain graph vs instrumented graph fetching every probability output.
   const plain = await ort.InferenceSession.create(model.unetPath, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
   const instrumented = await ort.InferenceSession.create(pipeline.instrumented.path, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+  const folded = await ort.InferenceSession.create(pipeline.unetGraph.path, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
   const [c, h, w] = pipeline.sampleShape(undefined);
   const text = await pipeline.encodeText(['', PROMPT]);
   const base = {
@@ -78,19 +79,17 @@ async function main(): Promise<void> {
     timestep: integerTensor(inputType(plain, 'timestep'), [500, 500], [2]),
     encoder_hidden_states: new ort.Tensor('float32', text.embeddings, text.dims),
   };
-  const keys = await loadOriginalKeys(pipeline.instrumented);
-  const keyFeeds: Record<string, ort.Tensor> = {};
-  for (const layer of pipeline.instrumented.layers) {
-    keyFeeds[layer.keyInput] = new ort.Tensor('float32', keys.get(layer.name) as Float32Array, [...layer.keyShape]);
-  }
+  const keyFeeds = keyFeedsFor(pipeline.instrumented, await loadOriginalKeys(pipeline.instrumented));
   const probs = pipeline.instrumented.layers.map((l) => l.probsOutput);
   const plainMs: number[] = [];
   const capturedMs: number[] = [];
   const unfetchedMs: number[] = [];
+  const foldedMs: number[] = [];
   for (let r = 0; r < REPEATS; r++) {
     plainMs.push(await timeUnetCalls(plain, base, ['out_sample'], 40));
     unfetchedMs.push(await timeUnetCalls(instrumented, { ...base, ...keyFeeds }, ['out_sample'], 40));
     capturedMs.push(await timeUnetCalls(instrumented, { ...base, ...keyFeeds }, ['out_sample', ...probs], 40));
+    foldedMs.push(await timeUnetCalls(folded, { ...base, ...keyFeeds }, ['out_sample', ...probs], 40));
   }
 
   // 2. Whole runs: 20 steps (the example file's setting), with and without capture + analysis (the attention
@@ -130,6 +129,8 @@ async function main(): Promise<void> {
   console.log(`UNet call, batch 2, instrumented, no fetch:   ${ms(median(unfetchedMs))}`);
   console.log(`UNet call, batch 2, instrumented + all maps:  ${ms(median(capturedMs))}`);
   console.log(`  capture overhead per call: ${((median(capturedMs) / median(plainMs) - 1) * 100).toFixed(1)}%`);
+  console.log(`UNet graph the pipeline runs: ${pipeline.unetGraph.note}`);
+  console.log(`UNet call, batch 2, that graph + all maps:    ${ms(median(foldedMs))} (${(median(capturedMs) / median(foldedMs)).toFixed(3)}x faster than unfolded)`);
   console.log(`20-step run, instrumented graph, no maps fetched: ${ms(median(runPlainMs))}`);
   console.log(`20-step run with capture + analysis: ${ms(median(runCapturedMs))}`);
   const pairRatios = runCapturedMs.map((captured, i) => captured / runPlainMs[i]);

@@ -3,6 +3,7 @@
 import { promises as fs } from 'node:fs';
 import type { ModelFolder } from '../engine/model/modelFolder';
 import { readGraphSignature } from '../engine/onnx/signature';
+import { VAE_SCALE } from '../engine/pipeline/sampleShape';
 import { readSchedulerConfig, type DdimSchedulerConfig } from '../engine/scheduler/config';
 import { DdimScheduler } from '../engine/scheduler/ddim';
 
@@ -15,8 +16,6 @@ export interface ModelLimits {
 
 /** The graph is read whole to find its input shape: only for UNets small enough to read while typing. */
 const GRAPH_READ_LIMIT = 64 * 1024 * 1024;
-/** Pixels per latent cell of Stable Diffusion's VAE (the engine's own factor). */
-const VAE_SCALE = 8;
 
 /** The largest step count the scheduler's timesteps stay inside [0, num_train_timesteps − 1] for. */
 export function maxValidSteps(config: DdimSchedulerConfig): number {

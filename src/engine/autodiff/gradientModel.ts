@@ -9,7 +9,7 @@ import { GraphIndex } from '../onnx/graph';
 import { DataType, defaultOpset, tensorValueInfo, type ModelProto, type ValueInfoProto } from '../onnx/proto';
 import { Emitter } from './emitter';
 import { GradientError, type GradientPlan, type GradientRequest } from './plan';
-import { pruneGraph } from './prune';
+import { pruneGraph } from '../onnx/prune';
 import { gradientRules, type RuleContext } from './rules';
 import { withStaticInputs, type StaticInfo } from './staticShapes';
 

@@ -8,7 +8,7 @@ import { GraphIndex } from '../onnx/graph';
 import type { ModelProto, ValueInfoProto } from '../onnx/proto';
 import { tensorDims } from '../onnx/tensorData';
 import type { GradientPlan } from './plan';
-import { pruneGraph } from './prune';
+import { pruneGraph } from '../onnx/prune';
 
 export interface StaticInfo {
   shapes: Map<string, number[]>;

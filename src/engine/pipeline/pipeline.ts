@@ -14,7 +14,9 @@ import { DeviceUploader, disposeAll } from '../session/deviceInputs';
 import { ClipTokenizer, type TokenizedText } from '../tokenizer/clipTokenizer';
 import { usesGuidance } from '../promptFile/guidance';
 import { combineGuidance } from './guidance';
-import { float32Data, floatTensor, inputShape, inputType, integerTensor, keyTensor } from './tensors';
+import { float32Data, floatTensor, inputShape, inputType, integerTensor, keyFeedsFor } from './tensors';
+import { foldedUnet, type FoldedUnet } from './foldedUnet';
+import { sampleShapeFor } from './sampleShape';
 
 export interface GenerateRequest {
   prompt: string;
@@ -110,7 +112,6 @@ export interface DeviceInputsInfo {
   reason: string;
 }
 
-const VAE_SCALE = 8;
 /** Sample cells of the requests one batched UNet call may carry: 8 of tiny-shapes' 32x32 samples, 2 of Stable Diffusion's 64x64 latents. */
 const BATCH_CELLS = 8192;
 const VAE_SCALING_FACTOR = 0.18215;
@@ -124,6 +125,8 @@ export class Pipeline {
     private readonly unet: SessionHandle,
     private readonly vaeDecoder: SessionHandle | undefined,
     readonly instrumented: InstrumentedUnet,
+    /** The graph the UNet session runs: the instrumented copy, folded for small models (foldedUnet.ts). */
+    readonly unetGraph: FoldedUnet,
     /** The base model's key-projection weights, fed to the UNet at every step unless a run overlays others. */
     private readonly baseKeyFeeds: Record<string, ort.Tensor>,
     /** Uploads a run's constant inputs to the device; undefined where they are fed from the host. */
@@ -140,14 +143,17 @@ export class Pipeline {
     const tokenizer = await ClipTokenizer.fromFolder(model.tokenizerDir, model.textSequenceLength);
     const instrumented = await instrumentUnet(model.unetPath, { perHead: options.perHead ?? true, ...(options.cache ? { cache: options.cache } : {}) });
     const open = (file: string): Promise<SessionHandle> => createSession(file, provider, options.threads);
+    const keyFeeds = keyFeedsFor(instrumented, await loadOriginalKeys(instrumented));
+    const unetGraph = await foldedUnet({
+      path: instrumented.path, keyFeeds, latent: model.vaeDecoderPath !== undefined, sampleSize: model.sampleSize, textLength: tokenizer.maxLength, threads: options.threads,
+    });
     const [textEncoder, unet, vaeDecoder] = await Promise.all([
       open(model.textEncoderPath),
-      open(instrumented.path),
+      open(unetGraph.path),
       model.vaeDecoderPath ? open(model.vaeDecoderPath) : Promise.resolve(undefined),
     ]);
-    const keyFeeds = keyFeedsFor(instrumented, await loadOriginalKeys(instrumented));
     const device = await keepKeysOnDevice(unet.provider, options.deviceInputs ?? true, keyFeeds);
-    return new Pipeline(model, tokenizer, scheduler, textEncoder, unet, vaeDecoder, instrumented, keyFeeds, device.uploader, device.keyFeeds, device.info, options.threads);
+    return new Pipeline(model, tokenizer, scheduler, textEncoder, unet, vaeDecoder, instrumented, unetGraph, keyFeeds, device.uploader, device.keyFeeds, device.info, options.threads);
   }
 
   /** Another model (the UNet's gradient model) on the provider and threads the UNet runs with. */
@@ -189,21 +195,7 @@ export class Pipeline {
 
   /** Shape of the UNet sample for a request: fixed by the graph, or derived from the image size. */
   sampleShape(size: { width: number; height: number } | undefined): [number, number, number] {
-    const dims = inputShape(this.unet.session, 'sample');
-    const channels = typeof dims[1] === 'number' ? dims[1] : 4;
-    const scale = this.vaeDecoder ? VAE_SCALE : 1;
-    if (typeof dims[2] === 'number' && typeof dims[3] === 'number') {
-      const [h, w] = [dims[2], dims[3]];
-      if (size && (size.width !== w * scale || size.height !== h * scale)) {
-        throw new Error(`size: this model only makes ${w * scale}x${h * scale} images, not ${size.width}x${size.height}`);
-      }
-      return [channels, h, w];
-    }
-    // The model's native size (SD 1.x: 64 latent cells = 512 px), else Stable Diffusion's 512 px.
-    const native = (this.model.sampleSize ?? 512 / scale) * scale;
-    const { width, height } = size ?? { width: native, height: native };
-    if (width % scale !== 0 || height % scale !== 0) throw new Error(`size ${width}x${height} must be a multiple of ${scale}`);
-    return [channels, height / scale, width / scale];
+    return sampleShapeFor(inputShape(this.unet.session, 'sample'), this.vaeDecoder !== undefined, this.model.sampleSize, size);
   }
 
   async generate(request: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateOutput> {
@@ -390,14 +382,4 @@ async function keepKeysOnDevice(
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     return { info: { resident: false, reason: `webgpu: could not keep inputs on the device (${message}); fed from host memory every step` } };
   }
-}
-
-function keyFeedsFor(instrumented: InstrumentedUnet, keys: Map<string, Float32Array>): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const layer of instrumented.layers) {
-    const values = keys.get(layer.name);
-    if (!values) throw new Error(`No key weights for layer ${layer.name}`);
-    feeds[layer.keyInput] = keyTensor(layer, values);
-  }
-  return feeds;
 }

@@ -1,7 +1,7 @@
 // Builds input tensors in whatever integer/float type the exported graph declares,
 // since exports differ (Optimum: int32 input_ids, int64 timestep; older scripts: float timestep).
 import * as ort from 'onnxruntime-node';
-import type { CrossAttentionLayer } from '../onnx/instrument';
+import type { CrossAttentionLayer, InstrumentedUnet } from '../onnx/instrument';
 import { floatsToHalfs, halfsToFloats } from '../safetensors';
 
 export function inputType(session: ort.InferenceSession, name: string): ort.Tensor.Type {
@@ -50,4 +50,15 @@ export function keyTensor(layer: CrossAttentionLayer, values: Float32Array): ort
   return layer.keyDtype === 'float16'
     ? new ort.Tensor('float16', floatsToHalfs(values), [...layer.keyShape])
     : new ort.Tensor('float32', values, [...layer.keyShape]);
+}
+
+/** Every instrumented layer's key input, from key weights by layer name. */
+export function keyFeedsFor(instrumented: InstrumentedUnet, keys: Map<string, Float32Array>): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const layer of instrumented.layers) {
+    const values = keys.get(layer.name);
+    if (!values) throw new Error(`No key weights for layer ${layer.name}`);
+    feeds[layer.keyInput] = keyTensor(layer, values);
+  }
+  return feeds;
 }

@@ -1,5 +1,5 @@
 /** Keeps only what a graph's outputs need: nodes, inputs and initializers nothing reads are dropped. */
-import type { GraphProto } from '../onnx/proto';
+import type { GraphProto } from './proto';
 
 export function pruneGraph(graph: GraphProto): GraphProto {
   const needed = new Set((graph.output ?? []).map((o) => o.name ?? ''));
