@@ -9,12 +9,12 @@
 // and reports the peak RSS of a 50-step run (bounded by the streaming aggregation). The whole-run overhead of capture +
 // analysis is printed as a ratio (target <= 1.10x) for a single run and for the product's sweep, whose time per image
 // is also split by stage.
-// Fair peer: a 20-step, guidance-2, batch-1 generation against the PyTorch reference sampler on the same
-// weights and thread count, denormals flushed (python3 -m prompt_lens_py.reference.time_sampler), when the model
-// folder has its training weights (train/weights-fp16.pt) and /usr/bin/python3 has torch. The product's
+// Fair peer: 20-step, guidance-2 generation against the PyTorch reference sampler on the same weights and
+// thread count, denormals flushed (python3 -m prompt_lens_py.reference.time_sampler --serve, bench/torchPeer.ts),
+// alternated round by round, when the model folder has its training weights (train/weights-fp16.pt) and
+// /usr/bin/python3 has torch. The product's
 // 16-seed sweep (runPromptSeeds, what `prompt-lens run` does) is timed batched and one seed per run.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -26,6 +26,7 @@ import { PipelineCache } from '../src/engine/pipeline/pipelineCache';
 import { runPrompt, runPromptSeeds } from '../src/engine/run/runPrompt';
 import { AttentionAnalysis } from '../src/engine/run/attentionAnalysis';
 import { startBatchAnalysis } from '../src/engine/run/analysisThread';
+import { TorchPeer } from './torchPeer';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
@@ -141,48 +142,10 @@ async function main(): Promise<void> {
 
 const PEER_PROMPT = (seed: number) => ({ prompt: PROMPT, negativePrompt: '', seed, steps: 20, guidance: 2, eta: 0 });
 
-/**
- * Engine ms per image over `images` 20-step generations at guidance 2 on `PEER_THREADS` threads: one seed per
- * call (the median call), or a seed sweep batched by the pipeline's batch limit (total time / images).
- */
-async function engineGenerationMs(images: number): Promise<{ single: number; sweep: number; batch: number }> {
-  const pipeline = await Pipeline.load(await openModelFolder(MODEL), { threads: PEER_THREADS });
-  await pipeline.generate(PEER_PROMPT(0)); // warm-up
-  const times: number[] = [];
-  for (let seed = 0; seed < images; seed++) {
-    const t0 = performance.now();
-    await pipeline.generate(PEER_PROMPT(seed));
-    times.push(performance.now() - t0);
-  }
-  const batch = pipeline.batchLimit();
-  const t0 = performance.now();
-  for (let seed = 0; seed < SWEEP; seed += batch) {
-    await pipeline.generateBatch(Array.from({ length: Math.min(batch, SWEEP - seed) }, (_, i) => PEER_PROMPT(seed + i)));
-  }
-  const sweep = (performance.now() - t0) / SWEEP;
-  await pipeline.release();
-  return { single: median(times), sweep, batch };
-}
-
 /** Seeds in the sweep comparison (a seed list or a benchmark's prompt), batched by both sides. */
 const SWEEP = 16;
 /** Product sweeps timed, each followed by the plain one; their ratio is the median of the pairs' own. */
 const SWEEP_REPEATS = 5;
-
-/** The PyTorch reference sampler's ms per image on the same weights and threads; undefined (with why) when it cannot run. */
-function peerGenerationMs(batch: number, images: number): { ms: number; torch: string } | { skipped: string } {
-  const weights = path.join(MODEL, 'train', 'weights-fp16.pt');
-  if (!existsSync(weights)) return { skipped: `${weights} is missing (the peer needs the model's training weights)` };
-  const threads = String(PEER_THREADS);
-  const ran = spawnSync('/usr/bin/python3', ['-W', 'ignore', '-m', 'prompt_lens_py.reference.time_sampler', '--model', MODEL, '--weights', weights, '--prompt', PROMPT, '--threads', threads, '--batch', String(batch), '--images', String(images)], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads, MKL_NUM_THREADS: threads },
-  });
-  if (ran.status !== 0) return { skipped: (ran.stderr || ran.error?.message || `exit ${ran.status}`).trim().split('\n').pop() ?? '' };
-  const peer = JSON.parse(ran.stdout.trim().split('\n').pop() as string) as { ms_per_image: number; torch: string };
-  return { ms: peer.ms_per_image, torch: peer.torch };
-}
 
 /**
  * The product's seed sweep, ms per image: the run behind `prompt-lens run` and Generate on a file listing SWEEP
@@ -249,21 +212,83 @@ function sweepStages(timings: GenerateTimings[], wallPerImage: number): SweepSta
   return { unet, encodeDecode, perStep: total - unet - encodeDecode, after: wallPerImage - total };
 }
 
-async function comparePeer(): Promise<void> {
-  const engine = await engineGenerationMs(8);
-  const product = await productSweepMs();
-  const single = peerGenerationMs(1, 8);
-  const sweep = peerGenerationMs(SWEEP, SWEEP);
-  console.log(`generation, 20 steps, guidance 2, ${PEER_THREADS} thread(s), PyTorch reference sampler on the same weights and threads with denormals flushed:`);
-  const line = (what: string, mine: number, peer: typeof single): void => {
-    const theirs = 'ms' in peer ? `PyTorch ${peer.torch} ${peer.ms.toFixed(1)} ms/image, speed-up ${(peer.ms / mine).toFixed(2)}x (target >= 2x)` : `PyTorch not timed: ${peer.skipped}`;
-    console.log(`  ${what}: engine ${mine.toFixed(1)} ms/image; ${theirs}`);
+/** Rounds of the peer comparison; each times the engine's images and then the peer's, on the same seeds. */
+const PEER_ROUNDS = 5;
+/** One-seed generations per side in a round (the round's figure is their median). */
+const SINGLE_IMAGES = 4;
+
+interface PeerRound {
+  engine: { single: number; sweep: number };
+  peer?: { single: number; sweep: number };
+}
+
+/**
+ * Engine against the PyTorch reference sampler, ms per image of 20-step generations at guidance 2 on
+ * `PEER_THREADS` threads, alternated round by round: one seed per call, and a SWEEP-seed sweep (the engine
+ * batched by its pipeline's batch limit, PyTorch SWEEP seeds per call).
+ */
+async function peerRounds(): Promise<{ rounds: PeerRound[]; batch: number; torch?: string; skipped?: string }> {
+  const peer = await TorchPeer.start(ROOT, MODEL, PROMPT, PEER_THREADS);
+  const pipeline = await Pipeline.load(await openModelFolder(MODEL), { threads: PEER_THREADS });
+  const batch = pipeline.batchLimit();
+  const engineSingle = async (): Promise<number> => {
+    const times: number[] = [];
+    for (let seed = 0; seed < SINGLE_IMAGES; seed++) {
+      const t0 = performance.now();
+      await pipeline.generate(PEER_PROMPT(seed));
+      times.push(performance.now() - t0);
+    }
+    return median(times);
   };
-  line('one seed per call (batch 1)', engine.single, single);
-  line(`${SWEEP}-seed sweep (engine ${engine.batch} seeds per UNet call, PyTorch ${SWEEP})`, engine.sweep, sweep);
+  const engineSweep = async (): Promise<number> => {
+    const t0 = performance.now();
+    for (let seed = 0; seed < SWEEP; seed += batch) {
+      await pipeline.generateBatch(Array.from({ length: Math.min(batch, SWEEP - seed) }, (_, i) => PEER_PROMPT(seed + i)));
+    }
+    return (performance.now() - t0) / SWEEP;
+  };
+  try {
+    await engineSingle(); // warm-up
+    await engineSweep();
+    const rounds: PeerRound[] = [];
+    let torch: string | undefined;
+    for (let r = 0; r < PEER_ROUNDS; r++) {
+      const single = await engineSingle();
+      const peerSingle = 'time' in peer ? await peer.time(1, SINGLE_IMAGES) : undefined;
+      const sweep = await engineSweep();
+      const peerSweep = 'time' in peer ? await peer.time(SWEEP, SWEEP) : undefined;
+      torch = peerSingle?.torch;
+      rounds.push({ engine: { single, sweep }, ...(peerSingle && peerSweep ? { peer: { single: peerSingle.msPerImage, sweep: peerSweep.msPerImage } } : {}) });
+    }
+    return { rounds, batch, ...(torch ? { torch } : {}), ...('skipped' in peer ? { skipped: peer.skipped } : {}) };
+  } finally {
+    if ('stop' in peer) peer.stop();
+    await pipeline.release();
+  }
+}
+
+async function comparePeer(): Promise<void> {
+  const { rounds, batch, torch, skipped } = await peerRounds();
+  const product = await productSweepMs();
+  console.log(`generation, 20 steps, guidance 2, ${PEER_THREADS} thread(s), PyTorch reference sampler on the same weights and threads with denormals flushed, ${PEER_ROUNDS} alternated rounds:`);
+  const line = (what: string, pick: (side: { single: number; sweep: number }) => number): void => {
+    const mine = median(rounds.map((r) => pick(r.engine)));
+    const paired = rounds.filter((r) => r.peer);
+    if (!paired.length) {
+      console.log(`  ${what}: engine ${mine.toFixed(1)} ms/image; PyTorch not timed: ${skipped}`);
+      return;
+    }
+    const theirs = median(paired.map((r) => pick(r.peer!)));
+    const ratios = paired.map((r) => pick(r.peer!) / pick(r.engine));
+    console.log(`  ${what}: engine ${mine.toFixed(1)} ms/image; PyTorch ${torch} ${theirs.toFixed(1)} ms/image; speed-up ${median(ratios).toFixed(2)}x (target >= 2x; median of the rounds' ratios, range ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`);
+  };
+  line(`one seed per call (batch 1; median of ${SINGLE_IMAGES} per round)`, (side) => side.single);
+  line(`${SWEEP}-seed sweep (engine ${batch} seeds per UNet call, PyTorch ${SWEEP})`, (side) => side.sweep);
+  const peerSweep = rounds.some((r) => r.peer) ? median(rounds.filter((r) => r.peer).map((r) => r.peer!.sweep)) : undefined;
+  const against = (mine: number): string => (peerSweep ? `PyTorch sweep ${peerSweep.toFixed(1)} ms/image, speed-up ${(peerSweep / mine).toFixed(2)}x` : `PyTorch not timed: ${skipped}`);
   console.log(`product ${SWEEP}-seed sweep, the run behind prompt-lens run and Generate (capture, analysis, detector, run records; PyTorch samples only):`);
-  line('one seed per run (before batching)', product.oneByOne, sweep);
-  line(`batched, ${product.batch} seeds per UNet call (as shipped)`, product.batched, sweep);
+  console.log(`  one seed per run (before batching): engine ${product.oneByOne.toFixed(1)} ms/image; ${against(product.oneByOne)}`);
+  console.log(`  batched, ${product.batch} seeds per UNet call (as shipped): engine ${product.batched.toFixed(1)} ms/image; ${against(product.batched)}`);
   console.log(`  batching speed-up of the product sweep: ${(product.oneByOne / product.batched).toFixed(2)}x`);
   const st = product.stages;
   console.log(`  batched, ms per image by stage: UNet ${st.unet.toFixed(1)}, text encoder + decode ${st.encodeDecode.toFixed(1)}, per-step capture + analysis + scheduler ${st.perStep.toFixed(1)}, after sampling (analysis finish, detector, records not overlapped) ${st.after.toFixed(1)}`);
