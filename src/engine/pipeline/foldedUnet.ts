@@ -66,7 +66,9 @@ async function fold(request: FoldRequest): Promise<FoldedUnet> {
   const probe = shapeProbe(model);
   if (!probe.reshapes.length) return keep('not folded: no Reshape target is computed at run time');
   const options: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], graphOptimizationLevel: 'all', ...(request.threads ? { intraOpNumThreads: request.threads } : {}) };
-  const probeSession = await ort.InferenceSession.create(encodeModel(probe.model), options);
+  // The probe runs a few times: unoptimised it opens in half the time (sd-tiny: 1.9 against 3.6 s) and is the
+  // reference the folded graph, optimised as it will run, is checked against.
+  const probeSession = await ort.InferenceSession.create(encodeModel(probe.model), { ...options, graphOptimizationLevel: 'disabled' });
   let foldedSession: ort.InferenceSession | undefined;
   try {
     const feeds = new ProbeFeeds(probeSession, request);
