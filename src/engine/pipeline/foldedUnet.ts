@@ -89,7 +89,7 @@ async function fold(request: FoldRequest): Promise<FoldedUnet> {
     const bytes = encodeModel(folded.model);
     foldedSession = await ort.InferenceSession.create(bytes, options);
     const check = feeds.at(feeds.checkSizes());
-    const outputs = [...probeSession.outputNames.filter((n) => !probeOutputs.includes(n))];
+    const outputs = probeSession.outputNames.filter((n) => !probeOutputs.includes(n));
     const mismatch = disagreement(await probeSession.run(check, outputs), await foldedSession.run(check, outputs));
     if (mismatch) return keep(`not folded: the folded graph disagrees with the original (${mismatch})`);
     try {
