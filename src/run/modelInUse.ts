@@ -23,6 +23,7 @@ export class ModelInUse extends Disposable {
   loaded(info: LoadedPipelineInfo): void {
     this.log.info(`Loaded ${info.modelId} on ${info.provider} (${info.modelRoot})`);
     for (const fallback of info.fallbacks) this.log.warn(`Provider skipped: ${fallback}`);
+    this.log.info(`UNet graph: ${info.unetGraph}`);
     this.set({ id: info.modelId, provider: info.provider, fallbacks: info.fallbacks });
   }
 

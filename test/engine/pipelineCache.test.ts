@@ -12,13 +12,21 @@ const REQUEST: GenerateRequest = { prompt: 'a red circle', negativePrompt: '', s
 
 test('one pipeline at a time: reused for the same model and provider, released when another is asked for', async () => {
   const loaded: string[] = [];
-  const cache = new PipelineCache({ onDidLoad: (info) => loaded.push(`${info.modelId}/${info.provider}`) });
+  const graphs: string[] = [];
+  const cache = new PipelineCache({
+    onDidLoad: (info) => {
+      loaded.push(`${info.modelId}/${info.provider}`);
+      graphs.push(info.unetGraph);
+    },
+  });
   const shapes = await cache.get(TINY_SHAPES, 'cpu');
   assert.equal(await cache.get(TINY_SHAPES, 'cpu'), shapes, 'reused');
   assert.equal((await shapes.generate(REQUEST)).image.width, 32);
 
   const sd = await cache.get(SD_TINY, 'cpu');
   assert.deepEqual(loaded, ['tiny-shapes/cpu', 'sd-tiny/cpu']);
+  // Both are small: each runs its folded UNet graph, and the load says so (the editor logs it).
+  for (const graph of graphs) assert.match(graph, /^folded /);
   // Released in the background: its sessions refuse to run once onnxruntime has freed them.
   await new Promise((resolve) => setTimeout(resolve, 50));
   await assert.rejects(shapes.generate(REQUEST));

@@ -13,6 +13,8 @@ export interface LoadedPipelineInfo {
   provider: string;
   /** Why faster providers were skipped. */
   fallbacks: string[];
+  /** Which UNet graph runs: folded or not, and why (Pipeline.unetGraph). */
+  unetGraph: string;
 }
 
 export interface PipelineCacheOptions {
@@ -42,7 +44,7 @@ export class PipelineCache {
           }),
         )
         .then((loaded) => {
-          this.options.onDidLoad?.({ modelRoot, modelId: loaded.model.id, provider: loaded.provider.name, fallbacks: loaded.provider.fallbacks });
+          this.options.onDidLoad?.({ modelRoot, modelId: loaded.model.id, provider: loaded.provider.name, fallbacks: loaded.provider.fallbacks, unetGraph: loaded.unetGraph.note });
           return loaded;
         });
       // A failed load (bad model, missing provider) must not be cached: the user may fix it and retry.
