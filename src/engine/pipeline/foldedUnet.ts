@@ -107,13 +107,15 @@ async function fold(request: FoldRequest): Promise<FoldedUnet> {
 /** The UNet's inputs at given sizes, made for the session's declared types; `base` is the model's own size at batch 1. */
 class ProbeFeeds {
   readonly base: Sizes;
+  private readonly channels: number;
   private readonly sampleDims: ReadonlyArray<number | string>;
   private readonly textDims: ReadonlyArray<number | string>;
 
   constructor(private readonly session: ort.InferenceSession, private readonly request: FoldRequest) {
     this.sampleDims = inputShape(session, 'sample');
     this.textDims = inputShape(session, 'encoder_hidden_states');
-    const [, height, width] = sampleShapeFor(this.sampleDims, request.latent, request.sampleSize, undefined);
+    const [channels, height, width] = sampleShapeFor(this.sampleDims, request.latent, request.sampleSize, undefined);
+    this.channels = channels;
     const textLength = typeof this.textDims[1] === 'number' ? this.textDims[1] : request.textLength;
     this.base = { batch: 1, height, width, textLength };
   }
@@ -137,7 +139,7 @@ class ProbeFeeds {
   }
 
   at(sizes: Sizes): Record<string, ort.Tensor> {
-    const channels = typeof this.sampleDims[1] === 'number' ? this.sampleDims[1] : 4;
+    const { channels } = this;
     const width = this.textDims[2];
     if (typeof width !== 'number') throw new Error('encoder_hidden_states has no fixed width');
     const { batch } = sizes;
