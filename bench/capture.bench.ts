@@ -27,6 +27,7 @@ import { runPrompt, runPromptSeeds } from '../src/engine/run/runPrompt';
 import { AttentionAnalysis } from '../src/engine/run/attentionAnalysis';
 import { startBatchAnalysis } from '../src/engine/run/analysisThread';
 import { TorchPeer } from './torchPeer';
+import { median } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
@@ -44,11 +45,6 @@ const REPEATS = 5;
  * whose speed drifts within seconds, a ratio of two medians swung 1.10-1.30 between runs of the same build.
  */
 const RUN_REPEATS = 25;
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** The first and third quartiles, "a-b". */
 function quartiles(values: number[]): string {

@@ -9,17 +9,13 @@ import * as path from 'node:path';
 import { defaultFinetuneOptions, SepEnTrainer, x0ScaleFor } from '../src/engine/finetune/trainer';
 import { openModelFolder } from '../src/engine/model/modelFolder';
 import { Pipeline } from '../src/engine/pipeline/pipeline';
+import { median } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 async function main(): Promise<void> {

@@ -23,6 +23,7 @@ import { auroc, aurocStandardError } from './auroc';
 import { listPrompt } from './neglectSplits';
 import { readPairsFile } from './pairsFile';
 import { compositionFamilies, measureRecipes, pairsFamilies } from './recipeQuality';
+import { median } from './stats';
 
 interface Options {
   model: string;
@@ -153,12 +154,6 @@ const SCORES: { label: string; of: (r: PairRecord) => number; failureHigh: boole
 
 /** Per-kind AUROC rows only where the kind has this many images: fewer say nothing. */
 const MIN_KIND_FOR_AUROC = 5;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 /** Markdown table: mean / median of each score per outcome and failure kind, then AUROCs of failure against success. */
 function scoreTable(records: PairRecord[]): string[] {

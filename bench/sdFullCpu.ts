@@ -23,6 +23,7 @@ import { queryGrid } from '../src/engine/pipeline/pipeline';
 import { AttentionAnalysis } from '../src/engine/run/attentionAnalysis';
 import { createSession } from '../src/engine/session/createSession';
 import { ClipTokenizer } from '../src/engine/tokenizer/clipTokenizer';
+import { median } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
@@ -40,11 +41,6 @@ const TEXT_LENGTH = 77;
 /** The deterministic inputs unet_step_server.py feeds too: amplitude * fn(scale * i), in float64 then float32. */
 function pattern(n: number, scale: number, amplitude: number, fn: (x: number) => number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => amplitude * fn(i * scale));
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 function absSum(data: Float32Array): number {

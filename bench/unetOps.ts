@@ -16,6 +16,7 @@ import { Pipeline } from '../src/engine/pipeline/pipeline';
 import { inputType, integerTensor, keyFeedsFor } from '../src/engine/pipeline/tensors';
 import { Rng } from '../src/engine/random';
 import { atenOpClass, byClass, OP_CLASSES, ortKernelTimes, ortOpClass, type OpClass } from './opClasses';
+import { median } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MODEL = path.join(ROOT, 'models', 'tiny-shapes');
@@ -27,11 +28,6 @@ const CALLS = 20;
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : fallback;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 interface PeerProfile {
